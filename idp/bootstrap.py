@@ -1,0 +1,60 @@
+"""Bringing a provider up: folders, schema, keys, and the `Provider` the app runs on."""
+
+from __future__ import annotations
+
+import logging
+
+from idp.clock import Clock, SystemClock
+from idp.core.provider import Provider
+from idp.crypto.keys import ensure_keys, load_keys
+from idp.crypto.passwords import PROFILES, PasswordHasher
+from idp.crypto.random import RandomSource, SystemRandom
+from idp.settings import Settings
+from idp.store.repo import Store
+
+log = logging.getLogger("idp")
+
+
+def initialise(settings: Settings) -> list[str]:
+    """Create the data folder, upgrade the schema, generate missing keys. Idempotent.
+
+    Returns the key files it generated, so callers can say so loudly.
+    """
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.effective_database_url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    return ensure_keys(settings.keys_dir)
+
+
+def open_provider(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rng: RandomSource | None = None,
+) -> Provider:
+    keys = load_keys(settings.keys_dir)
+    for alg in ("ES256", "RS256"):
+        keys.signer(alg)  # fail at start-up, not at the first token, when a key is missing
+    return Provider(
+        settings=settings,
+        clock=clock or SystemClock(),
+        rng=rng or SystemRandom(),
+        store=Store.open(settings.effective_database_url),
+        keys=keys,
+        passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
+    )
+
+
+def development_warnings(settings: Settings) -> list[str]:
+    warnings = []
+    if not settings.secure_cookies:
+        warnings.append(f"the issuer {settings.issuer} is plain http: cookies are not Secure")
+    if settings.effective_database_url.startswith("sqlite"):
+        warnings.append("the database is embedded SQLite; use PostgreSQL (IDP_DATABASE_URL) in production")
+    if settings.password_profile == "tests":
+        warnings.append("IDP_PASSWORD_PROFILE=tests: passwords are hashed with test-only parameters")
+    return warnings

@@ -1,0 +1,1 @@
+"""The domain: what an identity provider decides, with no Request and no SQL in sight."""

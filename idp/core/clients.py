@@ -1,0 +1,117 @@
+"""Portal clients: registering one, and proving a request comes from it.
+
+Client secrets are 256-bit random values shown once and kept as SHA-256 digests; an argon2
+check here would cap the token endpoint at a few dozen requests a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from idp.core.provider import Provider
+from idp.core.scopes import SUPPORTED_SCOPES
+from idp.crypto.opaque import digest, matches, new_token
+from idp.errors import InvalidClient, InvalidRequest, ValidationError
+from idp.settings import is_loopback_host
+from idp.store.records import ClientRecord
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+ID_TOKEN_ALGS = ("ES256", "RS256")
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """What the HTTP layer found on a back-channel request."""
+
+    client_id: str | None
+    secret: str | None
+    method: str  # client_secret_basic | client_secret_post | none
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: ClientRecord
+    secret: str | None  # shown once
+
+
+def check_redirect_uri(uri: str, field: str = "redirect_uri") -> str:
+    """Absolute, no fragment, https, or http only on loopback (RFC 8252 §7.3, RFC 9700 §2.1)."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri or not parts.hostname:
+        raise ValidationError(field, "redirect_uri")
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return uri
+    raise ValidationError(field, "redirect_uri")
+
+
+def register_client(
+    provider: Provider,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] | None = None,
+    auth_method: str = "client_secret_basic",
+    scopes: list[str] | None = None,
+    id_token_alg: str = "ES256",
+    client_id: str | None = None,
+) -> NewClient:
+    if not name.strip():
+        raise ValidationError("name", "required")
+    if not redirect_uris:
+        raise ValidationError("redirect_uri", "required")
+    if auth_method not in AUTH_METHODS:
+        raise ValidationError("auth_method", "choice")
+    if id_token_alg not in ID_TOKEN_ALGS:
+        raise ValidationError("id_token_alg", "choice")
+    chosen = scopes or list(SUPPORTED_SCOPES)
+    if "openid" not in chosen or any(s not in SUPPORTED_SCOPES for s in chosen):
+        raise ValidationError("scope", "choice")
+    uris = [check_redirect_uri(u) for u in redirect_uris]
+    logout_uris = [check_redirect_uri(u, "post_logout_redirect_uri") for u in post_logout_redirect_uris or []]
+    secret = None if auth_method == "none" else new_token(provider.rng, 32)
+    client = provider.store.clients.add(
+        id=client_id or new_token(provider.rng, 16),
+        name=name.strip(),
+        secret_digest=digest(secret) if secret else None,
+        auth_method=auth_method,
+        redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
+        scopes=chosen,
+        id_token_alg=id_token_alg,
+        created_at=provider.clock.now(),
+    )
+    return NewClient(client, secret)
+
+
+def rotate_secret(provider: Provider, client_id: str) -> str:
+    """A new secret for a confidential client, shown once; the old one stops working at once."""
+    secret = new_token(provider.rng, 32)
+    provider.store.clients.set_secret_digest(client_id, digest(secret))
+    return secret
+
+
+def authenticate_client(provider: Provider, credentials: ClientCredentials) -> ClientRecord:
+    """The client, if the credentials prove it, by the one method it registered (RFC 6749 §2.3)."""
+    if not credentials.client_id:
+        raise InvalidClient("client authentication is required")
+    client = provider.store.clients.get(credentials.client_id)
+    if client is None or client.disabled:
+        raise InvalidClient("client authentication failed", detail=f"unknown or disabled {credentials.client_id!r}")
+    if credentials.method != client.auth_method:
+        raise InvalidClient("client authentication failed",
+                            detail=f"used {credentials.method}, registered {client.auth_method}")
+    if client.auth_method != "none":
+        if not credentials.secret or not client.secret_digest or not matches(credentials.secret,
+                                                                             client.secret_digest):
+            raise InvalidClient("client authentication failed", detail="wrong secret")
+    return client
+
+
+def require_known_client(provider: Provider, client_id: str | None) -> ClientRecord:
+    if not client_id:
+        raise InvalidRequest("client_id is required")
+    client = provider.store.clients.get(client_id)
+    if client is None or client.disabled:
+        raise InvalidRequest("unknown client_id", detail=f"client {client_id!r}")
+    return client

@@ -1,0 +1,26 @@
+"""`Provider`: everything the core needs, handed in once (settings, clock, randomness, store, keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp.clock import Clock
+from idp.crypto.keys import KeyRing
+from idp.crypto.passwords import PasswordHasher
+from idp.crypto.random import RandomSource
+from idp.settings import Settings
+from idp.store.repo import Store
+
+
+@dataclass
+class Provider:
+    settings: Settings
+    clock: Clock
+    rng: RandomSource
+    store: Store
+    keys: KeyRing
+    passwords: PasswordHasher
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer

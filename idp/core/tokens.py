@@ -1,0 +1,199 @@
+"""The token endpoint's grants, userinfo and revocation (RFC 6749 §4.1.3 and §6, OIDC Core §3.1.3,
+RFC 9068, RFC 7009).
+
+The hot path is one client lookup, one atomic consume, two signatures and one insert.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from idp.core.provider import Provider
+from idp.core.scopes import claims_for, parse_scope
+from idp.crypto.jwts import TYP_ACCESS_TOKEN, TYP_ID_TOKEN, BadToken, sign, token_hash, verify
+from idp.crypto.opaque import digest, equal, new_token, pkce_s256
+from idp.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, UnsupportedGrantType
+from idp.store.records import ClientRecord, GrantRecord
+
+Params = Mapping[str, list[str]]
+_VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _one(params: Params, name: str, required: bool = True) -> str | None:
+    values = params.get(name)
+    if not values:
+        if required:
+            raise InvalidRequest(f"{name} is required")
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"{name} must not be repeated")
+    return values[0]
+
+
+def grant(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+    grant_type = _one(params, "grant_type")
+    if grant_type == "authorization_code":
+        return exchange_code(provider, client, params)
+    if grant_type == "refresh_token":
+        return refresh(provider, client, params)
+    raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
+
+
+def check_code_verifier(verifier: str | None, challenge: str) -> None:
+    """RFC 7636 §4.1 and §4.6: 43–128 unreserved characters whose S256 is the challenge."""
+    if not verifier:
+        raise InvalidGrant("code_verifier is required")
+    if not 43 <= len(verifier) <= 128 or not set(verifier) <= _VERIFIER_CHARS:
+        raise InvalidGrant("code_verifier is malformed")
+    if not equal(pkce_s256(verifier), challenge):
+        raise InvalidGrant("code_verifier does not match the code_challenge")
+
+
+def exchange_code(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+    code = _one(params, "code") or ""
+    redirect_uri = _one(params, "redirect_uri")
+    verifier = _one(params, "code_verifier", required=False)
+    now = provider.clock.now()
+    code_digest = digest(code)
+    record = provider.store.grants.consume_code(code_digest, client.id, now)
+    if record is None:
+        known = provider.store.grants.find_code(code_digest)
+        if known is not None and known.client_id == client.id and known.consumed_at is not None:
+            # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
+            provider.store.grants.revoke(known.grant_id, now)
+            raise InvalidGrant("the authorization code was already used", detail="code replay")
+        raise InvalidGrant("the authorization code is invalid")
+    if record.expires_at <= now:
+        raise InvalidGrant("the authorization code has expired")
+    if redirect_uri != record.redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the authorization request")
+    check_code_verifier(verifier, record.code_challenge)
+    grant_record = provider.store.grants.get(record.grant_id)
+    if grant_record is None or grant_record.revoked_at is not None:
+        raise InvalidGrant("the authorization has been revoked")
+    return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce)
+
+
+def refresh(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+    token = _one(params, "refresh_token") or ""
+    requested = _one(params, "scope", required=False)
+    now = provider.clock.now()
+    token_digest = digest(token)
+    successor = new_token(provider.rng, 32)
+    record = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
+    if record is None:
+        known = provider.store.refresh_tokens.find(token_digest)
+        if known is not None and known.client_id == client.id and known.consumed_at is not None:
+            # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
+            provider.store.grants.revoke(known.grant_id, now)
+            raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
+        raise InvalidGrant("the refresh token is invalid")
+    grant_record = provider.store.grants.get(record.grant_id)
+    if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
+        raise InvalidGrant("the refresh token has expired or was revoked")
+    # RFC 6749 §6: the new refresh token keeps the old one's scope; a narrower `scope`
+    # narrows only the access token issued now.
+    scope = record.scope
+    if requested is not None:
+        wanted = parse_scope(requested)
+        if not set(wanted) <= set(scope.split()):
+            raise InvalidScope("a refresh cannot widen the scope")
+        scope = " ".join(wanted)
+    return issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor)
+
+
+def issue(
+    provider: Provider,
+    client: ClientRecord,
+    grant_record: GrantRecord,
+    scope: str,
+    *,
+    nonce: str | None,
+    refresh_token: str | None = None,
+) -> dict[str, Any]:
+    citizen = provider.store.citizens.get(grant_record.citizen_id)
+    if citizen is None or citizen.status != "active":
+        raise InvalidGrant("the account is not active")
+    now = provider.clock.now()
+    settings = provider.settings
+    scopes = scope.split()
+    access_key = provider.keys.signer("ES256")
+    jti = new_token(provider.rng, 16)
+    access_token = sign({
+        "iss": provider.issuer, "sub": citizen.id, "aud": provider.issuer, "client_id": client.id,
+        "iat": now, "exp": now + settings.access_token_ttl, "jti": jti, "scope": scope,
+        "auth_time": grant_record.auth_time, "acr": grant_record.acr, "amr": list(grant_record.amr),
+        "gid": grant_record.id,
+    }, access_key, TYP_ACCESS_TOKEN)
+    response: dict[str, Any] = {
+        "access_token": access_token, "token_type": "Bearer", "expires_in": settings.access_token_ttl,
+        "scope": scope,
+    }
+    if "openid" in scopes:
+        id_key = provider.keys.signer(client.id_token_alg)
+        claims = {
+            "iss": provider.issuer, "sub": citizen.id, "aud": client.id, "azp": client.id,
+            "iat": now, "exp": now + settings.id_token_ttl, "auth_time": grant_record.auth_time,
+            "acr": grant_record.acr, "amr": list(grant_record.amr),
+            "at_hash": token_hash(access_token, id_key.alg),
+        }
+        if grant_record.sid:
+            claims["sid"] = grant_record.sid
+        if nonce is not None:
+            claims["nonce"] = nonce
+        response["id_token"] = sign(claims, id_key, TYP_ID_TOKEN)
+    if "offline_access" in grant_record.scope.split():
+        if refresh_token is None:
+            refresh_token = new_token(provider.rng, 32)
+            provider.store.refresh_tokens.add(
+                token_digest=digest(refresh_token), grant_id=grant_record.id, client_id=client.id, scope=scope,
+                created_at=now, expires_at=grant_record.expires_at,
+            )
+        response["refresh_token"] = refresh_token
+    return response
+
+
+def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
+    try:
+        claims = verify(token, provider.keys, typ=TYP_ACCESS_TOKEN, issuer=provider.issuer,
+                        audience=provider.issuer, now=provider.clock.now(), leeway=provider.settings.clock_leeway)
+    except BadToken as exc:
+        raise InvalidToken("the access token is invalid", detail=str(exc)) from None
+    if provider.store.revoked_tokens.is_revoked(str(claims.get("jti"))):
+        raise InvalidToken("the access token was revoked")
+    grant_record = provider.store.grants.get(str(claims.get("gid")))
+    if grant_record is None or grant_record.revoked_at is not None:
+        raise InvalidToken("the access token was revoked", detail="grant revoked")
+    return claims
+
+
+def userinfo(provider: Provider, token: str) -> dict[str, Any]:
+    claims = verify_access_token(provider, token)
+    citizen = provider.store.citizens.get(claims["sub"])
+    if citizen is None or citizen.status != "active":
+        raise InvalidToken("the account is not active")
+    return {"sub": citizen.id, **claims_for(citizen, set(str(claims.get("scope", "")).split()))}
+
+
+def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
+    """RFC 7009 §2.2: answers the same whether or not the token was known, valid or the client's."""
+    token = _one(params, "token") or ""
+    hint = _one(params, "token_type_hint", required=False)
+    now = provider.clock.now()
+    order = ("access_token", "refresh_token") if hint == "access_token" or token.count(".") == 2 \
+        else ("refresh_token", "access_token")
+    for kind in order:
+        if kind == "refresh_token":
+            record = provider.store.refresh_tokens.find(digest(token))
+            if record is not None and record.client_id == client.id:
+                provider.store.grants.revoke(record.grant_id, now)
+                return
+        else:
+            try:
+                claims = verify(token, provider.keys, typ=TYP_ACCESS_TOKEN, issuer=provider.issuer,
+                                audience=provider.issuer, now=now, leeway=provider.settings.clock_leeway)
+            except BadToken:
+                continue
+            if claims.get("client_id") == client.id:
+                provider.store.revoked_tokens.add(str(claims["jti"]), int(claims["exp"]) + provider.settings.clock_leeway)
+                return

@@ -1,0 +1,171 @@
+"""The provider's errors: one root, one class per OAuth/OIDC error code.
+
+Each protocol error carries the code a client sees (`error`), the HTTP status,
+a public `description` and a private `detail` that only reaches the log. The
+HTTP layer renders them in one place (`idp.http.render`); the core raises them.
+"""
+
+from __future__ import annotations
+
+
+class IdpError(Exception):
+    """Root of every error the provider raises on purpose. Never raised directly."""
+
+
+class SettingsError(IdpError):
+    """A setting has a bad value; start-up stops and names it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+class ValidationError(IdpError):
+    """A value supplied by a person or operator is refused.
+
+    `field` names the value, `code` the rule it broke; `idp.i18n` words it in the citizen's
+    language, so the same refusal reads right on a page, in the JSON API and in the CLI.
+    """
+
+    def __init__(self, field: str, code: str, **params: object) -> None:
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+        self.params = params
+
+
+class OAuthError(IdpError):
+    """A protocol error with its standard code. Never raised directly."""
+
+    error = "server_error"
+    status_code = 400
+
+    def __init__(self, description: str = "", *, detail: str = "") -> None:
+        super().__init__(description or self.error)
+        self.description = description
+        self.detail = detail
+        # Set only once the client and its redirect URI are proven (RFC 6749 §4.1.2.1):
+        # then, and only then, the error travels back to the client instead of to a page.
+        self.redirect_uri: str | None = None
+        self.state: str | None = None
+
+    def redirect_to(self, redirect_uri: str, state: str | None) -> OAuthError:
+        self.redirect_uri = redirect_uri
+        self.state = state
+        return self
+
+
+class InvalidRequest(OAuthError):
+    """RFC 6749 §5.2: the request is missing a required parameter, includes an unsupported parameter
+    value, repeats a parameter, or is otherwise malformed."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 §5.2: client authentication failed (unknown client, no client authentication
+    included, or unsupported authentication method). Answered with 401 and WWW-Authenticate."""
+
+    error = "invalid_client"
+    status_code = 401
+
+
+class InvalidGrant(OAuthError):
+    """RFC 6749 §5.2: the authorization grant or refresh token is invalid, expired, revoked, does not
+    match the redirection URI used in the authorization request, or was issued to another client."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: the authenticated client is not authorized to use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """RFC 6749 §5.2: the grant type is not supported by the authorization server."""
+
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    """RFC 6749 §4.1.2.1: the server does not support obtaining a code using this method."""
+
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §4.1.2.1: the requested scope is invalid, unknown, or malformed."""
+
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    """RFC 6749 §4.1.2.1: the resource owner or authorization server denied the request."""
+
+    error = "access_denied"
+
+
+class ServerError(OAuthError):
+    """RFC 6749 §4.1.2.1: an unexpected condition prevented the server from fulfilling the request."""
+
+    error = "server_error"
+    status_code = 500
+
+
+class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: the server requires end-user authentication (prompt=none)."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: the server requires end-user consent (prompt=none)."""
+
+    error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the server does not support the `request` parameter."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the server does not support the `request_uri` parameter."""
+
+    error = "request_uri_not_supported"
+
+
+class UnmetAuthenticationRequirements(OAuthError):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the server cannot authenticate the
+    end-user at the level the client asked for."""
+
+    error = "unmet_authentication_requirements"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: the access token is expired, revoked, malformed, or invalid for other reasons."""
+
+    error = "invalid_token"
+    status_code = 401
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1: the server does not support the revocation of the presented token type."""
+
+    error = "unsupported_token_type"
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The body exceeds the configured limit; an invalid_request answered with 413."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The body is not application/x-www-form-urlencoded; an invalid_request answered with 415."""
+
+    status_code = 415

@@ -1,0 +1,42 @@
+"""Finding the client's credentials on a back-channel request (RFC 6749 §2.3.1).
+
+Exactly one method per request: HTTP Basic with form-urlencoded id and secret, the secret
+in the body, or a bare `client_id` for public clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from starlette.requests import Request
+
+from idp.core.clients import ClientCredentials
+from idp.errors import InvalidClient, InvalidRequest
+from idp.http.forms import Params, one
+
+
+def credentials(request: Request, params: Params) -> ClientCredentials:
+    header = request.headers.get("authorization")
+    body_id, body_secret = one(params, "client_id"), one(params, "client_secret")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise InvalidClient("unsupported client authentication scheme")
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidClient("malformed Basic credentials") from None
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise InvalidClient("malformed Basic credentials")
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if body_secret is not None:
+            raise InvalidRequest("use exactly one client authentication method")
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("client_id in the body differs from the authenticated client")
+        return ClientCredentials(client_id, secret, "client_secret_basic")
+    if body_secret is not None:
+        return ClientCredentials(body_id, body_secret, "client_secret_post")
+    return ClientCredentials(body_id, None, "none")

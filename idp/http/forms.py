@@ -1,0 +1,62 @@
+"""Parsing parameters from query strings and form bodies, strictly and within limits.
+
+OAuth treats a parameter sent without a value as omitted (RFC 6749 §3.1) and ignores
+unknown parameters; repeated ones are kept so the core can refuse them.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from idp.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+
+Params = dict[str, list[str]]
+_BROKEN_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+MAX_FIELDS = 64
+
+
+def parse_params(raw: str) -> Params:
+    if _BROKEN_PERCENT.search(raw):
+        raise InvalidRequest("malformed percent-encoding")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=False, encoding="utf-8", errors="strict",
+                          max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("malformed parameters") from None
+    params: Params = {}
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest("malformed parameters")
+        params.setdefault(name, []).append(value)
+    return params
+
+
+async def read_form(request: Request, max_bytes: int) -> Params:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("the body must be application/x-www-form-urlencoded")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise PayloadTooLarge("the request body is too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise PayloadTooLarge("the request body is too large")
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidRequest("the form body must be percent-encoded ASCII") from None
+    return parse_params(text)
+
+
+def one(params: Params, name: str) -> str | None:
+    values = params.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"{name} must not be repeated")
+    return values[0]

@@ -1,0 +1,187 @@
+"""Every setting the provider reads, its default and what it is for.
+
+Settings come from `IDP_*` environment variables and are validated once, at
+start-up, so a typo stops the process with the setting's name instead of
+surfacing as a strange failure in the middle of a login. Nothing else in the
+package reads the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from idp.errors import SettingsError
+
+PASSWORD_PROFILES = ("owasp", "rfc9106-low-memory", "tests")
+
+
+def _spec(env: str, doc: str, parse: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    return {"env": env, "doc": doc, "parse": parse}
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return Path(raw).expanduser()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Loopback is the only place plain http is tolerated (development)."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _issuer(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"must be an absolute https URL, got {raw!r}")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment (OIDC Discovery §3)")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError("must use https unless the host is loopback (127.0.0.1, ::1, localhost)")
+    return raw.rstrip("/")
+
+
+def _database_url(raw: str) -> str:
+    scheme = raw.split(":", 1)[0]
+    if scheme.startswith("postgres"):
+        return "postgresql+psycopg:" + raw.split(":", 1)[1] if "+" not in scheme else raw
+    if scheme.startswith("sqlite"):
+        return raw
+    raise ValueError(f"must be a sqlite:/// or postgresql:// URL, got scheme {scheme!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration; build it with `Settings.from_env()`."""
+
+    issuer: str = field(default="http://127.0.0.1:8000", metadata=_spec(
+        "IDP_ISSUER", "Issuer URL; every link the provider builds starts with it (never the Host header).", _issuer))
+    data_dir: Path = field(default=Path("data"), metadata=_spec(
+        "IDP_DATA_DIR", "Folder for the embedded SQLite database and development outbox.", _path))
+    database_url: str = field(default="", metadata=_spec(
+        "IDP_DATABASE_URL", "SQLAlchemy URL; empty means SQLite (WAL) in the data folder. PostgreSQL in production.",
+        _database_url))
+    keys_dir: Path = field(default=Path("keys"), metadata=_spec(
+        "IDP_KEYS_DIR", "Folder of signing keys; generated on first start when empty.", _path))
+    code_ttl: int = field(default=60, metadata=_spec(
+        "IDP_CODE_TTL", "Authorization code lifetime, seconds.", _int_between(10, 600)))
+    access_token_ttl: int = field(default=300, metadata=_spec(
+        "IDP_ACCESS_TOKEN_TTL", "Access token (JWT) lifetime, seconds.", _int_between(60, 3600)))
+    id_token_ttl: int = field(default=300, metadata=_spec(
+        "IDP_ID_TOKEN_TTL", "ID token lifetime, seconds.", _int_between(60, 3600)))
+    refresh_token_ttl: int = field(default=30 * 86400, metadata=_spec(
+        "IDP_REFRESH_TOKEN_TTL", "Absolute lifetime of a login's refresh tokens, seconds.",
+        _int_between(300, 365 * 86400)))
+    interaction_ttl: int = field(default=600, metadata=_spec(
+        "IDP_INTERACTION_TTL", "How long a parked authorization request waits for login and consent, seconds.",
+        _int_between(60, 3600)))
+    session_idle_ttl: int = field(default=1800, metadata=_spec(
+        "IDP_SESSION_IDLE_TTL", "Browser session idle timeout, seconds.", _int_between(60, 86400)))
+    session_max_ttl: int = field(default=12 * 3600, metadata=_spec(
+        "IDP_SESSION_MAX_TTL", "Browser session absolute lifetime, seconds.", _int_between(300, 7 * 86400)))
+    clock_leeway: int = field(default=60, metadata=_spec(
+        "IDP_CLOCK_LEEWAY", "Tolerance for clock skew when checking token times, seconds.", _int_between(0, 300)))
+    password_profile: str = field(default="owasp", metadata=_spec(
+        "IDP_PASSWORD_PROFILE", "argon2id parameters: owasp (19 MiB, t=2, p=1), rfc9106-low-memory "
+        "(64 MiB, t=3, p=4), tests (cheap; never in production).", _choice(*PASSWORD_PROFILES)))
+    password_workers: int = field(default=2, metadata=_spec(
+        "IDP_PASSWORD_WORKERS", "Password hashes computed at once per process; bounds memory in a login storm.",
+        _int_between(1, 64)))
+    max_body_bytes: int = field(default=64 * 1024, metadata=_spec(
+        "IDP_MAX_BODY_BYTES", "Largest request body accepted, bytes.", _int_between(1024, 10 * 1024 * 1024)))
+    default_locale: str = field(default="vi", metadata=_spec(
+        "IDP_DEFAULT_LOCALE", "Language of pages when the request names none (vi or en).", _choice("vi", "en")))
+    jwks_max_age: int = field(default=300, metadata=_spec(
+        "IDP_JWKS_MAX_AGE", "Cache-Control max-age of discovery and JWKS, seconds.", _int_between(0, 86400)))
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'idp.sqlite3').as_posix()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are `__Host-`/`Secure` whenever the issuer is https; plain http is loopback-only dev."""
+        return self.issuer.startswith("https://")
+
+    @property
+    def is_development(self) -> bool:
+        return (
+            not self.secure_cookies
+            or self.effective_database_url.startswith("sqlite")
+            or self.password_profile == "tests"
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every `IDP_*` variable; an unknown `IDP_*` name is refused too."""
+        environ = os.environ if environ is None else environ
+        known = {f.metadata["env"] for f in fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith("IDP_") and k not in known and k not in _IGNORED)
+        if unknown:
+            raise SettingsError(unknown[0], "is not a setting this provider knows (see the README's table)")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env = f.metadata["env"]
+            if env not in environ:
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](environ[env])
+            except ValueError as exc:
+                raise SettingsError(env, str(exc)) from None
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.session_idle_ttl > self.session_max_ttl:
+            raise SettingsError("IDP_SESSION_IDLE_TTL", "must not exceed IDP_SESSION_MAX_TTL")
+
+
+# Variables that share the prefix but belong to tooling, not to the provider.
+_IGNORED = frozenset({"IDP_TEST_DATABASE_URL"})
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, doc) for the README's table."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append((f.metadata["env"], str(default), f.metadata["doc"]))
+    return rows

@@ -1,0 +1,123 @@
+"""Citizens and portal clients."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from idp.store.records import CitizenRecord, ClientRecord, Conflict
+from idp.store.tables import Citizen, Client
+
+_citizen = Citizen.__table__
+_client = Client.__table__
+_CITIZEN_COLUMNS = [c for c in _citizen.c if c.name != "password_hash"]
+
+
+def _citizen_record(row: Any) -> CitizenRecord:
+    return CitizenRecord(**{c.name: row._mapping[c.name] for c in _CITIZEN_COLUMNS if c.name != "created_at"})
+
+
+def _conflicting_field(exc: IntegrityError, candidates: tuple[str, ...]) -> str:
+    text = str(exc.orig).lower()
+    for name in candidates:
+        if name in text:
+            return name
+    return candidates[0]
+
+
+class Citizens:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, *, password_hash: str, created_at: int, **values: Any) -> CitizenRecord:
+        row = dict(values, password_hash=password_hash, created_at=created_at, updated_at=created_at)
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(_citizen.insert().values(**row))
+        except IntegrityError as exc:
+            raise Conflict(_conflicting_field(exc, ("citizen_id", "phone"))) from None
+        return self.get(values["id"])  # type: ignore[return-value]
+
+    def get(self, citizen_pk: str) -> CitizenRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*_CITIZEN_COLUMNS).where(_citizen.c.id == citizen_pk)).first()
+        return _citizen_record(row) if row else None
+
+    def find_for_login(self, identifier: str, phone: str | None) -> tuple[CitizenRecord, str] | None:
+        """The citizen whose ID number is `identifier` or whose phone is `phone`, with the hash."""
+        condition = _citizen.c.citizen_id == identifier
+        if phone:
+            condition = or_(condition, _citizen.c.phone == phone)
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*_CITIZEN_COLUMNS, _citizen.c.password_hash).where(condition)).first()
+        return (_citizen_record(row), row.password_hash) if row else None
+
+    def set_password_hash(self, citizen_pk: str, password_hash: str, now: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(_citizen).where(_citizen.c.id == citizen_pk).values(password_hash=password_hash, updated_at=now)
+            )
+
+
+def _client_record(row: Any) -> ClientRecord:
+    return ClientRecord(
+        id=row.id,
+        name=row.name,
+        auth_method=row.auth_method,
+        redirect_uris=tuple(json.loads(row.redirect_uris)),
+        post_logout_redirect_uris=tuple(json.loads(row.post_logout_redirect_uris)),
+        scopes=frozenset(row.scopes.split()),
+        id_token_alg=row.id_token_alg,
+        disabled=row.disabled,
+        secret_digest=row.secret_digest,
+    )
+
+
+class Clients:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(
+        self,
+        *,
+        id: str,
+        name: str,
+        secret_digest: str | None,
+        auth_method: str,
+        redirect_uris: list[str],
+        post_logout_redirect_uris: list[str],
+        scopes: list[str],
+        id_token_alg: str,
+        created_at: int,
+    ) -> ClientRecord:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    _client.insert().values(
+                        id=id,
+                        name=name,
+                        secret_digest=secret_digest,
+                        auth_method=auth_method,
+                        redirect_uris=json.dumps(redirect_uris),
+                        post_logout_redirect_uris=json.dumps(post_logout_redirect_uris),
+                        scopes=" ".join(scopes),
+                        id_token_alg=id_token_alg,
+                        disabled=False,
+                        created_at=created_at,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("client_id") from None
+        return self.get(id)  # type: ignore[return-value]
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_client).where(_client.c.id == client_id)).first()
+        return _client_record(row) if row else None
+
+    def set_secret_digest(self, client_id: str, secret_digest: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(_client).where(_client.c.id == client_id).values(secret_digest=secret_digest))

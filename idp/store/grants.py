@@ -1,0 +1,134 @@
+"""Grants and what hangs off them: authorization codes, refresh tokens, revoked access tokens.
+
+Every single-use thing is consumed with one conditional UPDATE ... RETURNING, so of two racing
+requests exactly one gets the row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from idp.store.records import CodeRecord, GrantRecord, RefreshRecord
+from idp.store.tables import AuthorizationCode, Grant, RefreshToken, RevokedToken
+
+_grant = Grant.__table__
+_code = AuthorizationCode.__table__
+_refresh = RefreshToken.__table__
+_revoked = RevokedToken.__table__
+
+
+def _grant_record(row: Any) -> GrantRecord:
+    return GrantRecord(
+        id=row.id, citizen_id=row.citizen_id, client_id=row.client_id, sid=row.sid, scope=row.scope,
+        auth_time=row.auth_time, acr=row.acr, amr=tuple(json.loads(row.amr)), expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _code_record(row: Any) -> CodeRecord:
+    return CodeRecord(
+        grant_id=row.grant_id, client_id=row.client_id, redirect_uri=row.redirect_uri,
+        code_challenge=row.code_challenge, nonce=row.nonce, expires_at=row.expires_at, consumed_at=row.consumed_at,
+    )
+
+
+def _refresh_record(row: Any) -> RefreshRecord:
+    return RefreshRecord(
+        grant_id=row.grant_id, client_id=row.client_id, scope=row.scope, expires_at=row.expires_at,
+        consumed_at=row.consumed_at,
+    )
+
+
+class Grants:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_with_code(self, grant: dict[str, Any], code: dict[str, Any]) -> None:
+        """The grant and its authorization code appear together or not at all."""
+        with self._engine.begin() as conn:
+            conn.execute(_grant.insert().values(**dict(grant, amr=json.dumps(grant["amr"]), revoked_at=None)))
+            conn.execute(_code.insert().values(**dict(code, grant_id=grant["id"], consumed_at=None)))
+
+    def get(self, grant_id: str) -> GrantRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_grant).where(_grant.c.id == grant_id)).first()
+        return _grant_record(row) if row else None
+
+    def revoke(self, grant_id: str, now: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None))
+                         .values(revoked_at=now))
+
+    def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
+        """Mark the code used and return it; None when it is unknown, used, or another client's."""
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(_code)
+                .where(_code.c.code_digest == code_digest, _code.c.client_id == client_id,
+                       _code.c.consumed_at.is_(None))
+                .values(consumed_at=now)
+                .returning(*_code.c)
+            ).first()
+        return _code_record(row) if row else None
+
+    def find_code(self, code_digest: str) -> CodeRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_code).where(_code.c.code_digest == code_digest)).first()
+        return _code_record(row) if row else None
+
+
+class RefreshTokens:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int,
+            expires_at: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(_refresh.insert().values(
+                token_digest=token_digest, grant_id=grant_id, client_id=client_id, scope=scope,
+                created_at=created_at, expires_at=expires_at, consumed_at=None))
+
+    def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
+        """Consume the old token and store its successor (same grant, scope and end), in one transaction."""
+        try:
+            with self._engine.begin() as conn:
+                row = conn.execute(
+                    update(_refresh)
+                    .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
+                           _refresh.c.consumed_at.is_(None))
+                    .values(consumed_at=now)
+                    .returning(*_refresh.c)
+                ).first()
+                if row is None:
+                    return None
+                conn.execute(_refresh.insert().values(
+                    token_digest=new_digest, grant_id=row.grant_id, client_id=client_id, scope=row.scope,
+                    created_at=now, expires_at=row.expires_at, consumed_at=None))
+        except IntegrityError:
+            return None
+        return _refresh_record(row)
+
+    def find(self, token_digest: str) -> RefreshRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_refresh).where(_refresh.c.token_digest == token_digest)).first()
+        return _refresh_record(row) if row else None
+
+
+class RevokedTokens:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, jti: str, expires_at: int) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(_revoked.insert().values(jti=jti, expires_at=expires_at))
+        except IntegrityError:
+            pass  # already revoked: revocation is idempotent (RFC 7009 §2.2)
+
+    def is_revoked(self, jti: str) -> bool:
+        with self._engine.connect() as conn:
+            return conn.execute(select(_revoked.c.jti).where(_revoked.c.jti == jti)).first() is not None

@@ -1,0 +1,16 @@
+"""Alembic environment: runs against the engine handed over in `config.attributes`."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from idp.store import tables  # noqa: F401  (registers the tables on the metadata)
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()

@@ -1,0 +1,139 @@
+"""Browser sessions, parked interactions and remembered consents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from idp.store.records import InteractionRecord, SessionRecord
+from idp.store.tables import BrowserSession, Consent, Interaction
+
+_session = BrowserSession.__table__
+_interaction = Interaction.__table__
+_consent = Consent.__table__
+
+
+class BrowserSessions:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(
+        self, *, id_digest: str, sid: str, citizen_id: str, auth_time: int, amr: list[str], acr: str, expires_at: int
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                _session.insert().values(
+                    id_digest=id_digest, sid=sid, citizen_id=citizen_id, auth_time=auth_time,
+                    amr=json.dumps(amr), acr=acr, created_at=auth_time, last_seen_at=auth_time,
+                    expires_at=expires_at, ended_at=None,
+                )
+            )
+
+    def get_live(self, id_digest: str, now: int, idle_ttl: int) -> SessionRecord | None:
+        """The session if it is neither ended, expired, nor idle longer than `idle_ttl`; marks it seen."""
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(_session)
+                .where(
+                    _session.c.id_digest == id_digest,
+                    _session.c.ended_at.is_(None),
+                    _session.c.expires_at > now,
+                    _session.c.last_seen_at > now - idle_ttl,
+                )
+                .values(last_seen_at=now)
+                .returning(*_session.c)
+            ).first()
+        if row is None:
+            return None
+        return SessionRecord(
+            id_digest=row.id_digest, sid=row.sid, citizen_id=row.citizen_id, auth_time=row.auth_time,
+            amr=tuple(json.loads(row.amr)), acr=row.acr, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
+        )
+
+    def end(self, id_digest: str, now: int) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(_session).where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+        return result.rowcount == 1
+
+
+def _interaction_record(row: Any) -> InteractionRecord:
+    return InteractionRecord(
+        id=row.id, binding_digest=row.binding_digest, client_id=row.client_id, request=json.loads(row.request),
+        session_digest=row.session_digest, logged_in_at=row.logged_in_at, expires_at=row.expires_at,
+        completed_at=row.completed_at,
+    )
+
+
+class Interactions:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(
+        self, *, id: str, binding_digest: str, client_id: str, request: dict[str, Any], created_at: int,
+        expires_at: int, session_digest: str | None = None,
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                _interaction.insert().values(
+                    id=id, binding_digest=binding_digest, client_id=client_id,
+                    request=json.dumps(request, separators=(",", ":")), created_at=created_at, expires_at=expires_at,
+                    session_digest=session_digest,
+                )
+            )
+
+    def get(self, interaction_id: str) -> InteractionRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_interaction).where(_interaction.c.id == interaction_id)).first()
+        return _interaction_record(row) if row else None
+
+    def record_login(self, interaction_id: str, session_digest: str, now: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
+                .values(session_digest=session_digest, logged_in_at=now)
+            )
+
+    def complete(self, interaction_id: str, now: int) -> bool:
+        """Close the interaction; only one of two racing finishes gets True."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(_interaction)
+                .where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None),
+                       _interaction.c.expires_at > now)
+                .values(completed_at=now)
+            )
+        return result.rowcount == 1
+
+
+class Consents:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def scopes(self, citizen_id: str, client_id: str) -> frozenset[str]:
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+            ).scalar()
+        return frozenset(value.split()) if value else frozenset()
+
+    def remember(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
+        """Add `scopes` to what the citizen allowed this client (never narrows a past consent here)."""
+        with self._engine.begin() as conn:
+            current = conn.execute(
+                select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+                .with_for_update()
+            ).scalar()
+            if current is None:
+                conn.execute(_consent.insert().values(
+                    citizen_id=citizen_id, client_id=client_id, scopes=" ".join(sorted(scopes)),
+                    created_at=now, updated_at=now))
+            else:
+                merged = " ".join(sorted(set(current.split()) | scopes))
+                conn.execute(
+                    update(_consent).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+                    .values(scopes=merged, updated_at=now))

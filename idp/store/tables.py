@@ -1,0 +1,156 @@
+"""The tables. Rows never leave the store: repositories return plain records instead, so a
+password hash or secret digest cannot reach JSON or a template by accident.
+
+Times are integer seconds since the epoch (UTC), read from the injected clock.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so later migrations (and SQLite's batch mode) can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _epoch(nullable: bool = False, index: bool = False) -> object:
+    return Field(default=None if nullable else ..., sa_column=Column(BigInteger, nullable=nullable, index=index))
+
+
+class Citizen(SQLModel, table=True):
+    __tablename__ = "citizen"
+
+    id: str = Field(primary_key=True, max_length=36)
+    citizen_id: str = Field(max_length=12, unique=True)
+    full_name: str = Field(max_length=200)
+    birth_date: str = Field(max_length=10)  # ISO date; compared as text
+    sex: str = Field(max_length=6)
+    phone: str = Field(max_length=16, unique=True)  # E.164
+    phone_verified: bool = False
+    email: Optional[str] = Field(default=None, max_length=254)
+    email_verified: bool = False
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)  # pending | active | locked
+    level: str = Field(max_length=8)  # LoA1 | LoA2
+    created_at: int = _epoch()  # type: ignore[assignment]
+    updated_at: int = _epoch()  # type: ignore[assignment]
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "client"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    secret_digest: Optional[str] = Field(default=None, max_length=64)
+    auth_method: str = Field(max_length=32)
+    redirect_uris: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    post_logout_redirect_uris: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    scopes: str = Field(max_length=500)  # space-separated
+    id_token_alg: str = Field(max_length=8)
+    disabled: bool = False
+    created_at: int = _epoch()  # type: ignore[assignment]
+
+
+class BrowserSession(SQLModel, table=True):
+    __tablename__ = "browser_session"
+
+    id_digest: str = Field(primary_key=True, max_length=64)
+    sid: str = Field(max_length=64, unique=True)  # public session id for the `sid` claim
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    auth_time: int = _epoch()  # type: ignore[assignment]
+    amr: str = Field(max_length=100)  # JSON list
+    acr: str = Field(max_length=8)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    last_seen_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch()  # type: ignore[assignment]
+    ended_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class Interaction(SQLModel, table=True):
+    """An authorization request parked while the citizen logs in and consents."""
+
+    __tablename__ = "interaction"
+
+    id: str = Field(primary_key=True, max_length=64)
+    binding_digest: str = Field(max_length=64)
+    client_id: str = Field(foreign_key="client.id", max_length=64)
+    request: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the validated request
+    session_digest: Optional[str] = Field(default=None, max_length=64)
+    logged_in_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    completed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class Consent(SQLModel, table=True):
+    __tablename__ = "consent"
+    __table_args__ = (UniqueConstraint("citizen_id", "client_id", name="uq_consent_citizen_client"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36)
+    client_id: str = Field(foreign_key="client.id", max_length=64)
+    scopes: str = Field(max_length=500)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    updated_at: int = _epoch()  # type: ignore[assignment]
+
+
+class Grant(SQLModel, table=True):
+    """One login's permission for one client: every code, access and refresh token hangs off it,
+    so revoking the grant ends them all."""
+
+    __tablename__ = "auth_grant"
+
+    id: str = Field(primary_key=True, max_length=64)
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    client_id: str = Field(foreign_key="client.id", max_length=64, index=True)
+    sid: Optional[str] = Field(default=None, max_length=64)
+    scope: str = Field(max_length=500)
+    auth_time: int = _epoch()  # type: ignore[assignment]
+    acr: str = Field(max_length=8)
+    amr: str = Field(max_length=100)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch()  # type: ignore[assignment]
+    revoked_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class AuthorizationCode(SQLModel, table=True):
+    __tablename__ = "authorization_code"
+
+    code_digest: str = Field(primary_key=True, max_length=64)
+    grant_id: str = Field(foreign_key="auth_grant.id", max_length=64)
+    client_id: str = Field(max_length=64)
+    redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
+    code_challenge: str = Field(max_length=128)
+    nonce: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class RefreshToken(SQLModel, table=True):
+    __tablename__ = "refresh_token"
+
+    token_digest: str = Field(primary_key=True, max_length=64)
+    grant_id: str = Field(foreign_key="auth_grant.id", max_length=64, index=True)
+    client_id: str = Field(max_length=64)
+    scope: str = Field(max_length=500)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch()  # type: ignore[assignment]
+    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class RevokedToken(SQLModel, table=True):
+    """Access tokens are JWTs; revoking one before it expires records its `jti` until then."""
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+
