@@ -156,6 +156,8 @@ def validate(provider: Provider, params: Params) -> tuple[ClientRecord, Authoriz
     redirect_uri = check_redirect_uri(client, params)
     try:
         state = _one(params, "state")
+        if state is not None and len(state) > _MAX_LENGTH["state"]:
+            raise InvalidRequest("state is too long")
     except InvalidRequest as exc:
         raise exc.redirect_to(redirect_uri, None) from None
     try:

@@ -1,0 +1,137 @@
+"""/userinfo accepts only our own valid, live access tokens; /revoke ends them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jwt
+import pytest
+
+from tests.helpers import Pkce, exchange, login_and_consent
+
+
+@pytest.fixture
+def tokens(client, portal, citizen):
+    record, password = citizen
+    pkce = Pkce()
+    code = login_and_consent(client, portal, record.citizen_id, password, pkce,
+                             scope="openid profile offline_access")["code"]
+    return exchange(client, portal, code, pkce).json()
+
+
+def _userinfo(client, token, method="GET"):
+    return client.request(method, "/userinfo", headers={"Authorization": f"Bearer {token}"})
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_userinfo_answers_get_and_post_with_claims_of_the_granted_scope(client, tokens):
+    by_get, by_post = _userinfo(client, tokens["access_token"]), _userinfo(client, tokens["access_token"], "POST")
+
+    assert by_get.status_code == by_post.status_code == 200
+    assert by_get.json() == by_post.json()
+    assert "name" in by_get.json() and "phone_number" not in by_get.json()
+
+
+def test_a_missing_token_gets_401_with_a_bare_bearer_challenge(client):
+    response = client.get("/userinfo")
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer") and "error=" not in \
+        response.headers["www-authenticate"]
+
+
+def test_a_tampered_token_gets_401_invalid_token(client, tokens):
+    header, payload, signature = tokens["access_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["scope"] = "openid profile email phone"
+    forged = ".".join([header, _b64(claims), signature])
+
+    response = _userinfo(client, forged)
+
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_an_unsigned_alg_none_token_gets_401(client, tokens):
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    unsigned = _b64({"alg": "none", "typ": "at+jwt", "kid": jwt.get_unverified_header(tokens["access_token"])["kid"]}) \
+        + "." + _b64(claims) + "."
+
+    assert _userinfo(client, unsigned).status_code == 401
+
+
+def test_an_hmac_token_keyed_with_our_public_key_gets_401(client, provider, tokens):
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    key = provider.keys.signer("ES256")
+    header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}
+    signing_input = _b64(header) + "." + _b64(claims)
+    import hashlib
+    import hmac
+    secret = json.dumps(key.public_jwk).encode()
+    forged = signing_input + "." + base64.urlsafe_b64encode(
+        hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+
+    assert _userinfo(client, forged).status_code == 401
+
+
+def test_an_id_token_is_not_accepted_as_an_access_token(client, tokens):
+    assert _userinfo(client, tokens["id_token"]).status_code == 401
+
+
+def test_an_expired_access_token_gets_401(client, clock, provider, tokens):
+    clock.advance(provider.settings.access_token_ttl + provider.settings.clock_leeway)
+
+    response = _userinfo(client, tokens["access_token"])
+
+    assert response.status_code == 401
+
+
+def test_an_access_token_within_the_leeway_still_works(client, clock, provider, tokens):
+    clock.advance(provider.settings.access_token_ttl + provider.settings.clock_leeway - 1)
+
+    assert _userinfo(client, tokens["access_token"]).status_code == 200
+
+
+def test_a_revoked_access_token_gets_401(client, portal, tokens):
+    revoked = client.post("/revoke", auth=portal.basic, data={"token": tokens["access_token"],
+                                                                "token_type_hint": "access_token"})
+
+    assert revoked.status_code == 200
+    assert _userinfo(client, tokens["access_token"]).status_code == 401
+
+
+def test_revoking_a_refresh_token_ends_it_and_the_access_tokens_of_its_grant(client, portal, tokens):
+    client.post("/revoke", auth=portal.basic, data={"token": tokens["refresh_token"]})
+
+    refreshed = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
+                                                                 "refresh_token": tokens["refresh_token"]})
+
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert _userinfo(client, tokens["access_token"]).status_code == 401
+
+
+def test_revoking_an_unknown_token_answers_200_and_changes_nothing(client, portal, tokens):
+    response = client.post("/revoke", auth=portal.basic, data={"token": "not-a-token"})
+
+    assert response.status_code == 200
+    assert _userinfo(client, tokens["access_token"]).status_code == 200
+
+
+def test_another_client_cannot_revoke_a_token_it_does_not_hold(client, provider, tokens):
+    from tests.helpers import add_portal
+
+    other = add_portal(provider)
+
+    response = client.post("/revoke", auth=other.basic, data={"token": tokens["access_token"]})
+
+    assert response.status_code == 200
+    assert _userinfo(client, tokens["access_token"]).status_code == 200
+
+
+def test_revocation_requires_client_authentication(client, portal, tokens):
+    response = client.post("/revoke", auth=(portal.client_id, "wrong"), data={"token": tokens["access_token"]})
+
+    assert response.status_code == 401
