@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -15,7 +16,7 @@ from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS, register_client
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.errors import SettingsError, ValidationError
 from idp.i18n import refusal
-from idp.settings import Settings
+from idp.settings import Settings, parse_issuer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +115,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from idp.app import create_app
 
+    if "IDP_ISSUER" not in os.environ:
+        # Development default: the issuer follows the address being served, on loopback.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        try:
+            settings = settings.with_overrides(issuer=parse_issuer(f"http://{host}:{args.port}"))
+        except ValueError as exc:
+            raise SettingsError("IDP_ISSUER", f"not set, and serving on {args.host} needs it: {exc}") from None
     generated = initialise(settings)
     _warn(settings, generated)
     provider = open_provider(settings)

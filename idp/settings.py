@@ -64,7 +64,7 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def _issuer(raw: str) -> str:
+def parse_issuer(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"must be an absolute https URL, got {raw!r}")
@@ -89,7 +89,8 @@ class Settings:
     """The validated configuration; build it with `Settings.from_env()`."""
 
     issuer: str = field(default="http://127.0.0.1:8000", metadata=_spec(
-        "IDP_ISSUER", "Issuer URL; every link the provider builds starts with it (never the Host header).", _issuer))
+        "IDP_ISSUER", "Issuer URL; every link the provider builds starts with it (never the Host header). "
+        "Unset, `idp serve` uses http://127.0.0.1:PORT.", parse_issuer))
     data_dir: Path = field(default=Path("data"), metadata=_spec(
         "IDP_DATA_DIR", "Folder for the embedded SQLite database and development outbox.", _path))
     database_url: str = field(default="", metadata=_spec(

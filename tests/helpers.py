@@ -84,10 +84,18 @@ def login_and_consent(http: httpx.Client | Any, portal: Portal, identifier: str,
                       pkce: Pkce | None = None, consent: bool = True, **overrides: str | None) -> dict[str, str]:
     """Walk /authorize → login page → consent page → back to the portal; returns the callback query."""
     pkce = pkce or Pkce()
-    response = http.get("/authorize?" + urlencode(authorize_params(portal, pkce, **overrides)))
+    url = "/authorize?" + urlencode(authorize_params(portal, pkce, **overrides))
+    return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent))
+
+
+def walk_pages(http: httpx.Client | Any, authorize_url: str, redirect_uri: str, identifier: str, password: str,
+               consent: bool = True) -> str:
+    """Follow an authorization request through the provider's pages, as a browser would, filling
+    the login form and answering the consent form; returns the URL the portal is sent back to."""
+    response = http.get(path_of(authorize_url) if authorize_url.startswith("http") else authorize_url)
     assert response.status_code == 303, response.text
     location = response.headers["location"]
-    while not location.startswith(portal.redirect_uri):
+    while not location.startswith(redirect_uri):
         page = http.get(path_of(location))
         assert page.status_code == 200, page.text
         action = re.search(r'<form method="post" action="([^"]+)"', page.text)
@@ -99,7 +107,7 @@ def login_and_consent(http: httpx.Client | Any, portal: Portal, identifier: str,
         response = http.post(action.group(1), data={"csrf_token": csrf_of(page.text), **data})
         assert response.status_code == 303, response.text
         location = response.headers["location"]
-    return query_of(location)
+    return location
 
 
 def exchange(http: httpx.Client | Any, portal: Portal, code: str, pkce: Pkce) -> httpx.Response:

@@ -53,7 +53,7 @@ def check_citizen_id(raw: str, *, sex: str, birth_date: date) -> str:
     if not (len(number) == 12 and number.isascii() and number.isdigit()):
         raise ValidationError("citizen_id", "citizen_id_format")
     if number[:3] not in province_codes():
-        raise ValidationError("citizen_id", "citizen_id_province", code=number[:3])
+        raise ValidationError("citizen_id", "citizen_id_province", province=number[:3])
     century_sex = int(number[3])
     if ("male", "female")[century_sex % 2] != sex:
         raise ValidationError("citizen_id", "citizen_id_sex")

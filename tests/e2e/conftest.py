@@ -1,0 +1,83 @@
+"""The provider as a real server: `idp` commands seed it, `idp serve` runs it on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.helpers import CITIZEN
+
+IDP = [sys.executable, "-m", "idp.cli"]
+REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the relying party reads the redirect itself
+
+
+@dataclass
+class RunningProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    citizen_id: str
+    password: str
+    env: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def running_provider(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[RunningProvider]:
+    port = _free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    shutil.copytree(keys_dir, tmp_path / "keys")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update(IDP_ISSUER=issuer, IDP_DATA_DIR=str(tmp_path / "data"), IDP_KEYS_DIR=str(tmp_path / "keys"),
+               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests")
+    assert _idp(env, "init").returncode == 0
+    added = _idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
+    assert added.returncode == 0, added.stderr
+    client = json.loads(added.stdout)
+    password = "a long enough test password"
+    citizen = _idp(env, "citizens", "add", "--citizen-id", CITIZEN.citizen_id, "--name", CITIZEN.full_name,
+                   "--birth-date", CITIZEN.birth_date, "--sex", CITIZEN.sex, "--phone", CITIZEN.phone,
+                   "--password-stdin", stdin=password + "\n")
+    assert citizen.returncode == 0, citizen.stderr
+    server = subprocess.Popen([*IDP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the provider did not start: {server.stderr.read() if server.stderr else ''}")
+            time.sleep(0.1)
+        yield RunningProvider(issuer, client["client_id"], client["client_secret"], REDIRECT_URI,
+                              CITIZEN.citizen_id, password, env)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()

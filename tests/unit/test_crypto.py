@@ -1,0 +1,114 @@
+"""Keys, JWTs and password hashing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jwt as pyjwt
+import pytest
+
+from idp.crypto.jwts import BadToken, sign, verify
+from idp.crypto.keys import KeyRing, ensure_keys, load_keys, thumbprint
+from idp.crypto.passwords import ARGON2_TESTS, Argon2Profile, PasswordHasher
+
+
+def test_the_thumbprint_matches_rfc_7638_section_3_1():
+    jwk = {
+        "kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRX"
+             "jBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaS"
+             "qzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINH"
+             "aQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+    }
+
+    assert thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_first_start_generates_one_key_per_algorithm_and_a_second_start_none(tmp_path):
+    first = ensure_keys(tmp_path)
+    second = ensure_keys(tmp_path)
+
+    assert len(first) == 2 and second == []
+    assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.pem"))
+    assert sorted(load_keys(tmp_path).algorithms) == ["ES256", "RS256"]
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory) -> KeyRing:
+    path = tmp_path_factory.mktemp("k")
+    ensure_keys(path)
+    return load_keys(path)
+
+
+def _claims(now=1000):
+    return {"iss": "https://idp.test", "aud": "https://idp.test", "sub": "s", "iat": now, "exp": now + 300}
+
+
+def _verify(token, ring, now=1000, typ="at+jwt"):
+    return verify(token, ring, typ=typ, issuer="https://idp.test", audience="https://idp.test", now=now, leeway=60)
+
+
+def _b64(obj) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+def test_a_token_signed_by_the_ring_verifies(ring):
+    token = sign(_claims(), ring.signer("ES256"), "at+jwt")
+
+    assert _verify(token, ring)["sub"] == "s"
+
+
+def test_a_token_of_another_type_is_refused(ring):
+    token = sign(_claims(), ring.signer("ES256"), "JWT")
+
+    with pytest.raises(BadToken):
+        _verify(token, ring)
+
+
+def test_an_unknown_crit_header_is_refused(ring):
+    key = ring.signer("ES256")
+    token = pyjwt.encode(_claims(), key.private_key, algorithm="ES256",
+                         headers={"kid": key.kid, "typ": "at+jwt", "crit": ["exp"]})
+
+    with pytest.raises(BadToken):
+        _verify(token, ring)
+
+
+def test_a_key_used_with_another_algorithm_is_refused(ring):
+    rsa = ring.signer("RS256")
+    token = pyjwt.encode(_claims(), rsa.private_key, algorithm="PS256", headers={"kid": rsa.kid, "typ": "at+jwt"})
+
+    with pytest.raises(BadToken):
+        _verify(token, ring)
+
+
+def test_alg_none_is_refused(ring):
+    key = ring.signer("ES256")
+    token = _b64({"alg": "none", "kid": key.kid, "typ": "at+jwt"}) + "." + _b64(_claims()) + "."
+
+    with pytest.raises(BadToken):
+        _verify(token, ring)
+
+
+def test_expiry_is_judged_by_the_injected_clock_with_leeway(ring):
+    token = sign(_claims(now=1000), ring.signer("ES256"), "at+jwt")
+
+    assert _verify(token, ring, now=1359)
+    with pytest.raises(BadToken):
+        _verify(token, ring, now=1360)
+
+
+def test_a_password_hashed_under_old_parameters_needs_rehash_and_still_verifies():
+    old = PasswordHasher(Argon2Profile(time_cost=1, memory_cost=32, parallelism=1))
+    new = PasswordHasher(ARGON2_TESTS)
+    stored = old.hash("correct horse")
+
+    assert new.verify(stored, "correct horse") and new.needs_rehash(stored)
+    assert not new.needs_rehash(new.hash("correct horse"))
+
+
+def test_verifying_without_a_stored_hash_is_false():
+    hasher = PasswordHasher(ARGON2_TESTS)
+
+    assert hasher.verify(None, "decoy password, never matches") is False
