@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from clients import LoginRequest, PostIDClient, TokenSet
-from clients.client_auth import ClientSecretBasic
 from clients._jose import left_half_hash, public_jwk
+from clients.client_auth import ClientSecretBasic
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its TestClient; httpx is fine here
     warnings.simplefilter("ignore")

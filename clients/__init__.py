@@ -1,0 +1,80 @@
+"""PostID relying-party SDK: log citizens in to a portal with the PostID OpenID Connect provider.
+
+Start with `PostIDClient` (or `AsyncPostIDClient`); `clients.starlette_auth` mounts login,
+callback, logout and back-channel logout into a Starlette app; `clients.testing` is a mock
+provider for a portal's own tests.
+"""
+
+from __future__ import annotations
+
+from .async_client import AsyncPostIDClient
+from .authorization import LoginRequest
+from .client import PostIDClient
+from .client_auth import ClientAuth, ClientSecretBasic, ClientSecretPost, NoClientAuth, PrivateKeyJwt
+from .clock import Clock, system_clock
+from .defaults import ASSURANCE_LEVELS
+from .errors import (
+    AuthorizationDenied,
+    CallbackError,
+    ConfigurationError,
+    InsufficientAssurance,
+    InvalidProviderResponse,
+    InvalidSignature,
+    IssuerMismatch,
+    NonceMismatch,
+    OAuthError,
+    PostIDError,
+    ProviderUnavailable,
+    ReplayedToken,
+    StateMismatch,
+    SubjectMismatch,
+    TokenExpired,
+    TokenValidationError,
+    UnknownSigningKey,
+)
+from .id_token import IdTokenClaims
+from .levels import meets_level
+from .logout_token import InMemoryReplayCache, LogoutToken, ReplayCache
+from .metadata import ProviderMetadata
+from .tokens import TokenSet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ASSURANCE_LEVELS",
+    "AsyncPostIDClient",
+    "AuthorizationDenied",
+    "CallbackError",
+    "ClientAuth",
+    "ClientSecretBasic",
+    "ClientSecretPost",
+    "Clock",
+    "ConfigurationError",
+    "IdTokenClaims",
+    "InMemoryReplayCache",
+    "InsufficientAssurance",
+    "InvalidProviderResponse",
+    "InvalidSignature",
+    "IssuerMismatch",
+    "LoginRequest",
+    "LogoutToken",
+    "NoClientAuth",
+    "NonceMismatch",
+    "OAuthError",
+    "PostIDClient",
+    "PostIDError",
+    "PrivateKeyJwt",
+    "ProviderMetadata",
+    "ProviderUnavailable",
+    "ReplayCache",
+    "ReplayedToken",
+    "StateMismatch",
+    "SubjectMismatch",
+    "TokenExpired",
+    "TokenSet",
+    "TokenValidationError",
+    "UnknownSigningKey",
+    "__version__",
+    "meets_level",
+    "system_clock",
+]
