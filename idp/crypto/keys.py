@@ -97,6 +97,10 @@ class KeyRing:
         return self._by_kid.get(kid)
 
     @property
+    def keys(self) -> list[SigningKey]:
+        return list(self._by_kid.values())
+
+    @property
     def algorithms(self) -> list[str]:
         return sorted(self._signers)
 
@@ -116,7 +120,7 @@ def ensure_keys(keys_dir: Path) -> list[str]:
     can announce generated development keys loudly.
     """
     keys_dir.mkdir(parents=True, exist_ok=True)
-    present = {k.alg for k in (load_keys(keys_dir)._by_kid.values())}
+    present = {k.alg for k in load_keys(keys_dir).keys}
     written = []
     for alg in SIGNING_ALGS:
         if alg in present:

@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from idp.store.records import InteractionRecord, SessionRecord
-from idp.store.tables import BrowserSession, Consent, Interaction
+from idp.store.tables import BrowserSession, Citizen, Consent, Interaction
 
 _session = BrowserSession.__table__
 _interaction = Interaction.__table__
 _consent = Consent.__table__
+_citizen = Citizen.__table__
 
 
 class BrowserSessions:
@@ -32,7 +34,8 @@ class BrowserSessions:
             )
 
     def get_live(self, id_digest: str, now: int, idle_ttl: int) -> SessionRecord | None:
-        """The session if it is neither ended, expired, nor idle longer than `idle_ttl`; marks it seen."""
+        """The session if it is neither ended, expired, idle longer than `idle_ttl`, nor its citizen's
+        account inactive (locked accounts lose SSO at once); marks it seen."""
         with self._engine.begin() as conn:
             row = conn.execute(
                 update(_session)
@@ -41,6 +44,7 @@ class BrowserSessions:
                     _session.c.ended_at.is_(None),
                     _session.c.expires_at > now,
                     _session.c.last_seen_at > now - idle_ttl,
+                    _session.c.citizen_id.in_(select(_citizen.c.id).where(_citizen.c.status == "active")),
                 )
                 .values(last_seen_at=now)
                 .returning(*_session.c)
@@ -123,6 +127,12 @@ class Consents:
 
     def remember(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
         """Add `scopes` to what the citizen allowed this client (never narrows a past consent here)."""
+        try:
+            self._merge(citizen_id, client_id, scopes, now)
+        except IntegrityError:  # a parallel first consent inserted the row: merge into it
+            self._merge(citizen_id, client_id, scopes, now)
+
+    def _merge(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
         with self._engine.begin() as conn:
             current = conn.execute(
                 select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from idp.app import create_app
@@ -255,3 +256,26 @@ def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen
     second = client.post(consent_action, data={"csrf_token": csrf_of(consent_page.text), "decision": "allow"})
 
     assert first.status_code == 303 and second.status_code == 400
+
+
+def test_a_locked_account_loses_single_sign_on_at_once(client, provider, portal, citizen):
+    record, password = citizen
+    login_and_consent(client, portal, record.citizen_id, password)
+    with provider.store.engine.begin() as conn:
+        conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": record.id})
+
+    response = _start(client, portal, prompt="none")
+
+    assert query_of(response.headers["location"])["error"] == "login_required"
+
+
+def test_a_locked_account_cannot_log_in_even_with_the_right_password(client, provider, portal, citizen):
+    record, password = citizen
+    with provider.store.engine.begin() as conn:
+        conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": record.id})
+    page, action = _login_form(client, portal)
+
+    response = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
+                                         "password": password})
+
+    assert response.status_code == 403 and "idp_session" not in response.headers.get("set-cookie", "")
