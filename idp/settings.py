@@ -52,6 +52,26 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"must be true or false, got {raw!r}")
+
+
+def _url(raw: str) -> str:
+    if raw == "":
+        return raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"must be an absolute URL, got {raw!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError("must use https unless the host is loopback")
+    return raw
+
+
 def is_loopback_host(host: str | None) -> bool:
     """Loopback is the only place plain http is tolerated (development)."""
     if not host:
@@ -128,6 +148,29 @@ class Settings:
         "IDP_DEFAULT_LOCALE", "Language of pages when the request names none (vi or en).", _choice("vi", "en")))
     jwks_max_age: int = field(default=300, metadata=_spec(
         "IDP_JWKS_MAX_AGE", "Cache-Control max-age of discovery and JWKS, seconds.", _int_between(0, 86400)))
+    sms_backend: str = field(default="console", metadata=_spec(
+        "IDP_SMS_BACKEND", "How SMS codes leave: console (development: log + outbox.jsonl) or http (a gateway).",
+        _choice("console", "http")))
+    sms_gateway_url: str = field(default="", metadata=_spec(
+        "IDP_SMS_GATEWAY_URL", "The SMS gateway's endpoint for JSON POSTs (with IDP_SMS_BACKEND=http).", _url))
+    sms_gateway_token: str = field(default="", metadata=_spec(
+        "IDP_SMS_GATEWAY_TOKEN", "Bearer token for the SMS gateway.", str))
+    sms_brandname: str = field(default="PostID", metadata=_spec(
+        "IDP_SMS_BRANDNAME", "Registered brandname the SMS is sent from.", str))
+    email_backend: str = field(default="console", metadata=_spec(
+        "IDP_EMAIL_BACKEND", "How email leaves: console (development) or smtp.", _choice("console", "smtp")))
+    smtp_host: str = field(default="127.0.0.1", metadata=_spec("IDP_SMTP_HOST", "SMTP server host.", str))
+    smtp_port: int = field(default=25, metadata=_spec("IDP_SMTP_PORT", "SMTP server port.", _int_between(1, 65535)))
+    smtp_starttls: bool = field(default=False, metadata=_spec(
+        "IDP_SMTP_STARTTLS", "Upgrade the SMTP connection with STARTTLS (true/false).", _bool))
+    smtp_username: str = field(default="", metadata=_spec("IDP_SMTP_USERNAME", "SMTP login, if any.", str))
+    smtp_password: str = field(default="", metadata=_spec("IDP_SMTP_PASSWORD", "SMTP password, if any.", str))
+    smtp_from: str = field(default="PostID <no-reply@postid.invalid>", metadata=_spec(
+        "IDP_SMTP_FROM", "The From address of email the provider sends.", str))
+    delivery_timeout: int = field(default=10, metadata=_spec(
+        "IDP_DELIVERY_TIMEOUT", "Seconds a gateway or SMTP server gets to answer one send.", _int_between(1, 120)))
+    delivery_max_attempts: int = field(default=5, metadata=_spec(
+        "IDP_DELIVERY_MAX_ATTEMPTS", "Tries per message before the outbox gives up on it.", _int_between(1, 50)))
 
     @property
     def effective_database_url(self) -> str:
@@ -173,6 +216,8 @@ class Settings:
     def check(self) -> None:
         if self.session_idle_ttl > self.session_max_ttl:
             raise SettingsError("IDP_SESSION_IDLE_TTL", "must not exceed IDP_SESSION_MAX_TTL")
+        if self.sms_backend == "http" and not self.sms_gateway_url:
+            raise SettingsError("IDP_SMS_GATEWAY_URL", "is required when IDP_SMS_BACKEND=http")
 
 
 # Variables that share the prefix but belong to tooling, not to the provider.
@@ -184,5 +229,7 @@ def documented_settings() -> list[tuple[str, str, str]]:
     rows = []
     for f in fields(Settings):
         default = f.default if f.default != "" else "(empty)"
+        if f.name in ("sms_gateway_token", "smtp_password"):
+            default = "(empty)"
         rows.append((f.metadata["env"], str(default), f.metadata["doc"]))
     return rows
