@@ -1,0 +1,216 @@
+"""The relying-party SDK (`clients`) against the real provider: the sync and async clients log a
+citizen in, validate the ID token, read userinfo, refresh, revoke; a level the provider cannot
+reach comes back as the SDK's documented error; the demo portal works in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import httpx
+import pytest
+
+from clients import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
+from tests.helpers import CITIZEN, walk_pages
+
+pytestmark = pytest.mark.e2e
+
+SCOPE = "openid profile phone offline_access"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@dataclass
+class Registered:
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str
+
+
+@dataclass
+class DemoPortal:
+    url: str
+    registered: Registered
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _register(running_provider, name: str, redirect_uri: str, *options: str) -> Registered:
+    added = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "add", "--name", name,
+                            "--redirect-uri", redirect_uri, *options],
+                           env=running_provider.env, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    created = json.loads(added.stdout)
+    return Registered(created["client_id"], created.get("client_secret"), redirect_uri)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# -- the sync and async clients ------------------------------------------------------------------
+
+
+def test_the_sync_client_logs_in_reads_userinfo_refreshes_and_revokes(running_provider):
+    rp = running_provider
+    with PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret,
+                      redirect_uri=rp.redirect_uri) as client, httpx.Client(base_url=rp.issuer) as browser:
+        login = client.start_login(scope=SCOPE)
+
+        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
+        tokens = client.finish_login(callback, login)
+        info = client.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
+        refreshed = client.refresh(tokens.refresh_token, subject=tokens.claims.sub)
+        client.revoke(refreshed.refresh_token, token_type_hint="refresh_token")
+        with pytest.raises(OAuthError) as refused:
+            client.userinfo(refreshed.access_token, expected_sub=tokens.claims.sub)
+
+    assert tokens.claims.sub and tokens.claims.sub != rp.citizen_id  # an opaque subject, not the ID number
+    assert tokens.claims.acr == "LoA1" and tokens.claims.amr == ("pwd",)
+    assert info["sub"] == tokens.claims.sub and info["name"] == CITIZEN.full_name
+    assert info["phone_number"] == "+84912345678"
+    assert refreshed.refresh_token != tokens.refresh_token
+    assert refreshed.claims.sub == tokens.claims.sub and refreshed.claims.acr == "LoA1"
+    assert refused.value.status_code == 401 and refused.value.error == "invalid_token"
+
+
+@pytest.mark.anyio
+async def test_the_async_client_of_a_public_portal_logs_in_refreshes_and_revokes(running_provider):
+    rp = running_provider
+    portal = _register(rp, "Cổng công khai", "http://127.0.0.1:9/public-callback", "--auth-method", "none")
+    async with AsyncPostIDClient(rp.issuer, portal.client_id, auth=NoClientAuth(),
+                                 redirect_uri=portal.redirect_uri) as client:
+        login = await client.start_login(scope=SCOPE)
+
+        with httpx.Client(base_url=rp.issuer) as browser:  # the citizen's browser, not the portal
+            callback = walk_pages(browser, login.url, portal.redirect_uri, rp.citizen_id, rp.password)
+        tokens = await client.finish_login(callback, login)
+        info = await client.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
+        refreshed = await client.refresh(tokens.refresh_token, subject=tokens.claims.sub)
+        await client.revoke(refreshed.refresh_token, token_type_hint="refresh_token")
+        with pytest.raises(OAuthError) as refused:
+            await client.userinfo(refreshed.access_token, expected_sub=tokens.claims.sub)
+
+    assert portal.client_secret is None
+    assert tokens.claims.acr == "LoA1" and tokens.claims.amr == ("pwd",)
+    assert tokens.claims.get("aud") in (portal.client_id, [portal.client_id])
+    assert info["sub"] == tokens.claims.sub and info["name"] == CITIZEN.full_name
+    assert refreshed.refresh_token != tokens.refresh_token
+    assert refused.value.status_code == 401 and refused.value.error == "invalid_token"
+
+
+def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_code(running_provider):
+    rp = running_provider
+    with PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret,
+                      redirect_uri=rp.redirect_uri) as client, httpx.Client(base_url=rp.issuer) as browser:
+        login = client.start_login(scope="openid profile", acr_values="LoA2")
+
+        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
+        with pytest.raises(AuthorizationDenied) as denied:  # state and iss are checked before the error
+            client.finish_login(callback, login)
+
+    assert denied.value.code == "authorization_denied"
+    assert denied.value.error == "unmet_authentication_requirements"
+
+
+# -- the demo portal in Chromium -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_portal(running_provider) -> Iterator[DemoPortal]:
+    """`python -m clients.demo` on a free port, registered with the provider for its callback."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    registered = _register(running_provider, "Cổng dịch vụ công (demo)", f"{url}/callback",
+                           "--post-logout-redirect-uri", f"{url}/")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "POSTID_", "DEMO_"))}
+    env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
+               POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
+               DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
+    server = subprocess.Popen([sys.executable, "-m", "clients.demo"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the demo portal did not start: {server.stderr.read() if server.stderr else ''}")
+            time.sleep(0.1)
+        yield DemoPortal(url, registered)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr:
+            server.stderr.close()
+
+
+@pytest.mark.browser
+def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(running_provider, demo_portal,
+                                                                             chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(demo_portal.url + "/")
+
+    page.click("#login")
+    page.fill("#identifier", running_provider.citizen_id)
+    page.fill("#password", running_provider.password)
+    page.click("button[type=submit]")
+    page.click("button[value=allow]")
+    page.wait_for_url(demo_portal.url + "/")
+    name, acr, amr = (page.locator(f"#{field}").inner_text() for field in ("name", "acr", "amr"))
+    logged_in_text = page.locator("main").inner_text()
+
+    page.click("#loa2")
+    page.wait_for_url(demo_portal.registered.redirect_uri + "*")
+    refused_url, refused_heading = page.url, page.locator("h1").inner_text()
+    refused_text = page.locator("body").inner_text()
+    shows_loa2_page = page.locator("#loa2-ok").count()
+
+    page.click("text=Về trang chủ")
+    page.wait_for_url(demo_portal.url + "/")
+    still_name = page.locator("#name").inner_text()
+
+    page.click("button:has-text('Đăng xuất')")
+    page.wait_for_url(demo_portal.url + "/")
+    logged_out = (page.locator("#login").count(), page.locator("#name").count())
+    cookies = [c["name"] for c in context.cookies(demo_portal.url)]
+    context.close()
+
+    assert (name, acr, amr) == (CITIZEN.full_name, "LoA1", "pwd")
+    assert "Mức 1 (tự đăng ký)" in logged_in_text and "mật khẩu" in logged_in_text
+    assert "error=unmet_authentication_requirements" in refused_url
+    assert refused_heading == "Đăng nhập không thành công" and "authorization_denied" in refused_text
+    assert shows_loa2_page == 0
+    assert still_name == CITIZEN.full_name
+    assert logged_out == (1, 0)
+    assert "postid_session" not in cookies
