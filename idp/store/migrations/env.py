@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from idp.store import tables  # noqa: F401  (registers the tables on the metadata)
+from idp.store import outbox  # noqa: F401  (registers the outbox table on the metadata)
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,0 +1,213 @@
+"""The outbox: messages waiting to leave, so a crash never loses a send and a slow gateway never
+slows a page.
+
+A request only inserts a row; a worker claims due rows with a lease, sends them, and finishes
+them. The lease (`claimed_until` plus a `claim_token` only its holder knows) is what keeps two
+provider processes from sending one message twice, and what lets a message whose worker died
+mid-send be picked up again once the lease runs out. A finished row keeps only the redacted
+text: the clear text and the code are erased, so a one-time code never sits in the database
+after it has left.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Optional, Protocol
+
+from sqlalchemy import Column, Engine, Index, Integer, Text, and_, or_, select, update
+from sqlmodel import Field, SQLModel
+
+from idp.store.tables import _epoch
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+ERROR_MAX_LENGTH = 500
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message on its way out; `status` is pending until it is sent or given up on."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    channel: str = Field(max_length=8)  # sms | email
+    recipient: str = Field(max_length=254)  # E.164 phone or email address
+    purpose: str = Field(max_length=16)
+    subject: Optional[str] = Field(default=None, max_length=200)
+    text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # erased once finished
+    code: Optional[str] = Field(default=None, max_length=16)  # erased once finished
+    redacted_text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=8)
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    next_attempt_at: int = _epoch()  # type: ignore[assignment]
+    claimed_until: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    claim_token: Optional[str] = Field(default=None, max_length=32)
+    last_error: Optional[str] = Field(default=None, max_length=ERROR_MAX_LENGTH)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    finished_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class Outgoing(Protocol):
+    """What `enqueue` reads from a message (`idp.delivery.Message` has this shape); the store
+    stays below the delivery package instead of importing it."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def to(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def redacted_text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """A row as the worker sees it. `text` and `code` are None once the message is finished."""
+
+    id: str
+    channel: str
+    to: str
+    purpose: str
+    subject: str | None
+    redacted_text: str
+    status: str
+    attempts: int
+    next_attempt_at: int
+    claimed_until: int | None
+    last_error: str | None
+    created_at: int
+    finished_at: int | None
+    text: str | None = field(default=None, repr=False)
+    code: str | None = field(default=None, repr=False)
+    claim_token: str | None = field(default=None, repr=False)
+
+
+_outbox = OutboxMessage.__table__
+
+
+def _record(row: Any) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id, channel=row.channel, to=row.recipient, purpose=row.purpose, subject=row.subject,
+        redacted_text=row.redacted_text, status=row.status, attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at, claimed_until=row.claimed_until, last_error=row.last_error,
+        created_at=row.created_at, finished_at=row.finished_at, text=row.text, code=row.code,
+        claim_token=row.claim_token,
+    )
+
+
+def _due(now: int) -> Any:
+    return and_(
+        _outbox.c.status == PENDING,
+        _outbox.c.next_attempt_at <= now,
+        or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now),
+    )
+
+
+def _held(message_id: str, claim_token: str) -> Any:
+    """Only the worker still holding the lease may finish a message."""
+    return and_(_outbox.c.id == message_id, _outbox.c.claim_token == claim_token, _outbox.c.status == PENDING)
+
+
+def _error(text: str) -> str:
+    return text[:ERROR_MAX_LENGTH]
+
+
+class OutboxRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def enqueue(self, message: Outgoing, now: int) -> str:
+        """One INSERT, in the caller's request; the message is due at once. Returns its id."""
+        message_id = str(uuid.uuid4())
+        with self._engine.begin() as conn:
+            conn.execute(_outbox.insert().values(
+                id=message_id, channel=message.channel, recipient=message.to, purpose=message.purpose,
+                subject=message.subject, text=message.text, code=message.code,
+                redacted_text=message.redacted_text, status=PENDING, attempts=0, next_attempt_at=now,
+                claimed_until=None, claim_token=None, last_error=None, created_at=now, finished_at=None,
+            ))
+        return message_id
+
+    def claim_due(self, now: int, lease: int, limit: int = 20) -> list[OutboxRecord]:
+        """Lease up to `limit` due messages to the caller until `now + lease`, counting the attempt.
+
+        The attempt is counted at claim time, so a message whose worker keeps dying still runs
+        out of attempts instead of circulating for ever.
+        """
+        token = uuid.uuid4().hex
+        claim = {"claimed_until": now + lease, "claim_token": token, "attempts": _outbox.c.attempts + 1}
+        if self._engine.dialect.name == "postgresql":
+            rows = self._claim_skipping_locked(now, limit, claim)
+        else:
+            rows = self._claim_one_by_one(now, limit, claim)
+        return sorted((_record(r) for r in rows), key=lambda r: (r.next_attempt_at, r.created_at))
+
+    def _claim_skipping_locked(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
+        """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on."""
+        due = (select(_outbox.c.id).where(_due(now)).order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
+               .limit(limit).with_for_update(skip_locked=True))
+        with self._engine.begin() as conn:
+            return list(conn.execute(
+                update(_outbox).where(_outbox.c.id.in_(due.scalar_subquery()), _due(now))
+                .values(**claim).returning(*_outbox.c)
+            ).all())
+
+    def _claim_one_by_one(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
+        """SQLite: list candidates, then take each with its own conditional UPDATE; a row another
+        worker took in between no longer matches and is simply not returned.
+
+        Each UPDATE is its own short write transaction (never a read upgraded to a write, which
+        SQLite's WAL mode refuses under contention instead of waiting).
+        """
+        with self._engine.connect() as conn:
+            candidates = list(conn.execute(
+                select(_outbox.c.id).where(_due(now))
+                .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at).limit(limit)
+            ).scalars())
+        rows = []
+        for message_id in candidates:
+            with self._engine.begin() as conn:
+                row = conn.execute(
+                    update(_outbox).where(_outbox.c.id == message_id, _due(now)).values(**claim)
+                    .returning(*_outbox.c)
+                ).first()
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def mark_sent(self, message_id: str, claim_token: str, now: int) -> bool:
+        """Finish a sent message and erase its text and code. False when the lease was lost."""
+        return self._finish(message_id, claim_token, status=SENT, finished_at=now, last_error=None)
+
+    def mark_failed(self, message_id: str, claim_token: str, error: str, now: int) -> bool:
+        """Give up on a message for good, erasing its text and code. False when the lease was lost."""
+        return self._finish(message_id, claim_token, status=FAILED, finished_at=now, last_error=_error(error))
+
+    def retry_later(self, message_id: str, claim_token: str, error: str, next_attempt_at: int) -> bool:
+        """Release the lease and make the message due again at `next_attempt_at`."""
+        with self._engine.begin() as conn:
+            result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
+                claimed_until=None, claim_token=None, last_error=_error(error), next_attempt_at=next_attempt_at))
+        return result.rowcount == 1
+
+    def _finish(self, message_id: str, claim_token: str, **values: Any) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
+                text=None, code=None, claimed_until=None, claim_token=None, **values))
+        return result.rowcount == 1
+
+    def get(self, message_id: str) -> OutboxRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_outbox).where(_outbox.c.id == message_id)).first()
+        return _record(row) if row else None
