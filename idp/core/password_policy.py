@@ -1,0 +1,95 @@
+"""What a new password must not be, after NIST SP 800-63B §3.1.1.2 (and nothing more).
+
+At least 8 and at most 128 characters, counted after Unicode NFC so a Vietnamese letter typed as a
+base letter plus combining marks counts once; spaces and every Unicode character are allowed, and a
+long passphrase is never truncated. There are no composition rules: they push people to
+`Password1!`. Instead the password is refused when it is a known common password or contains
+something an attacker knows about the citizen: the ID number, the phone number, the name.
+
+The common-password list is the 30,000-entry `passwords` frequency list shipped inside the `zxcvbn`
+package (MIT), loaded on first use. zxcvbn's own strength score is not offered: on crafted
+128-character inputs it costs up to 0.7 s of CPU per call, which an unauthenticated form must not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from idp.core.identity import normalize_phone
+from idp.errors import ValidationError
+
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "MIN_NAME_PART", "check_new_password", "common_passwords"]
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+MIN_NAME_PART = 3
+_FIELD = "password"
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+_NAME_PARTS = re.compile(r"[^\W\d_]+")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _fold(text: str) -> str:
+    """Case and Vietnamese diacritics removed: "Nguyễn Đức" → "nguyen duc".
+
+    Đ/đ is a letter of its own in Unicode (it does not decompose), so it is mapped by hand.
+    """
+    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare).casefold()
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list, NFC and case-folded; read once, on the first password checked."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(_nfc(p).casefold() for p in FREQUENCY_LISTS["passwords"])
+
+
+def _phone_digits(phone: str) -> str:
+    """The 9 digits after +84: every written form (0912…, 912…, +84912…, 84912…) contains them."""
+    try:
+        return normalize_phone(phone)[3:]
+    except ValidationError:
+        return "".join(c for c in phone if c.isascii() and c.isdigit())
+
+
+def _contains_name(text: str, compact: str, full_name: str) -> bool:
+    """Any part of 3+ letters, or the whole name run together (so "Lê Vũ" still counts).
+
+    Parts are looked for in the password as typed, the run-together name in the password with its
+    spaces and dashes removed: looking for single parts across removed spaces would refuse
+    ordinary phrases ("hồ anh" → "hoanh" ⊃ "hoa") for no gain.
+    """
+    parts = _NAME_PARTS.findall(_fold(_nfc(full_name)))
+    joined = "".join(parts)
+    if len(joined) >= MIN_NAME_PART and joined in _fold(compact):
+        return True
+    folded = _fold(text)
+    return any(part in folded for part in parts if len(part) >= MIN_NAME_PART)
+
+
+def check_new_password(password: str, *, citizen_id: str = "", phone: str = "", full_name: str = "") -> None:
+    """Raise `ValidationError("password", code)` for the first rule the new password breaks."""
+    text = _nfc(password)
+    if len(text) < MIN_LENGTH:
+        raise ValidationError(_FIELD, "password_short", min=MIN_LENGTH)
+    if len(text) > MAX_LENGTH:
+        raise ValidationError(_FIELD, "password_long", max=MAX_LENGTH)
+    if text.casefold() in common_passwords():
+        raise ValidationError(_FIELD, "password_common")
+    compact = _SEPARATORS.sub("", text)
+    number = citizen_id.strip()
+    if number and number in compact:
+        raise ValidationError(_FIELD, "password_contains_id")
+    digits = _phone_digits(phone) if phone.strip() else ""
+    if len(digits) >= 6 and digits in compact:
+        raise ValidationError(_FIELD, "password_contains_phone")
+    if full_name.strip() and _contains_name(text, compact, full_name):
+        raise ValidationError(_FIELD, "password_contains_name")
