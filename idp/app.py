@@ -5,6 +5,9 @@ Every route the provider serves is listed here, so a reader sees the whole surfa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from anyio import CapacityLimiter
@@ -14,7 +17,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.core.provider import Provider
-from idp.http import authorize, discovery, interaction, logout, revocation, token, userinfo
+from idp.delivery import OutboxWorker, senders_from_settings
+from idp.http import account, authorize, discovery, interaction, logout, register, reset, revocation, token, userinfo
 from idp.http.render import ERROR_HANDLERS
 
 
@@ -25,11 +29,31 @@ def routes() -> list[Route | Mount]:
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
         Route("/interaction/{interaction_id}", interaction.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", interaction.login, methods=["POST"]),
+        Route("/interaction/{interaction_id}/second-factor", interaction.second_factor, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", interaction.consent, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", revocation.revoke, methods=["POST"]),
         Route("/logout", logout.logout, methods=["GET", "POST"]),
+        # Citizen self-service pages
+        Route("/register", register.show, methods=["GET"]),
+        Route("/register", register.submit, methods=["POST"]),
+        Route("/register/{flow_id}", register.show_verify, methods=["GET"]),
+        Route("/register/{flow_id}", register.verify, methods=["POST"]),
+        Route("/reset", reset.show, methods=["GET"]),
+        Route("/reset", reset.submit, methods=["POST"]),
+        Route("/reset/{flow_id}", reset.show_code, methods=["GET"]),
+        Route("/reset/{flow_id}", reset.finish, methods=["POST"]),
+        Route("/account", account.show, methods=["GET"]),
+        Route("/account/totp", account.totp_begin, methods=["POST"]),
+        Route("/account/totp/confirm", account.totp_confirm, methods=["POST"]),
+        Route("/account/recovery-codes", account.recovery_codes, methods=["POST"]),
+        Route("/account/phone", account.phone_begin, methods=["POST"]),
+        Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
+        # JSON API for apps
+        Route("/api/registrations", register.api_register, methods=["POST"]),
+        Route("/api/registrations/{flow_id}/verify", register.api_verify, methods=["POST"]),
+        Route("/api/registrations/{flow_id}/resend", register.api_verify, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]
 
@@ -65,8 +89,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """The outbox worker runs beside the app: requests only queue messages, it sends them."""
+    provider: Provider = app.state.provider
+    worker = OutboxWorker.from_settings(provider.store.outbox, senders_from_settings(provider.settings, provider.clock),
+                                        provider.settings, provider.clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop, poll_interval=2.0))
+    provider.wake_outbox = worker.wake
+    try:
+        yield
+    finally:
+        provider.wake_outbox = lambda: None
+        stop.set()
+        await task
+        worker.close()
+
+
 def create_app(provider: Provider) -> Starlette:
-    app = Starlette(routes=routes(), exception_handlers=ERROR_HANDLERS)  # type: ignore[arg-type]
+    app = Starlette(routes=routes(), exception_handlers=ERROR_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
     app.state.provider = provider
     app.state.published = discovery.Published(provider)
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)

@@ -9,6 +9,7 @@ from idp.core.provider import Provider
 from idp.crypto.keys import ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
 from idp.crypto.random import RandomSource, SystemRandom
+from idp.crypto.sealing import SecretBox
 from idp.settings import Settings
 from idp.store.repo import Store
 
@@ -27,7 +28,9 @@ def initialise(settings: Settings) -> list[str]:
         store.migrate()
     finally:
         store.close()
-    return ensure_keys(settings.keys_dir)
+    generated = ensure_keys(settings.keys_dir)
+    SecretBox.load_or_create(settings.keys_dir)
+    return generated
 
 
 def open_provider(
@@ -46,6 +49,7 @@ def open_provider(
         store=Store.open(settings.effective_database_url),
         keys=keys,
         passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
+        secrets=SecretBox.load_or_create(settings.keys_dir),
     )
 
 
@@ -55,6 +59,8 @@ def development_warnings(settings: Settings) -> list[str]:
         warnings.append(f"the issuer {settings.issuer} is plain http: cookies are not Secure")
     if settings.effective_database_url.startswith("sqlite"):
         warnings.append("the database is embedded SQLite; use PostgreSQL (IDP_DATABASE_URL) in production")
+    if settings.sms_backend == "console" or settings.email_backend == "console":
+        warnings.append("codes are delivered to the console and outbox.jsonl in the data folder, not to phones")
     if settings.password_profile == "tests":
         warnings.append("IDP_PASSWORD_PROFILE=tests: passwords are hashed with test-only parameters")
     return warnings

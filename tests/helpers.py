@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -81,30 +81,67 @@ def path_of(location: str) -> str:
 
 
 def login_and_consent(http: httpx.Client | Any, portal: Portal, identifier: str, password: str,
-                      pkce: Pkce | None = None, consent: bool = True, **overrides: str | None) -> dict[str, str]:
+                      pkce: Pkce | None = None, consent: bool = True,
+                      second_factor: Callable[[], str] | None = None, **overrides: str | None) -> dict[str, str]:
     """Walk /authorize → login page → consent page → back to the portal; returns the callback query."""
     pkce = pkce or Pkce()
     url = "/authorize?" + urlencode(authorize_params(portal, pkce, **overrides))
-    return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent))
+    return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent, second_factor))
+
+
+def sent_codes(provider: Provider, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
+    """Codes delivered to `to` (oldest first), read from `outbox.jsonl` as a developer would: the
+    console sender writes one JSON line a message. Waits briefly for the outbox worker."""
+    import json
+    import time
+
+    path = provider.settings.data_dir / "outbox.jsonl"
+    deadline = time.monotonic() + 5
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        found = [m["code"] for m in map(json.loads, lines)
+                 if m["to"] == to and m.get("code") and (purpose is None or m["purpose"] == purpose)]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def messages_to(provider: Provider, to: str) -> list[tuple[str, str]]:
+    """(purpose, redacted text) of every message queued for `to`."""
+    from sqlalchemy import text
+
+    with provider.store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT purpose, redacted_text FROM outbox WHERE recipient = :to ORDER BY created_at"),
+                            {"to": to}).all()
+    return [(r.purpose, r.redacted_text) for r in rows]
+
+
+def form_action(html: str, contains: str = "") -> str:
+    actions = [a for a in re.findall(r'<form method="post" action="([^"]+)"', html) if contains in a]
+    assert actions, f"no form posting to {contains!r}"
+    return actions[-1].replace("&amp;", "&")
 
 
 def walk_pages(http: httpx.Client | Any, authorize_url: str, redirect_uri: str, identifier: str, password: str,
-               consent: bool = True) -> str:
+               consent: bool = True, second_factor: Callable[[], str] | None = None) -> str:
     """Follow an authorization request through the provider's pages, as a browser would, filling
-    the login form and answering the consent form; returns the URL the portal is sent back to."""
+    the login form, the second-factor form (codes from `second_factor`) and answering the
+    consent form; returns the URL the portal is sent back to."""
     response = http.get(path_of(authorize_url) if authorize_url.startswith("http") else authorize_url)
     assert response.status_code == 303, response.text
     location = response.headers["location"]
     while not location.startswith(redirect_uri):
         page = http.get(path_of(location))
         assert page.status_code == 200, page.text
-        action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-        assert action
         if 'name="password"' in page.text:
-            data = {"identifier": identifier, "password": password}
+            action, data = form_action(page.text, "/login"), {"identifier": identifier, "password": password}
+        elif "/second-factor" in page.text:
+            assert second_factor is not None, "the provider asked for a second factor"
+            method = re.findall(r'name="method" value="([a-z]+)"', page.text)[-1]
+            action, data = form_action(page.text, "/second-factor"), {"method": method, "code": second_factor()}
         else:
-            data = {"decision": "allow" if consent else "deny"}
-        response = http.post(action.group(1), data={"csrf_token": csrf_of(page.text), **data})
+            action, data = form_action(page.text, "/consent"), {"decision": "allow" if consent else "deny"}
+        response = http.post(action, data={"csrf_token": csrf_of(page.text), **data})
         assert response.status_code == 303, response.text
         location = response.headers["location"]
     return location

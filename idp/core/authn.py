@@ -1,43 +1,44 @@
-"""Password authentication of citizens.
+"""Password authentication of citizens, under the failure limits.
 
-An unknown account and a wrong password give the same answer and cost the same argon2
-check, so the login form cannot be used to find out who has an account.
+An unknown account, a wrong password, a temporarily blocked and a locked account all give the
+same answer and cost the same argon2 check, so the login form cannot tell anyone who has an
+account or whether it is locked. Failures count per account (growing delays, then a lock
+that only a password reset by SMS code lifts) and per client IP.
 """
 
 from __future__ import annotations
 
-from idp.core.identity import normalize_phone
+from idp.core import limits
+from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
-from idp.errors import IdpError, ValidationError
+from idp.errors import IdpError
 from idp.store.records import CitizenRecord
 
 
 class LoginFailed(IdpError):
-    """Wrong identifier or password; deliberately says no more than that."""
+    """Wrong identifier or password, or an account that may not log in now; says no more."""
 
 
-class AccountUnavailable(IdpError):
-    """The password was right but the account may not log in (locked or pending)."""
-
-
-def _phone_or_none(identifier: str) -> str | None:
-    try:
-        return normalize_phone(identifier)
-    except ValidationError:
-        return None
-
-
-def verify_password(provider: Provider, identifier: str, password: str) -> CitizenRecord:
+def verify_password(provider: Provider, identifier: str, password: str, client_ip: str) -> CitizenRecord:
     identifier = identifier.strip()
-    if not identifier or not password or len(identifier) > 32 or len(password) > 1024:
-        provider.passwords.verify(None, password[:1024])
-        raise LoginFailed()
-    found = provider.store.citizens.find_for_login(identifier, _phone_or_none(identifier))
+    limits.check_ip_login_budget(provider, client_ip)
+    found = None
+    if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
+        found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
     citizen, stored_hash = found if found else (None, None)
-    if not provider.passwords.verify(stored_hash, password) or citizen is None or stored_hash is None:
+    now = provider.clock.now()
+    state = provider.store.failures.state(citizen.id, "password") if citizen else None
+    refused_before_check = state is not None and (state.locked or state.blocked_until > now)
+    matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
+    if citizen is None or stored_hash is None or not matches:
+        limits.count_ip_login_failure(provider, client_ip)
+        if citizen is not None and not refused_before_check:
+            provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
         raise LoginFailed()
     if citizen.status != "active":
-        raise AccountUnavailable()
+        raise LoginFailed()
+    if state is not None and state.consecutive:
+        provider.store.failures.clear(citizen.id, "password", now)
     if provider.passwords.needs_rehash(stored_hash):
-        provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), provider.clock.now())
+        provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), now)
     return citizen

@@ -187,4 +187,4 @@ def validate(provider: Provider, params: Params) -> tuple[ClientRecord, Authoriz
 
 
 def known_acr(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v for v in values if v in ACR_VALUES or v == "LoA2")
+    return tuple(v for v in values if v in ACR_VALUES)

@@ -79,6 +79,14 @@ def normalize_phone(raw: str) -> str:
     return "+84" + national
 
 
+def phone_or_none(raw: str) -> str | None:
+    """The E.164 form when `raw` is a Vietnamese mobile number, else None (it may be an ID number)."""
+    try:
+        return normalize_phone(raw)
+    except ValidationError:
+        return None
+
+
 def phone_for_display(e164: str) -> str:
     return "0" + e164[3:] if e164.startswith("+84") else e164
 

@@ -1,8 +1,10 @@
 """The authorization flow after validation: validate → park → pages → finish.
 
 `/authorize` either answers at once (a live session and a remembered consent: SSO) or parks
-the request as an interaction bound to this browser by a secret cookie. The login and
-consent pages work on that interaction; finishing it issues the authorization code.
+the request as an interaction bound to this browser by a secret cookie. The login, second
+factor and consent pages work on that interaction; finishing it issues the authorization
+code. The citizen's own account pages log in through the same pages (an interaction with a
+`return_to` instead of a client).
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from idp.core import sessions
+from idp.core import factors, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.provider import Provider
-from idp.core.scopes import ACR_VALUES
 from idp.crypto.opaque import derive, digest, equal, new_token
 from idp.errors import (AccessDenied, ConsentRequired, IdpError, LoginRequired, OAuthError,
                         UnmetAuthenticationRequirements)
-from idp.store.records import ClientRecord, InteractionRecord, SessionRecord
+from idp.store.records import CitizenRecord, ClientRecord, InteractionRecord, SessionRecord
 
 LEVELS = {"LoA1": 1, "LoA2": 2}
+SECOND_FACTORS = ("totp", "sms", "recovery")
 
 
 class InteractionGone(IdpError):
@@ -42,23 +44,55 @@ class Step:
     """An interaction the current browser may act on, with what its page needs."""
 
     interaction: InteractionRecord
-    request: AuthorizationRequest
-    client: ClientRecord
+    request: AuthorizationRequest | None  # None for an account-page login
+    client: ClientRecord | None
     csrf_token: str
-    needs_login: bool
+
+    @property
+    def needs_login(self) -> bool:
+        return self.interaction.session_digest is None and self.interaction.pending_citizen_id is None
+
+    @property
+    def needs_second_factor(self) -> bool:
+        return self.interaction.session_digest is None and self.interaction.pending_citizen_id is not None
 
 
-def callback_url(provider: Provider, redirect_uri: str, params: dict[str, str | None]) -> str:
+@dataclass(frozen=True)
+class LoginOutcome:
+    """After a factor: a new session cookie (when one started), where to go, or a second factor owed."""
+
+    cookie_value: str | None = None
+    redirect: Redirect | None = None
+    second_factor: bool = False
+
+
+def callback_url(redirect_uri: str, params: dict[str, str | None]) -> str:
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{query}"
 
 
 def error_redirect(provider: Provider, exc: OAuthError) -> str:
     assert exc.redirect_uri is not None
-    return callback_url(provider, exc.redirect_uri, {
+    return callback_url(exc.redirect_uri, {
         "error": exc.error, "error_description": exc.description or None, "state": exc.state,
         "iss": provider.issuer,
     })
+
+
+def _refuse(provider: Provider, request: AuthorizationRequest, exc: OAuthError) -> Redirect:
+    exc.redirect_to(request.redirect_uri, request.state)
+    return Redirect(error_redirect(provider, exc))
+
+
+def wanted_level(request: AuthorizationRequest | None) -> str:
+    """The lowest level among the known `acr_values` asked for; LoA1 when none."""
+    wanted = known_acr(request.acr_values) if request else ()
+    return min(wanted, key=LEVELS.__getitem__) if wanted else "LoA1"
+
+
+def achieved_level(citizen: CitizenRecord, amr: tuple[str, ...] | list[str]) -> str:
+    """LoA2 needs an identity verified in person *and* a two-factor login."""
+    return "LoA2" if citizen.level == "LoA2" and "mfa" in amr else "LoA1"
 
 
 def session_suffices(provider: Provider, request: AuthorizationRequest, session: SessionRecord | None) -> bool:
@@ -69,7 +103,9 @@ def session_suffices(provider: Provider, request: AuthorizationRequest, session:
     return True
 
 
-def consent_needed(provider: Provider, request: AuthorizationRequest, citizen_id: str) -> bool:
+def consent_needed(provider: Provider, request: AuthorizationRequest | None, citizen_id: str) -> bool:
+    if request is None:
+        return False
     if "consent" in request.prompt:
         return True
     allowed = provider.store.consents.scopes(citizen_id, request.client_id)
@@ -79,34 +115,52 @@ def consent_needed(provider: Provider, request: AuthorizationRequest, citizen_id
 def check_acr(request: AuthorizationRequest, achieved: str) -> None:
     """OIDC Core §5.5.1.1 treats acr_values as voluntary, but a portal that asks for a level
     must never be told it got it when it did not: refuse when no requested level is met."""
-    wanted = known_acr(request.acr_values)
-    if wanted and min(LEVELS[v] for v in wanted) > LEVELS[achieved]:
-        raise UnmetAuthenticationRequirements(f"this login cannot reach {' or '.join(wanted)}")
+    if LEVELS[wanted_level(request)] > LEVELS[achieved]:
+        raise UnmetAuthenticationRequirements(f"this login cannot reach {wanted_level(request)}")
+
+
+def _park(provider: Provider, client: ClientRecord | None, request: AuthorizationRequest | None, *,
+          session: SessionRecord | None = None, pending: SessionRecord | None = None,
+          return_to: str | None = None) -> Parked:
+    now = provider.clock.now()
+    interaction_id, binding = new_token(provider.rng, 16), new_token(provider.rng, 32)
+    provider.store.interactions.create(
+        id=interaction_id, binding_digest=digest(binding), client_id=client.id if client else None,
+        request=request.to_json() if request else {}, created_at=now, expires_at=now + provider.settings.interaction_ttl,
+        session_digest=session.id_digest if session else None, return_to=return_to,
+    )
+    if pending is not None:  # step-up: the password is proven by the session; a second factor is owed
+        provider.store.interactions.record_first_factor(interaction_id, pending.citizen_id, list(pending.amr))
+    return Parked(interaction_id, binding)
 
 
 def start(
     provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord | None
 ) -> Redirect | Parked:
     try:
-        if session_suffices(provider, request, session):
-            assert session is not None
-            if not consent_needed(provider, request, session.citizen_id):
-                return Redirect(issue_code(provider, client, request, session))
+        if not session_suffices(provider, request, session):
             if "none" in request.prompt:
-                raise ConsentRequired("the citizen has not allowed this portal yet")
-        elif "none" in request.prompt:
-            raise LoginRequired("the citizen is not logged in")
+                raise LoginRequired("the citizen is not logged in")
+            return _park(provider, client, request)
+        assert session is not None
+        if LEVELS[session.acr] < LEVELS[wanted_level(request)]:
+            citizen = provider.store.citizens.get(session.citizen_id)
+            if citizen is None or citizen.level != "LoA2":
+                raise UnmetAuthenticationRequirements("the account's identity is not verified to LoA2")
+            if "none" in request.prompt:
+                raise LoginRequired("a second factor is needed for LoA2")
+            return _park(provider, client, request, pending=session)
+        if not consent_needed(provider, request, session.citizen_id):
+            return Redirect(issue_code(provider, client, request, session))
+        if "none" in request.prompt:
+            raise ConsentRequired("the citizen has not allowed this portal yet")
+        return _park(provider, client, request, session=session)
     except OAuthError as exc:
-        exc.redirect_to(request.redirect_uri, request.state)
-        return Redirect(error_redirect(provider, exc))
-    now = provider.clock.now()
-    interaction_id, binding = new_token(provider.rng, 16), new_token(provider.rng, 32)
-    provider.store.interactions.create(
-        id=interaction_id, binding_digest=digest(binding), client_id=client.id, request=request.to_json(),
-        created_at=now, expires_at=now + provider.settings.interaction_ttl,
-        session_digest=session.id_digest if session_suffices(provider, request, session) and session else None,
-    )
-    return Parked(interaction_id, binding)
+        return _refuse(provider, request, exc)
+
+
+def start_account_login(provider: Provider, return_to: str) -> Parked:
+    return _park(provider, None, None, return_to=return_to)
 
 
 def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:
@@ -116,15 +170,14 @@ def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:
         raise InteractionGone()
     if record.completed_at is not None or record.expires_at <= now:
         raise InteractionGone()
-    client = provider.store.clients.get(record.client_id)
-    if client is None or client.disabled:
+    client = provider.store.clients.get(record.client_id) if record.client_id else None
+    if record.client_id and (client is None or client.disabled):
         raise InteractionGone()
     return Step(
         interaction=record,
-        request=AuthorizationRequest.from_json(record.request),
+        request=AuthorizationRequest.from_json(record.request) if record.client_id else None,
         client=client,
         csrf_token=derive(binding, "csrf:" + interaction_id),
-        needs_login=record.session_digest is None,
     )
 
 
@@ -132,29 +185,80 @@ def csrf_ok(step: Step, submitted: str | None) -> bool:
     return bool(submitted) and equal(step.csrf_token, submitted or "")
 
 
-def after_login(provider: Provider, step: Step, citizen_id: str, old_cookie: str | None) -> tuple[str, Redirect | None]:
-    """Start a fresh session for the citizen who just proved their password.
+def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_cookie: str | None) -> LoginOutcome:
+    """The password is right: ask for a second factor when the citizen enrolled one or the portal
+    wants LoA2; otherwise start the session."""
+    if step.request is not None and wanted_level(step.request) == "LoA2" and citizen.level != "LoA2":
+        if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
+            raise InteractionGone()
+        return LoginOutcome(redirect=_refuse(provider, step.request, UnmetAuthenticationRequirements(
+            "the account's identity is not verified to LoA2")))
+    if factors.has_totp(provider, citizen.id) or wanted_level(step.request) == "LoA2":
+        provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
+        return LoginOutcome(second_factor=True)
+    return _establish(provider, step, citizen, ["pwd"], old_cookie)
 
-    Returns the new session cookie value, and a redirect when nothing is left to ask.
-    """
+
+def second_factor_methods(provider: Provider, step: Step) -> list[str]:
+    citizen_id = step.interaction.pending_citizen_id
+    assert citizen_id is not None
+    methods = []
+    if factors.has_totp(provider, citizen_id):
+        methods.append("totp")
+    methods.append("sms")
+    if provider.store.recovery_codes.remaining(citizen_id):
+        methods.append("recovery")
+    return methods
+
+
+def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -> None:
+    citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
+    if citizen is None:
+        raise InteractionGone()
+    otp.send_code(provider, citizen_id=citizen.id, purpose="login", destination=citizen.phone,
+                  flow_id=step.interaction.id, client_ip=client_ip, lang=lang)
+
+
+def after_second_factor(provider: Provider, step: Step, method: str, code: str,
+                        old_cookie: str | None) -> LoginOutcome:
+    """Check the second factor; raises otp.CodeRefused when it is wrong."""
+    citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
+    if citizen is None or citizen.status != "active" or method not in SECOND_FACTORS:
+        raise InteractionGone()
+    if method == "totp":
+        if not factors.verify_totp_code(provider, citizen.id, code):
+            raise otp.CodeRefused("wrong")
+        used = "otp"
+    elif method == "recovery":
+        if not factors.use_recovery_code(provider, citizen.id, code):
+            raise otp.CodeRefused("wrong")
+        used = "otp"
+    else:
+        otp.verify_code(provider, citizen_id=citizen.id, purpose="login", flow_id=step.interaction.id, code=code)
+        used = "sms"
+    amr = [a for a in step.interaction.pending_amr if a != "mfa"] + [used, "mfa"]
+    return _establish(provider, step, citizen, amr, old_cookie)
+
+
+def _establish(provider: Provider, step: Step, citizen: CitizenRecord, amr: list[str],
+               old_cookie: str | None) -> LoginOutcome:
+    """A fresh session (never the old id: no fixation), then consent or finish."""
     sessions.end(provider, old_cookie)
-    new = sessions.start(provider, citizen_id, amr=["pwd"], acr="LoA1")
+    new = sessions.start(provider, citizen.id, amr=amr, acr=achieved_level(citizen, amr))
     provider.store.interactions.record_login(step.interaction.id, new.record.id_digest, provider.clock.now())
-    if consent_needed(provider, step.request, citizen_id):
-        return new.cookie_value, None
-    return new.cookie_value, finish(provider, step, new.record)
+    if consent_needed(provider, step.request, citizen.id):
+        return LoginOutcome(cookie_value=new.cookie_value)
+    return LoginOutcome(cookie_value=new.cookie_value, redirect=finish(provider, step, new.record))
 
 
 def decide_consent(provider: Provider, step: Step, session: SessionRecord | None, allow: bool) -> Redirect:
-    if session is None or session.id_digest != step.interaction.session_digest:
+    if session is None or session.id_digest != step.interaction.session_digest or step.request is None:
         raise InteractionGone()
     if not allow:
         if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
             raise InteractionGone()
-        exc = AccessDenied("the citizen did not allow this request")
-        exc.redirect_to(step.request.redirect_uri, step.request.state)
-        return Redirect(error_redirect(provider, exc))
-    provider.store.consents.remember(session.citizen_id, step.client.id, frozenset(step.request.scope),
+        return _refuse(provider, step.request, AccessDenied("the citizen did not allow this request"))
+    provider.store.consents.remember(session.citizen_id, step.request.client_id, frozenset(step.request.scope),
                                      provider.clock.now())
     return finish(provider, step, session)
 
@@ -162,17 +266,18 @@ def decide_consent(provider: Provider, step: Step, session: SessionRecord | None
 def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
     if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
         raise InteractionGone()
+    if step.request is None or step.client is None:
+        return Redirect(provider.issuer + (step.interaction.return_to or "/account"))
     try:
         return Redirect(issue_code(provider, step.client, step.request, session))
     except OAuthError as exc:
-        exc.redirect_to(step.request.redirect_uri, step.request.state)
-        return Redirect(error_redirect(provider, exc))
+        return _refuse(provider, step.request, exc)
 
 
 def issue_code(
     provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord
 ) -> str:
-    check_acr(request, session.acr if session.acr in ACR_VALUES else "LoA1")
+    check_acr(request, session.acr if session.acr in LEVELS else "LoA1")
     now = provider.clock.now()
     code = new_token(provider.rng, 32)
     grant_id = new_token(provider.rng, 16)
@@ -188,4 +293,4 @@ def issue_code(
             "expires_at": now + provider.settings.code_ttl,
         },
     )
-    return callback_url(provider, request.redirect_uri, {"code": code, "state": request.state, "iss": provider.issuer})
+    return callback_url(request.redirect_uri, {"code": code, "state": request.state, "iss": provider.issuer})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from idp.clock import Clock
 from idp.crypto.keys import KeyRing
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.random import RandomSource
+from idp.crypto.sealing import SecretBox
 from idp.settings import Settings
 from idp.store.repo import Store
 
@@ -20,6 +22,9 @@ class Provider:
     store: Store
     keys: KeyRing
     passwords: PasswordHasher
+    secrets: SecretBox
+    # Called after a message is queued, so the outbox worker sends it without waiting to poll.
+    wake_outbox: Callable[[], None] = field(default=lambda: None)
 
     @property
     def issuer(self) -> str:

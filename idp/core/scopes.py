@@ -13,7 +13,7 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
 }
-ACR_VALUES = ("LoA1",)
+ACR_VALUES = ("LoA1", "LoA2")
 
 
 def parse_scope(raw: str) -> list[str]:

@@ -22,3 +22,8 @@ async def core(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 async def password_work(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs),
                                           limiter=request.app.state.password_limiter)
+
+
+def client_ip(request: Request) -> str:
+    """The peer address; rate limits count per address. Behind a proxy this is the proxy's."""
+    return request.client.host if request.client else "unknown"

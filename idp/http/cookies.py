@@ -12,16 +12,20 @@ from starlette.responses import Response
 from idp.settings import Settings
 
 
-def _name(settings: Settings, base: str) -> str:
+def name(settings: Settings, base: str) -> str:
     return f"__Host-{base}" if settings.secure_cookies else base
 
 
 def session_name(settings: Settings) -> str:
-    return _name(settings, "idp_session")
+    return name(settings, "idp_session")
 
 
 def interaction_name(settings: Settings, interaction_id: str) -> str:
-    return _name(settings, f"idp_ix_{interaction_id[:16]}")
+    return name(settings, f"idp_ix_{interaction_id[:16]}")
+
+
+def flow_name(settings: Settings, flow_id: str) -> str:
+    return name(settings, f"idp_flow_{flow_id[:16]}")
 
 
 def put(response: Response, settings: Settings, name: str, value: str, max_age: int | None) -> None:

@@ -1,4 +1,4 @@
-"""The citizen's pages inside an authorization: login and consent.
+"""The citizen's pages inside an authorization: login, second factor, consent.
 
 Each works on a parked interaction, bound to this browser by a cookie and protected by a
 CSRF token derived from that cookie's secret.
@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import interactions, sessions
-from idp.core.authn import AccountUnavailable, LoginFailed, verify_password
-from idp.core.interactions import InteractionGone, Step
+from idp.core.authn import LoginFailed, verify_password
+from idp.core.interactions import InteractionGone, LoginOutcome, Step
+from idp.core.limits import SendRefused, TooManyAttempts
+from idp.core.otp import CodeRefused
 from idp.http import cookies
-from idp.http._run import core, password_work
+from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
 from idp.http.render import error_page, language, page, redirect
 
@@ -32,10 +34,24 @@ def _gone(request: Request) -> Response:
     return error_page(request, "error.expired", 400)
 
 
+def _lang(request: Request, step: Step) -> str:
+    return language(request, step.request.ui_locales if step.request else ())
+
+
 def _login_page(request: Request, step: Step, status_code: int = 200, error_key: str | None = None,
                 identifier: str = "") -> Response:
-    return page(request, "login.html", language(request, step.request.ui_locales), status_code=status_code,
-                step=step, error_key=error_key, identifier=identifier or (step.request.login_hint or ""))
+    hint = step.request.login_hint if step.request else None
+    return page(request, "login.html", _lang(request, step), status_code=status_code, step=step,
+                error_key=error_key, identifier=identifier or (hint or ""))
+
+
+async def _second_factor_page(request: Request, step: Step, method: str | None = None, status_code: int = 200,
+                              error_key: str | None = None, sent: bool = False) -> Response:
+    provider = request.app.state.provider
+    methods = await core(interactions.second_factor_methods, provider, step)
+    chosen = method if method in methods else methods[0]
+    return page(request, "second_factor.html", _lang(request, step), status_code=status_code, step=step,
+                methods=methods, method=chosen, error_key=error_key, sent=sent)
 
 
 async def show(request: Request) -> Response:
@@ -46,67 +62,98 @@ async def show(request: Request) -> Response:
         return _gone(request)
     if step.needs_login:
         return _login_page(request, step)
-    citizen = await core(provider.store.citizens.get, await _session_citizen(request))
-    lang = language(request, step.request.ui_locales)
-    return page(request, "consent.html", lang, step=step, citizen=citizen,
-                scopes=[s for s in step.request.scope])
-
-
-async def _session_citizen(request: Request) -> str:
-    provider = request.app.state.provider
+    if step.needs_second_factor:
+        return await _second_factor_page(request, step, request.query_params.get("method"))
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
-    return session.citizen_id if session else ""
+    citizen = await core(provider.store.citizens.get, session.citizen_id) if session else None
+    assert step.request is not None
+    return page(request, "consent.html", _lang(request, step), step=step, citizen=citizen,
+                scopes=list(step.request.scope))
 
 
-def _finished(request: Request, step: Step, url: str) -> Response:
-    response = redirect(url)
-    cookies.drop(response, request.app.state.provider.settings,
-                 cookies.interaction_name(request.app.state.provider.settings, step.interaction.id))
+def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
+    provider = request.app.state.provider
+    if outcome.redirect is not None:
+        response = redirect(outcome.redirect.url)
+        cookies.drop(response, provider.settings, cookies.interaction_name(provider.settings, step.interaction.id))
+    else:
+        response = redirect(f"{provider.issuer}/interaction/{step.interaction.id}")
+    if outcome.cookie_value:
+        cookies.put(response, provider.settings, cookies.session_name(provider.settings), outcome.cookie_value,
+                    provider.settings.session_max_ttl)
     return response
+
+
+async def _checked_step(request: Request) -> tuple[Step, dict[str, list[str]]] | Response:
+    provider = request.app.state.provider
+    form = await read_form(request, provider.settings.max_body_bytes)
+    try:
+        step = await _step(request)
+    except InteractionGone:
+        return _gone(request)
+    if not interactions.csrf_ok(step, one(form, "csrf_token")):
+        return error_page(request, "error.csrf", 403)
+    return step, form
 
 
 async def login(request: Request) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
-    try:
-        step = await _step(request)
-    except InteractionGone:
+    checked = await _checked_step(request)
+    if isinstance(checked, Response):
+        return checked
+    step, form = checked
+    if not step.needs_login:
         return _gone(request)
-    if not interactions.csrf_ok(step, one(form, "csrf_token")):
-        return error_page(request, "error.csrf", 403)
     identifier, password = one(form, "identifier") or "", one(form, "password") or ""
     try:
-        citizen = await password_work(request, verify_password, provider, identifier, password)
+        citizen = await password_work(request, verify_password, provider, identifier, password, client_ip(request))
     except LoginFailed:
         return _login_page(request, step, 401, "login.failed", identifier)
-    except AccountUnavailable:
-        return _login_page(request, step, 403, "login.locked", identifier)
-    session_name = cookies.session_name(provider.settings)
+    except TooManyAttempts:
+        return _login_page(request, step, 429, "login.too_many", identifier)
     try:
-        cookie_value, done = await core(interactions.after_login, provider, step, citizen.id,
-                                        request.cookies.get(session_name))
+        outcome = await core(interactions.after_password, provider, step, citizen,
+                             request.cookies.get(cookies.session_name(provider.settings)))
     except InteractionGone:
         return _gone(request)
-    response = _finished(request, step, done.url) if done else redirect(
-        f"{provider.issuer}/interaction/{step.interaction.id}")
-    cookies.put(response, provider.settings, session_name, cookie_value, provider.settings.session_max_ttl)
-    return response
+    return _apply(request, step, outcome)
+
+
+async def second_factor(request: Request) -> Response:
+    provider = request.app.state.provider
+    checked = await _checked_step(request)
+    if isinstance(checked, Response):
+        return checked
+    step, form = checked
+    if not step.needs_second_factor:
+        return _gone(request)
+    method = one(form, "method") or "totp"
+    lang = _lang(request, step)
+    if one(form, "action") == "send":
+        try:
+            await core(interactions.send_login_code, provider, step, client_ip(request), lang)
+        except SendRefused:
+            return await _second_factor_page(request, step, "sms", 429, "code.send_refused")
+        return await _second_factor_page(request, step, "sms", sent=True)
+    try:
+        outcome = await core(interactions.after_second_factor, provider, step, method, one(form, "code") or "",
+                             request.cookies.get(cookies.session_name(provider.settings)))
+    except CodeRefused:
+        return await _second_factor_page(request, step, method, 401, "code.refused")
+    except InteractionGone:
+        return _gone(request)
+    return _apply(request, step, outcome)
 
 
 async def consent(request: Request) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
-    try:
-        step = await _step(request)
-    except InteractionGone:
-        return _gone(request)
-    if not interactions.csrf_ok(step, one(form, "csrf_token")):
-        return error_page(request, "error.csrf", 403)
+    checked = await _checked_step(request)
+    if isinstance(checked, Response):
+        return checked
+    step, form = checked
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
     try:
         done = await core(interactions.decide_consent, provider, step, session, one(form, "decision") == "allow")
     except InteractionGone:
         return _gone(request)
-    return _finished(request, step, done.url)
-
-
+    return _apply(request, step, LoginOutcome(redirect=done))

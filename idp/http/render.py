@@ -26,7 +26,7 @@ log = logging.getLogger("idp.http")
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 templates.env.globals["t"] = t
 
-PAGE_PREFIXES = ("/authorize", "/interaction", "/logout")
+PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

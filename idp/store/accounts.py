@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.records import CitizenRecord, ClientRecord, Conflict
-from idp.store.tables import Citizen, Client
+from idp.store.tables import Citizen, Client, OtpChallenge
 
 _citizen = Citizen.__table__
 _client = Client.__table__
+_challenge = OtpChallenge.__table__
 _CITIZEN_COLUMNS = [c for c in _citizen.c if c.name != "password_hash"]
 
 
@@ -54,6 +55,40 @@ class Citizens:
         with self._engine.connect() as conn:
             row = conn.execute(select(*_CITIZEN_COLUMNS, _citizen.c.password_hash).where(condition)).first()
         return (_citizen_record(row), row.password_hash) if row else None
+
+    def find_holders(self, citizen_id: str, phone: str) -> list[CitizenRecord]:
+        """Accounts that already hold this ID number or this phone (to tell their owners)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(*_CITIZEN_COLUMNS)
+                                .where(or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))).all()
+        return [_citizen_record(r) for r in rows]
+
+    def remove_stale_pending(self, citizen_id: str, phone: str, created_before: int) -> int:
+        """Pending registrations never proven by their code stop holding the ID number and phone."""
+        stale = and_(_citizen.c.status == "pending", _citizen.c.created_at < created_before,
+                     or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))
+        with self._engine.begin() as conn:
+            ids = [r.id for r in conn.execute(select(_citizen.c.id).where(stale)).all()]
+            if not ids:
+                return 0
+            conn.execute(delete(_challenge).where(_challenge.c.citizen_id.in_(ids)))
+            conn.execute(delete(_citizen).where(_citizen.c.id.in_(ids), _citizen.c.status == "pending"))
+        return len(ids)
+
+    def activate(self, citizen_pk: str, now: int) -> bool:
+        """Pending → active at LoA1 with the phone proven; only once."""
+        with self._engine.begin() as conn:
+            result = conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk, _citizen.c.status == "pending")
+                                  .values(status="active", phone_verified=True, updated_at=now))
+        return result.rowcount == 1
+
+    def set_phone(self, citizen_pk: str, phone: str, now: int) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk)
+                             .values(phone=phone, phone_verified=True, updated_at=now))
+        except IntegrityError:
+            raise Conflict("phone") from None
 
     def set_password_hash(self, citizen_pk: str, password_hash: str, now: int) -> None:
         with self._engine.begin() as conn:

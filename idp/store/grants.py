@@ -63,6 +63,14 @@ class Grants:
             conn.execute(update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None))
                          .values(revoked_at=now))
 
+    def revoke_all_for(self, citizen_id: str, now: int, client_id: str | None = None) -> None:
+        """Every grant of the citizen (or of the citizen with one client) ends: tokens die with them."""
+        condition = [_grant.c.citizen_id == citizen_id, _grant.c.revoked_at.is_(None)]
+        if client_id is not None:
+            condition.append(_grant.c.client_id == client_id)
+        with self._engine.begin() as conn:
+            conn.execute(update(_grant).where(*condition).values(revoked_at=now))
+
     def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
         """Mark the code used and return it; None when it is unknown, used, or another client's."""
         with self._engine.begin() as conn:

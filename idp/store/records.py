@@ -67,12 +67,15 @@ class SessionRecord:
 class InteractionRecord:
     id: str
     binding_digest: str = field(repr=False)
-    client_id: str
+    client_id: str | None
     request: dict[str, Any]
     session_digest: str | None
     logged_in_at: int | None
     expires_at: int
     completed_at: int | None
+    return_to: str | None = None
+    pending_citizen_id: str | None = None
+    pending_amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,11 @@ from sqlalchemy import Engine, text
 
 from idp.store.accounts import Citizens, Clients
 from idp.store.db import make_engine, migrate
+from idp.store.factors import Authenticators, Challenges, RecoveryCodes
+from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
+from idp.store.limits import AuthFailures, RateCounters
+from idp.store.outbox import OutboxRepository
 from idp.store.sessions import BrowserSessions, Consents, Interactions
 
 
@@ -21,6 +25,13 @@ class Store:
         self.grants = Grants(engine)
         self.refresh_tokens = RefreshTokens(engine)
         self.revoked_tokens = RevokedTokens(engine)
+        self.flows = Flows(engine)
+        self.challenges = Challenges(engine)
+        self.authenticators = Authenticators(engine)
+        self.recovery_codes = RecoveryCodes(engine)
+        self.failures = AuthFailures(engine)
+        self.counters = RateCounters(engine)
+        self.outbox = OutboxRepository(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

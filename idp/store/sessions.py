@@ -56,6 +56,11 @@ class BrowserSessions:
             amr=tuple(json.loads(row.amr)), acr=row.acr, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
         )
 
+    def end_all_for(self, citizen_id: str, now: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(_session).where(_session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None))
+                         .values(ended_at=now))
+
     def end(self, id_digest: str, now: int) -> bool:
         with self._engine.begin() as conn:
             result = conn.execute(
@@ -69,7 +74,8 @@ def _interaction_record(row: Any) -> InteractionRecord:
     return InteractionRecord(
         id=row.id, binding_digest=row.binding_digest, client_id=row.client_id, request=json.loads(row.request),
         session_digest=row.session_digest, logged_in_at=row.logged_in_at, expires_at=row.expires_at,
-        completed_at=row.completed_at,
+        completed_at=row.completed_at, return_to=row.return_to, pending_citizen_id=row.pending_citizen_id,
+        pending_amr=tuple(json.loads(row.pending_amr)) if row.pending_amr else (),
     )
 
 
@@ -78,16 +84,24 @@ class Interactions:
         self._engine = engine
 
     def create(
-        self, *, id: str, binding_digest: str, client_id: str, request: dict[str, Any], created_at: int,
-        expires_at: int, session_digest: str | None = None,
+        self, *, id: str, binding_digest: str, client_id: str | None, request: dict[str, Any], created_at: int,
+        expires_at: int, session_digest: str | None = None, return_to: str | None = None,
     ) -> None:
         with self._engine.begin() as conn:
             conn.execute(
                 _interaction.insert().values(
                     id=id, binding_digest=binding_digest, client_id=client_id,
                     request=json.dumps(request, separators=(",", ":")), created_at=created_at, expires_at=expires_at,
-                    session_digest=session_digest,
+                    session_digest=session_digest, return_to=return_to,
                 )
+            )
+
+    def record_first_factor(self, interaction_id: str, citizen_id: str, amr: list[str]) -> None:
+        """The password is proven; a second factor is still owed before a session starts."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
+                .values(pending_citizen_id=citizen_id, pending_amr=json.dumps(amr))
             )
 
     def get(self, interaction_id: str) -> InteractionRecord | None:
@@ -99,7 +113,7 @@ class Interactions:
         with self._engine.begin() as conn:
             conn.execute(
                 update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
-                .values(session_digest=session_digest, logged_in_at=now)
+                .values(session_digest=session_digest, logged_in_at=now, pending_citizen_id=None, pending_amr=None)
             )
 
     def complete(self, interaction_id: str, now: int) -> bool:

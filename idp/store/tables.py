@@ -74,15 +74,19 @@ class BrowserSession(SQLModel, table=True):
 
 
 class Interaction(SQLModel, table=True):
-    """An authorization request parked while the citizen logs in and consents."""
+    """An authorization request (or an account-page login) parked while the citizen logs in and consents."""
 
     __tablename__ = "interaction"
 
     id: str = Field(primary_key=True, max_length=64)
     binding_digest: str = Field(max_length=64)
-    client_id: str = Field(foreign_key="client.id", max_length=64)
+    client_id: Optional[str] = Field(default=None, foreign_key="client.id", max_length=64)
     request: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the validated request
+    return_to: Optional[str] = Field(default=None, max_length=200)  # account-page logins: where to go after
     session_digest: Optional[str] = Field(default=None, max_length=64)
+    # Password proven, second factor still owed: who, and what was used so far.
+    pending_citizen_id: Optional[str] = Field(default=None, max_length=36)
+    pending_amr: Optional[str] = Field(default=None, max_length=100)
     logged_in_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
@@ -154,3 +158,79 @@ class RevokedToken(SQLModel, table=True):
     jti: str = Field(primary_key=True, max_length=64)
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
 
+
+
+class Flow(SQLModel, table=True):
+    """A multi-step self-service flow (registration, password reset, phone change), bound to the
+    browser or app that started it by a secret whose digest is kept here."""
+
+    __tablename__ = "flow"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    binding_digest: str = Field(max_length=64)
+    citizen_id: Optional[str] = Field(default=None, max_length=36)
+    data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    completed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class OtpChallenge(SQLModel, table=True):
+    """A one-time code sent by SMS or email: only its keyed digest is kept, with its tries."""
+
+    __tablename__ = "otp_challenge"
+
+    id: str = Field(primary_key=True, max_length=64)
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    purpose: str = Field(max_length=16)
+    channel: str = Field(max_length=8)
+    destination: str = Field(max_length=254)
+    flow_id: str = Field(max_length=64, index=True)
+    code_digest: str = Field(max_length=64)
+    attempts: int = 0
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch()  # type: ignore[assignment]
+    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class TotpFactor(SQLModel, table=True):
+    __tablename__ = "totp_factor"
+
+    citizen_id: str = Field(foreign_key="citizen.id", primary_key=True, max_length=36)
+    secret_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: int = _epoch()  # type: ignore[assignment]
+    confirmed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    last_step: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class RecoveryCode(SQLModel, table=True):
+    __tablename__ = "recovery_code"
+
+    code_digest: str = Field(primary_key=True, max_length=64)
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    created_at: int = _epoch()  # type: ignore[assignment]
+    used_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+
+
+class AuthFailure(SQLModel, table=True):
+    """Consecutive failures per account and kind (password, code): delays, then a lock."""
+
+    __tablename__ = "auth_failure"
+
+    citizen_id: str = Field(foreign_key="citizen.id", primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=16)
+    consecutive: int = 0
+    blocked_until: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    locked: bool = False
+    updated_at: int = _epoch()  # type: ignore[assignment]
+
+
+class RateCounter(SQLModel, table=True):
+    """A fixed-window counter (sends per phone per day, failures per IP...), shared by every process."""
+
+    __tablename__ = "rate_counter"
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_ends_at: int = _epoch(index=True)  # type: ignore[assignment]
+    count: int = 0

@@ -269,7 +269,8 @@ def test_a_locked_account_loses_single_sign_on_at_once(client, provider, portal,
     assert query_of(response.headers["location"])["error"] == "login_required"
 
 
-def test_a_locked_account_cannot_log_in_even_with_the_right_password(client, provider, portal, citizen):
+def test_a_locked_account_gets_the_wrong_password_answer_even_with_the_right_password(client, provider, portal,
+                                                                                      citizen):
     record, password = citizen
     with provider.store.engine.begin() as conn:
         conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": record.id})
@@ -278,4 +279,5 @@ def test_a_locked_account_cannot_log_in_even_with_the_right_password(client, pro
     response = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
                                          "password": password})
 
-    assert response.status_code == 403 and "idp_session" not in response.headers.get("set-cookie", "")
+    assert response.status_code == 401 and "idp_session" not in response.headers.get("set-cookie", "")
+    assert "not correct" in response.text or "không đúng" in response.text

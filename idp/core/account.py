@@ -1,0 +1,71 @@
+"""What a citizen can do on their own account page, once logged in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp.core import factors, flows, notify, otp
+from idp.core.authn import LoginFailed
+from idp.core.identity import normalize_phone
+from idp.core.provider import Provider
+from idp.crypto.totp import provisioning_uri, qr_svg
+from idp.errors import ValidationError
+from idp.i18n import t
+from idp.store.records import CitizenRecord, Conflict
+
+
+@dataclass(frozen=True)
+class Overview:
+    citizen: CitizenRecord
+    has_totp: bool
+    recovery_codes_left: int
+
+
+def overview(provider: Provider, citizen_id: str) -> Overview | None:
+    citizen = provider.store.citizens.get(citizen_id)
+    if citizen is None:
+        return None
+    return Overview(citizen, factors.has_totp(provider, citizen_id), provider.store.recovery_codes.remaining(citizen_id))
+
+
+def pending_enrolment(provider: Provider, citizen: CitizenRecord) -> factors.Enrolment | None:
+    """The unconfirmed authenticator being set up, to show its QR code again after a wrong code."""
+    record = provider.store.authenticators.get(citizen.id)
+    if record is None or record.confirmed_at is not None:
+        return None
+    secret = provider.secrets.unseal(record.secret_sealed, citizen.id)
+    uri = provisioning_uri(secret, factors.totp_label(citizen), "PostID")
+    return factors.Enrolment(secret, uri, qr_svg(uri))
+
+
+def start_phone_change(provider: Provider, citizen: CitizenRecord, password: str, new_phone: str, *,
+                       client_ip: str, lang: str) -> flows.StartedFlow:
+    """The password again, then a code to the *new* number proves it."""
+    found = provider.store.citizens.find_for_login(citizen.citizen_id, None)
+    if found is None or not provider.passwords.verify(found[1], password):
+        raise LoginFailed()
+    phone = normalize_phone(new_phone)
+    if phone == citizen.phone:
+        raise ValidationError("phone", "same_phone")
+    started = flows.start(provider, "phone_change", citizen.id, {"phone": phone})
+    otp.send_code(provider, citizen_id=citizen.id, purpose="phone_change", destination=phone,
+                  flow_id=started.flow_id, client_ip=client_ip, lang=lang)
+    return started
+
+
+def finish_phone_change(provider: Provider, citizen: CitizenRecord, flow_id: str, secret: str | None, code: str,
+                        lang: str) -> str:
+    flow = flows.load(provider, flow_id, secret, "phone_change")
+    if flow.citizen_id != citizen.id:
+        raise flows.FlowGone()
+    otp.verify_code(provider, citizen_id=citizen.id, purpose="phone_change", flow_id=flow.id, code=code)
+    new_phone = str(flow.data["phone"])
+    now = provider.clock.now()
+    try:
+        provider.store.citizens.set_phone(citizen.id, new_phone, now)
+    except Conflict:
+        raise ValidationError("phone", "taken") from None
+    provider.store.flows.complete(flow.id, now)
+    notify.send(provider, channel="sms", to=citizen.phone, purpose="notice",
+                text=t(lang, "sms.notice.phone_changed"))
+    return new_phone

@@ -1,0 +1,95 @@
+"""Second factors: the authenticator app (TOTP, RFC 6238) and recovery codes.
+
+The TOTP seed is sealed at rest with a key outside the database (bound to the citizen's id,
+so a sealed seed cannot be moved to another row); each accepted time step is recorded so a
+code is never accepted twice. Recovery codes are shown once and kept as keyed digests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp.core import otp
+from idp.core.identity import phone_for_display
+from idp.core.provider import Provider
+from idp.crypto.codes import normalize_recovery_code, recovery_code
+from idp.crypto.totp import new_totp_secret, provisioning_uri, qr_svg, verify_totp
+from idp.errors import IdpError
+from idp.store.records import CitizenRecord
+
+RECOVERY_CODES = 10
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str
+    qr_svg: str
+
+
+def has_totp(provider: Provider, citizen_id: str) -> bool:
+    record = provider.store.authenticators.get(citizen_id)
+    return record is not None and record.confirmed_at is not None
+
+
+class AlreadyEnrolled(IdpError):
+    """A confirmed authenticator exists; it must be removed before another is enrolled."""
+
+
+def begin_totp(provider: Provider, citizen: CitizenRecord) -> Enrolment:
+    if has_totp(provider, citizen.id):
+        raise AlreadyEnrolled()
+    secret = new_totp_secret(provider.rng)
+    provider.store.authenticators.start_enrolment(citizen.id, provider.secrets.seal(secret, citizen.id),
+                                                  provider.clock.now())
+    uri = provisioning_uri(secret, totp_label(citizen), "PostID")
+    return Enrolment(secret, uri, qr_svg(uri))
+
+
+def totp_label(citizen: CitizenRecord) -> str:
+    """What the app shows: a masked phone, never the ID number (apps sync labels to clouds)."""
+    shown = phone_for_display(citizen.phone)
+    return f"{shown[:3]}****{shown[-3:]}"
+
+
+def _check_totp(provider: Provider, citizen_id: str, code: str, confirm: bool) -> bool:
+    otp.check_not_blocked(provider, citizen_id)
+    record = provider.store.authenticators.get(citizen_id)
+    if record is None or (record.confirmed_at is None) != confirm:
+        return False
+    now = provider.clock.now()
+    step = verify_totp(provider.secrets.unseal(record.secret_sealed, citizen_id), code, now, record.last_step)
+    if step is None or not provider.store.authenticators.accept_step(citizen_id, step, now, confirm=confirm):
+        otp.record_failure(provider, citizen_id)
+        return False
+    provider.store.failures.clear(citizen_id, "code", now)
+    return True
+
+
+def confirm_totp(provider: Provider, citizen_id: str, code: str) -> list[str] | None:
+    """The first code from the app confirms the enrolment; returns fresh recovery codes then."""
+    if not _check_totp(provider, citizen_id, code, confirm=True):
+        return None
+    return new_recovery_codes(provider, citizen_id)
+
+
+def verify_totp_code(provider: Provider, citizen_id: str, code: str) -> bool:
+    return _check_totp(provider, citizen_id, code, confirm=False)
+
+
+def new_recovery_codes(provider: Provider, citizen_id: str) -> list[str]:
+    codes = [recovery_code(provider.rng) for _ in range(RECOVERY_CODES)]
+    digests = [provider.secrets.mac("recovery", normalize_recovery_code(c)) for c in codes]
+    provider.store.recovery_codes.replace(citizen_id, digests, provider.clock.now())
+    return codes
+
+
+def use_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
+    otp.check_not_blocked(provider, citizen_id)
+    now = provider.clock.now()
+    digest = provider.secrets.mac("recovery", normalize_recovery_code(code))
+    if provider.store.recovery_codes.use(citizen_id, digest, now):
+        provider.store.failures.clear(citizen_id, "code", now)
+        return True
+    otp.record_failure(provider, citizen_id)
+    return False

@@ -1,0 +1,86 @@
+"""The limits the provider ships with (SECURITY.md), in one place, and the checks that apply them.
+
+Counters live in the database, so every provider process sees the same numbers.
+"""
+
+from __future__ import annotations
+
+from idp.core.provider import Provider
+from idp.errors import IdpError
+
+# Password failures per account: 5 free tries, then waits growing from 1 to 15 minutes;
+# 100 in a row lock the account until a reset by SMS code (NIST 800-63B §5.2.2).
+PASSWORD_FREE_TRIES = 5
+PASSWORD_HARD_CAP = 100
+# Failures of codes (SMS, email, TOTP, recovery) per account, counted apart from passwords.
+CODE_FREE_TRIES = 5
+CODE_HARD_CAP = 100
+MAX_DELAY = 15 * 60
+# Per client IP: failed logins in a 15-minute window before that address is refused.
+LOGIN_FAILURES_PER_IP = 100
+LOGIN_FAILURE_WINDOW = 15 * 60
+# One-time codes: 5 minutes, 5 tries each, resend after 60 s, at most 5 sends per phone and
+# 20 per client IP a day; SMS only to Vietnamese mobile numbers.
+CODE_TTL = 5 * 60
+CODE_TRIES = 5
+RESEND_COOLDOWN = 60
+SENDS_PER_DESTINATION_PER_DAY = 5
+SENDS_PER_IP_PER_DAY = 20
+DAY = 86400
+# A registration whose code was never entered stops holding the ID number and phone after this.
+PENDING_ACCOUNT_TTL = DAY
+
+
+class TooManyAttempts(IdpError):
+    """Refused before any check: the account or address must wait (`retry_after` seconds)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class SendRefused(IdpError):
+    """No code is sent: too soon after the last one, a daily cap reached, or not a VN mobile."""
+
+    def __init__(self, reason: str, retry_after: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _growing_delay(consecutive: int, free: int, cap: int, first: int) -> tuple[int, bool]:
+    if consecutive >= cap:
+        return 0, True
+    if consecutive < free:
+        return 0, False
+    return min(first * 2 ** (consecutive - free), MAX_DELAY), False
+
+
+def password_delay(consecutive: int) -> tuple[int, bool]:
+    return _growing_delay(consecutive, PASSWORD_FREE_TRIES, PASSWORD_HARD_CAP, 60)
+
+
+def code_delay(consecutive: int) -> tuple[int, bool]:
+    return _growing_delay(consecutive, CODE_FREE_TRIES, CODE_HARD_CAP, 30)
+
+
+def check_ip_login_budget(provider: Provider, client_ip: str) -> None:
+    now = provider.clock.now()
+    if provider.store.counters.peek(f"login-fail-ip:{client_ip}", now) >= LOGIN_FAILURES_PER_IP:
+        raise TooManyAttempts(LOGIN_FAILURE_WINDOW)
+
+
+def count_ip_login_failure(provider: Provider, client_ip: str) -> None:
+    provider.store.counters.hit(f"login-fail-ip:{client_ip}", LOGIN_FAILURE_WINDOW, provider.clock.now())
+
+
+def reserve_send(provider: Provider, destination: str, client_ip: str) -> None:
+    """Count a send against the cooldown and the daily caps; refuse when one is exceeded."""
+    now = provider.clock.now()
+    counters = provider.store.counters
+    if counters.hit(f"send-cooldown:{destination}", RESEND_COOLDOWN, now) > 1:
+        raise SendRefused("cooldown", RESEND_COOLDOWN)
+    if counters.hit(f"send-day:{destination}", DAY, now) > SENDS_PER_DESTINATION_PER_DAY:
+        raise SendRefused("daily_cap", DAY)
+    if counters.hit(f"send-ip-day:{client_ip}", DAY, now) > SENDS_PER_IP_PER_DAY:
+        raise SendRefused("ip_cap", DAY)

@@ -1,0 +1,16 @@
+"""Telling people things: every SMS and email goes through the outbox, never sent in-request."""
+
+from __future__ import annotations
+
+from idp.core.provider import Provider
+from idp.delivery.message import Message
+
+
+def send(provider: Provider, *, channel: str, to: str, purpose: str, text: str, code: str | None = None,
+         subject: str | None = None) -> None:
+    provider.store.outbox.enqueue(
+        Message(channel=channel, to=to, purpose=purpose, text=text, subject=subject if channel == "email" else None,
+                code=code),
+        provider.clock.now(),
+    )
+    provider.wake_outbox()

@@ -1,0 +1,75 @@
+"""Citizens register themselves: declared identity checked offline, phone proven by an SMS code.
+
+The account is created *pending* and becomes *active* (LoA1) when the code is entered.
+Registering an ID number or phone that already exists answers exactly like a new one (same
+steps, an argon2 hash included, so similar time); the holder is told by SMS instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from idp.core import flows, limits, notify, otp
+from idp.core.accounts import CitizenDeclaration, validate
+from idp.core.password_policy import check_new_password
+from idp.core.provider import Provider
+from idp.i18n import t
+from idp.store.records import CitizenRecord, Conflict
+
+log = logging.getLogger(__name__)
+
+
+def register(provider: Provider, declaration: CitizenDeclaration, password: str, *, client_ip: str, lang: str,
+             return_to: str | None = None) -> flows.StartedFlow:
+    values = validate(provider, declaration)
+    check_new_password(password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]),
+                       full_name=str(values["full_name"]))
+    phone = str(values["phone"])
+    limits.reserve_send(provider, phone, client_ip)
+    password_hash = provider.passwords.hash(password)
+    now = provider.clock.now()
+    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - limits.PENDING_ACCOUNT_TTL)
+    data = {"return_to": return_to, "phone": phone}
+    try:
+        citizen = provider.store.citizens.add(
+            id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)), password_hash=password_hash,
+            created_at=now, phone_verified=False, email_verified=False, status="pending", level="LoA1", **values)
+    except Conflict:
+        started = flows.start(provider, "register", None, data)
+        _tell_holders(provider, str(values["citizen_id"]), phone, lang)
+        return started
+    started = flows.start(provider, "register", citizen.id, data)
+    otp.send_code(provider, citizen_id=citizen.id, purpose="register", destination=phone, flow_id=started.flow_id,
+                  client_ip=client_ip, lang=lang, reserved=True)
+    return started
+
+
+def _tell_holders(provider: Provider, citizen_id: str, phone: str, lang: str) -> None:
+    for holder in provider.store.citizens.find_holders(citizen_id, phone):
+        notify.send(provider, channel="sms", to=holder.phone, purpose="notice",
+                    text=t(lang, "sms.notice.duplicate_registration"))
+
+
+def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> tuple[CitizenRecord, str | None]:
+    """The code proves the phone: the account becomes active at LoA1."""
+    flow = flows.load(provider, flow_id, secret, "register")
+    if flow.citizen_id is None:
+        raise otp.CodeRefused("wrong")  # a registration that collided: no code can ever be right
+    otp.verify_code(provider, citizen_id=flow.citizen_id, purpose="register", flow_id=flow.id, code=code)
+    now = provider.clock.now()
+    provider.store.citizens.activate(flow.citizen_id, now)
+    provider.store.flows.complete(flow.id, now)
+    citizen = provider.store.citizens.get(flow.citizen_id)
+    assert citizen is not None
+    return citizen, flow.data.get("return_to")
+
+
+def resend(provider: Provider, flow_id: str, secret: str | None, *, client_ip: str, lang: str) -> None:
+    flow = flows.load(provider, flow_id, secret, "register")
+    citizen = provider.store.citizens.get(flow.citizen_id) if flow.citizen_id else None
+    if citizen is None or citizen.status != "pending":
+        limits.reserve_send(provider, flow.data["phone"], client_ip)  # same limits, same answer
+        return
+    otp.send_code(provider, citizen_id=citizen.id, purpose="register", destination=citizen.phone, flow_id=flow.id,
+                  client_ip=client_ip, lang=lang)

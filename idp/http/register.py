@@ -1,0 +1,178 @@
+"""The registration pages: declare, receive an SMS code, enter it (and a JSON API for apps)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.core import flows, registration
+from idp.core.accounts import CitizenDeclaration
+from idp.core.limits import SendRefused
+from idp.core.otp import CodeRefused
+from idp.crypto.opaque import equal
+from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
+from idp.http import cookies, csrf
+from idp.http._run import client_ip, core, password_work
+from idp.http.forms import one, read_form
+from idp.http.render import error_page, json_response, language, page, redirect
+from idp.i18n import pick_language, refusal, t
+
+FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _return_to(raw: str | None) -> str | None:
+    """Only back into an interaction of ours: never an open redirect."""
+    return f"/interaction/{raw}" if raw and _TOKEN.match(raw) else None
+
+
+def _lang(request: Request) -> str:
+    requested = request.query_params.get("ui_locales", "").split()
+    return language(request, tuple(requested))
+
+
+def _form_page(request: Request, lang: str, status_code: int = 200, values: dict[str, str] | None = None,
+               error: str | None = None) -> Response:
+    token, new_cookie = csrf.token_for(request)
+    response = page(request, "register.html", lang, status_code=status_code, values=values or {}, error=error,
+                    csrf_token=token, ix=request.query_params.get("ix", ""))
+    return csrf.remember(request, response, new_cookie)
+
+
+async def show(request: Request) -> Response:
+    return _form_page(request, _lang(request))
+
+
+async def submit(request: Request) -> Response:
+    provider = request.app.state.provider
+    form = await read_form(request, provider.settings.max_body_bytes)
+    lang = _lang(request)
+    values = {name: one(form, name) or "" for name in FIELDS}
+    if not csrf.valid(request, one(form, "csrf_token")):
+        return error_page(request, "error.csrf", 403)
+    declaration = CitizenDeclaration(**values)
+    try:
+        started = await password_work(request, registration.register, provider, declaration,
+                                      one(form, "password") or "", client_ip=client_ip(request), lang=lang,
+                                      return_to=_return_to(request.query_params.get("ix")))
+    except ValidationError as exc:
+        return _form_page(request, lang, 400, values, refusal(lang, exc.field, exc.code, exc.params))
+    except SendRefused:
+        return _form_page(request, lang, 429, values, t(lang, "code.send_refused"))
+    response = redirect(f"{provider.issuer}/register/{started.flow_id}?lang={lang}")
+    cookies.put(response, provider.settings, cookies.flow_name(provider.settings, started.flow_id), started.secret,
+                flows.FLOW_TTL)
+    return response
+
+
+def _secret(request: Request, flow_id: str) -> str | None:
+    return request.cookies.get(cookies.flow_name(request.app.state.provider.settings, flow_id))
+
+
+def _verify_page(request: Request, flow_id: str, secret: str, lang: str, status_code: int = 200,
+                 error_key: str | None = None, notice_key: str | None = None) -> Response:
+    return page(request, "register_verify.html", lang, status_code=status_code, flow_id=flow_id,
+                csrf_token=flows.csrf_token(secret, flow_id), error_key=error_key, notice_key=notice_key)
+
+
+async def show_verify(request: Request) -> Response:
+    flow_id = request.path_params["flow_id"]
+    secret = _secret(request, flow_id)
+    try:
+        await core(flows.load, request.app.state.provider, flow_id, secret, "register")
+    except flows.FlowGone:
+        return error_page(request, "error.expired", 400)
+    assert secret is not None
+    return _verify_page(request, flow_id, secret, language(request))
+
+
+async def verify(request: Request) -> Response:
+    provider = request.app.state.provider
+    form = await read_form(request, provider.settings.max_body_bytes)
+    flow_id = request.path_params["flow_id"]
+    secret = _secret(request, flow_id)
+    lang = language(request)
+    if secret is None or not equal(flows.csrf_token(secret, flow_id), one(form, "csrf_token") or ""):
+        return error_page(request, "error.csrf", 403)
+    try:
+        if one(form, "action") == "resend":
+            await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=lang)
+            return _verify_page(request, flow_id, secret, lang, notice_key="code.sent")
+        citizen, return_to = await core(registration.verify, provider, flow_id, secret, one(form, "code") or "")
+    except flows.FlowGone:
+        return error_page(request, "error.expired", 400)
+    except SendRefused:
+        return _verify_page(request, flow_id, secret, lang, 429, "code.send_refused")
+    except CodeRefused:
+        return _verify_page(request, flow_id, secret, lang, 401, "code.refused")
+    response = page(request, "registered.html", lang, citizen=citizen, next_url=return_to or "/account")
+    cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
+    return response
+
+
+# -- JSON API (for a mobile app): the same core, a secret in the body instead of a cookie --------
+
+async def _json_body(request: Request) -> dict[str, object]:
+    provider = request.app.state.provider
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("the body must be application/json")
+    body = await request.body()
+    if len(body) > provider.settings.max_body_bytes:
+        raise InvalidRequest("the request body is too large")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise InvalidRequest("the body must be a JSON object of strings")
+    return data
+
+
+def _api_lang(request: Request) -> str:
+    accepted = [part.split(";")[0] for part in request.headers.get("accept-language", "").split(",")]
+    return pick_language(accepted, request.app.state.provider.settings.default_locale)
+
+
+def _refused(request: Request, exc: Exception) -> Response:
+    lang = _api_lang(request)
+    if isinstance(exc, ValidationError):
+        return json_response({"error": "invalid_request", "field": exc.field, "reason": exc.code,
+                              "error_description": refusal(lang, exc.field, exc.code, exc.params)}, 400)
+    if isinstance(exc, SendRefused):
+        return json_response({"error": "slow_down", "error_description": t(lang, "code.send_refused")}, 429,
+                             {"Retry-After": str(exc.retry_after or 60)})
+    if isinstance(exc, CodeRefused):
+        return json_response({"error": "invalid_code", "error_description": t(lang, "code.refused")}, 400)
+    return json_response({"error": "invalid_flow", "error_description": t(lang, "error.expired")}, 400)
+
+
+async def api_register(request: Request) -> Response:
+    provider = request.app.state.provider
+    data = await _json_body(request)
+    declaration = CitizenDeclaration(**{name: str(data.get(name, "")) for name in FIELDS})
+    try:
+        started = await password_work(request, registration.register, provider, declaration,
+                                      str(data.get("password", "")), client_ip=client_ip(request),
+                                      lang=_api_lang(request))
+    except (ValidationError, SendRefused) as exc:
+        return _refused(request, exc)
+    return json_response({"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": flows.FLOW_TTL,
+                          "next": "verify"}, 202)
+
+
+async def api_verify(request: Request) -> Response:
+    provider = request.app.state.provider
+    data = await _json_body(request)
+    flow_id, secret = request.path_params["flow_id"], str(data.get("flow_secret", "")) or None
+    try:
+        if request.url.path.endswith("/resend"):
+            await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request),
+                       lang=_api_lang(request))
+            return json_response({"status": "sent"}, 202)
+        citizen, _ = await core(registration.verify, provider, flow_id, secret, str(data.get("code", "")))
+    except (flows.FlowGone, SendRefused, CodeRefused) as exc:
+        return _refused(request, exc)
+    return json_response({"status": citizen.status, "level": citizen.level})

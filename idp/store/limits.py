@@ -1,0 +1,101 @@
+"""Counters shared by every provider process: consecutive authentication failures per account,
+and fixed-window rate counters (sends per phone, failures per IP...).
+
+Increments are single upserts (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`), so parallel
+requests on several processes can never both see the old value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import Connection, Engine, case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from idp.store.tables import AuthFailure, RateCounter
+
+_failure = AuthFailure.__table__
+_counter = RateCounter.__table__
+
+
+def _insert(conn: Connection):  # type: ignore[no-untyped-def]
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+# consecutive failures → (seconds to wait before the next try, whether to lock)
+DelayPolicy = Callable[[int], tuple[int, bool]]
+
+
+@dataclass(frozen=True)
+class FailureState:
+    consecutive: int
+    blocked_until: int
+    locked: bool
+
+
+class AuthFailures:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def state(self, citizen_id: str, kind: str) -> FailureState:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_failure).where(_failure.c.citizen_id == citizen_id,
+                                                      _failure.c.kind == kind)).first()
+        return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
+
+    def record(self, citizen_id: str, kind: str, now: int, delay_for: DelayPolicy) -> FailureState:
+        """One more consecutive failure; the delay and lock follow from the new count."""
+        with self._engine.begin() as conn:
+            insert = _insert(conn)
+            consecutive = conn.execute(
+                insert(_failure).values(citizen_id=citizen_id, kind=kind, consecutive=1, blocked_until=0,
+                                        locked=False, updated_at=now)
+                .on_conflict_do_update(index_elements=["citizen_id", "kind"],
+                                       set_={"consecutive": _failure.c.consecutive + 1, "updated_at": now})
+                .returning(_failure.c.consecutive)
+            ).scalar_one()
+            delay, lock = delay_for(consecutive)
+            values: dict[str, object] = {}
+            if delay:
+                values["blocked_until"] = now + delay
+            if lock:
+                values["locked"] = True
+            if values:
+                conn.execute(update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
+                             .values(**values))
+        return FailureState(consecutive, now + delay if delay else 0, lock)
+
+    def clear(self, citizen_id: str, kind: str, now: int, unlock: bool = False) -> None:
+        values: dict[str, object] = {"consecutive": 0, "blocked_until": 0, "updated_at": now}
+        if unlock:
+            values["locked"] = False
+        with self._engine.begin() as conn:
+            conn.execute(update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
+                         .values(**values))
+
+
+class RateCounters:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def hit(self, key: str, window: int, now: int) -> int:
+        """Count one event in the window that holds `now`; returns the count including this one."""
+        with self._engine.begin() as conn:
+            insert = _insert(conn)
+            expired = _counter.c.window_ends_at <= now
+            return int(conn.execute(
+                insert(_counter).values(key=key, window_ends_at=now + window, count=1)
+                .on_conflict_do_update(index_elements=["key"], set_={
+                    "count": case((expired, 1), else_=_counter.c.count + 1),
+                    "window_ends_at": case((expired, now + window), else_=_counter.c.window_ends_at),
+                })
+                .returning(_counter.c.count)
+            ).scalar_one())
+
+    def peek(self, key: str, now: int) -> int:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at)
+                               .where(_counter.c.key == key)).first()
+        return int(row.count) if row and row.window_ends_at > now else 0
