@@ -1,0 +1,200 @@
+"""The authenticator app and recovery codes, enrolled from the account page and asked at login."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+from sqlalchemy import text
+
+from idp.crypto.totp import totp_code
+from tests.helpers import Pkce, add_citizen, add_portal, authorize_params, csrf_of, exchange, form_action, \
+    login_and_consent, path_of, query_of, sent_codes
+
+
+def _account_login(client, citizen, password):
+    start = client.get("/account")
+    page = client.get(path_of(start.headers["location"]))
+    done = client.post(form_action(page.text, "/login"), data={"csrf_token": csrf_of(page.text),
+                                                               "identifier": citizen.citizen_id,
+                                                               "password": password})
+    assert done.headers["location"].endswith("/account"), done.text
+    return client.get("/account")
+
+
+def _enrol(client, clock):
+    account = client.get("/account")
+    enrol = client.post(form_action(account.text, "/account/totp"), data={"csrf_token": csrf_of(account.text)})
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrol.text).group(1)
+    confirmed = client.post(form_action(enrol.text, "/account/totp/confirm"),
+                            data={"csrf_token": csrf_of(enrol.text), "code": totp_code(secret, clock.now())})
+    codes = re.findall(r"<li><code>([0-9A-Z-]+)</code></li>", confirmed.text)
+    return enrol, secret, codes
+
+
+@pytest.fixture
+def enrolled(client, clock, provider):
+    citizen, password = add_citizen(provider)
+    _account_login(client, citizen, password)
+    enrol, secret, codes = _enrol(client, clock)
+    client.cookies.clear()
+    clock.advance(30)
+    return citizen, password, secret, codes, enrol
+
+
+def _claims(client, portal, callback, pkce):
+    tokens = exchange(client, portal, callback["code"], pkce).json()
+    return jwt.decode(tokens["id_token"], options={"verify_signature": False})
+
+
+def test_enrolment_shows_a_qr_code_and_the_key_and_gives_ten_recovery_codes(enrolled):
+    _, _, secret, codes, enrol = enrolled
+
+    assert "<svg" in enrol.text and "<script" not in enrol.text
+    assert len(secret) == 32 and len(codes) == 10 and len(set(codes)) == 10
+    assert enrol.headers["cache-control"] == "no-store"
+
+
+def test_the_totp_seed_is_sealed_at_rest(provider, enrolled):
+    citizen, _, secret, _, _ = enrolled
+
+    with provider.store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT secret_sealed FROM totp_factor")).scalar()
+
+    assert secret not in stored and stored.startswith("v1.")
+
+
+def test_an_enrolled_citizen_is_asked_for_the_app_code_and_the_token_says_otp(client, clock, provider, enrolled):
+    citizen, password, secret, _, _ = enrolled
+    portal = add_portal(provider)
+    pkce = Pkce()
+
+    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce,
+                                 second_factor=lambda: totp_code(secret, clock.now()))
+
+    claims = _claims(client, portal, callback, pkce)
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "LoA1"
+
+
+def test_a_wrong_app_code_is_refused(client, provider, enrolled):
+    citizen, password, _, _, _ = enrolled
+    portal = add_portal(provider)
+
+    with pytest.raises(AssertionError):
+        login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: "000000")
+
+
+def test_an_app_code_is_never_accepted_twice(client, clock, provider, enrolled):
+    citizen, password, secret, _, _ = enrolled
+    portal = add_portal(provider)
+    code = totp_code(secret, clock.now())
+    login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
+    client.cookies.clear()
+
+    with pytest.raises(AssertionError):
+        login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
+
+
+def test_a_recovery_code_works_once(client, provider, enrolled):
+    citizen, password, _, codes, _ = enrolled
+    portal = add_portal(provider)
+
+    def use_recovery(code):
+        start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce())))
+        page = client.get(path_of(start.headers["location"]))
+        second = client.post(form_action(page.text, "/login"), data={
+            "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+        recovery_page = client.get(path_of(second.headers["location"]) + "?method=recovery")
+        return client.post(form_action(recovery_page.text, "/second-factor"), data={
+            "csrf_token": csrf_of(recovery_page.text), "method": "recovery", "code": code.lower()})
+
+    first = use_recovery(codes[0])
+    client.cookies.clear()
+    again = use_recovery(codes[0])
+
+    assert first.status_code == 303 and again.status_code == 401
+
+
+def test_an_sms_code_can_stand_in_for_the_app(client, provider, enrolled):
+    citizen, password, _, _, _ = enrolled
+    portal = add_portal(provider)
+    pkce = Pkce()
+    start = client.get("/authorize?" + urlencode(authorize_params(portal, pkce)))
+    page = client.get(path_of(start.headers["location"]))
+    second = client.post(form_action(page.text, "/login"), data={
+        "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+    sms_page = client.get(path_of(second.headers["location"]) + "?method=sms")
+    sent = client.post(form_action(sms_page.text, "/second-factor"), data={
+        "csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"})
+
+    done = client.post(form_action(sent.text, "/second-factor"), data={
+        "csrf_token": csrf_of(sent.text), "method": "sms", "code": sent_codes(provider, citizen.phone, "login")[-1]})
+    consent = client.get(path_of(done.headers["location"]))
+    back = client.post(form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text),
+                                                                     "decision": "allow"})
+
+    claims = _claims(client, portal, query_of(back.headers["location"]), pkce)
+    assert claims["amr"] == ["pwd", "sms", "mfa"]
+
+
+def _verify_identity(provider, citizen):
+    with provider.store.engine.begin() as conn:
+        conn.execute(text("UPDATE citizen SET level = 'LoA2' WHERE id = :id"), {"id": citizen.id})
+
+
+def test_a_verified_citizen_reaches_loa2_with_two_factors(client, clock, provider, enrolled):
+    citizen, password, secret, _, _ = enrolled
+    _verify_identity(provider, citizen)
+    portal = add_portal(provider)
+    pkce = Pkce()
+
+    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, acr_values="LoA2",
+                                 second_factor=lambda: totp_code(secret, clock.now()))
+
+    assert _claims(client, portal, callback, pkce)["acr"] == "LoA2"
+
+
+def test_a_verified_citizen_without_an_app_reaches_loa2_with_an_sms_code(client, provider):
+    citizen, password = add_citizen(provider)
+    _verify_identity(provider, citizen)
+    portal = add_portal(provider)
+    pkce = Pkce()
+    start = client.get("/authorize?" + urlencode(authorize_params(portal, pkce, acr_values="LoA2")))
+    page = client.get(path_of(start.headers["location"]))
+    second = client.post(form_action(page.text, "/login"), data={
+        "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+    sms_page = client.get(path_of(second.headers["location"]))
+    assert 'name="method" value="sms"' in sms_page.text
+    sent = client.post(form_action(sms_page.text, "/second-factor"), data={
+        "csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"})
+    done = client.post(form_action(sent.text, "/second-factor"), data={
+        "csrf_token": csrf_of(sent.text), "method": "sms", "code": sent_codes(provider, citizen.phone, "login")[-1]})
+    consent = client.get(path_of(done.headers["location"]))
+    back = client.post(form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text),
+                                                                     "decision": "allow"})
+
+    assert _claims(client, portal, query_of(back.headers["location"]), pkce)["acr"] == "LoA2"
+
+
+def test_a_loa1_session_steps_up_to_loa2_without_the_password_again(client, clock, provider):
+    citizen, password = add_citizen(provider)
+    _verify_identity(provider, citizen)
+    portal = add_portal(provider)
+    login_and_consent(client, portal, citizen.citizen_id, password)
+
+    start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), acr_values="LoA2")))
+    page = client.get(path_of(start.headers["location"]))
+
+    assert 'name="password"' not in page.text and "/second-factor" in page.text
+
+
+def test_an_unverified_citizen_asking_loa2_is_refused_without_typing_anything_when_logged_in(client, provider):
+    citizen, password = add_citizen(provider)
+    portal = add_portal(provider)
+    login_and_consent(client, portal, citizen.citizen_id, password)
+
+    start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), acr_values="LoA2")))
+
+    assert query_of(start.headers["location"])["error"] == "unmet_authentication_requirements"
