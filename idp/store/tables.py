@@ -56,6 +56,17 @@ class Client(SQLModel, table=True):
     id_token_alg: str = Field(max_length=8)
     disabled: bool = False
     created_at: int = _epoch()  # type: ignore[assignment]
+    # pairwise (default: a `sub` of its own per portal) or public (one `sub` for portals of one organisation)
+    subject_type: str = Field(default="pairwise", max_length=8, sa_column_kwargs={"server_default": "pairwise"})
+    sector_id: Optional[str] = Field(default=None, max_length=64)  # pairwise sector; None means the client id
+    grant_types: str = Field(default="authorization_code refresh_token", max_length=200,
+                             sa_column_kwargs={"server_default": "authorization_code refresh_token"})
+    min_level: str = Field(default="LoA1", max_length=8, sa_column_kwargs={"server_default": "LoA1"})
+    jwks: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # for private_key_jwt
+    jwks_uri: Optional[str] = Field(default=None, max_length=500)
+    backchannel_logout_uri: Optional[str] = Field(default=None, max_length=500)
+    require_par: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    require_dpop: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class BrowserSession(SQLModel, table=True):
@@ -122,6 +133,7 @@ class Grant(SQLModel, table=True):
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
     revoked_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    dpop_jkt: Optional[str] = Field(default=None, max_length=64)  # tokens of this grant are bound to this key
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -133,6 +145,7 @@ class AuthorizationCode(SQLModel, table=True):
     redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
     code_challenge: str = Field(max_length=128)
     nonce: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    dpop_jkt: Optional[str] = Field(default=None, max_length=64)  # RFC 9449 §10: bound at /authorize
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
     consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
@@ -148,6 +161,9 @@ class RefreshToken(SQLModel, table=True):
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
     consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    # Rotation: the successor's digest, and whether the one retry inside the grace window was spent.
+    replaced_by: Optional[str] = Field(default=None, max_length=64)
+    grace_used: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class RevokedToken(SQLModel, table=True):
@@ -234,3 +250,25 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     window_ends_at: int = _epoch(index=True)  # type: ignore[assignment]
     count: int = 0
+
+
+class UsedJti(SQLModel, table=True):
+    """`jti`s that must never be accepted twice (client assertions, DPoP proofs), kept until they expire."""
+
+    __tablename__ = "used_jti"
+
+    key: str = Field(primary_key=True, max_length=200)  # "<kind>:<issuer of the jti>:<jti>"
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+
+
+class PushedRequest(SQLModel, table=True):
+    """RFC 9126: an authorization request pushed by a client, used once within 60 s by its request_uri."""
+
+    __tablename__ = "pushed_request"
+
+    uri_digest: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(foreign_key="client.id", max_length=64)
+    params: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the pushed parameters
+    created_at: int = _epoch()  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
