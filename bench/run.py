@@ -1,0 +1,480 @@
+"""The benchmark: the provider (SQLite and PostgreSQL), the floor, and panva's oidc-provider,
+loaded in turn by wrk from a separate process on 127.0.0.1, in one run.
+
+    .venv/bin/python bench/run.py                 # everything, ~4 minutes; writes bench/results/latest.md
+    .venv/bin/python bench/run.py --duration 5 --only token-code,userinfo
+
+Needs: wrk (Debian), node + `npm install` in bench/oidc-provider, PostgreSQL at
+$IDP_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test; a schema of its own,
+dropped at the end). Every server is one process; every load is bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from idp.bootstrap import initialise, open_provider  # noqa: E402
+from idp.core.accounts import CitizenDeclaration, add_active_citizen  # noqa: E402
+from idp.core.clients import register_client  # noqa: E402
+from idp.crypto.keys import ensure_keys, load_keys  # noqa: E402
+from idp.crypto.opaque import digest, pkce_s256  # noqa: E402
+from idp.crypto.passwords import PROFILES, PasswordHasher  # noqa: E402
+from idp.settings import Settings  # noqa: E402
+
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+LUA = ROOT / "bench" / "wrk" / "requests.lua"
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+PASSWORD = "bench password, long enough to pass"
+CITIZEN = CitizenDeclaration(citizen_id="001090000123", full_name="Trần Thị Bình", birth_date="1990-05-01",
+                             sex="male", phone="0912 345 678", email=None)
+SCENARIOS = ("token-code", "token-refresh", "token-client-credentials", "userinfo", "discovery", "jwks", "login")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server for {url} exited early (status {proc.returncode})")
+        time.sleep(0.02)
+    raise SystemExit(f"{url} not ready after {timeout}s")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Load:
+    """What wrk sends: lines of METHOD, PATH, headers, body; `once` for single-use credentials."""
+
+    lines: list[tuple[str, str, dict[str, str], str]]
+    once: bool = False
+
+
+@dataclass
+class Result:
+    target: str
+    scenario: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    note: str = ""
+
+
+@dataclass
+class Run:
+    duration: int
+    connections: int
+    work: Path
+    results: list[Result] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def load(self, target: str, scenario: str, base: str, load: Load, connections: int | None = None) -> Result:
+        path = self.work / f"{target}-{scenario}.txt"
+        with path.open("w") as fh:
+            for method, target_path, headers, body in load.lines:
+                hdr = "|".join(f"{k}: {v}" for k, v in headers.items())
+                fh.write(f"{method}\t{target_path}\t{hdr}\t{body}\n")
+        env = dict(os.environ, BENCH_REQUESTS=str(path), BENCH_ONCE="1" if load.once else "0")
+        conns = connections or self.connections
+        out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s",
+                              "-s", str(LUA), base], env=env, capture_output=True, text=True,
+                             timeout=self.duration + 60)
+        match = re.search(r"BENCH_RESULT (\{.*\})", out.stdout)
+        if not match:
+            raise SystemExit(f"wrk gave no result for {target}/{scenario}: {out.stdout}\n{out.stderr}")
+        data = json.loads(match.group(1))
+        seconds = data["duration_us"] / 1e6
+        note = ""
+        if load.once and data["requests"] >= len(load.lines):
+            note = "seeded credentials ran out before the end"
+        result = Result(target, scenario, data["requests"] / seconds, data["p50_us"] / 1000, data["p99_us"] / 1000,
+                        data["requests"], data["status_errors"] + data["socket_errors"], note)
+        self.results.append(result)
+        print(f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
+              f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}", flush=True)
+        return result
+
+
+def form(data: dict[str, str]) -> str:
+    return urlencode(data)
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    import base64
+
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/x-www-form-urlencoded"}
+
+
+# ---- our provider ----------------------------------------------------------------------------
+
+def seed_provider(settings: Settings, codes: int, refresh_tokens: int) -> dict[str, object]:
+    """A portal, a citizen, and codes and refresh tokens written through the store's own calls."""
+    initialise(settings)
+    provider = open_provider(settings)
+    grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+    try:
+        created = register_client(provider, name="Bench portal", redirect_uris=[REDIRECT_URI],
+                                  scopes=["openid", "profile", "phone", "offline_access"], grant_types=grant_types)
+    except TypeError:
+        created = register_client(provider, name="Bench portal", redirect_uris=[REDIRECT_URI],
+                                  scopes=["openid", "profile", "phone", "offline_access"])
+    citizen = add_active_citizen(provider, CITIZEN, PASSWORD)
+    now = int(time.time())
+    verifier = uuid.uuid4().hex + uuid.uuid4().hex
+    challenge = pkce_s256(verifier)
+    grants = provider.store.grants
+
+    def grant(scope: str) -> dict[str, object]:
+        return {"id": uuid.uuid4().hex, "citizen_id": citizen.id, "client_id": created.client.id, "sid": None,
+                "scope": scope, "auth_time": now, "acr": "LoA1", "amr": ["pwd"], "created_at": now,
+                "expires_at": now + 86400}
+
+    def one_code(i: int) -> str:
+        code = f"bench-code-{i}-{uuid.uuid4().hex}"
+        grants.create_with_code(grant("openid profile"), {
+            "code_digest": digest(code), "client_id": created.client.id, "redirect_uri": REDIRECT_URI,
+            "code_challenge": challenge, "nonce": f"n{i}", "created_at": now, "expires_at": now + 3600})
+        return code
+
+    def one_refresh(i: int) -> str:
+        token = f"bench-refresh-{i}-{uuid.uuid4().hex}"
+        g = grant("openid offline_access")
+        code = f"unused-{uuid.uuid4().hex}"
+        grants.create_with_code(g, {"code_digest": digest(code), "client_id": created.client.id,
+                                    "redirect_uri": REDIRECT_URI, "code_challenge": challenge, "nonce": None,
+                                    "created_at": now, "expires_at": now + 60})
+        provider.store.refresh_tokens.add(token_digest=digest(token), grant_id=str(g["id"]),
+                                          client_id=created.client.id, scope="openid offline_access",
+                                          created_at=now, expires_at=now + 86400)
+        return token
+
+    workers = 1 if settings.effective_database_url.startswith("sqlite") else 6
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        code_list = list(pool.map(one_code, range(codes)))
+        refresh_list = list(pool.map(one_refresh, range(refresh_tokens)))
+    provider.store.close()
+    return {"client_id": created.client.id, "secret": created.secret, "verifier": verifier, "codes": code_list,
+            "refresh_tokens": refresh_list, "grant_types": grant_types}
+
+
+def interactions_for_login(base: str, client_id: str, count: int) -> list[tuple[str, str, dict[str, str], str]]:
+    """Park `count` authorization requests (as browsers would) and return their login POSTs."""
+    lines = []
+    verifier = uuid.uuid4().hex * 2
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for i in range(count):
+            http.cookies.clear()
+            query = urlencode({"client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
+                               "scope": "openid profile", "state": f"s{i}", "nonce": f"n{i}",
+                               "code_challenge": pkce_s256(verifier), "code_challenge_method": "S256"})
+            parked = http.get(f"/authorize?{query}")
+            path = urlsplit(parked.headers["location"]).path
+            page = http.get(path)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+            lines.append(("POST", f"{path}/login", {"Cookie": cookie,
+                                                     "Content-Type": "application/x-www-form-urlencoded"},
+                          form({"csrf_token": csrf, "identifier": CITIZEN.citizen_id, "password": PASSWORD})))
+    return lines
+
+
+def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only: set[str], workers: int,
+                   docs_dir: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = run.work / f"{name}-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update(IDP_ISSUER=base, IDP_DATA_DIR=str(data_dir), IDP_KEYS_DIR=str(keys_dir),
+               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="owasp", IDP_HOUSEKEEPING_INTERVAL="0")
+    settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})
+    expected = 2500 * run.duration
+    t0 = time.monotonic()
+    seeded = seed_provider(settings, expected if "token-code" in only else 1,
+                           expected if "token-refresh" in only else 0)
+    print(f"  seeded {len(seeded['codes'])} codes and {len(seeded['refresh_tokens'])} refresh tokens "
+          f"in {time.monotonic() - t0:.1f}s", flush=True)
+    log = (run.work / f"{name}.log").open("w")
+    started = time.monotonic()
+    proc = subprocess.Popen([PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                            env=env, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        ready = wait_for(f"{base}/readyz", proc)
+        run.facts[f"{name} start-up to ready /readyz"] = f"{ready:.2f} s (includes `idp init`'s migration check)"
+        (docs_dir / "discovery.json").write_bytes(httpx.get(f"{base}/.well-known/openid-configuration").content)
+        (docs_dir / "jwks.json").write_bytes(httpx.get(f"{base}/jwks").content)
+        auth = basic(str(seeded["client_id"]), str(seeded["secret"]))
+        codes = seeded["codes"]
+        assert isinstance(codes, list)
+        first = httpx.post(f"{base}/token", headers=auth, content=form({
+            "grant_type": "authorization_code", "code": codes.pop(), "redirect_uri": REDIRECT_URI,
+            "code_verifier": str(seeded["verifier"])}))
+        assert first.status_code == 200, first.text
+        access_token = first.json()["access_token"]
+        run_common(run, name, base, only, auth, codes, list(seeded["refresh_tokens"]),  # type: ignore[arg-type]
+                   str(seeded["verifier"]), access_token, userinfo_path="/userinfo")
+        if "login" in only:
+            lines = interactions_for_login(base, str(seeded["client_id"]), 60 * run.duration)
+            run.load(name, "login (argon2id owasp)", base, Load(lines, once=True), connections=4)
+        run.facts[f"{name} resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
+    finally:
+        stop(proc)
+        log.close()
+
+
+def run_common(run: Run, name: str, base: str, only: set[str], auth: dict[str, str], codes: list[str],
+               refresh_tokens: list[str], verifier: str, access_token: str, userinfo_path: str,
+               client_credentials: bool = True) -> None:
+    if "token-code" in only:
+        run.load(name, "token: code + PKCE", base, Load([("POST", "/token", auth, form({
+            "grant_type": "authorization_code", "code": c, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}))
+            for c in codes], once=True))
+    if "token-refresh" in only and refresh_tokens:
+        run.load(name, "token: refresh (rotation)", base, Load([("POST", "/token", auth, form({
+            "grant_type": "refresh_token", "refresh_token": t})) for t in refresh_tokens], once=True))
+    if "token-client-credentials" in only and client_credentials:
+        probe = httpx.post(f"{base}/token", headers=auth, content=form({"grant_type": "client_credentials"}))
+        if probe.status_code == 200:
+            run.load(name, "token: client_credentials", base, Load([("POST", "/token", auth, form({
+                "grant_type": "client_credentials"}))]))
+        else:
+            run.facts[f"{name} client_credentials"] = f"not benchmarked: {probe.status_code} {probe.text[:120]}"
+    if "userinfo" in only:
+        run.load(name, "userinfo", base, Load([("GET", userinfo_path, {"Authorization": f"Bearer {access_token}"},
+                                                "")]))
+    if "discovery" in only:
+        run.load(name, "discovery", base, Load([("GET", "/.well-known/openid-configuration", {}, "")]))
+    if "jwks" in only:
+        run.load(name, "jwks", base, Load([("GET", "/jwks", {}, "")]))
+
+
+# ---- the floor and oidc-provider -------------------------------------------------------------
+
+def bench_floor(run: Run, keys_dir: Path, docs_dir: Path, only: set[str]) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, BENCH_KEYS_DIR=str(keys_dir), BENCH_DOCS_DIR=str(docs_dir), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([PY, "-m", "uvicorn", "bench.floor:app", "--port", str(port), "--no-access-log",
+                             "--log-level", "warning"], env=env, cwd=ROOT)
+    try:
+        wait_for(f"{base}/jwks", proc)
+        auth = basic("bench", "secret")
+        if only & {"token-code", "token-refresh", "token-client-credentials"}:
+            run.load("floor", "token: sign one JWT", base, Load([("POST", "/token", auth, form({
+                "grant_type": "authorization_code", "code": "x" * 43, "redirect_uri": REDIRECT_URI,
+                "code_verifier": "y" * 43}))]))
+        if "discovery" in only:
+            run.load("floor", "discovery", base, Load([("GET", "/.well-known/openid-configuration", {}, "")]))
+        if "jwks" in only:
+            run.load("floor", "jwks", base, Load([("GET", "/jwks", {}, "")]))
+    finally:
+        stop(proc)
+
+
+def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
+    folder = ROOT / "bench" / "oidc-provider"
+    if not (folder / "node_modules" / "oidc-provider").exists():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=300)
+    from jwt.algorithms import ECAlgorithm
+
+    signer = load_keys(keys_dir).signer("ES256")
+    jwk = ECAlgorithm.to_jwk(signer.private_key, as_dict=True)
+    jwk.update(kid=signer.kid, alg="ES256", use="sig")
+    jwk_file = run.work / "es256.jwk.json"
+    jwk_file.write_text(json.dumps(jwk))
+    jwk_file.chmod(0o600)
+    seed_file = run.work / "oidc-provider-seed.json"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    count = 4000 * run.duration
+    log = (run.work / "oidc-provider.log").open("w")
+    started = time.monotonic()
+    proc = subprocess.Popen(["node", "server.mjs", str(port), str(seed_file), str(jwk_file),
+                             str(count if "token-code" in only else 1),
+                             str(count if "token-refresh" in only else 1)], cwd=folder, stdout=log, stderr=log)
+    try:
+        wait_for(f"{base}/jwks", proc, timeout=300)
+        print(f"  oidc-provider seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
+        seed = json.loads(seed_file.read_text())
+        auth = basic(seed["client_id"], seed["client_secret"])
+        run_common(run, "oidc-provider", base, only, auth, seed["codes"], seed["refresh_tokens"], seed["verifier"],
+                   seed["access_token"], userinfo_path="/me", client_credentials=False)
+        run.facts["oidc-provider resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
+    finally:
+        stop(proc)
+        log.close()
+
+
+def argon2_alone(seconds: float, threads: int) -> float:
+    """Verifications per second with the production profile, `threads` at once, nothing else."""
+    hasher = PasswordHasher(PROFILES["owasp"], threads)
+    stored = hasher.hash(PASSWORD)
+    done = [0] * threads
+    deadline = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        while time.monotonic() < deadline:
+            hasher.verify(stored, PASSWORD)
+            done[i] += 1
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(done) / seconds
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), "0")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB; Python {sys.version.split()[0]}, "
+            f"node {node}, {pg}, wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}")
+
+
+def report(run: Run, command: str) -> str:
+    by = {(r.target, r.scenario): r for r in run.results}
+    lines = [f"Command: `{command}`", "", f"Machine: {machine()}", "",
+             "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | note |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in run.results:
+        lines.append(f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
+                     f"| {r.errors} | {r.note} |")
+    lines += ["", "Ratios (same run):", ""]
+
+    def ratio(a: tuple[str, str], b: tuple[str, str], label: str, target: float) -> None:
+        if a in by and b in by:
+            value = by[a].rps / by[b].rps
+            verdict = "met" if value >= target else f"missed by {(target - value) / target:.0%}"
+            lines.append(f"- {label}: **{value:.2f}×** (target ≥ {target}×: {verdict})")
+
+    for db in ("provider-sqlite", "provider-postgresql"):
+        for scenario in ("token: code + PKCE", "token: refresh (rotation)", "token: client_credentials"):
+            ratio((db, scenario), ("oidc-provider", scenario), f"{db} {scenario} vs oidc-provider", 1.2)
+            ratio((db, scenario), ("floor", "token: sign one JWT"), f"{db} {scenario} vs floor", 0.7)
+        ratio((db, "userinfo"), ("oidc-provider", "userinfo"), f"{db} userinfo vs oidc-provider", 1.0)
+        for doc in ("discovery", "jwks"):
+            ratio((db, doc), ("floor", doc), f"{db} {doc} vs bare Starlette bytes", 0.9)
+        login = (db, "login (argon2id owasp)")
+        if login in by and "argon2 alone" in run.facts:
+            alone = float(run.facts["argon2 alone"].split()[0])
+            value = by[login].rps / alone
+            verdict = "met" if value >= 0.9 else f"missed by {(0.9 - value) / 0.9:.0%}"
+            lines.append(f"- {db} password logins vs argon2id verification alone: **{value:.2f}×** "
+                         f"(target ≥ 0.9×: {verdict})")
+    lines += ["", "Facts:", ""] + [f"- {k}: {v}" for k, v in run.facts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=8, help="seconds of load per scenario (max 60)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="provider processes (the others run one)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}")
+    parser.add_argument("--targets", default="sqlite,postgresql,floor,oidc-provider")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
+    args = parser.parse_args()
+    args.duration = max(1, min(args.duration, 60))
+    only = set(args.only.split(","))
+    targets = set(args.targets.split(","))
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="idp-bench-"))
+    run = Run(args.duration, args.connections, work)
+    keys_dir = work / "keys"
+    ensure_keys(keys_dir)
+    docs_dir = work / "docs"
+    docs_dir.mkdir()
+    pg_base = os.environ.get("IDP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    try:
+        if "login" in only:
+            run.facts["argon2 alone"] = (f"{argon2_alone(min(args.duration, 5), 2):.1f} verifications/s "
+                                         "(owasp profile: m=19 MiB, t=2, p=1; 2 threads = IDP_PASSWORD_WORKERS)")
+            print(f"argon2 alone: {run.facts['argon2 alone']}", flush=True)
+        if "sqlite" in targets:
+            print("provider on SQLite", flush=True)
+            bench_provider(run, "provider-sqlite", f"sqlite:///{work / 'bench.sqlite3'}", keys_dir, only,
+                           args.workers, docs_dir)
+        if "postgresql" in targets:
+            print("provider on PostgreSQL", flush=True)
+            subprocess.run(["psql", pg_base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
+            sep = "&" if "?" in pg_base else "?"
+            bench_provider(run, "provider-postgresql", f"{pg_base}{sep}options=-csearch_path%3D{schema}", keys_dir,
+                           only, args.workers, docs_dir)
+        if "floor" in targets:
+            print("floor", flush=True)
+            if not (docs_dir / "jwks.json").exists():
+                raise SystemExit("the floor serves the provider's documents: run a provider target first")
+            bench_floor(run, keys_dir, docs_dir, only)
+        if "oidc-provider" in targets:
+            print("oidc-provider", flush=True)
+            bench_oidc_provider(run, keys_dir, only)
+    finally:
+        if "postgresql" in targets:
+            subprocess.run(["psql", pg_base, "-qc", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'], check=False)
+    text = report(run, "python bench/run.py " + " ".join(sys.argv[1:]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print("\n" + text)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

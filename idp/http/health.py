@@ -1,0 +1,50 @@
+"""`/healthz` (the process answers) and `/readyz` (it can serve: database and keys reachable).
+
+A load balancer sends traffic only to ready processes; an orchestrator restarts a process whose
+`/healthz` stops answering. Neither says anything about the citizen or the portals.
+"""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from idp.http._run import core
+
+READY_TIMEOUT = 2.0
+_OK = b'{"status":"ok"}'
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def healthz(request: Request) -> Response:
+    return Response(_OK, media_type="application/json", headers=_NO_STORE)
+
+
+def _keys_reachable(request: Request) -> bool:
+    provider = request.app.state.provider
+    try:
+        provider.keys.signer("ES256")
+    except LookupError:
+        return False
+    return provider.settings.keys_dir.is_dir() and any(provider.settings.keys_dir.glob("*.pem"))
+
+
+async def readyz(request: Request) -> Response:
+    provider = request.app.state.provider
+    checks: dict[str, str] = {}
+    try:
+        with anyio.fail_after(READY_TIMEOUT):
+            checks["database"] = "ok" if await core(provider.store.ping) else "failing"
+    except Exception:  # noqa: BLE001  (any failure to reach the database means not ready)
+        checks["database"] = "failing"
+    try:
+        checks["keys"] = "ok" if await core(_keys_reachable, request) else "failing"
+    except OSError:
+        checks["keys"] = "failing"
+    ready = all(v == "ok" for v in checks.values())
+    body = json.dumps({"status": "ok" if ready else "unavailable", "checks": checks}, separators=(",", ":"))
+    return Response(body.encode(), status_code=200 if ready else 503, media_type="application/json",
+                    headers=_NO_STORE)

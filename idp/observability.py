@@ -1,0 +1,198 @@
+"""What operators see: JSON logs carrying a request id, and the Prometheus metrics.
+
+Every request gets an id (the proxy's `X-Request-ID` when it is well-formed, otherwise a fresh
+one). It is put on `request.state.request_id`, in the `REQUEST_ID` context variable (so the
+audit trail and any log line written while the request runs can carry it), and on the
+response's `X-Request-ID` header. The middleware is plain ASGI and does a few microseconds of
+work per request: no body parsing except a peek at `/token`'s `grant_type`.
+
+Metrics live in the process's default Prometheus registry. With several worker processes,
+`idp serve --workers N` points `PROMETHEUS_MULTIPROC_DIR` at a private folder so `/metrics`
+answers for the whole machine, whichever worker the scrape lands on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from contextvars import ContextVar
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+HEADER = b"x-request-id"
+
+access_log = logging.getLogger("idp.access")
+
+# ---- metrics -------------------------------------------------------------------------------
+
+REQUESTS = Counter("idp_http_requests_total", "HTTP requests answered, by route template, method and status.",
+                   ["endpoint", "method", "status"])
+LATENCY = Histogram("idp_http_request_duration_seconds", "Time to answer a request, by route template.",
+                    ["endpoint"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+LOGINS = Counter("idp_logins_total", "Password logins, by outcome (success, failed, throttled, refused).",
+                 ["outcome"])
+TOKENS = Counter("idp_tokens_issued_total", "Successful token endpoint answers, by grant type.", ["grant_type"])
+CODES_SENT = Counter("idp_codes_sent_total", "Messages handed to a sender, by channel and result.",
+                     ["channel", "result"])
+OUTBOX_PENDING = Gauge("idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).",
+                       multiprocess_mode="max")
+HOUSEKEEPING_PRUNED = Counter("idp_housekeeping_pruned_total", "Rows pruned by housekeeping, by table.", ["table"])
+
+_LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}
+_GRANT_TYPES = (b"authorization_code", b"refresh_token", b"client_credentials")
+
+
+def counting_sender(channel: str, sender: Any) -> Any:
+    """Wrap a sender so each send is counted by channel and result; the sender is unchanged."""
+
+    class Counted:
+        def send(self, message: Any) -> None:
+            try:
+                sender.send(message)
+            except Exception:
+                CODES_SENT.labels(channel, "failed").inc()
+                raise
+            CODES_SENT.labels(channel, "sent").inc()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sender, name)
+
+    return Counted()
+
+
+# ---- logging -------------------------------------------------------------------------------
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request id, and any `extra` fields."""
+
+    _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
+                                                                                    "color_message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def log_config(log_format: str) -> dict[str, Any]:
+    """A `logging.config.dictConfig` for the provider and uvicorn (uvicorn takes it as `log_config`)."""
+    formatter: dict[str, Any] = ({"()": "idp.observability.JsonFormatter"} if log_format == "json"
+                                 else {"format": "%(levelname)s %(name)s: %(message)s"})
+    handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": "INFO"},
+        "loggers": {
+            "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+            # The provider writes its own access line (with the request id); uvicorn's is off.
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def configure_logging(log_format: str) -> None:
+    import logging.config
+
+    logging.config.dictConfig(log_config(log_format))
+
+
+# ---- the middleware ------------------------------------------------------------------------
+
+def new_request_id() -> str:
+    return os.urandom(12).hex()
+
+
+class Observability:
+    """Request id, access log line and request metrics for every HTTP request."""
+
+    def __init__(self, app: ASGIApp, access_log_enabled: bool = True) -> None:
+        self.app = app
+        self.access_log_enabled = access_log_enabled
+        self._templates: dict[Any, str] | None = None
+
+    def _template(self, scope: Scope) -> str:
+        if self._templates is None:
+            templates: dict[Any, str] = {}
+            for route in getattr(scope.get("app"), "routes", ()):
+                endpoint = getattr(route, "endpoint", None)
+                if endpoint is not None:
+                    templates.setdefault(endpoint, route.path)
+            self._templates = templates
+        endpoint = scope.get("endpoint")
+        if endpoint is not None and endpoint in self._templates:
+            return self._templates[endpoint]
+        return "/static" if scope.get("path", "").startswith("/static/") else "other"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = next((v for k, v in scope["headers"] if k == HEADER), b"").decode("latin-1")
+        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
+        status = 500
+        grant_type = b""
+        is_token = scope["path"] == "/token"
+
+        async def peek_receive() -> Message:
+            nonlocal grant_type
+            message = await receive()
+            if not grant_type and message["type"] == "http.request":
+                body = message.get("body", b"")
+                for name in _GRANT_TYPES:
+                    if b"grant_type=" + name in body:
+                        grant_type = name
+                        break
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((HEADER, request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, peek_receive if is_token else receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            endpoint = self._template(scope)
+            REQUESTS.labels(endpoint, scope["method"], str(status)).inc()
+            LATENCY.labels(endpoint).observe(elapsed)
+            if is_token and status == 200 and grant_type:
+                TOKENS.labels(grant_type.decode()).inc()
+            elif endpoint == "/interaction/{interaction_id}/login" and scope["method"] == "POST":
+                LOGINS.labels(_LOGIN_OUTCOME.get(status, "refused")).inc()
+            if self.access_log_enabled:
+                client = scope.get("client")
+                access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "duration_ms": round(elapsed * 1000, 2), "client": client[0] if client else None})
+            REQUEST_ID.reset(token)
+
+
+__all__ = ["REQUEST_ID", "Observability", "JsonFormatter", "log_config", "configure_logging", "counting_sender",
+           "REQUESTS", "LATENCY", "LOGINS", "TOKENS", "CODES_SENT", "OUTBOX_PENDING", "HOUSEKEEPING_PRUNED"]

@@ -1,0 +1,129 @@
+"""Pruning what has expired, and the few numbers operators read from the tables.
+
+Deletes run in batches (by primary key, a bounded number of rows per statement and
+transaction), so a large backlog never holds long locks against the hot path. Nothing here is
+needed for correctness: every reader already ignores expired rows; pruning only keeps the
+tables small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, func, or_, select
+
+from idp.store.outbox import PENDING, OutboxMessage
+from idp.store.tables import (
+    AuthFailure,
+    AuthorizationCode,
+    BrowserSession,
+    Flow,
+    Grant,
+    Interaction,
+    OtpChallenge,
+    RateCounter,
+    RefreshToken,
+    RevokedToken,
+)
+
+BATCH = 2000
+
+_code = AuthorizationCode.__table__
+_refresh = RefreshToken.__table__
+_grant = Grant.__table__
+_revoked = RevokedToken.__table__
+_session = BrowserSession.__table__
+_interaction = Interaction.__table__
+_flow = Flow.__table__
+_challenge = OtpChallenge.__table__
+_counter = RateCounter.__table__
+_outbox = OutboxMessage.__table__
+_failure = AuthFailure.__table__
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What counts as prunable at `now`.
+
+    `grace` keeps rows a little past their expiry (a late request still gets "expired" rather
+    than "unknown"); `finished_outbox_retention` keeps sent and failed messages' redacted text
+    for support; `session_idle_ttl` lets idle sessions go once they can no longer be resumed;
+    `grant_grace` keeps a revoked or ended grant until every access token that names it has
+    expired (access-token lifetime plus clock leeway).
+    """
+
+    now: int
+    grace: int = 3600
+    session_idle_ttl: int = 1800
+    grant_grace: int = 360
+    finished_outbox_retention: int = 7 * 86400
+
+
+class Housekeeping:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _delete_batched(self, table: Any, key: Any, condition: Any) -> int:
+        total = 0
+        while True:
+            with self._engine.begin() as conn:
+                keys = select(key).where(condition).limit(BATCH).scalar_subquery()
+                deleted = conn.execute(delete(table).where(key.in_(keys))).rowcount or 0
+            total += deleted
+            if deleted < BATCH:
+                return total
+
+    def prune(self, horizon: Horizon) -> dict[str, int]:
+        """Delete expired rows table by table; returns how many rows went from each table."""
+        now, cutoff = horizon.now, horizon.now - horizon.grace
+        ended_grants = select(_grant.c.id).where(or_(
+            _grant.c.expires_at < now - horizon.grant_grace,
+            _grant.c.revoked_at < now - horizon.grant_grace,
+        ))
+        pruned = {
+            "authorization_code": self._delete_batched(_code, _code.c.code_digest, or_(
+                _code.c.expires_at < cutoff, _code.c.grant_id.in_(ended_grants))),
+            "refresh_token": self._delete_batched(_refresh, _refresh.c.token_digest, or_(
+                _refresh.c.expires_at < cutoff, _refresh.c.grant_id.in_(ended_grants))),
+        }
+        # A grant goes once nothing hangs off it any more.
+        orphan = and_(
+            _grant.c.id.in_(ended_grants),
+            ~_grant.c.id.in_(select(_code.c.grant_id)),
+            ~_grant.c.id.in_(select(_refresh.c.grant_id)),
+        )
+        pruned["auth_grant"] = self._delete_batched(_grant, _grant.c.id, orphan)
+        pruned["revoked_token"] = self._delete_batched(_revoked, _revoked.c.jti, _revoked.c.expires_at < now)
+        pruned["browser_session"] = self._delete_batched(_session, _session.c.id_digest, or_(
+            _session.c.expires_at < cutoff,
+            _session.c.ended_at < cutoff,
+            _session.c.last_seen_at < cutoff - horizon.session_idle_ttl,
+        ))
+        pruned["interaction"] = self._delete_batched(_interaction, _interaction.c.id, _interaction.c.expires_at < cutoff)
+        pruned["flow"] = self._delete_batched(_flow, _flow.c.id, _flow.c.expires_at < cutoff)
+        pruned["otp_challenge"] = self._delete_batched(_challenge, _challenge.c.id, _challenge.c.expires_at < cutoff)
+        pruned["rate_counter"] = self._delete_batched(_counter, _counter.c.key, _counter.c.window_ends_at < now)
+        pruned["outbox"] = self._delete_batched(_outbox, _outbox.c.id, and_(
+            _outbox.c.status != PENDING, _outbox.c.finished_at < now - horizon.finished_outbox_retention))
+        with self._engine.begin() as conn:
+            # Cleared failure counters (nothing to remember) carry no information.
+            pruned["auth_failure"] = conn.execute(delete(_failure).where(
+                _failure.c.consecutive == 0, _failure.c.locked.is_(False), _failure.c.blocked_until <= now,
+                _failure.c.updated_at < cutoff)).rowcount or 0
+        return pruned
+
+    def outbox_pending(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_outbox)
+                                    .where(_outbox.c.status == PENDING)).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        """Rows per prunable table (for `idp housekeeping --dry-run` and tests)."""
+        tables = {"authorization_code": _code, "refresh_token": _refresh, "auth_grant": _grant,
+                  "revoked_token": _revoked, "browser_session": _session, "interaction": _interaction,
+                  "flow": _flow, "otp_challenge": _challenge, "rate_counter": _counter, "outbox": _outbox,
+                  "auth_failure": _failure}
+        with self._engine.connect() as conn:
+            return {name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                    for name, t in tables.items()}
