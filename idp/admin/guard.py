@@ -1,0 +1,165 @@
+"""The console's one guard: a live staff session, the permission the route names, and CSRF.
+
+Every console page and admin API route is wrapped by `page(...)` or `api(...)` with the
+permission it needs (`idp.core.staff.PERMISSIONS`); nothing else decides who may do what.
+Forms carry a token derived from the session cookie; API writes send it as `X-CSRF-Token`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import wraps
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from idp.core import staff
+from idp.core.keys import RotationRefused
+from idp.core.staff import Console, Forbidden
+from idp.core.verification import DecisionRefused, NotFound
+from idp.crypto.opaque import equal
+from idp.errors import OAuthError, ValidationError
+from idp.http._run import core
+from idp.http.forms import Params, read_form
+from idp.http.render import NO_STORE
+
+log = logging.getLogger("idp.admin")
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+PREFIX = "/admin"
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def cookie_name(request: Request) -> str:
+    return "__Host-idp_staff" if request.app.state.provider.settings.secure_cookies else "idp_staff"
+
+
+def put_session_cookie(request: Request, response: Response, value: str) -> None:
+    settings = request.app.state.provider.settings
+    # `__Host-` forces Path=/; SameSite=Strict keeps it off every cross-site request, and only the
+    # /admin routes ever read it (citizen pages use their own cookie and their own session table).
+    response.set_cookie(cookie_name(request), value, max_age=settings.staff_session_max_ttl, path="/",
+                        secure=settings.secure_cookies, httponly=True, samesite="strict")
+
+
+def drop_session_cookie(request: Request, response: Response) -> None:
+    settings = request.app.state.provider.settings
+    response.delete_cookie(cookie_name(request), path="/", secure=settings.secure_cookies, httponly=True,
+                           samesite="strict")
+
+
+async def console_of(request: Request) -> Console | None:
+    return await core(staff.current, request.app.state.provider, request.cookies.get(cookie_name(request)))
+
+
+def render(request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.update(console=console, prefix=PREFIX)
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)  # type: ignore[return-value]
+
+
+def see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(PREFIX + path, status_code=303, headers=NO_STORE)
+
+
+def json_out(body: Any, status_code: int = 200) -> Response:
+    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status_code=status_code,
+                    media_type="application/json", headers=NO_STORE)
+
+
+def _refusal(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, Forbidden):
+        return 403, "forbidden", f"your roles do not allow {exc.permission}"
+    if isinstance(exc, NotFound):
+        return 404, "not_found", "no such record"
+    if isinstance(exc, ValidationError):
+        return 400, "invalid_request", f"{exc.field}: {exc.code}"
+    if isinstance(exc, DecisionRefused):
+        reasons = {"own": "you cannot decide on a check you recorded yourself",
+                   "stale": "the account's data changed after the check was recorded; the record is void",
+                   "gone": "the record was already decided"}
+        return 409, f"decision_{exc.reason}", reasons[exc.reason]
+    if isinstance(exc, RotationRefused):
+        return 409, "too_soon", str(exc)
+    if isinstance(exc, OAuthError):
+        return exc.status_code, exc.error, exc.description
+    raise exc
+
+
+REFUSALS = (Forbidden, NotFound, ValidationError, DecisionRefused, RotationRefused, OAuthError)
+
+
+def page(permission: str | None) -> Callable[[Handler], Handler]:
+    """A console page: redirect to the login page without a session; 403 without the permission;
+    a POST must carry the session's CSRF token. The handler gets (request, console, form)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def guarded(request: Request) -> Response:
+            provider = request.app.state.provider
+            console = await console_of(request)
+            if console is None:
+                return see_other("/login")
+            form: Params = {}
+            if request.method == "POST":
+                form = await read_form(request, provider.settings.max_body_bytes)
+            if request.method == "POST" and not equal(console.csrf_token, (form.get("csrf_token") or [""])[0]):
+                return render(request, "message.html", console, 403, title="Refused",
+                              message="The form expired or did not come from this console (CSRF). Reload and retry.")
+            try:
+                if permission is not None:
+                    staff.require(console.staff, permission)
+                return await handler(request, console, form)
+            except REFUSALS as exc:
+                status, _, message = _refusal(exc)
+                return render(request, "message.html", console, status, title="Refused", message=message)
+
+        return guarded
+
+    return wrap
+
+
+def api(permission: str | None) -> Callable[[Handler], Handler]:
+    """An admin API route: 401 without a session, 403 without the permission, CSRF header on writes.
+    The handler gets (request, console, body)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def guarded(request: Request) -> Response:
+            provider = request.app.state.provider
+            console = await console_of(request)
+            if console is None:
+                return json_out({"error": "unauthorized", "error_description": "a staff session is required"}, 401)
+            body: dict[str, Any] = {}
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                if not equal(console.csrf_token, request.headers.get("x-csrf-token", "")):
+                    return json_out({"error": "csrf", "error_description": "X-CSRF-Token is missing or wrong"}, 403)
+                raw = await request.body()
+                if len(raw) > provider.settings.max_body_bytes:
+                    return json_out({"error": "invalid_request", "error_description": "body too large"}, 413)
+                if raw:
+                    try:
+                        body = json.loads(raw)
+                    except ValueError:
+                        return json_out({"error": "invalid_request", "error_description": "the body is not JSON"}, 400)
+                    if not isinstance(body, dict):
+                        return json_out({"error": "invalid_request", "error_description": "expected an object"}, 400)
+            try:
+                if permission is not None:
+                    staff.require(console.staff, permission)
+                return await handler(request, console, body)
+            except REFUSALS as exc:
+                status, error, message = _refusal(exc)
+                return json_out({"error": error, "error_description": message}, status)
+
+        return guarded
+
+    return wrap
+
+
+def one(form: Params, name: str) -> str:
+    values = form.get(name) or [""]
+    return values[0]

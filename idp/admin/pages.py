@@ -1,0 +1,257 @@
+"""The staff console's server-rendered pages (no script; every form carries the CSRF token)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from idp.admin.guard import (console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other,
+                             templates)
+from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.staff import Console
+from idp.http import csrf
+from idp.http._run import client_ip, core, password_work
+from idp.http.forms import Params, read_form
+
+
+def _when(epoch: int | float | None) -> str:
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates.env.filters["when"] = _when
+
+
+def _agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:300]
+
+
+async def login_form(request: Request) -> Response:
+    if await console_of(request) is not None:
+        return see_other("/")
+    token, new_cookie = csrf.token_for(request)
+    return csrf.remember(request, render(request, "login.html", None, csrf_token=token), new_cookie)
+
+
+async def login(request: Request) -> Response:
+    provider = request.app.state.provider
+    form = await read_form(request, provider.settings.max_body_bytes)
+    if not csrf.valid(request, one(form, "csrf_token")):
+        return render(request, "message.html", None, 403, title="Refused", message="The form expired (CSRF). Reload.")
+    try:
+        done = await password_work(request, staff.login, provider, one(form, "username"), one(form, "password"),
+                                   one(form, "code"), ip=client_ip(request), user_agent=_agent(request))
+    except staff.StaffLoginFailed:
+        token, new_cookie = csrf.token_for(request)
+        response = render(request, "login.html", None, 401, csrf_token=token,
+                          error="Wrong username, password or code.")
+        return csrf.remember(request, response, new_cookie)
+    response = see_other("/")
+    put_session_cookie(request, response, done.cookie_value)
+    return response
+
+
+@page(None)
+async def logout(request: Request, console: Console, form: Params) -> Response:
+    await core(staff.logout, request.app.state.provider, console, ip=client_ip(request))
+    response = see_other("/login")
+    drop_session_cookie(request, response)
+    return response
+
+
+@page(None)
+async def home(request: Request, console: Console, form: Params) -> Response:
+    return render(request, "home.html", console, permissions=sorted(p for p in staff.PERMISSIONS if console.can(p)))
+
+
+# -- citizens -------------------------------------------------------------------------------------
+
+
+@page("citizens.read")
+async def citizens(request: Request, console: Console, form: Params) -> Response:
+    query = request.query_params.get("q", "")
+    page_no = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
+    result = await core(verification.search_citizens, request.app.state.provider, console, query, page_no)
+    return render(request, "citizens.html", console, q=query, result=result)
+
+
+@page("citizens.read")
+async def citizen(request: Request, console: Console, form: Params) -> Response:
+    detail = await core(verification.citizen_detail, request.app.state.provider, console,
+                        request.path_params["citizen_pk"])
+    return render(request, "citizen.html", console, d=detail, document_types=verification.DOCUMENT_TYPES,
+                  notice=request.query_params.get("notice", ""))
+
+
+def _citizen_action(action: str):  # type: ignore[no-untyped-def]
+    permission = {"lock": "citizens.lock", "unlock": "citizens.lock",
+                  "reset-authenticator": "citizens.reset_authenticator",
+                  "end-sessions": "citizens.end_sessions"}[action]
+
+    @page(permission)
+    async def act(request: Request, console: Console, form: Params) -> Response:
+        provider = request.app.state.provider
+        pk = request.path_params["citizen_pk"]
+        ip = client_ip(request)
+        if action == "lock":
+            await core(verification.lock, provider, console, pk, one(form, "reason"), ip=ip)
+        elif action == "unlock":
+            await core(verification.unlock, provider, console, pk, one(form, "reason"), ip=ip)
+        elif action == "reset-authenticator":
+            await core(verification.reset_authenticator, provider, console, pk, one(form, "reason"), ip=ip)
+        else:
+            await core(verification.end_sessions, provider, console, pk, ip=ip)
+        return see_other(f"/citizens/{pk}?notice={action}")
+
+    return act
+
+
+lock = _citizen_action("lock")
+unlock = _citizen_action("unlock")
+reset_authenticator = _citizen_action("reset-authenticator")
+end_sessions = _citizen_action("end-sessions")
+
+
+# -- verification desk ---------------------------------------------------------------------------
+
+
+@page("verification.record")
+async def record_check(request: Request, console: Console, form: Params) -> Response:
+    pk = request.path_params["citizen_pk"]
+    await core(verification.record_check, request.app.state.provider, console, pk,
+               document_type=one(form, "document_type"), document_number=one(form, "document_number"),
+               data_matches=one(form, "data_matches") == "yes", note=one(form, "note"), ip=client_ip(request))
+    return see_other(f"/citizens/{pk}?notice=recorded")
+
+
+@page("verification.read")
+async def desk(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    records = await core(verification.pending, provider, console)
+    names = {}
+    for record in records:
+        names[record.recorded_by] = (await core(provider.store.staff.get, record.recorded_by))
+    return render(request, "desk.html", console, records=records, recorders=names,
+                  notice=request.query_params.get("notice", ""))
+
+
+@page("verification.decide")
+async def decide(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    request_id = request.path_params["request_id"]
+    if one(form, "decision") == "approve":
+        await core(verification.approve, provider, console, request_id, ip=client_ip(request))
+        return see_other("/desk?notice=approved")
+    await core(verification.reject, provider, console, request_id, one(form, "reason"), ip=client_ip(request))
+    return see_other("/desk?notice=rejected")
+
+
+# -- portal clients ------------------------------------------------------------------------------
+
+
+@page("clients.read")
+async def clients(request: Request, console: Console, form: Params) -> Response:
+    found = await core(portal_admin.list_clients, request.app.state.provider, console)
+    return render(request, "clients.html", console, clients=found)
+
+
+def _form_mapping(form: Params) -> dict[str, object]:
+    return {name: "\n".join(values) for name, values in form.items() if name != "csrf_token"}
+
+
+@page("clients.write")
+async def client_register(request: Request, console: Console, form: Params) -> Response:
+    created = await core(portal_admin.register, request.app.state.provider, console,
+                         portal_admin.ClientForm.from_mapping(_form_mapping(form)), ip=client_ip(request))
+    return render(request, "secret.html", console, client=created.client, secret=created.secret)
+
+
+@page("clients.read")
+async def client(request: Request, console: Console, form: Params) -> Response:
+    found = await core(portal_admin.get_client, request.app.state.provider, console, request.path_params["client_id"])
+    return render(request, "client.html", console, client=found, notice=request.query_params.get("notice", ""))
+
+
+@page("clients.write")
+async def client_edit(request: Request, console: Console, form: Params) -> Response:
+    client_id = request.path_params["client_id"]
+    await core(portal_admin.edit, request.app.state.provider, console, client_id,
+               portal_admin.ClientForm.from_mapping(_form_mapping(form)), ip=client_ip(request))
+    return see_other(f"/clients/{client_id}?notice=saved")
+
+
+@page("clients.write")
+async def client_disable(request: Request, console: Console, form: Params) -> Response:
+    client_id = request.path_params["client_id"]
+    await core(portal_admin.set_disabled, request.app.state.provider, console, client_id,
+               one(form, "disabled") != "no", ip=client_ip(request))
+    return see_other(f"/clients/{client_id}?notice=status")
+
+
+@page("clients.write")
+async def client_rotate_secret(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    client_id = request.path_params["client_id"]
+    secret = await core(portal_admin.rotate_secret, provider, console, client_id, ip=client_ip(request))
+    return render(request, "secret.html", console, client=await core(provider.store.clients.get, client_id),
+                  secret=secret)
+
+
+# -- keys and audit ------------------------------------------------------------------------------
+
+
+@page("keys.read")
+async def keys_list(request: Request, console: Console, form: Params) -> Response:
+    rows = await core(keys.listing, request.app.state.provider)
+    return render(request, "keys.html", console, keys=rows, notice=request.query_params.get("notice", ""))
+
+
+@page("keys.rotate")
+async def keys_rotate(request: Request, console: Console, form: Params) -> Response:
+    from idp.http.discovery import Published
+
+    provider = request.app.state.provider
+    await core(keys.rotate, provider, actor=console.actor, ip=client_ip(request))
+    request.app.state.published = Published(provider)
+    return see_other("/keys?notice=rotated")
+
+
+def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
+    def number(name: str) -> int | None:
+        value = params.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return audit.AuditFilter(action=params.get("action") or None, actor=params.get("actor") or None,
+                             subject=params.get("subject") or None, outcome=params.get("outcome") or None,
+                             since=number("since"), until=number("until"))
+
+
+@page("audit.read")
+async def audit_list(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    where = audit_filter(dict(request.query_params))
+    rows = await core(audit.search, provider, where, 100)
+    verdict = await core(audit.verify, provider) if request.query_params.get("verify") else None
+    return render(request, "audit.html", console, rows=rows, where=where, verdict=verdict,
+                  query=str(request.query_params))
+
+
+@page("audit.read")
+async def audit_export(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    where = audit_filter(dict(request.query_params))
+    fmt = request.query_params.get("format", "jsonl")
+    await core(audit.record, provider, action="audit.export", outcome="success", actor=console.actor,
+               ip=client_ip(request), detail={"format": fmt})
+    if fmt == "csv":
+        lines = list(await core(lambda: list(audit.export_csv(provider, where))))
+        media, name = "text/csv; charset=utf-8", "audit.csv"
+    else:
+        lines = list(await core(lambda: list(audit.export_jsonl(provider, where))))
+        media, name = "application/x-ndjson", "audit.jsonl"
+    return StreamingResponse(iter(lines), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})

@@ -1,0 +1,181 @@
+"""Staff: accounts with roles, login with password *and* TOTP, short sessions, and the one table
+that says which role may do what.
+
+Every console page and API call names a permission from `PERMISSIONS`; `require` is the only
+check. Staff failures are counted per username (a shared counter), and every login attempt is
+audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from idp.core import audit
+from idp.core.accounts import check_password_length
+from idp.core.provider import Provider
+from idp.crypto.opaque import derive, digest, new_token
+from idp.crypto.totp import new_totp_secret, provisioning_uri, verify_totp
+from idp.errors import IdpError, ValidationError
+from idp.store.records import Conflict
+from idp.store.staff import StaffRecord, StaffSessionRecord
+
+ROLES = ("admin", "supervisor", "clerk", "auditor")
+
+# permission → roles that hold it. Separation of duties: admins do not approve identity checks,
+# clerks record but never decide, auditors only read.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "citizens.read": frozenset({"admin", "supervisor", "clerk", "auditor"}),
+    "citizens.lock": frozenset({"admin"}),
+    "citizens.reset_authenticator": frozenset({"admin"}),
+    "citizens.end_sessions": frozenset({"admin"}),
+    "verification.read": frozenset({"supervisor", "clerk", "auditor"}),
+    "verification.record": frozenset({"clerk"}),
+    "verification.decide": frozenset({"supervisor"}),
+    "clients.read": frozenset({"admin", "auditor"}),
+    "clients.write": frozenset({"admin"}),
+    "keys.read": frozenset({"admin", "auditor"}),
+    "keys.rotate": frozenset({"admin"}),
+    "audit.read": frozenset({"admin", "auditor"}),
+    "staff.read": frozenset({"admin", "auditor"}),
+}
+
+FAILURE_WINDOW = 15 * 60
+FAILURES_PER_USERNAME = 10
+USERNAME_MAX = 64
+
+
+class Forbidden(IdpError):
+    """The staff member's roles do not include the permission the action needs."""
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(permission)
+        self.permission = permission
+
+
+class StaffLoginFailed(IdpError):
+    """Unknown username, wrong password or code, disabled account, or too many failures: says no more."""
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    staff: StaffRecord
+    totp_secret: str
+    totp_uri: str
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    staff: StaffRecord
+    cookie_value: str
+
+
+@dataclass(frozen=True)
+class Console:
+    """The staff member behind a live session, and the CSRF token of that session's forms."""
+
+    staff: StaffRecord
+    session: StaffSessionRecord
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff.username}"
+
+    def can(self, permission: str) -> bool:
+        return allowed(self.staff, permission)
+
+
+def allowed(staff: StaffRecord, permission: str) -> bool:
+    return bool(staff.roles & PERMISSIONS[permission])
+
+
+def require(staff: StaffRecord, permission: str) -> None:
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+    if staff.status != "active" or not allowed(staff, permission):
+        raise Forbidden(permission)
+
+
+def _check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name) or not name.isascii():
+        raise ValidationError("username", "choice")
+    return name
+
+
+def add_staff(provider: Provider, *, username: str, roles: list[str], password: str, full_name: str = "",
+              actor: str = "system") -> NewStaff:
+    """A new staff member with a fresh TOTP secret (shown once, as an enrolment URI and QR code)."""
+    name = _check_username(username)
+    if not roles or any(r not in ROLES for r in roles):
+        raise ValidationError("role", "choice")
+    check_password_length(password)
+    staff_id = str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4))
+    secret = new_totp_secret(provider.rng)
+    try:
+        staff = provider.store.staff.add(
+            id=staff_id, username=name, full_name=full_name.strip() or name,
+            password_hash=provider.passwords.hash(password), totp_sealed=provider.secrets.seal(secret, "staff:" + staff_id),
+            roles=sorted(set(roles)), now=provider.clock.now())
+    except Conflict:
+        raise ValidationError("username", "taken") from None
+    audit.record(provider, action="staff.add", outcome="success", actor=actor, subject=f"staff:{name}",
+                 detail={"roles": sorted(set(roles))})
+    return NewStaff(staff, secret, provisioning_uri(secret, name, "PostID staff"))
+
+
+def login(provider: Provider, username: str, password: str, code: str, *, ip: str | None = None,
+          user_agent: str | None = None) -> StaffLogin:
+    """Password and TOTP, both, every time; one answer for every kind of failure."""
+    name = username.strip().lower()[:USERNAME_MAX]
+    now = provider.clock.now()
+    counter = f"staff-fail:{name}"
+
+    def fail(reason: str) -> StaffLoginFailed:
+        provider.store.counters.hit(counter, FAILURE_WINDOW, now)
+        audit.record(provider, action="staff.login", outcome="failure", actor=f"staff:{name}", ip=ip,
+                     user_agent=user_agent, detail={"reason": reason})
+        return StaffLoginFailed()
+
+    blocked = provider.store.counters.peek(counter, now) >= FAILURES_PER_USERNAME
+    found = provider.store.staff.find_for_login(name) if name else None
+    staff, secrets = found if found else (None, None)
+    matches = provider.passwords.verify(secrets.password_hash if secrets and not blocked else None, password[:1024])
+    if blocked:
+        raise fail("too_many_failures")
+    if staff is None or secrets is None or not matches:
+        raise fail("password")
+    if staff.status != "active":
+        raise fail("disabled")
+    seed = provider.secrets.unseal(secrets.totp_sealed, "staff:" + staff.id)
+    step = verify_totp(seed, code, now, secrets.totp_last_step)
+    if step is None or not provider.store.staff.accept_step(staff.id, step):
+        raise fail("totp")
+    if provider.passwords.needs_rehash(secrets.password_hash):
+        provider.store.staff.set_password_hash(staff.id, provider.passwords.hash(password), now)
+    cookie_value = new_token(provider.rng, 32)
+    provider.store.staff_sessions.create(id_digest=digest(cookie_value), staff_id=staff.id, now=now,
+                                         expires_at=now + provider.settings.staff_session_max_ttl)
+    audit.record(provider, action="staff.login", outcome="success", actor=f"staff:{name}", ip=ip,
+                 user_agent=user_agent, detail={"amr": ["pwd", "otp"]})
+    return StaffLogin(staff, cookie_value)
+
+
+def current(provider: Provider, cookie_value: str | None) -> Console | None:
+    if not cookie_value or len(cookie_value) > 100:
+        return None
+    session = provider.store.staff_sessions.get_live(digest(cookie_value), provider.clock.now(),
+                                                     provider.settings.staff_session_idle_ttl)
+    if session is None:
+        return None
+    staff = provider.store.staff.get(session.staff_id)
+    if staff is None or staff.status != "active":
+        return None
+    return Console(staff, session, derive(cookie_value, "staff-csrf"))
+
+
+def logout(provider: Provider, console: Console, *, ip: str | None = None) -> None:
+    provider.store.staff_sessions.end(console.session.id_digest, provider.clock.now())
+    audit.record(provider, action="staff.logout", outcome="success", actor=console.actor, ip=ip)
+

@@ -1,0 +1,138 @@
+"""The verification desk: a clerk's record of an in-person check and a supervisor's decision.
+
+The record keeps the identity fields the clerk saw (and their digest). Approval is one
+transaction of two conditional UPDATEs: the record leaves `pending` only if it is still pending
+and was recorded by someone else (so two racing approvals have one winner and nobody approves
+their own record), and the citizen reaches LoA2 only if every identity field still equals what
+the clerk saw. If the account changed in between, nothing is approved and the record is voided.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from sqlalchemy import Column, Engine, Text, select, update
+from sqlmodel import Field, SQLModel
+
+from idp.store.tables import Citizen, _epoch
+
+IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
+
+
+class VerificationRequest(SQLModel, table=True):
+    __tablename__ = "verification_request"
+
+    id: str = Field(primary_key=True, max_length=36)
+    citizen_pk: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    document_type: str = Field(max_length=32)
+    document_number: str = Field(max_length=64)
+    data_matches: bool = True
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    identity: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the fields the clerk saw
+    identity_digest: str = Field(max_length=64)
+    recorded_by: str = Field(foreign_key="staff_user.id", max_length=36)
+    recorded_at: int = _epoch()  # type: ignore[assignment]
+    status: str = Field(max_length=16, index=True)  # pending | approved | rejected | void
+    decided_by: Optional[str] = Field(default=None, max_length=36)
+    decided_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    decision_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+_request = VerificationRequest.__table__
+_citizen = Citizen.__table__
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    id: str
+    citizen_pk: str
+    document_type: str
+    document_number: str
+    data_matches: bool
+    note: str
+    identity: dict[str, str]
+    identity_digest: str
+    recorded_by: str
+    recorded_at: int
+    status: str
+    decided_by: str | None
+    decided_at: int | None
+    decision_reason: str | None
+
+
+def _record(row: Any) -> VerificationRecord:
+    values = {c.name: row._mapping[c.name] for c in _request.c}
+    values["identity"] = json.loads(values["identity"])
+    return VerificationRecord(**values)
+
+
+class Verifications:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, *, id: str, citizen_pk: str, document_type: str, document_number: str, data_matches: bool,
+            note: str, identity: dict[str, str], identity_digest: str, recorded_by: str, now: int) -> VerificationRecord:
+        with self._engine.begin() as conn:
+            conn.execute(_request.insert().values(
+                id=id, citizen_pk=citizen_pk, document_type=document_type, document_number=document_number,
+                data_matches=data_matches, note=note, identity=json.dumps(identity, sort_keys=True),
+                identity_digest=identity_digest, recorded_by=recorded_by, recorded_at=now, status="pending"))
+        return self.get(id)  # type: ignore[return-value]
+
+    def get(self, request_id: str) -> VerificationRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_request).where(_request.c.id == request_id)).first()
+        return _record(row) if row else None
+
+    def list(self, status: str | None = None, citizen_pk: str | None = None, limit: int = 100) -> list[VerificationRecord]:
+        query = select(_request).order_by(_request.c.recorded_at.desc(), _request.c.id).limit(limit)
+        if status:
+            query = query.where(_request.c.status == status)
+        if citizen_pk:
+            query = query.where(_request.c.citizen_pk == citizen_pk)
+        with self._engine.connect() as conn:
+            return [_record(r) for r in conn.execute(query).all()]
+
+    def approve(self, request_id: str, approver: str, now: int) -> str:
+        """'approved', 'gone' (not pending, or lost a race), 'own' (the approver recorded it), or
+        'stale' (the account changed since the record, which is now void)."""
+        record = self.get(request_id)
+        if record is None or record.status != "pending":
+            return "gone"
+        if record.recorded_by == approver:
+            return "own"
+        with self._engine.begin() as conn:
+            taken = conn.execute(update(_request).where(
+                _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != approver)
+                .values(status="approved", decided_by=approver, decided_at=now)).rowcount
+            if taken != 1:
+                return "gone"
+            unchanged = [_citizen.c[name] == record.identity.get(name) for name in IDENTITY_FIELDS]
+            raised = conn.execute(update(_citizen).where(
+                _citizen.c.id == record.citizen_pk, _citizen.c.status == "active", *unchanged)
+                .values(level="LoA2", updated_at=now)).rowcount
+            if raised == 1:
+                return "approved"
+            conn.rollback()
+        self.void(request_id, approver, now, "the account's data changed after the record")
+        return "stale"
+
+    def reject(self, request_id: str, decider: str, reason: str, now: int) -> str:
+        record = self.get(request_id)
+        if record is None or record.status != "pending":
+            return "gone"
+        if record.recorded_by == decider:
+            return "own"
+        with self._engine.begin() as conn:
+            taken = conn.execute(update(_request).where(
+                _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != decider)
+                .values(status="rejected", decided_by=decider, decided_at=now, decision_reason=reason)).rowcount
+        return "rejected" if taken == 1 else "gone"
+
+    def void(self, request_id: str, decider: str | None, now: int, reason: str) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(update(_request).where(_request.c.id == request_id, _request.c.status == "pending")
+                                  .values(status="void", decided_by=decider, decided_at=now, decision_reason=reason))
+        return result.rowcount == 1
