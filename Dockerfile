@@ -17,8 +17,13 @@ WORKDIR /opt/idp
 COPY pyproject.toml README.md ./
 COPY idp ./idp
 RUN pip install . && rm -rf /opt/idp/idp
+COPY deploy/entrypoint.sh ./deploy/entrypoint.sh
 
 USER idp
 VOLUME ["/var/lib/idp", "/var/lib/idp-keys"]
 EXPOSE 8000
-CMD ["idp", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# SIGTERM: stop accepting, let requests in flight finish (IDP_SHUTDOWN_TIMEOUT), then exit.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+CMD ["idp", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -18,14 +18,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
-from idp.http import account, authorize, discovery, interaction, logout, register, reset, revocation, token, userinfo
+from idp.http import (account, authorize, discovery, interaction, introspection, logout, par, register, reset, revocation,
+                      token, userinfo)
+from idp.http import health, metrics
 from idp.http.render import ERROR_HANDLERS
+from idp import admin
+from idp.housekeeping import Housekeeper
+from idp.observability import Observability, counting_sender
 
 
 def routes() -> list[Route | Mount]:
     return [
         Route("/.well-known/openid-configuration", discovery.configuration, methods=["GET"]),
         Route("/jwks", discovery.jwks, methods=["GET"]),
+        # Operations: liveness, readiness, Prometheus
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
         Route("/interaction/{interaction_id}", interaction.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", interaction.login, methods=["POST"]),
@@ -34,6 +43,8 @@ def routes() -> list[Route | Mount]:
         Route("/token", token.token, methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", revocation.revoke, methods=["POST"]),
+        Route("/introspect", introspection.introspect, methods=["POST"]),
+        Route("/par", par.push, methods=["POST"]),
         Route("/logout", logout.logout, methods=["GET", "POST"]),
         # Citizen self-service pages
         Route("/register", register.show, methods=["GET"]),
@@ -50,10 +61,13 @@ def routes() -> list[Route | Mount]:
         Route("/account/recovery-codes", account.recovery_codes, methods=["POST"]),
         Route("/account/phone", account.phone_begin, methods=["POST"]),
         Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
+        Route("/account/connected/withdraw", account.withdraw, methods=["POST"]),
         # JSON API for apps
         Route("/api/registrations", register.api_register, methods=["POST"]),
         Route("/api/registrations/{flow_id}/verify", register.api_verify, methods=["POST"]),
         Route("/api/registrations/{flow_id}/resend", register.api_verify, methods=["POST"]),
+        # Staff console and admin API: their own mount and guard (idp/admin)
+        Mount("/admin", app=admin.router),
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]
 
@@ -93,10 +107,18 @@ class SecurityHeaders:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """The outbox worker runs beside the app: requests only queue messages, it sends them."""
     provider: Provider = app.state.provider
-    worker = OutboxWorker.from_settings(provider.store.outbox, senders_from_settings(provider.settings, provider.clock),
-                                        provider.settings, provider.clock)
+    senders = {channel: counting_sender(channel, sender)
+               for channel, sender in senders_from_settings(provider.settings, provider.clock).items()}
+    worker = OutboxWorker.from_settings(provider.store.outbox, senders, provider.settings, provider.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop, poll_interval=2.0))
+    # Operations: rotated keys reach this process; one process per interval prunes expired rows.
+    chores = []
+    if provider.settings.keys_rescan_interval:
+        watch = discovery.KeyWatch(app.state, provider)
+        chores.append(asyncio.create_task(watch.run_forever(stop, provider.settings.keys_rescan_interval)))
+    if provider.settings.housekeeping_interval:
+        chores.append(asyncio.create_task(app.state.housekeeper.run_forever(stop, provider.settings.housekeeping_interval)))
     provider.wake_outbox = worker.wake
     try:
         yield
@@ -104,6 +126,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         provider.wake_outbox = lambda: None
         stop.set()
         await task
+        for chore in chores:
+            await chore
         worker.close()
 
 
@@ -113,4 +137,15 @@ def create_app(provider: Provider) -> Starlette:
     app.state.published = discovery.Published(provider)
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)
     app.add_middleware(SecurityHeaders, hsts=provider.settings.secure_cookies)
+    app.state.housekeeper = Housekeeper(provider)
+    app.add_middleware(Observability, access_log_enabled=provider.settings.access_log)  # outermost: sees every answer
     return app
+
+
+def app_from_env() -> Starlette:
+    """The factory `idp serve` hands uvicorn, so each worker process opens its own provider
+    (engine, key ring) from the environment. `idp serve` has already run `init`."""
+    from idp.bootstrap import open_provider
+    from idp.settings import Settings
+
+    return create_app(open_provider(Settings.from_env()))

@@ -10,9 +10,10 @@ import os
 import sys
 from typing import Sequence
 
+from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
-from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS, register_client
+from idp.core.clients import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, register_client
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.errors import SettingsError, ValidationError
 from idp.i18n import refusal
@@ -29,15 +30,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed a demo portal and citizen, print how to log in")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="provider processes on this port (each its own event loop and database pool)")
+    ops_cli.add_commands(commands)
+    admin_cli.add_commands(commands)
 
     clients = commands.add_parser("clients", help="portal clients").add_subparsers(dest="action", required=True)
     add_client = clients.add_parser("add", help="register a portal; prints JSON with client_id (and secret)")
     add_client.add_argument("--name", required=True)
-    add_client.add_argument("--redirect-uri", action="append", required=True, dest="redirect_uris")
+    add_client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris",
+                            help="required unless the client only uses client_credentials")
     add_client.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="logout_uris")
     add_client.add_argument("--auth-method", choices=AUTH_METHODS, default="client_secret_basic")
-    add_client.add_argument("--scope", nargs="+", default=None, choices=SUPPORTED_SCOPES, dest="scopes")
+    add_client.add_argument("--scope", nargs="+", default=None, dest="scopes",
+                            help=f"OIDC scopes ({', '.join(SUPPORTED_SCOPES)}) and API scopes for client_credentials")
     add_client.add_argument("--id-token-alg", choices=ID_TOKEN_ALGS, default="ES256")
+    add_client.add_argument("--grant-type", action="append", choices=GRANT_TYPES, dest="grant_types")
+    add_client.add_argument("--subject-type", choices=("pairwise", "public"), default="pairwise")
+    add_client.add_argument("--sector-id", help="portals sharing a sector see one pairwise subject")
+    add_client.add_argument("--jwks-file", help="the client's public JWKS, for private_key_jwt")
+    add_client.add_argument("--jwks-uri", help="where the client publishes its JWKS, for private_key_jwt")
+    add_client.add_argument("--backchannel-logout-uri")
+    add_client.add_argument("--require-par", action="store_true")
+    add_client.add_argument("--require-dpop", action="store_true")
 
     citizens = commands.add_parser("citizens", help="citizen accounts").add_subparsers(dest="action", required=True)
     add_citizen = citizens.add_parser("add", help="create an active citizen with a verified phone")
@@ -50,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     add_citizen.add_argument("--password-stdin", action="store_true", required=True,
                              help="read the password from standard input")
     return parser
+
+
+def _read_jwks(path: str | None) -> dict[str, object] | None:
+    if path is None:
+        return None
+    try:
+        value = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError):
+        raise ValidationError("jwks", "jwks") from None
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list) or any(
+            not isinstance(k, dict) or {"d", "p", "q", "k"} & set(k) for k in value["keys"]):
+        raise ValidationError("jwks", "jwks")
+    return value
 
 
 def _print_json(value: object) -> None:
@@ -80,10 +108,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "serve":
             return _serve(settings, args)
+        if ops_cli.handles(args.command):
+            return ops_cli.run(settings, args)
+        if admin_cli.handles(args.command):
+            return admin_cli.run(settings, args)
         provider = open_provider(settings)
         if args.command == "clients":
             created = register_client(
                 provider, name=args.name, redirect_uris=args.redirect_uris, post_logout_redirect_uris=args.logout_uris,
+                grant_types=args.grant_types, subject_type=args.subject_type, sector_id=args.sector_id,
+                jwks=_read_jwks(args.jwks_file), jwks_uri=args.jwks_uri,
+                backchannel_logout_uri=args.backchannel_logout_uri, require_par=args.require_par,
+                require_dpop=args.require_dpop,
                 auth_method=args.auth_method, scopes=args.scopes, id_token_alg=args.id_token_alg,
             )
             out: dict[str, object] = {"client_id": created.client.id, "name": created.client.name,
@@ -113,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from idp.app import create_app
+    from idp.observability import log_config
 
     if "IDP_ISSUER" not in os.environ:
         # Development default: the issuer follows the address being served, on loopback.
@@ -122,14 +158,35 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             settings = settings.with_overrides(issuer=parse_issuer(f"http://{host}:{args.port}"))
         except ValueError as exc:
             raise SettingsError("IDP_ISSUER", f"not set, and serving on {args.host} needs it: {exc}") from None
+    if args.workers < 1:
+        raise SettingsError("--workers", "must be 1 or more")
     generated = initialise(settings)
     _warn(settings, generated)
-    provider = open_provider(settings)
     if args.demo:
         from idp.demo import seed
 
+        provider = open_provider(settings)
         print(seed(provider), file=sys.stderr)
-    uvicorn.run(create_app(provider), host=args.host, port=args.port, log_level="info", proxy_headers=False)
+        provider.store.close()
+    # Each worker builds its own provider from the environment (`idp.app:app_from_env`), so the
+    # issuer chosen above must travel with it; with several workers the metrics are shared
+    # through a private folder (prometheus_client's multiprocess mode).
+    os.environ["IDP_ISSUER"] = settings.issuer
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run("idp.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+                    log_config=log_config(settings.log_format), access_log=False, proxy_headers=False,
+                    timeout_graceful_shutdown=settings.shutdown_timeout)
+    finally:
+        if metrics_dir:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -49,6 +49,8 @@ class OAuthError(IdpError):
         # then, and only then, the error travels back to the client instead of to a page.
         self.redirect_uri: str | None = None
         self.state: str | None = None
+        # Headers the answer must carry (a DPoP-Nonce, say); rendered with the error.
+        self.headers: dict[str, str] = {}
 
     def redirect_to(self, redirect_uri: str, state: str | None) -> OAuthError:
         self.redirect_uri = redirect_uri
@@ -169,3 +171,21 @@ class UnsupportedMediaType(InvalidRequest):
     """The body is not application/x-www-form-urlencoded; an invalid_request answered with 415."""
 
     status_code = 415
+
+
+class InvalidRequestUri(OAuthError):
+    """RFC 9126 §2.2: the request_uri is invalid, expired, already used, or another client's."""
+
+    error = "invalid_request_uri"
+
+
+class InvalidDpopProof(OAuthError):
+    """RFC 9449 §7.1/§5: the DPoP proof is missing, invalid, replayed, or does not match the token."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """RFC 9449 §8: the server requires a nonce in the DPoP proof; the answer carries DPoP-Nonce."""
+
+    error = "use_dpop_nonce"

@@ -171,6 +171,28 @@ class Settings:
         "IDP_DELIVERY_TIMEOUT", "Seconds a gateway or SMTP server gets to answer one send.", _int_between(1, 120)))
     delivery_max_attempts: int = field(default=5, metadata=_spec(
         "IDP_DELIVERY_MAX_ATTEMPTS", "Tries per message before the outbox gives up on it.", _int_between(1, 50)))
+    keys_rescan_interval: int = field(default=5, metadata=_spec(
+        "IDP_KEYS_RESCAN_INTERVAL", "Seconds between looks at the keys folder for rotated keys; 0 turns it off.",
+        _int_between(0, 3600)))
+    housekeeping_interval: int = field(default=300, metadata=_spec(
+        "IDP_HOUSEKEEPING_INTERVAL", "Seconds between prunes of expired rows by one process (a shared lease); "
+        "0 leaves it to `idp housekeeping`.", _int_between(0, 86400)))
+    log_format: str = field(default="json", metadata=_spec(
+        "IDP_LOG_FORMAT", "Log lines as json (one object a line, with the request id) or text.",
+        _choice("json", "text")))
+    access_log: bool = field(default=True, metadata=_spec(
+        "IDP_ACCESS_LOG", "Write one log line per request (method, path, status, time, request id).", _bool))
+    shutdown_timeout: int = field(default=20, metadata=_spec(
+        "IDP_SHUTDOWN_TIMEOUT", "On SIGTERM, seconds requests in flight get to finish before the process exits.",
+        _int_between(1, 600)))
+
+    staff_session_idle_ttl: int = field(default=900, metadata=_spec(
+        "IDP_STAFF_SESSION_IDLE_TTL", "Staff console session idle timeout, seconds.", _int_between(60, 3600)))
+    staff_session_max_ttl: int = field(default=8 * 3600, metadata=_spec(
+        "IDP_STAFF_SESSION_MAX_TTL", "Staff console session absolute lifetime, seconds.", _int_between(300, 86400)))
+    audit_retention_days: int = field(default=400, metadata=_spec(
+        "IDP_AUDIT_RETENTION_DAYS", "Days audit events are kept before `idp audit prune` removes them "
+        "(the chain stays verifiable from a checkpoint).", _int_between(1, 36500)))
 
     @property
     def effective_database_url(self) -> str:

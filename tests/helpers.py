@@ -47,7 +47,7 @@ class Pkce:
 def add_portal(provider: Provider, auth_method: str = "client_secret_basic", **kwargs: Any) -> Portal:
     kwargs.setdefault("redirect_uris", [REDIRECT_URI])
     created = register_client(provider, name="Cổng thử nghiệm", auth_method=auth_method, **kwargs)
-    return Portal(created.client.id, created.secret, created.client.redirect_uris[0])
+    return Portal(created.client.id, created.secret, (created.client.redirect_uris or ("",))[0])
 
 
 def add_citizen(provider: Provider, password: str = "correct horse battery staple",

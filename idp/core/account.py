@@ -15,17 +15,48 @@ from idp.store.records import CitizenRecord, Conflict
 
 
 @dataclass(frozen=True)
+class ConnectedService:
+    """A portal the citizen allowed: what it receives and when it last signed them in."""
+
+    client_id: str
+    name: str
+    scopes: tuple[str, ...]
+    last_sign_in: int | None
+
+
+@dataclass(frozen=True)
 class Overview:
     citizen: CitizenRecord
     has_totp: bool
     recovery_codes_left: int
+    connected: tuple[ConnectedService, ...]
+
+
+def connected_services(provider: Provider, citizen_id: str) -> tuple[ConnectedService, ...]:
+    last: dict[str, int] = {}
+    for grant in provider.store.grants.for_citizen(citizen_id):
+        last.setdefault(grant.client_id, grant.created_at)
+    services = []
+    for client_id, scopes, _ in provider.store.consents.for_citizen(citizen_id):
+        client = provider.store.clients.get(client_id)
+        if client is not None:
+            services.append(ConnectedService(client_id, client.name, tuple(sorted(scopes)), last.get(client_id)))
+    return tuple(sorted(services, key=lambda s: -(s.last_sign_in or 0)))
+
+
+def withdraw(provider: Provider, citizen_id: str, client_id: str) -> bool:
+    """The portal loses the consent and every token it holds for the citizen, at once."""
+    withdrawn = provider.store.consents.withdraw(citizen_id, client_id)
+    provider.store.grants.revoke_all_for(citizen_id, provider.clock.now(), client_id=client_id)
+    return withdrawn
 
 
 def overview(provider: Provider, citizen_id: str) -> Overview | None:
     citizen = provider.store.citizens.get(citizen_id)
     if citizen is None:
         return None
-    return Overview(citizen, factors.has_totp(provider, citizen_id), provider.store.recovery_codes.remaining(citizen_id))
+    return Overview(citizen, factors.has_totp(provider, citizen_id), provider.store.recovery_codes.remaining(citizen_id),
+                    connected_services(provider, citizen_id))
 
 
 def pending_enrolment(provider: Provider, citizen: CitizenRecord) -> factors.Enrolment | None:

@@ -26,7 +26,8 @@ _MAX_LENGTH = {"state": 2048, "nonce": 512, "login_hint": 254, "ui_locales": 100
                "scope": 500, "max_age": 12}
 _SINGLE = ("client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
            "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales",
-           "acr_values", "request", "request_uri")
+           "acr_values", "request", "request_uri", "dpop_jkt")
+_JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class AuthorizationRequest:
     login_hint: str | None
     ui_locales: tuple[str, ...]
     acr_values: tuple[str, ...]
+    dpop_jkt: str | None = None  # RFC 9449 §10: the code will only be exchanged with a proof of this key
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,10 +86,23 @@ def check_single_values(params: Params) -> None:
 
 
 def check_request_objects(params: Params) -> None:
+    """Request objects are not supported; a `request_uri` is resolved (PAR) before validation."""
     if _one(params, "request") is not None:
         raise RequestNotSupported("request objects are not supported")
     if _one(params, "request_uri") is not None:
-        raise RequestUriNotSupported("request_uri is not supported")
+        raise RequestUriNotSupported("only request_uri values from the PAR endpoint are supported")
+
+
+def check_dpop_jkt(params: Params) -> str | None:
+    jkt = _one(params, "dpop_jkt")
+    if jkt is not None and not _JKT.match(jkt):
+        raise InvalidRequest("dpop_jkt is malformed")
+    return jkt
+
+
+def check_par_required(client: ClientRecord, pushed: bool) -> None:
+    if client.require_par and not pushed:
+        raise InvalidRequest("this client must push its authorization requests (PAR)")
 
 
 def check_response_type(params: Params) -> None:
@@ -151,7 +166,7 @@ def check_client_may_authorize(client: ClientRecord) -> None:
         raise UnauthorizedClient("this client is disabled")
 
 
-def validate(provider: Provider, params: Params) -> tuple[ClientRecord, AuthorizationRequest]:
+def validate(provider: Provider, params: Params, pushed: bool = False) -> tuple[ClientRecord, AuthorizationRequest]:
     client = check_client(provider, params)
     redirect_uri = check_redirect_uri(client, params)
     try:
@@ -162,6 +177,7 @@ def validate(provider: Provider, params: Params) -> tuple[ClientRecord, Authoriz
         raise exc.redirect_to(redirect_uri, None) from None
     try:
         check_single_values(params)
+        check_par_required(client, pushed)
         check_request_objects(params)
         check_response_type(params)
         check_client_may_authorize(client)
@@ -169,6 +185,7 @@ def validate(provider: Provider, params: Params) -> tuple[ClientRecord, Authoriz
         challenge = check_pkce(params)
         prompt = check_prompt(params)
         max_age = check_max_age(params)
+        dpop_jkt = check_dpop_jkt(params)
     except OAuthError as exc:
         raise exc.redirect_to(redirect_uri, state) from None
     return client, AuthorizationRequest(
@@ -183,6 +200,7 @@ def validate(provider: Provider, params: Params) -> tuple[ClientRecord, Authoriz
         login_hint=_one(params, "login_hint"),
         ui_locales=tuple((_one(params, "ui_locales") or "").split()),
         acr_values=tuple(v for v in (_one(params, "acr_values") or "").split() if v),
+        dpop_jkt=dpop_jkt,
     )
 
 

@@ -290,7 +290,7 @@ def issue_code(
         code={
             "code_digest": digest(code), "client_id": client.id, "redirect_uri": request.redirect_uri,
             "code_challenge": request.code_challenge, "nonce": request.nonce, "created_at": now,
-            "expires_at": now + provider.settings.code_ttl,
+            "expires_at": now + provider.settings.code_ttl, "dpop_jkt": request.dpop_jkt,
         },
     )
     return callback_url(request.redirect_uri, {"code": code, "state": request.state, "iss": provider.issuer})

@@ -6,13 +6,21 @@ from typing import Any
 
 from idp.store.records import CitizenRecord
 
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access", "citizen_id", "national_profile")
+# What a portal may ask for unless an operator allows more: the citizen ID number (and the national
+# profile that can carry it) are released only to portals allowed them, and with the citizen's consent.
+DEFAULT_CLIENT_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 # Shown on the consent page in this order.
 CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "profile": ("name", "birthdate", "gender", "updated_at"),
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
+    "citizen_id": ("citizen_id",),
+    # The national SSO's field names, so a portal written against it switches by configuration.
+    "national_profile": ("SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh", "SoDienThoai", "ThuDienTu",
+                         "LoaiTaiKhoan", "loAs"),
 }
+_LEVELS = ("LoA1", "LoA2")
 ACR_VALUES = ("LoA1", "LoA2")
 
 
@@ -34,6 +42,20 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
         claims.update(email=citizen.email, email_verified=citizen.email_verified)
     if "phone" in scopes:
         claims.update(phone_number=citizen.phone, phone_number_verified=citizen.phone_verified)
+    if "citizen_id" in scopes:
+        claims["citizen_id"] = citizen.citizen_id
+    if "national_profile" in scopes:
+        year, month, day = citizen.birth_date.split("-")
+        claims.update(
+            HoVaTen=citizen.full_name, NgayThangNamSinh=f"{day}/{month}/{year}",
+            GioiTinh="Nam" if citizen.sex == "male" else "Nữ", SoDienThoai="0" + citizen.phone[3:],
+            LoaiTaiKhoan="1",  # 1: citizen (công dân)
+            loAs=list(_LEVELS[: _LEVELS.index(citizen.level) + 1]),
+        )
+        if citizen.email:
+            claims["ThuDienTu"] = citizen.email
+        if "citizen_id" in scopes:  # the ID number only ever travels with its own scope
+            claims["SoDinhDanh"] = citizen.citizen_id
     return claims
 
 

@@ -10,12 +10,16 @@ from typing import Any, Mapping
 
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
+from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ACCESS_TOKEN, TYP_ID_TOKEN, BadToken, sign, token_hash, verify
 from idp.crypto.opaque import digest, equal, new_token, pkce_s256
-from idp.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, UnsupportedGrantType
+from idp.errors import InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, \
+    UnauthorizedClient, UnsupportedGrantType
 from idp.store.records import ClientRecord, GrantRecord
 
 Params = Mapping[str, list[str]]
+# A client that lost the response to a refresh may retry once with the previous token, this soon.
+REFRESH_GRACE = 10
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
@@ -30,13 +34,50 @@ def _one(params: Params, name: str, required: bool = True) -> str | None:
     return values[0]
 
 
-def grant(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+def grant(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+    """Run the grant; `dpop_jkt` is the thumbprint of a verified DPoP proof's key, if one came."""
     grant_type = _one(params, "grant_type")
+    if client.require_dpop and dpop_jkt is None:
+        raise InvalidDpopProof("this client must send a DPoP proof")
     if grant_type == "authorization_code":
-        return exchange_code(provider, client, params)
+        return exchange_code(provider, client, params, dpop_jkt)
     if grant_type == "refresh_token":
-        return refresh(provider, client, params)
+        return refresh(provider, client, params, dpop_jkt)
+    if grant_type == "client_credentials":
+        return client_credentials(provider, client, params, dpop_jkt)
     raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
+
+
+def check_grant_type(client: ClientRecord, grant_type: str) -> None:
+    if grant_type not in client.grant_types:
+        raise UnauthorizedClient(f"this client may not use {grant_type}")
+
+
+# Scopes that describe a citizen; a portal back-end acting for itself can never hold them.
+_CITIZEN_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "citizen_id",
+                             "national_profile"})
+
+
+def client_credentials(provider: Provider, client: ClientRecord, params: Params,
+                       dpop_jkt: str | None = None) -> dict[str, Any]:
+    """RFC 6749 §4.4: a portal back-end calling APIs as itself, with the scopes it was allowed."""
+    check_grant_type(client, "client_credentials")
+    if client.is_public:
+        raise UnauthorizedClient("a public client cannot use client_credentials")
+    allowed = sorted(client.scopes - _CITIZEN_SCOPES)
+    requested = _one(params, "scope", required=False)
+    scope = parse_scope(requested) if requested is not None else allowed
+    if not set(scope) <= set(allowed):
+        raise InvalidScope("scope is not allowed for this client")
+    now = provider.clock.now()
+    claims = {"iss": provider.issuer, "sub": client.id, "aud": provider.issuer, "client_id": client.id, "iat": now,
+              "exp": now + provider.settings.access_token_ttl, "jti": new_token(provider.rng, 16),
+              "scope": " ".join(scope)}
+    if dpop_jkt:
+        claims["cnf"] = {"jkt": dpop_jkt}
+    return {"access_token": sign(claims, provider.keys.signer("ES256"), TYP_ACCESS_TOKEN),
+            "token_type": "DPoP" if dpop_jkt else "Bearer", "expires_in": provider.settings.access_token_ttl,
+            "scope": " ".join(scope)}
 
 
 def check_code_verifier(verifier: str | None, challenge: str) -> None:
@@ -49,7 +90,9 @@ def check_code_verifier(verifier: str | None, challenge: str) -> None:
         raise InvalidGrant("code_verifier does not match the code_challenge")
 
 
-def exchange_code(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+def exchange_code(provider: Provider, client: ClientRecord, params: Params,
+                  dpop_jkt: str | None = None) -> dict[str, Any]:
+    check_grant_type(client, "authorization_code")
     code = _one(params, "code") or ""
     redirect_uri = _one(params, "redirect_uri")
     verifier = _one(params, "code_verifier", required=False)
@@ -68,26 +111,40 @@ def exchange_code(provider: Provider, client: ClientRecord, params: Params) -> d
     if redirect_uri != record.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the authorization request")
     check_code_verifier(verifier, record.code_challenge)
+    if record.dpop_jkt is not None and record.dpop_jkt != dpop_jkt:
+        raise InvalidGrant("the code is bound to another DPoP key")  # RFC 9449 §10
     grant_record = provider.store.grants.get(record.grant_id)
     if grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the authorization has been revoked")
-    return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce)
+    if dpop_jkt and client.is_public:  # §5: a public client's refresh tokens stay bound to the key
+        provider.store.grants.bind_dpop(grant_record.id, dpop_jkt)
+    return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce, dpop_jkt=dpop_jkt)
 
 
-def refresh(provider: Provider, client: ClientRecord, params: Params) -> dict[str, Any]:
+def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+    check_grant_type(client, "refresh_token")
     token = _one(params, "refresh_token") or ""
     requested = _one(params, "scope", required=False)
     now = provider.clock.now()
     token_digest = digest(token)
+    if client.is_public:  # checked before rotation, so a thief without the key cannot burn the token
+        bound = provider.store.refresh_tokens.find(token_digest)
+        bound_grant = provider.store.grants.get(bound.grant_id) if bound else None
+        if bound_grant is not None and bound_grant.dpop_jkt and bound_grant.dpop_jkt != dpop_jkt:
+            raise InvalidGrant("the refresh token is bound to another DPoP key")
     successor = new_token(provider.rng, 32)
     record = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
     if record is None:
         known = provider.store.refresh_tokens.find(token_digest)
-        if known is not None and known.client_id == client.id and known.consumed_at is not None:
+        if known is None or known.client_id != client.id or known.consumed_at is None:
+            raise InvalidGrant("the refresh token is invalid")
+        if now - known.consumed_at <= REFRESH_GRACE and not known.grace_used:
+            record = provider.store.refresh_tokens.retry_within_grace(token_digest, client.id, now, REFRESH_GRACE,
+                                                                      digest(successor))
+        if record is None:
             # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
             provider.store.grants.revoke(known.grant_id, now)
             raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
-        raise InvalidGrant("the refresh token is invalid")
     grant_record = provider.store.grants.get(record.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the refresh token has expired or was revoked")
@@ -99,7 +156,7 @@ def refresh(provider: Provider, client: ClientRecord, params: Params) -> dict[st
         if not set(wanted) <= set(scope.split()):
             raise InvalidScope("a refresh cannot widen the scope")
         scope = " ".join(wanted)
-    return issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor)
+    return issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor, dpop_jkt=dpop_jkt)
 
 
 def issue(
@@ -110,6 +167,7 @@ def issue(
     *,
     nonce: str | None,
     refresh_token: str | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
     citizen = provider.store.citizens.get(grant_record.citizen_id)
     if citizen is None or citizen.status != "active":
@@ -119,20 +177,24 @@ def issue(
     scopes = scope.split()
     access_key = provider.keys.signer("ES256")
     jti = new_token(provider.rng, 16)
-    access_token = sign({
-        "iss": provider.issuer, "sub": citizen.id, "aud": provider.issuer, "client_id": client.id,
+    sub = subject_for(provider, citizen.id, client)
+    access_claims: dict[str, Any] = {
+        "iss": provider.issuer, "sub": sub, "aud": provider.issuer, "client_id": client.id,
         "iat": now, "exp": now + settings.access_token_ttl, "jti": jti, "scope": scope,
         "auth_time": grant_record.auth_time, "acr": grant_record.acr, "amr": list(grant_record.amr),
         "gid": grant_record.id,
-    }, access_key, TYP_ACCESS_TOKEN)
+    }
+    if dpop_jkt:
+        access_claims["cnf"] = {"jkt": dpop_jkt}  # RFC 9449 §6.1
+    access_token = sign(access_claims, access_key, TYP_ACCESS_TOKEN)
     response: dict[str, Any] = {
-        "access_token": access_token, "token_type": "Bearer", "expires_in": settings.access_token_ttl,
-        "scope": scope,
+        "access_token": access_token, "token_type": "DPoP" if dpop_jkt else "Bearer",
+        "expires_in": settings.access_token_ttl, "scope": scope,
     }
     if "openid" in scopes:
         id_key = provider.keys.signer(client.id_token_alg)
         claims = {
-            "iss": provider.issuer, "sub": citizen.id, "aud": client.id, "azp": client.id,
+            "iss": provider.issuer, "sub": sub, "aud": client.id, "azp": client.id,
             "iat": now, "exp": now + settings.id_token_ttl, "auth_time": grant_record.auth_time,
             "acr": grant_record.acr, "amr": list(grant_record.amr),
             "at_hash": token_hash(access_token, id_key.alg),
@@ -153,7 +215,8 @@ def issue(
     return response
 
 
-def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
+def verify_access_token(provider: Provider, token: str) -> tuple[dict[str, Any], GrantRecord | None]:
+    """The claims of a live access token and the grant it hangs off (None for a service token)."""
     try:
         claims = verify(token, provider.keys, typ=TYP_ACCESS_TOKEN, issuer=provider.issuer,
                         audience=provider.issuer, now=provider.clock.now(), leeway=provider.settings.clock_leeway)
@@ -161,18 +224,33 @@ def verify_access_token(provider: Provider, token: str) -> dict[str, Any]:
         raise InvalidToken("the access token is invalid", detail=str(exc)) from None
     if provider.store.revoked_tokens.is_revoked(str(claims.get("jti"))):
         raise InvalidToken("the access token was revoked")
-    grant_record = provider.store.grants.get(str(claims.get("gid")))
+    if "gid" not in claims:
+        return claims, None
+    grant_record = provider.store.grants.get(str(claims["gid"]))
     if grant_record is None or grant_record.revoked_at is not None:
         raise InvalidToken("the access token was revoked", detail="grant revoked")
-    return claims
+    return claims, grant_record
 
 
-def userinfo(provider: Provider, token: str) -> dict[str, Any]:
-    claims = verify_access_token(provider, token)
-    citizen = provider.store.citizens.get(claims["sub"])
+def check_binding(claims: dict[str, Any], scheme: str, dpop_jkt: str | None) -> None:
+    """RFC 9449 §7.1: a bound token needs the DPoP scheme and a proof by its key; a Bearer token
+    must not claim DPoP."""
+    bound = (claims.get("cnf") or {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+    if bound is None:
+        if scheme != "bearer":
+            raise InvalidToken("this access token is not DPoP-bound")
+        return
+    if scheme != "dpop" or dpop_jkt != bound:
+        raise InvalidToken("this access token must be used with a DPoP proof of its key")
+
+
+def userinfo(provider: Provider, token: str, scheme: str = "bearer", dpop_jkt: str | None = None) -> dict[str, Any]:
+    claims, grant_record = verify_access_token(provider, token)
+    check_binding(claims, scheme, dpop_jkt)
+    citizen = provider.store.citizens.get(grant_record.citizen_id) if grant_record else None
     if citizen is None or citizen.status != "active":
         raise InvalidToken("the account is not active")
-    return {"sub": citizen.id, **claims_for(citizen, set(str(claims.get("scope", "")).split()))}
+    return {"sub": claims["sub"], **claims_for(citizen, set(str(claims.get("scope", "")).split()))}
 
 
 def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
@@ -197,3 +275,30 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
             if claims.get("client_id") == client.id:
                 provider.store.revoked_tokens.add(str(claims["jti"]), int(claims["exp"]) + provider.settings.clock_leeway)
                 return
+
+
+def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict[str, Any]:
+    """RFC 7662 §2: whether a token is active, and what it says. Access tokens may be asked about by
+    any authenticated client (resource servers register as clients); refresh tokens only by their own."""
+    token = _one(params, "token") or ""
+    now = provider.clock.now()
+    if token.count(".") == 2:
+        try:
+            claims, grant_record = verify_access_token(provider, token)
+        except InvalidToken:
+            return {"active": False}
+        answer = {k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "jti", "acr", "amr",
+                                          "auth_time", "cnf") if k in claims}
+        return {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer", "aud": claims["aud"],
+                **answer}
+    record = provider.store.refresh_tokens.find(digest(token))
+    if record is None or record.client_id != caller.id or record.consumed_at is not None or record.expires_at <= now:
+        return {"active": False}
+    grant_record = provider.store.grants.get(record.grant_id)
+    if grant_record is None or grant_record.revoked_at is not None:
+        return {"active": False}
+    client = provider.store.clients.get(record.client_id)
+    assert client is not None
+    return {"active": True, "token_type": "refresh_token", "scope": record.scope, "client_id": record.client_id,
+            "sub": subject_for(provider, grant_record.citizen_id, client), "exp": record.expires_at,
+            "iss": provider.issuer}

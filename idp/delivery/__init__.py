@@ -1,6 +1,7 @@
 """How codes reach people: messages go into the outbox table in the request, and a worker sends
 them through a sender per channel (console for development, an HTTP SMS gateway, SMTP email)."""
 
+from idp.delivery.backchannel import BackchannelSender
 from idp.delivery.console import ConsoleSender
 from idp.delivery.errors import DeliveryError, DeliveryFailed, InvalidMessage
 from idp.delivery.message import CHANNELS, PURPOSES, Message, redact
@@ -10,6 +11,7 @@ from idp.delivery.smtp import SmtpSender
 from idp.delivery.worker import OutboxWorker, backoff_delay, lease_for
 
 __all__ = [
+    "BackchannelSender",
     "CHANNELS",
     "PURPOSES",
     "ConsoleSender",

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 from idp.delivery.errors import InvalidMessage
 
-CHANNELS = ("sms", "email")
-PURPOSES = ("register", "login", "reset", "phone_change", "notice")
+CHANNELS = ("sms", "email", "logout")
+PURPOSES = ("register", "login", "reset", "phone_change", "notice", "logout")
 
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 # Deliberately plain: one @, no whitespace, no angle brackets or commas that would let a
 # caller smuggle a second recipient into the To header.
 _EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,252}\.[^@\s<>,;\".]{2,63}")
 _DIGIT_RUN = re.compile(r"[0-9]{4,}")
+# A portal's back-channel logout URI (validated at registration: https, or http on loopback).
+_URL = re.compile(r"https?://[^\s]{1,246}")
 MASK = "******"
 
 SUBJECT_MAX_LENGTH = 200
@@ -51,9 +53,9 @@ class Message:
             raise InvalidMessage(f"unknown channel {self.channel!r}")
         if self.purpose not in PURPOSES:
             raise InvalidMessage(f"unknown purpose {self.purpose!r}")
-        pattern = _E164 if self.channel == "sms" else _EMAIL
+        pattern = {"sms": _E164, "email": _EMAIL, "logout": _URL}[self.channel]
         if not pattern.fullmatch(self.to):
-            raise InvalidMessage(f"the recipient is not a valid {'E.164 phone' if self.channel == 'sms' else 'email'}")
+            raise InvalidMessage(f"the recipient is not a valid {self.channel} address")
         if not self.text.strip():
             raise InvalidMessage("the text is empty")
         if self.subject is not None and (len(self.subject) > SUBJECT_MAX_LENGTH or _has_line_break(self.subject)):

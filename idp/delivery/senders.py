@@ -6,6 +6,7 @@ import logging
 from typing import Protocol
 
 from idp.clock import Clock
+from idp.delivery.backchannel import BackchannelSender
 from idp.delivery.console import ConsoleSender
 from idp.delivery.message import Message
 from idp.delivery.sms import HttpSmsSender
@@ -44,6 +45,7 @@ def senders_from_settings(settings: Settings, clock: Clock) -> dict[str, Sender]
             username=settings.smtp_username, password=settings.smtp_password)
     else:
         senders["email"] = console
+    senders["logout"] = BackchannelSender(settings.delivery_timeout)
     console_channels = [channel for channel, sender in senders.items() if sender is console]
     if console_channels:
         log.warning("development delivery for %s: codes are logged and written to %s; never use this in "

@@ -161,3 +161,13 @@ async def phone_confirm(request: Request) -> Response:
     response = await _render(request, session, cookie_value, notice=t(lang, "phone.changed"))
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response
+
+
+async def withdraw(request: Request) -> Response:
+    provider = request.app.state.provider
+    checked = await _checked(request)
+    if isinstance(checked, Response):
+        return checked
+    session, cookie_value, form, citizen = checked
+    await core(account.withdraw, provider, citizen.id, one(form, "client_id") or "")
+    return await _render(request, session, cookie_value, notice=t(language(request), "connected.withdrawn"))

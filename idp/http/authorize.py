@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import authorize as checks
-from idp.core import interactions, sessions
+from idp.core import interactions, par, sessions
 from idp.http import cookies
 from idp.http._run import core
 from idp.http.forms import parse_params, read_form
@@ -19,7 +19,10 @@ async def authorize(request: Request) -> Response:
         params = await read_form(request, provider.settings.max_body_bytes)
     else:
         params = parse_params(request.url.query)
-    client, auth_request = await core(checks.validate, provider, params)
+    pushed = "request_uri" in params
+    if pushed:
+        params = await core(par.resolve, provider, params)
+    client, auth_request = await core(checks.validate, provider, params, pushed)
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
     outcome = await core(interactions.start, provider, client, auth_request, session)
     if isinstance(outcome, interactions.Redirect):

@@ -13,13 +13,25 @@ from urllib.parse import unquote_plus
 from starlette.requests import Request
 
 from idp.core.clients import ClientCredentials
+from idp.crypto.assertions import unverified_issuer
 from idp.errors import InvalidClient, InvalidRequest
 from idp.http.forms import Params, one
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def credentials(request: Request, params: Params) -> ClientCredentials:
     header = request.headers.get("authorization")
     body_id, body_secret = one(params, "client_id"), one(params, "client_secret")
+    assertion_type, assertion = one(params, "client_assertion_type"), one(params, "client_assertion")
+    if assertion_type is not None or assertion is not None:
+        if header is not None and header.partition(" ")[0].lower() == "basic" or body_secret is not None:
+            raise InvalidRequest("use exactly one client authentication method")
+        if assertion_type != JWT_BEARER or not assertion:
+            raise InvalidClient("client_assertion_type must be jwt-bearer with a client_assertion")
+        client_id = body_id or unverified_issuer(assertion)
+        return ClientCredentials(client_id, None, "private_key_jwt", assertion)
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic":

@@ -1,18 +1,26 @@
 """OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414) and the JWKS.
 
-Both are built once at start-up and served as bytes with cache headers.
+Both are built once at start-up and served as bytes with cache headers; `KeyWatch` rebuilds
+them when the keys folder changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from pathlib import Path
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
 from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from idp.crypto.keys import load_keys
+
+log = logging.getLogger("idp.keys")
 
 
 def metadata(provider: Provider) -> dict[str, object]:
@@ -24,14 +32,21 @@ def metadata(provider: Provider) -> dict[str, object]:
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/jwks",
         "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "end_session_endpoint": f"{issuer}/logout",
+        "pushed_authorization_request_endpoint": f"{issuer}/par",
+        "require_pushed_authorization_requests": False,
+        "dpop_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "subject_types_supported": ["public"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": all_claims(),
         "acr_values_supported": list(ACR_VALUES),
@@ -39,8 +54,10 @@ def metadata(provider: Provider) -> dict[str, object]:
         "ui_locales_supported": ["vi", "en"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
+        "request_uri_parameter_supported": False,  # only PAR's request_uri values
         "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 
@@ -51,6 +68,67 @@ class Published:
         self.configuration = json.dumps(metadata(provider), separators=(",", ":")).encode()
         self.jwks = provider.keys.jwks_bytes
         self.cache_control = f"public, max-age={provider.settings.jwks_max_age}"
+
+
+def keys_fingerprint(keys_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, modification times and sizes of the key files: cheap to read, changes on any rotation."""
+    found = []
+    for path in keys_dir.glob("*.pem"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(found))
+
+
+class KeyWatch:
+    """Notices key files added to or removed from the keys folder (by any machine sharing it) and
+    swaps in the new key ring and documents, without a restart and off the request path.
+
+    A background task calls `check()` every few seconds; it only stats the folder unless
+    something changed. A folder that does not load (a half-written file, a missing algorithm)
+    keeps the old keys and is tried again at the next tick. Write key files atomically (write
+    under another name, then rename to `*.pem`).
+    """
+
+    REQUIRED = ("ES256", "RS256")
+
+    def __init__(self, state: object, provider: Provider) -> None:
+        self._state = state
+        self._provider = provider
+        self.fingerprint = keys_fingerprint(provider.settings.keys_dir)
+
+    def check(self) -> bool:
+        """Reload when the folder changed; True when new keys were put in place."""
+        keys_dir = self._provider.settings.keys_dir
+        fingerprint = keys_fingerprint(keys_dir)
+        if fingerprint == self.fingerprint:
+            return False
+        try:
+            ring = load_keys(keys_dir)
+            for alg in self.REQUIRED:
+                ring.signer(alg)
+        except Exception as exc:  # noqa: BLE001  (keep serving with the keys we have)
+            log.warning("the keys folder changed but does not load; keeping the current keys: %s", exc)
+            return False
+        self._provider.keys = ring
+        self._state.published = Published(self._provider)  # type: ignore[attr-defined]
+        self.fingerprint = fingerprint
+        log.info("signing keys reloaded", extra={"kids": " ".join(sorted(k.kid for k in ring.keys))})
+        return True
+
+    async def run_forever(self, stop: asyncio.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await anyio.to_thread.run_sync(self.check)
+            except Exception:  # noqa: BLE001
+                log.exception("checking the keys folder failed")
 
 
 async def configuration(request: Request) -> Response:

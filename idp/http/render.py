@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from idp.i18n import pick_language, t
 log = logging.getLogger("idp.http")
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 templates.env.globals["t"] = t
+templates.env.filters["datetime"] = lambda epoch: datetime.fromtimestamp(int(epoch), timezone.utc).strftime(
+    "%Y-%m-%d %H:%M UTC")
 
 PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -55,7 +58,7 @@ def json_error(request: Request, exc: OAuthError) -> Response:
     body = {"error": exc.error}
     if exc.description:
         body["error_description"] = exc.description
-    headers = {}
+    headers = dict(exc.headers)
     issuer = request.app.state.provider.issuer
     if isinstance(exc, InvalidClient):
         headers["WWW-Authenticate"] = f'Basic realm="{issuer}"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import tokens
+from idp.core import dpop, tokens
 from idp.core.clients import authenticate_client
 from idp.http._run import core
 from idp.http.client_auth import credentials
@@ -17,9 +17,11 @@ async def token(request: Request) -> Response:
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)
+    proofs = request.headers.getlist("dpop")
 
     def run() -> dict[str, object]:
         client = authenticate_client(provider, found)
-        return tokens.grant(provider, client, params)
+        jkt = dpop.check_proof(provider, proofs, method="POST", path="/token")
+        return tokens.grant(provider, client, params, jkt)
 
     return json_response(await core(run))

@@ -108,6 +108,15 @@ def _client_record(row: Any) -> ClientRecord:
         id_token_alg=row.id_token_alg,
         disabled=row.disabled,
         secret_digest=row.secret_digest,
+        subject_type=row.subject_type,
+        sector_id=row.sector_id,
+        grant_types=frozenset(row.grant_types.split()),
+        min_level=row.min_level,
+        jwks=json.loads(row.jwks) if row.jwks else None,
+        jwks_uri=row.jwks_uri,
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        require_par=row.require_par,
+        require_dpop=row.require_dpop,
     )
 
 
@@ -127,7 +136,13 @@ class Clients:
         scopes: list[str],
         id_token_alg: str,
         created_at: int,
+        **options: Any,
     ) -> ClientRecord:
+        """`options` are the optional columns (subject_type, grant_types, jwks as a dict, ...)."""
+        if isinstance(options.get("jwks"), dict):
+            options["jwks"] = json.dumps(options["jwks"])
+        if isinstance(options.get("grant_types"), (list, tuple, set, frozenset)):
+            options["grant_types"] = " ".join(sorted(options["grant_types"]))
         try:
             with self._engine.begin() as conn:
                 conn.execute(
@@ -142,6 +157,7 @@ class Clients:
                         id_token_alg=id_token_alg,
                         disabled=False,
                         created_at=created_at,
+                        **options,
                     )
                 )
         except IntegrityError:

@@ -25,7 +25,7 @@ def _grant_record(row: Any) -> GrantRecord:
     return GrantRecord(
         id=row.id, citizen_id=row.citizen_id, client_id=row.client_id, sid=row.sid, scope=row.scope,
         auth_time=row.auth_time, acr=row.acr, amr=tuple(json.loads(row.amr)), expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
+        revoked_at=row.revoked_at, dpop_jkt=row.dpop_jkt, created_at=row.created_at,
     )
 
 
@@ -33,13 +33,14 @@ def _code_record(row: Any) -> CodeRecord:
     return CodeRecord(
         grant_id=row.grant_id, client_id=row.client_id, redirect_uri=row.redirect_uri,
         code_challenge=row.code_challenge, nonce=row.nonce, expires_at=row.expires_at, consumed_at=row.consumed_at,
+        dpop_jkt=row.dpop_jkt,
     )
 
 
 def _refresh_record(row: Any) -> RefreshRecord:
     return RefreshRecord(
         grant_id=row.grant_id, client_id=row.client_id, scope=row.scope, expires_at=row.expires_at,
-        consumed_at=row.consumed_at,
+        consumed_at=row.consumed_at, replaced_by=row.replaced_by, grace_used=row.grace_used,
     )
 
 
@@ -62,6 +63,21 @@ class Grants:
         with self._engine.begin() as conn:
             conn.execute(update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None))
                          .values(revoked_at=now))
+
+    def bind_dpop(self, grant_id: str, jkt: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(_grant).where(_grant.c.id == grant_id).values(dpop_jkt=jkt))
+
+    def live_for_session(self, sid: str) -> list[GrantRecord]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_grant).where(_grant.c.sid == sid, _grant.c.revoked_at.is_(None))).all()
+        return [_grant_record(r) for r in rows]
+
+    def for_citizen(self, citizen_id: str) -> list[GrantRecord]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_grant).where(_grant.c.citizen_id == citizen_id)
+                                .order_by(_grant.c.created_at.desc())).all()
+        return [_grant_record(r) for r in rows]
 
     def revoke_all_for(self, citizen_id: str, now: int, client_id: str | None = None) -> None:
         """Every grant of the citizen (or of the citizen with one client) ends: tokens die with them."""
@@ -108,7 +124,7 @@ class RefreshTokens:
                     update(_refresh)
                     .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
                            _refresh.c.consumed_at.is_(None))
-                    .values(consumed_at=now)
+                    .values(consumed_at=now, replaced_by=new_digest)
                     .returning(*_refresh.c)
                 ).first()
                 if row is None:
@@ -118,6 +134,32 @@ class RefreshTokens:
                     created_at=now, expires_at=row.expires_at, consumed_at=None))
         except IntegrityError:
             return None
+        return _refresh_record(row)
+
+    def retry_within_grace(self, old_digest: str, client_id: str, now: int, grace: int,
+                           new_digest: str) -> RefreshRecord | None:
+        """The one retry a client gets when it never received the successor (a lost response):
+        the old token was rotated at most `grace` seconds ago, its successor was never used, and
+        no retry was spent yet. The successor dies and a new one takes its place."""
+        successor = (select(_refresh.c.replaced_by).where(_refresh.c.token_digest == old_digest)
+                     .scalar_subquery())
+        with self._engine.begin() as conn:
+            killed = conn.execute(update(_refresh)
+                                  .where(_refresh.c.token_digest == successor, _refresh.c.consumed_at.is_(None))
+                                  .values(consumed_at=now)).rowcount
+            row = conn.execute(
+                update(_refresh)
+                .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
+                       _refresh.c.consumed_at >= now - grace, _refresh.c.grace_used.is_(False))
+                .values(grace_used=True, replaced_by=new_digest)
+                .returning(*_refresh.c)
+            ).first()
+            if killed != 1 or row is None:
+                conn.rollback()
+                return None
+            conn.execute(_refresh.insert().values(
+                token_digest=new_digest, grant_id=row.grant_id, client_id=client_id, scope=row.scope,
+                created_at=now, expires_at=row.expires_at, consumed_at=None))
         return _refresh_record(row)
 
     def find(self, token_digest: str) -> RefreshRecord | None:

@@ -45,10 +45,23 @@ class ClientRecord:
     id_token_alg: str
     disabled: bool
     secret_digest: str | None = field(default=None, repr=False)
+    subject_type: str = "pairwise"
+    sector_id: str | None = None
+    grant_types: frozenset[str] = frozenset({"authorization_code", "refresh_token"})
+    min_level: str = "LoA1"
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+    require_par: bool = False
+    require_dpop: bool = False
 
     @property
     def is_public(self) -> bool:
         return self.auth_method == "none"
+
+    @property
+    def sector(self) -> str:
+        return self.sector_id or self.id
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,8 @@ class GrantRecord:
     amr: tuple[str, ...]
     expires_at: int
     revoked_at: int | None
+    dpop_jkt: str | None = None
+    created_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,7 @@ class CodeRecord:
     nonce: str | None
     expires_at: int
     consumed_at: int | None
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,3 +126,5 @@ class RefreshRecord:
     scope: str
     expires_at: int
     consumed_at: int | None
+    replaced_by: str | None = None
+    grace_used: bool = False

@@ -11,7 +11,12 @@ from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
 from idp.store.limits import AuthFailures, RateCounters
 from idp.store.outbox import OutboxRepository
+from idp.store.replay import PushedRequests, UsedJtis
 from idp.store.sessions import BrowserSessions, Consents, Interactions
+from idp.store.audit import AuditLog
+from idp.store.console import CitizenDirectory, ClientDirectory
+from idp.store.staff import StaffSessions, StaffUsers
+from idp.store.verification import Verifications
 
 
 class Store:
@@ -32,6 +37,14 @@ class Store:
         self.failures = AuthFailures(engine)
         self.counters = RateCounters(engine)
         self.outbox = OutboxRepository(engine)
+        self.used_jtis = UsedJtis(engine)
+        self.pushed_requests = PushedRequests(engine)
+        self.staff = StaffUsers(engine)
+        self.staff_sessions = StaffSessions(engine)
+        self.audit = AuditLog(engine)
+        self.verifications = Verifications(engine)
+        self.citizen_directory = CitizenDirectory(engine)
+        self.client_directory = ClientDirectory(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.records import InteractionRecord, SessionRecord
@@ -55,6 +55,14 @@ class BrowserSessions:
             id_digest=row.id_digest, sid=row.sid, citizen_id=row.citizen_id, auth_time=row.auth_time,
             amr=tuple(json.loads(row.amr)), acr=row.acr, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
         )
+
+    def live_for(self, citizen_id: str, now: int) -> list[SessionRecord]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_session).where(_session.c.citizen_id == citizen_id,
+                                                       _session.c.ended_at.is_(None), _session.c.expires_at > now)).all()
+        return [SessionRecord(id_digest=r.id_digest, sid=r.sid, citizen_id=r.citizen_id, auth_time=r.auth_time,
+                              amr=tuple(json.loads(r.amr)), acr=r.acr, expires_at=r.expires_at,
+                              last_seen_at=r.last_seen_at) for r in rows]
 
     def end_all_for(self, citizen_id: str, now: int) -> None:
         with self._engine.begin() as conn:
@@ -131,6 +139,19 @@ class Interactions:
 class Consents:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def for_citizen(self, citizen_id: str) -> list[tuple[str, frozenset[str], int]]:
+        """(client id, scopes allowed, when last changed) for each portal the citizen allowed."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_consent.c.client_id, _consent.c.scopes, _consent.c.updated_at)
+                                .where(_consent.c.citizen_id == citizen_id)).all()
+        return [(r.client_id, frozenset(r.scopes.split()), r.updated_at) for r in rows]
+
+    def withdraw(self, citizen_id: str, client_id: str) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(delete(_consent).where(_consent.c.citizen_id == citizen_id,
+                                                         _consent.c.client_id == client_id))
+        return result.rowcount == 1
 
     def scopes(self, citizen_id: str, client_id: str) -> frozenset[str]:
         with self._engine.connect() as conn:

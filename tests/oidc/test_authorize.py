@@ -55,7 +55,6 @@ def test_a_missing_redirect_uri_gets_an_error_page(client, portal):
     ({"prompt": "bogus"}, "invalid_request"),
     ({"max_age": "-5"}, "invalid_request"),
     ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
-    ({"request_uri": "https://evil.example/r"}, "request_uri_not_supported"),
     ({"acr_values": "LoA2"}, None),  # refused after login: see test_sessions
 ])
 def test_a_bad_request_with_a_proven_redirect_uri_is_sent_back_with_state_and_iss(client, portal, overrides, error):
@@ -119,3 +118,9 @@ def test_authorize_accepts_a_form_post_too(client, portal):
     response = client.post("/authorize", data=authorize_params(portal, Pkce()))
 
     assert response.status_code == 303 and "/interaction/" in response.headers["location"]
+
+
+def test_an_unknown_request_uri_gets_an_error_page_and_no_redirect(client, portal):
+    response = _authorize(client, portal, request_uri="urn:ietf:params:oauth:request_uri:forged")
+
+    assert response.status_code == 400 and "location" not in response.headers

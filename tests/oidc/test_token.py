@@ -210,12 +210,13 @@ def test_no_refresh_token_without_offline_access(client, portal, citizen):
     assert "refresh_token" not in body
 
 
-def test_a_refresh_rotates_the_token_and_a_reused_one_revokes_the_grant(client, portal, logged_in):
+def test_a_refresh_rotates_the_token_and_a_reused_one_revokes_the_grant(client, clock, portal, logged_in):
     code, pkce = logged_in
     first = exchange(client, portal, code, pkce).json()
 
     second = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
                                                               "refresh_token": first["refresh_token"]}).json()
+    clock.advance(11)  # past the grace window
     reuse = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
                                                              "refresh_token": first["refresh_token"]})
 
@@ -275,3 +276,42 @@ def test_an_unknown_client_gets_401(client):
     response = client.post("/token", auth=("nobody", "x"), data={"grant_type": "authorization_code", "code": "x"})
 
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def _refresh(client, portal, token):
+    return client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": token})
+
+
+def test_a_client_that_lost_the_answer_may_retry_once_within_ten_seconds(client, clock, portal, logged_in):
+    code, pkce = logged_in
+    first = exchange(client, portal, code, pkce).json()
+    lost = _refresh(client, portal, first["refresh_token"]).json()
+    clock.advance(5)
+
+    retried = _refresh(client, portal, first["refresh_token"])
+
+    assert retried.status_code == 200
+    assert _refresh(client, portal, lost["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_second_retry_inside_the_grace_window_revokes_the_grant(client, clock, portal, logged_in):
+    code, pkce = logged_in
+    first = exchange(client, portal, code, pkce).json()
+    _refresh(client, portal, first["refresh_token"])
+    retried = _refresh(client, portal, first["refresh_token"]).json()
+
+    again = _refresh(client, portal, first["refresh_token"])
+
+    assert again.json()["error"] == "invalid_grant"
+    assert _refresh(client, portal, retried["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_only_the_immediately_previous_token_gets_the_grace(client, clock, portal, logged_in):
+    code, pkce = logged_in
+    first = exchange(client, portal, code, pkce).json()
+    second = _refresh(client, portal, first["refresh_token"]).json()
+    _refresh(client, portal, second["refresh_token"])
+
+    response = _refresh(client, portal, first["refresh_token"])
+
+    assert response.json()["error"] == "invalid_grant"

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from idp.store import tables  # noqa: F401  (registers the tables on the metadata)
 from idp.store import outbox  # noqa: F401  (registers the outbox table on the metadata)
+from idp.store import audit, console, staff, verification  # noqa: F401  (staff, audit and desk tables)
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

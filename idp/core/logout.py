@@ -1,0 +1,91 @@
+"""Ending a citizen's session everywhere: RP-initiated logout (OIDC RP-Initiated Logout 1.0) and
+back-channel logout tokens to every portal that took part (OIDC Back-Channel Logout 1.0).
+
+Ending a session also revokes the grants made in it, so refresh tokens die with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from idp.core import notify
+from idp.core.provider import Provider
+from idp.core.subjects import subject_for
+from idp.crypto.jwts import TYP_ID_TOKEN, TYP_LOGOUT_TOKEN, BadToken, sign, verify_ignoring_expiry
+from idp.crypto.opaque import new_token
+from idp.store.records import ClientRecord, SessionRecord
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TTL = 120
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A proven `id_token_hint`: which portal sent the citizen, and for which session."""
+
+    client: ClientRecord
+    sub: str
+    sid: str | None
+
+
+def check_hint(provider: Provider, id_token_hint: str | None, client_id: str | None) -> Hint | None:
+    """The hint's portal and session when it is one of our ID tokens (expired ones too: §2); None
+    when it is missing, forged, or names another client than `client_id`."""
+    if not id_token_hint:
+        return None
+    try:
+        claims = verify_ignoring_expiry(id_token_hint, provider.keys, typ=TYP_ID_TOKEN, issuer=provider.issuer)
+    except BadToken:
+        return None
+    audience = claims.get("aud")
+    hinted = audience if isinstance(audience, str) else claims.get("azp")
+    if not isinstance(hinted, str) or (client_id and client_id != hinted):
+        return None
+    client = provider.store.clients.get(hinted)
+    if client is None:
+        return None
+    return Hint(client, str(claims.get("sub")), claims.get("sid"))
+
+
+def hint_matches(provider: Provider, hint: Hint, session: SessionRecord | None) -> bool:
+    if session is None:
+        return False
+    if hint.sid is not None:
+        return hint.sid == session.sid
+    return hint.sub == subject_for(provider, session.citizen_id, hint.client)
+
+
+def end_session(provider: Provider, session: SessionRecord) -> None:
+    """End the browser session, revoke its grants and tell every portal of it on its back channel."""
+    now = provider.clock.now()
+    provider.store.sessions.end(session.id_digest, now)
+    told: set[str] = set()
+    for grant in provider.store.grants.live_for_session(session.sid):
+        provider.store.grants.revoke(grant.id, now)
+        if grant.client_id in told:
+            continue
+        told.add(grant.client_id)
+        client = provider.store.clients.get(grant.client_id)
+        if client is not None and client.backchannel_logout_uri:
+            notify.send(provider, channel="logout", to=client.backchannel_logout_uri, purpose="logout",
+                        text=logout_token(provider, client, session))
+
+
+def logout_token(provider: Provider, client: ClientRecord, session: SessionRecord) -> str:
+    now = provider.clock.now()
+    return sign({
+        "iss": provider.issuer, "aud": client.id, "iat": now, "exp": now + LOGOUT_TOKEN_TTL,
+        "jti": new_token(provider.rng, 16), "sub": subject_for(provider, session.citizen_id, client),
+        "sid": session.sid, "events": {BACKCHANNEL_EVENT: {}},
+    }, provider.keys.signer(client.id_token_alg), TYP_LOGOUT_TOKEN)
+
+
+def post_logout_target(hint: Hint | None, uri: str | None, state: str | None) -> str | None:
+    """Where to send the browser afterwards: only to a URI registered for the hinted portal,
+    compared as an exact string; never on the strength of an unproven request."""
+    if hint is None or not uri or uri not in hint.client.post_logout_redirect_uris:
+        return None
+    if state:
+        return f"{uri}{'&' if '?' in uri else '?'}{urlencode({'state': state})}"
+    return uri

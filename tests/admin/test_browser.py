@@ -1,0 +1,145 @@
+"""The staff console in Debian's Chromium against the real server: an admin logs in with TOTP, a
+clerk records an in-person check, a supervisor approves it, and the citizen's next login to a
+portal asking LoA2 succeeds with two factors."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import jwt
+import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+
+from idp.crypto.totp import totp_code
+from tests.e2e.conftest import _idp, running_provider  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+STAFF_PASSWORD = "a long staff password"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _add_staff(env, username: str, *roles: str) -> str:
+    args = ["staff", "add", "--username", username, "--password-stdin"]
+    for role in roles:
+        args += ["--role", role]
+    done = _idp(env, *args, stdin=STAFF_PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    uri = json.loads(done.stdout)["totp_uri"]
+    return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+def _staff_login(browser, base: str, username: str, secret: str):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/admin/login")
+    page.fill("#username", username)
+    page.fill("#password", STAFF_PASSWORD)
+    page.fill("#code", totp_code(secret, int(time.time())))
+    page.click("#login")
+    page.wait_for_selector("#who")
+    assert page.locator("#who").inner_text() == username
+    return context, page
+
+
+def _code_from_outbox(data_dir: Path, to: str, purpose: str) -> str:
+    path = data_dir / "outbox.jsonl"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if path.exists():
+            lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            codes = [m["code"] for m in lines if m["to"] == to and m["purpose"] == purpose]
+            if codes:
+                return codes[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no {purpose} code for {to}")
+
+
+def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs_in_at_loa2(
+        running_provider, browser):  # noqa: F811
+    rp = running_provider
+    admin = _add_staff(rp.env, "root.admin", "admin")
+    clerk = _add_staff(rp.env, "counter.clerk", "clerk")
+    supervisor = _add_staff(rp.env, "desk.supervisor", "supervisor")
+
+    # The admin logs in with password + TOTP and finds the citizen.
+    context, page = _staff_login(browser, rp.issuer, "root.admin", admin)
+    page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
+    assert page.locator("#results a").count() == 1
+    context.close()
+
+    # The clerk records the in-person check.
+    context, page = _staff_login(browser, rp.issuer, "counter.clerk", clerk)
+    page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
+    page.click("#results a")
+    page.fill("#document_number", rp.citizen_id)
+    page.check("#data_matches")
+    page.fill("#note", "CCCD checked at the counter")
+    page.click("#record")
+    page.wait_for_selector("#notice")
+    assert "pending" in page.locator("#checks").inner_text()
+    context.close()
+
+    # A different person, the supervisor, approves it.
+    context, page = _staff_login(browser, rp.issuer, "desk.supervisor", supervisor)
+    page.goto(f"{rp.issuer}/admin/desk")
+    page.click("button.approve")
+    page.wait_for_selector("#notice")
+    assert "Nothing waiting" in page.locator("#pending").inner_text()
+    context.close()
+
+    # The citizen's next login to a portal asking LoA2: password, then an SMS code.
+    meta = httpx.get(f"{rp.issuer}/.well-known/openid-configuration").json()
+    client = OAuth2Client(rp.client_id, rp.client_secret, scope="openid profile", redirect_uri=rp.redirect_uri,
+                          code_challenge_method="S256")
+    verifier = secrets.token_urlsafe(48)
+    url, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier,
+                                                 nonce=secrets.token_urlsafe(8), acr_values="LoA2", ui_locales="en")
+    context = browser.new_context()
+    page = context.new_page()
+    seen: list[str] = []
+
+    def fulfil(route):
+        seen.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>portal</h1>")
+
+    page.route(rp.redirect_uri + "*", fulfil)
+    page.goto(url)
+    page.fill("#identifier", rp.citizen_id)
+    page.fill("#password", rp.password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#send-sms")
+    page.click("#send-sms")
+    page.wait_for_selector("#code")
+    data_dir = Path(rp.env["IDP_DATA_DIR"])
+    page.fill("#code", _code_from_outbox(data_dir, "+84912345678", "login"))
+    page.click("button[value=verify]")
+    if page.locator("ul.scopes").count() or not seen:
+        page.wait_for_selector("ul.scopes")
+        page.click("button[value=allow]")
+    page.wait_for_url(rp.redirect_uri + "*")
+    context.close()
+
+    callback = seen[-1]
+    assert "error" not in parse_qs(urlsplit(callback).query), unquote(callback)
+    token = client.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
+                               code_verifier=verifier)
+    claims = jwt.decode(token["id_token"], options={"verify_signature": False})
+    assert claims["acr"] == "LoA2" and "mfa" in claims["amr"]

@@ -1,0 +1,98 @@
+"""One logout, both portals: two demo portals (the SDK's Starlette integration) on 127.0.0.1 share a
+citizen's single sign-on; logging out at one ends the session at the other by back channel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.test_sdk_against_provider import CHROMIUM, CHROMIUM_ARGS, DemoPortal, _free_port, _register
+from tests.helpers import CITIZEN
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@contextmanager
+def _demo_portal(running_provider, name: str, host: str) -> Iterator[DemoPortal]:
+    """Each portal on its own host name: browsers scope cookies by host, not port."""
+    port = _free_port()
+    url = f"http://{host}:{port}"
+    registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/",
+                           "--backchannel-logout-uri", f"{url}/backchannel-logout")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "POSTID_", "DEMO_"))}
+    env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
+               POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
+               DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
+    server = subprocess.Popen([sys.executable, "-m", "clients.demo"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the demo portal did not start"
+            time.sleep(0.1)
+        yield DemoPortal(url, registered)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _logged_in(page, portal: DemoPortal) -> bool:
+    page.goto(portal.url + "/")
+    return page.locator("#name").count() == 1
+
+
+def test_logging_out_at_one_portal_ends_the_session_at_the_other(running_provider, chromium):
+    with _demo_portal(running_provider, "Cổng A", "127.0.0.1") as first, \
+            _demo_portal(running_provider, "Cổng B", "localhost") as second:
+        page = chromium.new_context().new_page()
+        page.goto(first.url + "/")
+        page.click("#login")
+        page.fill("#identifier", running_provider.citizen_id)
+        page.fill("#password", running_provider.password)
+        page.click("button[type=submit]")
+        page.click("button[value=allow]")
+        page.wait_for_url(first.url + "/")
+        page.goto(second.url + "/")
+        page.click("#login")
+        page.click("button[value=allow]")  # single sign-on: no password, only this portal's consent
+        page.wait_for_url(second.url + "/")
+        both_before = (_logged_in(page, first), _logged_in(page, second))
+
+        page.goto(first.url + "/")
+        page.click("button:has-text('Đăng xuất')")
+        page.wait_for_url(first.url + "/")
+        deadline = time.monotonic() + 10
+        while _logged_in(page, second) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        assert both_before == (True, True)
+        assert page.locator("#name").count() == 0 and not _logged_in(page, first)
+        page.goto(second.url + "/")
+        page.click("#login")
+        assert page.locator("#password").count() == 1, "the provider's session must be over too"
+        assert CITIZEN.full_name  # the citizen seeded by running_provider

@@ -1,0 +1,104 @@
+"""Provider processes for the operations tests: several `idp serve` on one database and keys folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from tests.helpers import CITIZEN
+
+IDP = [sys.executable, "-m", "idp.cli"]
+REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted
+PASSWORD = "a long enough test password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the provider at {url} did not become ready: {log.read_text()[-3000:]}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@dataclass
+class Cluster:
+    """Provider processes sharing one issuer, database and keys folder, each on its own port."""
+
+    issuer: str
+    urls: list[str]
+    client_id: str
+    client_secret: str
+    env: dict[str, str]
+    keys_dir: Path
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Cluster]:
+    ports = [free_port(), free_port()]
+    # The issuer is the public name in front of every process (the proxy in production).
+    issuer = f"http://127.0.0.1:{ports[0]}"
+    shared_keys = tmp_path / "keys"
+    shutil.copytree(keys_dir, shared_keys)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(IDP_ISSUER=issuer, IDP_DATA_DIR=str(tmp_path / "data"), IDP_KEYS_DIR=str(shared_keys),
+               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests", IDP_KEYS_RESCAN_INTERVAL="1",
+               IDP_ACCESS_LOG="false")
+    assert idp(env, "init").returncode == 0
+    added = idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
+    assert added.returncode == 0, added.stderr
+    client = json.loads(added.stdout)
+    citizen = idp(env, "citizens", "add", "--citizen-id", CITIZEN.citizen_id, "--name", CITIZEN.full_name,
+                  "--birth-date", CITIZEN.birth_date, "--sex", CITIZEN.sex, "--phone", CITIZEN.phone,
+                  "--password-stdin", stdin=PASSWORD + "\n")
+    assert citizen.returncode == 0, citizen.stderr
+    found = Cluster(issuer, [f"http://127.0.0.1:{p}" for p in ports], client["client_id"], client["client_secret"],
+                    env, shared_keys)
+    try:
+        for port in ports:
+            with open(tmp_path / f"serve-{port}.log", "w") as log:
+                found.processes.append(subprocess.Popen([*IDP, "serve", "--port", str(port)], env=env,
+                                                        stdout=subprocess.DEVNULL, stderr=log, text=True))
+        for port, url, process in zip(ports, found.urls, found.processes):
+            wait_ready(url, process, tmp_path / f"serve-{port}.log")
+        yield found
+    finally:
+        for process in found.processes:
+            stop(process)

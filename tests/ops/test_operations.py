@@ -1,0 +1,138 @@
+"""Health, readiness, metrics, request ids, housekeeping, schema checks and the compose file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from idp.cli import main
+from idp.housekeeping import Housekeeper
+from idp.observability import REQUEST_ID
+from tests.helpers import Pkce, add_citizen, add_portal, exchange, login_and_consent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_answers_ok_without_touching_the_database(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_database_and_keys_reachable(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "keys": "ok"}
+
+
+def test_readyz_is_unavailable_when_the_database_is_gone(client, provider):
+    provider.store.engine.dispose()
+    provider.store.engine.url = provider.store.engine.url.set(database="/nonexistent/dir/db.sqlite3") \
+        if provider.store.engine.url.get_backend_name() == "sqlite" else provider.store.engine.url.set(port=1)
+    from sqlalchemy import create_engine
+
+    broken = create_engine(provider.store.engine.url, connect_args={"connect_timeout": 1}
+                           if provider.store.engine.url.get_backend_name() == "postgresql" else {})
+    provider.store.engine = broken
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503 and response.json()["checks"]["database"] == "failing"
+
+
+def test_every_answer_carries_a_request_id_and_a_well_formed_incoming_one_is_kept(client):
+    fresh = client.get("/healthz")
+    kept = client.get("/healthz", headers={"X-Request-ID": "proxy-id-0123456789"})
+    refused = client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+
+    assert len(fresh.headers["x-request-id"]) == 24
+    assert kept.headers["x-request-id"] == "proxy-id-0123456789"
+    assert refused.headers["x-request-id"] != "bad id\nwith newline"
+    assert REQUEST_ID.get() == "-"  # reset after each request
+
+
+def test_metrics_count_requests_logins_and_tokens_by_label(client, provider):
+    portal = add_portal(provider, scopes=["openid", "profile", "phone"])
+    citizen, password = add_citizen(provider)
+    pkce = Pkce()
+    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce=pkce)
+    assert exchange(client, portal, callback["code"], pkce).status_code == 200
+
+    text = client.get("/metrics").text
+
+    assert 'idp_http_requests_total{endpoint="/token",method="POST",status="200"}' in text
+    assert 'idp_logins_total{outcome="success"}' in text
+    assert 'idp_tokens_issued_total{grant_type="authorization_code"}' in text
+    assert "idp_http_request_duration_seconds_bucket" in text
+    assert "idp_outbox_pending 0.0" in text
+
+
+def test_housekeeping_prunes_expired_codes_sessions_and_interactions_but_keeps_live_ones(client, provider, clock):
+    portal = add_portal(provider, scopes=["openid", "profile", "phone"])
+    citizen, password = add_citizen(provider)
+    login_and_consent(client, portal, citizen.citizen_id, password)  # a code, a session, an interaction
+    keeper = Housekeeper(provider)
+    before = keeper.repo.counts()
+
+    nothing_yet = keeper.run_once()
+    clock.advance(provider.settings.session_max_ttl + 2 * 3600)
+    pruned = keeper.run_once()
+
+    assert sum(nothing_yet.values()) == 0
+    assert before["authorization_code"] == 1 and pruned["authorization_code"] == 1
+    assert pruned["browser_session"] == 1 and pruned["interaction"] == 1
+    assert keeper.repo.counts()["auth_grant"] == before["auth_grant"]  # the grant lives as long as its refresh life
+
+
+def test_only_one_caller_per_interval_wins_the_housekeeping_lease(provider, clock):
+    first, second = Housekeeper(provider), Housekeeper(provider)
+
+    wins = [first.take_lease(300), second.take_lease(300)]
+    clock.advance(301)
+    later = second.take_lease(300)
+
+    assert wins == [True, False] and later is True
+
+
+def test_db_check_says_current_after_upgrade_and_behind_on_an_empty_database(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IDP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IDP_KEYS_DIR", str(tmp_path / "keys"))
+
+    empty = main(["db", "check"])
+    empty_state = json.loads(capsys.readouterr().out)["state"]
+    upgraded = main(["db", "upgrade"])
+    capsys.readouterr()
+    current = main(["db", "check"])
+    current_state = json.loads(capsys.readouterr().out)
+
+    assert (empty, empty_state) == (1, "empty")
+    assert upgraded == 0
+    assert current == 0 and current_state["state"] == "current" and current_state["drift"] == []
+
+
+def test_the_compose_file_runs_postgres_two_replicas_and_a_proxy_with_secrets_from_files():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    replicas = [s for name, s in services.items() if name.startswith("idp-")]
+
+    assert {"postgres", "nginx", "migrate"} <= set(services)
+    assert len(replicas) >= 2
+    for replica in replicas:
+        assert "--workers" in replica["command"]
+        assert replica["environment"]["IDP_ISSUER"].startswith("https://")
+        assert "postgres_password" in replica["secrets"]
+        assert not any("PASSWORD=" in str(v) or "password:" in str(v).lower()
+                       for v in replica["environment"].values())
+        assert replica["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert all(Path(ROOT / s["file"].lstrip("./")).parent.name == "secrets" for s in compose["secrets"].values())
+    assert (ROOT / "deploy" / "nginx.conf").exists() and (ROOT / "deploy" / "entrypoint.sh").exists()
+    assert services["nginx"]["ports"] == ["443:443", "80:80"]
+
+
+def test_the_image_runs_as_a_non_root_user_with_workers():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "USER idp" in dockerfile and "--workers" in dockerfile
