@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     add_client.add_argument("--backchannel-logout-uri")
     add_client.add_argument("--require-par", action="store_true")
     add_client.add_argument("--require-dpop", action="store_true")
+    add_client.add_argument("--min-level", choices=("LoA1", "LoA2"), default="LoA1",
+                            help="the lowest level this portal accepts, whatever it asks for")
 
     citizens = commands.add_parser("citizens", help="citizen accounts").add_subparsers(dest="action", required=True)
     add_citizen = citizens.add_parser("add", help="create an active citizen with a verified phone")
@@ -119,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 grant_types=args.grant_types, subject_type=args.subject_type, sector_id=args.sector_id,
                 jwks=_read_jwks(args.jwks_file), jwks_uri=args.jwks_uri,
                 backchannel_logout_uri=args.backchannel_logout_uri, require_par=args.require_par,
-                require_dpop=args.require_dpop,
+                require_dpop=args.require_dpop, min_level=args.min_level,
                 auth_method=args.auth_method, scopes=args.scopes, id_token_alg=args.id_token_alg,
             )
             out: dict[str, object] = {"client_id": created.client.id, "name": created.client.name,

@@ -26,6 +26,7 @@ def seed(provider: Provider) -> str:
     if provider.store.clients.get(DEMO_CLIENT_ID) is None:
         secret = register_client(provider, name="Cổng dịch vụ công (demo)", redirect_uris=[DEMO_REDIRECT_URI],
                                  post_logout_redirect_uris=["http://127.0.0.1:8001/"],
+                                 backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
                                  client_id=DEMO_CLIENT_ID).secret
     else:
         secret = rotate_secret(provider, DEMO_CLIENT_ID)
@@ -49,8 +50,11 @@ Demo seeded.
   citizen ID number    {DEMO_CITIZEN.citizen_id}   (phone {DEMO_CITIZEN.phone})
   citizen password     {password}
 
-Log in: open this URL in a browser, log in, allow, then copy `code` from the address bar
-(the page at 127.0.0.1:8001 is the demo portal's; nothing needs to listen there):
+Start the demo portal (the SDK in clients/) in another terminal, then open http://127.0.0.1:8001/ :
+  POSTID_ISSUER={provider.issuer} POSTID_CLIENT_ID={DEMO_CLIENT_ID} POSTID_CLIENT_SECRET={secret} \\
+       .venv/bin/python -m clients.demo
+
+Or log in by hand: open this URL, log in, allow, then copy `code` from the address bar:
   {url}
 Exchange the code:
   curl -s -u {DEMO_CLIENT_ID}:{secret} -d grant_type=authorization_code -d code=CODE \\

@@ -18,13 +18,13 @@ import logging
 import os
 import re
 import time
-from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
+
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 HEADER = b"x-request-id"
 
@@ -153,6 +153,10 @@ class Observability:
         request_id = incoming if _INCOMING_ID.fullmatch(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
+        peer = scope.get("client")
+        ip_token = CLIENT_IP.set(peer[0] if peer else None)
+        agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"").decode("latin-1")[:300]
+        agent_token = USER_AGENT.set(agent or None)
         status = 500
         grant_type = b""
         is_token = scope["path"] == "/token"
@@ -192,6 +196,8 @@ class Observability:
                     "method": scope["method"], "path": scope["path"], "status": status,
                     "duration_ms": round(elapsed * 1000, 2), "client": client[0] if client else None})
             REQUEST_ID.reset(token)
+            CLIENT_IP.reset(ip_token)
+            USER_AGENT.reset(agent_token)
 
 
 __all__ = ["REQUEST_ID", "Observability", "JsonFormatter", "log_config", "configure_logging", "counting_sender",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.core import factors, flows, notify, otp
+from idp.core import audit, factors, flows, notify, otp
 from idp.core.authn import LoginFailed
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
@@ -48,6 +48,8 @@ def withdraw(provider: Provider, citizen_id: str, client_id: str) -> bool:
     """The portal loses the consent and every token it holds for the citizen, at once."""
     withdrawn = provider.store.consents.withdraw(citizen_id, client_id)
     provider.store.grants.revoke_all_for(citizen_id, provider.clock.now(), client_id=client_id)
+    audit.record(provider, action="consent.withdrawn", outcome="success" if withdrawn else "failure",
+                 actor=f"citizen:{citizen_id}", subject=f"citizen:{citizen_id}", client_id=client_id[:64])
     return withdrawn
 
 
@@ -99,4 +101,6 @@ def finish_phone_change(provider: Provider, citizen: CitizenRecord, flow_id: str
     provider.store.flows.complete(flow.id, now)
     notify.send(provider, channel="sms", to=citizen.phone, purpose="notice",
                 text=t(lang, "sms.notice.phone_changed"))
+    audit.record(provider, action="citizen.phone_changed", outcome="success", actor=f"citizen:{citizen.id}",
+                 subject=f"citizen:{citizen.id}")
     return new_phone

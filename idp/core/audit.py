@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
 from idp.core.provider import Provider
 from idp.store.audit import AuditFilter, AuditRow
 
@@ -50,6 +51,12 @@ def record(provider: Provider, *, action: str, outcome: str, actor: str | None =
     a small JSON object and must never hold a secret (no passwords, codes or tokens)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
+    # Who asked, from where, and which request (the id in the logs): taken from the request
+    # being served when the caller did not say.
+    ip = ip if ip is not None else CLIENT_IP.get()
+    user_agent = user_agent if user_agent is not None else USER_AGENT.get()
+    if REQUEST_ID.get() != "-":
+        detail = {**(detail or {}), "request_id": REQUEST_ID.get()}
     values = {
         "at": provider.clock.now(), "action": action[:64], "outcome": outcome, "actor": _clip(actor, 100),
         "subject": _clip(subject, 100), "client_id": _clip(client_id, 64), "ip": _clip(ip, 64),

@@ -8,7 +8,7 @@ that only a password reset by SMS code lifts) and per client IP.
 
 from __future__ import annotations
 
-from idp.core import limits
+from idp.core import audit, limits
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
 from idp.errors import IdpError
@@ -30,13 +30,24 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
     state = provider.store.failures.state(citizen.id, "password") if citizen else None
     refused_before_check = state is not None and (state.locked or state.blocked_until > now)
     matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
+    subject = f"citizen:{citizen.id}" if citizen else None
     if citizen is None or stored_hash is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
+        reason = "blocked" if refused_before_check else "password"
         if citizen is not None and not refused_before_check:
-            provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
+            failed = provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
+            if failed.locked:
+                audit.record(provider, action="citizen.lock", outcome="success", actor="system", subject=subject,
+                             detail={"reason": "password_failures"})
+        audit.record(provider, action="citizen.login.password", outcome="failure", actor=subject, subject=subject,
+                     ip=client_ip, detail={"reason": reason if citizen else "unknown_account"})
         raise LoginFailed()
     if citizen.status != "active":
+        audit.record(provider, action="citizen.login.password", outcome="denied", actor=subject, subject=subject,
+                     ip=client_ip, detail={"reason": citizen.status})
         raise LoginFailed()
+    audit.record(provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject,
+                 ip=client_ip)
     if state is not None and state.consecutive:
         provider.store.failures.clear(citizen.id, "password", now)
     if provider.passwords.needs_rehash(stored_hash):

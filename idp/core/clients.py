@@ -70,6 +70,7 @@ def register_client(
     backchannel_logout_uri: str | None = None,
     require_par: bool = False,
     require_dpop: bool = False,
+    min_level: str = "LoA1",
 ) -> NewClient:
     if not name.strip():
         raise ValidationError("name", "required")
@@ -83,6 +84,8 @@ def register_client(
     # Scopes outside the OIDC ones name APIs a portal back-end may call with client_credentials.
     if any(s not in SUPPORTED_SCOPES and not _API_SCOPE.match(s) for s in chosen):
         raise ValidationError("scope", "choice")
+    if min_level not in ("LoA1", "LoA2"):
+        raise ValidationError("min_level", "choice")
     if subject_type not in ("pairwise", "public"):
         raise ValidationError("subject_type", "choice")
     grants = grant_types or (["client_credentials"] if not redirect_uris else ["authorization_code", "refresh_token"])
@@ -114,6 +117,7 @@ def register_client(
         if backchannel_logout_uri else None,
         require_par=require_par,
         require_dpop=require_dpop,
+        min_level=min_level,
     )
     return NewClient(client, secret)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idp.core import otp
+from idp.core import audit, otp
 from idp.core.identity import phone_for_display
 from idp.core.provider import Provider
 from idp.crypto.codes import normalize_recovery_code, recovery_code
@@ -70,6 +70,8 @@ def confirm_totp(provider: Provider, citizen_id: str, code: str) -> list[str] | 
     """The first code from the app confirms the enrolment; returns fresh recovery codes then."""
     if not _check_totp(provider, citizen_id, code, confirm=True):
         return None
+    audit.record(provider, action="factor.totp.enrolled", outcome="success", actor=f"citizen:{citizen_id}",
+                 subject=f"citizen:{citizen_id}")
     return new_recovery_codes(provider, citizen_id)
 
 
@@ -81,6 +83,8 @@ def new_recovery_codes(provider: Provider, citizen_id: str) -> list[str]:
     codes = [recovery_code(provider.rng) for _ in range(RECOVERY_CODES)]
     digests = [provider.secrets.mac("recovery", normalize_recovery_code(c)) for c in codes]
     provider.store.recovery_codes.replace(citizen_id, digests, provider.clock.now())
+    audit.record(provider, action="factor.recovery.regenerated", outcome="success", actor=f"citizen:{citizen_id}",
+                 subject=f"citizen:{citizen_id}")
     return codes
 
 
@@ -88,8 +92,11 @@ def use_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
     otp.check_not_blocked(provider, citizen_id)
     now = provider.clock.now()
     digest = provider.secrets.mac("recovery", normalize_recovery_code(code))
-    if provider.store.recovery_codes.use(citizen_id, digest, now):
+    used = provider.store.recovery_codes.use(citizen_id, digest, now)
+    if used:
         provider.store.failures.clear(citizen_id, "code", now)
-        return True
-    otp.record_failure(provider, citizen_id)
-    return False
+    else:
+        otp.record_failure(provider, citizen_id)
+    audit.record(provider, action="factor.recovery.used", outcome="success" if used else "failure",
+                 subject=f"citizen:{citizen_id}")
+    return used

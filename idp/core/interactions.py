@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from idp.core import factors, otp, sessions
+from idp.core import audit, factors, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.provider import Provider
 from idp.crypto.opaque import derive, digest, equal, new_token
@@ -84,10 +84,13 @@ def _refuse(provider: Provider, request: AuthorizationRequest, exc: OAuthError) 
     return Redirect(error_redirect(provider, exc))
 
 
-def wanted_level(request: AuthorizationRequest | None) -> str:
-    """The lowest level among the known `acr_values` asked for; LoA1 when none."""
+def wanted_level(request: AuthorizationRequest | None, client: ClientRecord | None = None) -> str:
+    """The lowest level among the known `acr_values` asked for (LoA1 when none), raised to the
+    minimum level the portal was registered with: a portal set to LoA2 never gets less."""
     wanted = known_acr(request.acr_values) if request else ()
-    return min(wanted, key=LEVELS.__getitem__) if wanted else "LoA1"
+    asked = min(wanted, key=LEVELS.__getitem__) if wanted else "LoA1"
+    floor = client.min_level if client is not None and client.min_level in LEVELS else "LoA1"
+    return max(asked, floor, key=LEVELS.__getitem__)
 
 
 def achieved_level(citizen: CitizenRecord, amr: tuple[str, ...] | list[str]) -> str:
@@ -112,11 +115,11 @@ def consent_needed(provider: Provider, request: AuthorizationRequest | None, cit
     return not set(request.scope) <= allowed
 
 
-def check_acr(request: AuthorizationRequest, achieved: str) -> None:
+def check_acr(request: AuthorizationRequest, client: ClientRecord, achieved: str) -> None:
     """OIDC Core §5.5.1.1 treats acr_values as voluntary, but a portal that asks for a level
     must never be told it got it when it did not: refuse when no requested level is met."""
-    if LEVELS[wanted_level(request)] > LEVELS[achieved]:
-        raise UnmetAuthenticationRequirements(f"this login cannot reach {wanted_level(request)}")
+    if LEVELS[wanted_level(request, client)] > LEVELS[achieved]:
+        raise UnmetAuthenticationRequirements(f"this login cannot reach {wanted_level(request, client)}")
 
 
 def _park(provider: Provider, client: ClientRecord | None, request: AuthorizationRequest | None, *,
@@ -143,7 +146,7 @@ def start(
                 raise LoginRequired("the citizen is not logged in")
             return _park(provider, client, request)
         assert session is not None
-        if LEVELS[session.acr] < LEVELS[wanted_level(request)]:
+        if LEVELS[session.acr] < LEVELS[wanted_level(request, client)]:
             citizen = provider.store.citizens.get(session.citizen_id)
             if citizen is None or citizen.level != "LoA2":
                 raise UnmetAuthenticationRequirements("the account's identity is not verified to LoA2")
@@ -188,12 +191,13 @@ def csrf_ok(step: Step, submitted: str | None) -> bool:
 def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_cookie: str | None) -> LoginOutcome:
     """The password is right: ask for a second factor when the citizen enrolled one or the portal
     wants LoA2; otherwise start the session."""
-    if step.request is not None and wanted_level(step.request) == "LoA2" and citizen.level != "LoA2":
+    wanted = wanted_level(step.request, step.client)
+    if step.request is not None and wanted == "LoA2" and citizen.level != "LoA2":
         if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
             raise InteractionGone()
         return LoginOutcome(redirect=_refuse(provider, step.request, UnmetAuthenticationRequirements(
             "the account's identity is not verified to LoA2")))
-    if factors.has_totp(provider, citizen.id) or wanted_level(step.request) == "LoA2":
+    if factors.has_totp(provider, citizen.id) or wanted == "LoA2":
         provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
         return LoginOutcome(second_factor=True)
     return _establish(provider, step, citizen, ["pwd"], old_cookie)
@@ -227,6 +231,9 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str,
         raise InteractionGone()
     if method == "totp":
         if not factors.verify_totp_code(provider, citizen.id, code):
+            audit.record(provider, action="citizen.login.second_factor", outcome="failure",
+                         subject=f"citizen:{citizen.id}", client_id=step.interaction.client_id,
+                         detail={"method": "totp"})
             raise otp.CodeRefused("wrong")
         used = "otp"
     elif method == "recovery":
@@ -245,6 +252,9 @@ def _establish(provider: Provider, step: Step, citizen: CitizenRecord, amr: list
     """A fresh session (never the old id: no fixation), then consent or finish."""
     sessions.end(provider, old_cookie)
     new = sessions.start(provider, citizen.id, amr=amr, acr=achieved_level(citizen, amr))
+    audit.record(provider, action="citizen.login", outcome="success", actor=f"citizen:{citizen.id}",
+                 subject=f"citizen:{citizen.id}", client_id=step.interaction.client_id,
+                 detail={"amr": amr, "acr": new.record.acr})
     provider.store.interactions.record_login(step.interaction.id, new.record.id_digest, provider.clock.now())
     if consent_needed(provider, step.request, citizen.id):
         return LoginOutcome(cookie_value=new.cookie_value)
@@ -277,7 +287,7 @@ def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
 def issue_code(
     provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord
 ) -> str:
-    check_acr(request, session.acr if session.acr in LEVELS else "LoA1")
+    check_acr(request, client, session.acr if session.acr in LEVELS else "LoA1")
     now = provider.clock.now()
     code = new_token(provider.rng, 32)
     grant_id = new_token(provider.rng, 16)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from idp.core import notify
+from idp.core import audit, notify
 from idp.core.provider import Provider
 from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ID_TOKEN, TYP_LOGOUT_TOKEN, BadToken, sign, verify_ignoring_expiry
@@ -60,6 +60,8 @@ def end_session(provider: Provider, session: SessionRecord) -> None:
     """End the browser session, revoke its grants and tell every portal of it on its back channel."""
     now = provider.clock.now()
     provider.store.sessions.end(session.id_digest, now)
+    audit.record(provider, action="citizen.logout", outcome="success", actor=f"citizen:{session.citizen_id}",
+                 subject=f"citizen:{session.citizen_id}")
     told: set[str] = set()
     for grant in provider.store.grants.live_for_session(session.sid):
         provider.store.grants.revoke(grant.id, now)

@@ -8,7 +8,7 @@ update, so twenty parallel guesses at one code get at most five comparisons.
 
 from __future__ import annotations
 
-from idp.core import limits, notify
+from idp.core import audit, limits, notify
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.crypto.codes import numeric_code
@@ -60,6 +60,8 @@ def send_code(provider: Provider, *, citizen_id: str, purpose: str, destination:
     text = t(lang, f"sms.code.{purpose}", code=code, minutes=limits.CODE_TTL // 60)
     notify.send(provider, channel=channel, to=destination, purpose=purpose, text=text, code=code,
                 subject=t(lang, "email.code.subject"))
+    audit.record(provider, action="code.sent", outcome="success", subject=f"citizen:{citizen_id}",
+                 ip=client_ip, detail={"purpose": purpose, "channel": channel})
 
 
 def check_not_blocked(provider: Provider, citizen_id: str) -> None:
@@ -72,7 +74,10 @@ def check_not_blocked(provider: Provider, citizen_id: str) -> None:
 
 
 def record_failure(provider: Provider, citizen_id: str) -> None:
-    provider.store.failures.record(citizen_id, "code", provider.clock.now(), limits.code_delay)
+    state = provider.store.failures.record(citizen_id, "code", provider.clock.now(), limits.code_delay)
+    if state.locked:
+        audit.record(provider, action="factor.lock", outcome="success", actor="system",
+                     subject=f"citizen:{citizen_id}", detail={"reason": "code_failures"})
 
 
 def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: str, code: str) -> ChallengeRecord:
@@ -88,8 +93,12 @@ def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: s
     if not (len(code) == 6 and code.isascii() and code.isdigit()) or not provider.secrets.mac_matches(
             _label(challenge.id), code, taken.code_digest):
         record_failure(provider, citizen_id)
+        audit.record(provider, action="code.used", outcome="failure", subject=f"citizen:{citizen_id}",
+                     detail={"purpose": purpose, "reason": "wrong"})
         raise CodeRefused("wrong")
     if not provider.store.challenges.consume(challenge.id, now):
         raise CodeRefused("expired")
     provider.store.failures.clear(citizen_id, "code", now)
+    audit.record(provider, action="code.used", outcome="success", subject=f"citizen:{citizen_id}",
+                 detail={"purpose": purpose})
     return taken

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from idp.core import flows, limits, notify, otp
+from idp.core import audit, flows, limits, notify, otp
 from idp.core.accounts import CitizenDeclaration, validate
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
@@ -62,6 +62,8 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
     provider.store.flows.complete(flow.id, now)
     citizen = provider.store.citizens.get(flow.citizen_id)
     assert citizen is not None
+    audit.record(provider, action="citizen.registered", outcome="success", actor=f"citizen:{citizen.id}",
+                 subject=f"citizen:{citizen.id}", detail={"level": citizen.level})
     return citizen, flow.data.get("return_to")
 
 

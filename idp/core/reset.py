@@ -7,7 +7,7 @@ password lock; it never lifts a lock an administrator set.
 
 from __future__ import annotations
 
-from idp.core import flows, limits, otp
+from idp.core import audit, flows, limits, otp
 from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
@@ -39,3 +39,5 @@ def finish(provider: Provider, flow_id: str, secret: str | None, code: str, new_
     provider.store.sessions.end_all_for(citizen.id, now)
     provider.store.grants.revoke_all_for(citizen.id, now)
     provider.store.flows.complete(flow.id, now)
+    audit.record(provider, action="citizen.password_reset", outcome="success", actor=f"citizen:{citizen.id}",
+                 subject=f"citizen:{citizen.id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from idp.core import audit
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
@@ -104,6 +105,8 @@ def exchange_code(provider: Provider, client: ClientRecord, params: Params,
         if known is not None and known.client_id == client.id and known.consumed_at is not None:
             # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
             provider.store.grants.revoke(known.grant_id, now)
+            audit.record(provider, action="token.code_replay", outcome="failure", actor=f"client:{client.id}",
+                         client_id=client.id, detail={"grant": known.grant_id})
             raise InvalidGrant("the authorization code was already used", detail="code replay")
         raise InvalidGrant("the authorization code is invalid")
     if record.expires_at <= now:
@@ -144,6 +147,8 @@ def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: 
         if record is None:
             # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
             provider.store.grants.revoke(known.grant_id, now)
+            audit.record(provider, action="token.refresh_replay", outcome="failure", actor=f"client:{client.id}",
+                         client_id=client.id, detail={"grant": known.grant_id})
             raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
     grant_record = provider.store.grants.get(record.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:

@@ -22,9 +22,11 @@ from idp.store.tables import (
     Grant,
     Interaction,
     OtpChallenge,
+    PushedRequest,
     RateCounter,
     RefreshToken,
     RevokedToken,
+    UsedJti,
 )
 
 BATCH = 2000
@@ -40,6 +42,8 @@ _challenge = OtpChallenge.__table__
 _counter = RateCounter.__table__
 _outbox = OutboxMessage.__table__
 _failure = AuthFailure.__table__
+_used_jti = UsedJti.__table__
+_pushed = PushedRequest.__table__
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,9 @@ class Housekeeping:
         pruned["flow"] = self._delete_batched(_flow, _flow.c.id, _flow.c.expires_at < cutoff)
         pruned["otp_challenge"] = self._delete_batched(_challenge, _challenge.c.id, _challenge.c.expires_at < cutoff)
         pruned["rate_counter"] = self._delete_batched(_counter, _counter.c.key, _counter.c.window_ends_at < now)
+        # A jti is remembered only while a token bearing it could still be accepted.
+        pruned["used_jti"] = self._delete_batched(_used_jti, _used_jti.c.key, _used_jti.c.expires_at < now)
+        pruned["pushed_request"] = self._delete_batched(_pushed, _pushed.c.uri_digest, _pushed.c.expires_at < cutoff)
         pruned["outbox"] = self._delete_batched(_outbox, _outbox.c.id, and_(
             _outbox.c.status != PENDING, _outbox.c.finished_at < now - horizon.finished_outbox_retention))
         with self._engine.begin() as conn:

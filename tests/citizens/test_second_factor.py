@@ -198,3 +198,39 @@ def test_an_unverified_citizen_asking_loa2_is_refused_without_typing_anything_wh
     start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), acr_values="LoA2")))
 
     assert query_of(start.headers["location"])["error"] == "unmet_authentication_requirements"
+
+
+def test_a_portal_registered_for_loa2_gets_it_or_nothing_whatever_it_asks(client, clock, provider, enrolled):
+    citizen, password, secret, _, _ = enrolled
+    strict = add_portal(provider, min_level="LoA2")
+    pkce = Pkce()
+
+    refused = login_and_consent(client, strict, citizen.citizen_id, password, pkce,
+                                second_factor=lambda: totp_code(secret, clock.now()))
+    _verify_identity(provider, citizen)
+    client.cookies.clear()
+    clock.advance(30)
+    granted = login_and_consent(client, strict, citizen.citizen_id, password, pkce,
+                                second_factor=lambda: totp_code(secret, clock.now()))
+
+    assert refused["error"] == "unmet_authentication_requirements"
+    assert _claims(client, strict, granted, pkce)["acr"] == "LoA2"
+
+
+def test_logins_and_factor_changes_reach_the_audit_trail_with_ip_and_user_agent(client, clock, provider, enrolled):
+    from idp.core import audit
+
+    citizen, password, secret, _, _ = enrolled
+    portal = add_portal(provider)
+    login_and_consent(client, portal, citizen.citizen_id, password,
+                      second_factor=lambda: totp_code(secret, clock.now()))
+
+    with provider.store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT action, outcome, ip, user_agent, detail FROM audit_event "
+                                 "WHERE subject = :s ORDER BY seq"), {"s": f"citizen:{citizen.id}"}).all()
+    actions = [(r.action, r.outcome) for r in rows]
+    assert ("factor.totp.enrolled", "success") in actions and ("citizen.login", "success") in actions
+    assert ("citizen.login.password", "success") in actions
+    assert all(r.ip == "testclient" and r.user_agent for r in rows)
+    assert all("request_id" in r.detail for r in rows)
+    assert audit.verify(provider).ok
