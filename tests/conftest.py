@@ -22,7 +22,7 @@ from idp.clock import FixedClock
 from idp.core.provider import Provider
 from idp.crypto.keys import ensure_keys
 from idp.settings import Settings
-from tests.helpers import ISSUER
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ISSUER
 
 PG_ENV = "IDP_TEST_DATABASE_URL"
 
@@ -81,6 +81,18 @@ def provider(settings: Settings, clock: FixedClock) -> Iterator[Provider]:
     provider = open_provider(settings, clock=clock)
     yield provider
     provider.store.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (its own browser download does not work here);
+    one per test module, since Playwright's sync API must not outlive a module's event loops."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

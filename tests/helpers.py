@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -18,6 +22,10 @@ from idp.core.provider import Provider
 from idp.store.records import CitizenRecord
 
 ISSUER = "https://idp.test"
+CHROMIUM = "/usr/bin/chromium"
+# As root, without a sandbox; and no background traffic, which this machine's closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
 REDIRECT_URI = "https://portal.example/callback"
 CITIZEN = CitizenDeclaration(citizen_id="001090000123", full_name="Trần Thị Bình", birth_date="1990-05-01",
                              sex="male", phone="0912 345 678", email="binh@example.org")
@@ -89,14 +97,11 @@ def login_and_consent(http: httpx.Client | Any, portal: Portal, identifier: str,
     return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent, second_factor))
 
 
-def sent_codes(provider: Provider, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
+def codes_in_outbox(data_dir: Path, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
     """Codes delivered to `to` (oldest first), read from `outbox.jsonl` as a developer would: the
     console sender writes one JSON line a message. Waits briefly for the outbox worker."""
-    import json
-    import time
-
-    path = provider.settings.data_dir / "outbox.jsonl"
-    deadline = time.monotonic() + 5
+    path = data_dir / "outbox.jsonl"
+    deadline = time.monotonic() + 10
     while True:
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         found = [m["code"] for m in map(json.loads, lines)
@@ -104,6 +109,10 @@ def sent_codes(provider: Provider, to: str, purpose: str | None = None, at_least
         if len(found) >= at_least or time.monotonic() > deadline:
             return found
         time.sleep(0.02)
+
+
+def sent_codes(provider: Provider, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
+    return codes_in_outbox(provider.settings.data_dir, to, purpose, at_least)
 
 
 def messages_to(provider: Provider, to: str) -> list[tuple[str, str]]:
@@ -151,3 +160,33 @@ def exchange(http: httpx.Client | Any, portal: Portal, code: str, pkce: Pkce) ->
     return http.post("/token", auth=portal.basic, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
         "code_verifier": pkce.verifier})
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], ready_url: str, timeout: float = 30) -> Iterator[None]:
+    """Run a server process until the block ends; enter once `ready_url` answers 200."""
+    import subprocess
+
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise AssertionError(f"{command[-3:]} did not start: {server.stderr.read() if server.stderr else ''}")
+            time.sleep(0.1)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr:
+            server.stderr.close()

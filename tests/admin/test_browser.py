@@ -16,24 +16,14 @@ import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
 from idp.crypto.totp import totp_code
+from tests.helpers import codes_in_outbox
 from tests.e2e.conftest import _idp, running_provider  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 STAFF_PASSWORD = "a long staff password"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _add_staff(env, username: str, *roles: str) -> str:
@@ -46,8 +36,8 @@ def _add_staff(env, username: str, *roles: str) -> str:
     return parse_qs(urlsplit(uri).query)["secret"][0]
 
 
-def _staff_login(browser, base: str, username: str, secret: str):
-    context = browser.new_context()
+def _staff_login(chromium, base: str, username: str, secret: str):
+    context = chromium.new_context()
     page = context.new_page()
     page.goto(f"{base}/admin/login")
     page.fill("#username", username)
@@ -59,34 +49,21 @@ def _staff_login(browser, base: str, username: str, secret: str):
     return context, page
 
 
-def _code_from_outbox(data_dir: Path, to: str, purpose: str) -> str:
-    path = data_dir / "outbox.jsonl"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if path.exists():
-            lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            codes = [m["code"] for m in lines if m["to"] == to and m["purpose"] == purpose]
-            if codes:
-                return codes[-1]
-        time.sleep(0.1)
-    raise AssertionError(f"no {purpose} code for {to}")
-
-
 def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs_in_at_loa2(
-        running_provider, browser):  # noqa: F811
+        running_provider, chromium):
     rp = running_provider
     admin = _add_staff(rp.env, "root.admin", "admin")
     clerk = _add_staff(rp.env, "counter.clerk", "clerk")
     supervisor = _add_staff(rp.env, "desk.supervisor", "supervisor")
 
     # The admin logs in with password + TOTP and finds the citizen.
-    context, page = _staff_login(browser, rp.issuer, "root.admin", admin)
+    context, page = _staff_login(chromium, rp.issuer, "root.admin", admin)
     page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
     assert page.locator("#results a").count() == 1
     context.close()
 
     # The clerk records the in-person check.
-    context, page = _staff_login(browser, rp.issuer, "counter.clerk", clerk)
+    context, page = _staff_login(chromium, rp.issuer, "counter.clerk", clerk)
     page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
     page.click("#results a")
     page.fill("#document_number", rp.citizen_id)
@@ -98,7 +75,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     context.close()
 
     # A different person, the supervisor, approves it.
-    context, page = _staff_login(browser, rp.issuer, "desk.supervisor", supervisor)
+    context, page = _staff_login(chromium, rp.issuer, "desk.supervisor", supervisor)
     page.goto(f"{rp.issuer}/admin/desk")
     page.click("button.approve")
     page.wait_for_selector("#notice")
@@ -112,7 +89,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     verifier = secrets.token_urlsafe(48)
     url, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier,
                                                  nonce=secrets.token_urlsafe(8), acr_values="LoA2", ui_locales="en")
-    context = browser.new_context()
+    context = chromium.new_context()
     page = context.new_page()
     seen: list[str] = []
 
@@ -129,7 +106,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     page.click("#send-sms")
     page.wait_for_selector("#code")
     data_dir = Path(rp.env["IDP_DATA_DIR"])
-    page.fill("#code", _code_from_outbox(data_dir, "+84912345678", "login"))
+    page.fill("#code", codes_in_outbox(data_dir, "+84912345678", "login")[-1])
     page.click("button[value=verify]")
     if page.locator("ul.scopes").count() or not seen:
         page.wait_for_selector("ul.scopes")

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 import pytest
 
 from idp.core import limits
-from idp.core.accounts import CitizenDeclaration
 from tests.helpers import Pkce, add_citizen, add_portal, authorize_params, csrf_of, exchange, form_action, \
     login_and_consent, messages_to, path_of, sent_codes
 

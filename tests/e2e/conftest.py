@@ -8,15 +8,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
-from tests.helpers import CITIZEN
+from tests.helpers import CITIZEN, serving
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the relying party reads the redirect itself
@@ -60,24 +58,6 @@ def running_provider(tmp_path: Path, keys_dir: Path, database_url: str) -> Itera
                    "--birth-date", CITIZEN.birth_date, "--sex", CITIZEN.sex, "--phone", CITIZEN.phone,
                    "--password-stdin", stdin=password + "\n")
     assert citizen.returncode == 0, citizen.stderr
-    server = subprocess.Popen([*IDP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the provider did not start: {server.stderr.read() if server.stderr else ''}")
-            time.sleep(0.1)
+    with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
         yield RunningProvider(issuer, client["client_id"], client["client_secret"], REDIRECT_URI,
                               CITIZEN.citizen_id, password, env)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()

@@ -4,17 +4,15 @@ citizen's single sign-on; logging out at one ends the session at the other by ba
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
-import httpx
 import pytest
 
-from tests.e2e.test_sdk_against_provider import CHROMIUM, CHROMIUM_ARGS, DemoPortal, _free_port, _register
-from tests.helpers import CITIZEN
+from tests.e2e.test_sdk_against_provider import DemoPortal, _free_port, _register
+from tests.helpers import CITIZEN, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -30,35 +28,10 @@ def _demo_portal(running_provider, name: str, host: str) -> Iterator[DemoPortal]
     env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
                POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
                DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
-    server = subprocess.Popen([sys.executable, "-m", "clients.demo"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "the demo portal did not start"
-            time.sleep(0.1)
+    with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _logged_in(page, portal: DemoPortal) -> bool:

@@ -11,19 +11,8 @@ from authlib.integrations.httpx_client import OAuth2Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _authorization_url(rp_config, **extra):
@@ -47,9 +36,9 @@ def _capture_callback(page, redirect_uri):
     return seen
 
 
-def test_a_citizen_logs_in_and_consents_in_chromium_and_the_portal_gets_tokens(running_provider, browser):
+def test_a_citizen_logs_in_and_consents_in_chromium_and_the_portal_gets_tokens(running_provider, chromium):
     rp, meta, url, state, verifier = _authorization_url(running_provider, ui_locales="vi")
-    page = browser.new_page()
+    page = chromium.new_page()
     callbacks = _capture_callback(page, running_provider.redirect_uri)
 
     page.goto(url)
@@ -70,9 +59,9 @@ def test_a_citizen_logs_in_and_consents_in_chromium_and_the_portal_gets_tokens(r
     page.close()
 
 
-def test_a_wrong_password_shows_the_same_message_in_the_browser_and_no_session(running_provider, browser):
+def test_a_wrong_password_shows_the_same_message_in_the_browser_and_no_session(running_provider, chromium):
     _, _, url, _, _ = _authorization_url(running_provider, ui_locales="en")
-    context = browser.new_context()
+    context = chromium.new_context()
     page = context.new_page()
 
     page.goto(url)

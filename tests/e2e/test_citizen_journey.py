@@ -4,7 +4,6 @@ portal with password + app code; the portal's ID token says `otp` and LoA1."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
 from idp.crypto.totp import totp_code
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import codes_in_outbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -23,33 +22,12 @@ PHONE = "0987 654 321"
 PASSWORD = "mây trắng bay qua đồi xanh"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
-def _code_from_outbox(data_dir: Path, to: str, purpose: str) -> str:
-    path = data_dir / "outbox.jsonl"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if path.exists():
-            lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            codes = [m["code"] for m in lines if m["to"] == to and m["purpose"] == purpose]
-            if codes:
-                return codes[-1]
-        time.sleep(0.1)
-    raise AssertionError(f"no {purpose} code for {to} in {path}")
-
-
-def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(running_provider, browser):
+def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(running_provider, chromium):
     base = running_provider.issuer
     data_dir = Path(running_provider.env["IDP_DATA_DIR"])
-    page = browser.new_page()
+    page = chromium.new_page()
 
     page.goto(f"{base}/register?lang=vi")
     page.fill("#full_name", "Phạm Minh Châu")
@@ -60,7 +38,7 @@ def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(runn
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#code")
-    page.fill("#code", _code_from_outbox(data_dir, "+84987654321", "register"))
+    page.fill("#code", codes_in_outbox(data_dir, "+84987654321", "register")[-1])
     page.click("button[value=verify]")
     assert "Phạm Minh Châu" in page.locator("[role=status]").inner_text()
 

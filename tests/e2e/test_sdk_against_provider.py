@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -17,14 +16,11 @@ import httpx
 import pytest
 
 from clients import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
-from tests.helpers import CITIZEN, walk_pages
+from tests.helpers import CITIZEN, serving, walk_pages
 
 pytestmark = pytest.mark.e2e
 
 SCOPE = "openid profile phone offline_access"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 
 
 @dataclass
@@ -128,14 +124,6 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
 # -- the demo portal in Chromium -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -149,29 +137,8 @@ def demo_portal(running_provider) -> Iterator[DemoPortal]:
     env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
                POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
                DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
-    server = subprocess.Popen([sys.executable, "-m", "clients.demo"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the demo portal did not start: {server.stderr.read() if server.stderr else ''}")
-            time.sleep(0.1)
+    with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr:
-            server.stderr.close()
 
 
 @pytest.mark.browser

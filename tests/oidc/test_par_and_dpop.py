@@ -14,8 +14,7 @@ from jwt.algorithms import ECAlgorithm
 
 from idp.core import dpop
 from idp.crypto.keys import thumbprint
-from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, authorize_params, csrf_of, form_action, path_of, \
-    query_of, walk_pages
+from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, authorize_params, query_of, walk_pages
 
 
 def _push(client, portal, pkce, headers=None, **overrides):
