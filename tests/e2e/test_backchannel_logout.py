@@ -3,35 +3,14 @@ citizen's single sign-on; logging out at one ends the session at the other by ba
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 
-from tests.e2e.test_sdk_against_provider import DemoPortal, _free_port, _register
-from tests.helpers import CITIZEN, serving
+from tests.e2e.test_sdk_against_provider import DemoPortal, started_demo_portal
+from tests.helpers import CITIZEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-@contextmanager
-def _demo_portal(running_provider, name: str, host: str) -> Iterator[DemoPortal]:
-    """Each portal on its own host name: browsers scope cookies by host, not port."""
-    port = _free_port()
-    url = f"http://{host}:{port}"
-    registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/",
-                           "--backchannel-logout-uri", f"{url}/backchannel-logout")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "POSTID_", "DEMO_"))}
-    env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
-               POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
-               DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
-    with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
-        yield DemoPortal(url, registered)
-
-
 
 
 def _logged_in(page, portal: DemoPortal) -> bool:
@@ -40,8 +19,8 @@ def _logged_in(page, portal: DemoPortal) -> bool:
 
 
 def test_logging_out_at_one_portal_ends_the_session_at_the_other(running_provider, chromium):
-    with _demo_portal(running_provider, "Cổng A", "127.0.0.1") as first, \
-            _demo_portal(running_provider, "Cổng B", "localhost") as second:
+    with started_demo_portal(running_provider, "Cổng A", "127.0.0.1", backchannel=True) as first, \
+            started_demo_portal(running_provider, "Cổng B", "localhost", backchannel=True) as second:
         page = chromium.new_context().new_page()
         page.goto(first.url + "/")
         page.click("#login")

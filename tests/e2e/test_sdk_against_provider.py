@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -126,19 +127,28 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
 
 
 
-@pytest.fixture
-def demo_portal(running_provider) -> Iterator[DemoPortal]:
-    """`python -m clients.demo` on a free port, registered with the provider for its callback."""
+@contextmanager
+def started_demo_portal(running_provider, name: str = "Cổng dịch vụ công (demo)", host: str = "127.0.0.1",
+                        backchannel: bool = False) -> Iterator[DemoPortal]:
+    """`python -m clients.demo` on a free port, registered with the provider for its callback.
+    Give each portal of one test its own host name: browsers scope cookies by host, not port."""
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    registered = _register(running_provider, "Cổng dịch vụ công (demo)", f"{url}/callback",
-                           "--post-logout-redirect-uri", f"{url}/")
+    url = f"http://{host}:{port}"
+    options = ("--backchannel-logout-uri", f"{url}/backchannel-logout") if backchannel else ()
+    registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/",
+                           *options)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "POSTID_", "DEMO_"))}
     env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
                POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
                DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
     with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
+
+
+@pytest.fixture
+def demo_portal(running_provider) -> Iterator[DemoPortal]:
+    with started_demo_portal(running_provider) as portal:
+        yield portal
 
 
 @pytest.mark.browser
