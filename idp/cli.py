@@ -182,7 +182,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         uvicorn.run("idp.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                    log_config=log_config(settings.log_format), access_log=False, proxy_headers=False,
+                    log_config=log_config(settings.log_format), access_log=False,
+                    # X-Forwarded-For is believed only from the proxies named in IDP_TRUSTED_PROXIES.
+                    proxy_headers=bool(settings.trusted_proxies),
+                    forwarded_allow_ips=settings.trusted_proxies or None,
                     timeout_graceful_shutdown=settings.shutdown_timeout)
     finally:
         if metrics_dir:

@@ -72,6 +72,18 @@ def _url(raw: str) -> str:
     return raw
 
 
+def _proxies(raw: str) -> str:
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return ",".join(items)
+
+
 def is_loopback_host(host: str | None) -> bool:
     """Loopback is the only place plain http is tolerated (development)."""
     if not host:
@@ -148,6 +160,10 @@ class Settings:
         "IDP_DEFAULT_LOCALE", "Language of pages when the request names none (vi or en).", _choice("vi", "en")))
     jwks_max_age: int = field(default=300, metadata=_spec(
         "IDP_JWKS_MAX_AGE", "Cache-Control max-age of discovery and JWKS, seconds.", _int_between(0, 86400)))
+    trusted_proxies: str = field(default="", metadata=_spec(
+        "IDP_TRUSTED_PROXIES", "Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(rate limits and the audit trail then see the citizen's address, not the proxy's); empty: none.",
+        _proxies))
     sms_backend: str = field(default="console", metadata=_spec(
         "IDP_SMS_BACKEND", "How SMS codes leave: console (development: log + outbox.jsonl) or http (a gateway).",
         _choice("console", "http")))

@@ -14,7 +14,7 @@ from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ACCESS_TOKEN, TYP_ID_TOKEN, BadToken, sign, token_hash, verify
 from idp.crypto.opaque import digest, equal, new_token, pkce_s256
-from idp.errors import InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, \
+from idp.errors import InvalidClient, InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, \
     UnauthorizedClient, UnsupportedGrantType
 from idp.store.records import ClientRecord, GrantRecord
 
@@ -285,6 +285,8 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
 def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict[str, Any]:
     """RFC 7662 §2: whether a token is active, and what it says. Access tokens may be asked about by
     any authenticated client (resource servers register as clients); refresh tokens only by their own."""
+    if caller.is_public:
+        raise InvalidClient("a public client cannot introspect tokens")  # it proves nothing about itself
     token = _one(params, "token") or ""
     now = provider.clock.now()
     if token.count(".") == 2:

@@ -132,6 +132,15 @@ def test_introspection_needs_client_authentication(client, tokens):
     assert client.post("/introspect", data={"token": body["access_token"]}).status_code == 401
 
 
+def test_a_public_client_cannot_introspect_even_with_its_client_id(client, provider, tokens):
+    _, body = tokens
+    public = add_portal(provider, auth_method="none")
+
+    response = client.post("/introspect", data={"token": body["access_token"], "client_id": public.client_id})
+
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
 @pytest.fixture
 def key():
     return ClientKey()

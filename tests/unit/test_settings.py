@@ -25,6 +25,7 @@ def test_defaults_are_a_loopback_development_set_up():
     ({"IDP_PASSWORD_PROFILE": "fast"}, "IDP_PASSWORD_PROFILE"),
     ({"IDP_SESSION_IDLE_TTL": "50000", "IDP_SESSION_MAX_TTL": "3600"}, "IDP_SESSION_IDLE_TTL"),
     ({"IDP_ISUER": "https://typo.example"}, "IDP_ISUER"),
+    ({"IDP_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "IDP_TRUSTED_PROXIES"),
 ])
 def test_a_bad_value_is_refused_naming_the_setting(env, name):
     with pytest.raises(SettingsError) as refused:
