@@ -12,7 +12,8 @@ from idp.admin import api, pages
 
 __all__ = ["ROUTES", "router"]
 
-# (method, path, handler, permission) — the permission column documents what the guard enforces.
+# (method, path, handler, permission) — the permission column documents what the guard enforces
+# ("session": any signed-in caller); the API rows are also the OpenAPI document (`idp.admin.openapi`).
 ROUTES = [
     ("GET", "/login", pages.login_form, None),
     ("POST", "/login", pages.login, None),
@@ -39,6 +40,7 @@ ROUTES = [
     ("GET", "/audit/export", pages.audit_export, "audit.read"),
     # JSON API
     ("GET", "/api/session", api.session, "session"),
+    ("GET", "/api/openapi.json", api.openapi, "session"),
     ("GET", "/api/citizens", api.citizens, "citizens.read"),
     ("GET", "/api/citizens/{citizen_pk}", api.citizen, "citizens.read"),
     ("POST", "/api/citizens/{citizen_pk}/lock", api.lock, "citizens.lock"),

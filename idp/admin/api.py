@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.admin import openapi as admin_openapi
 from idp.admin.guard import api, json_out
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
@@ -42,9 +43,20 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 @api(None)
 async def session(request: Request, console: Console, body: dict[str, Any]) -> Response:
+    if console.is_service:
+        return json_out({"client_id": console.staff.id,
+                         "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
+                         "expires_at": console.session.expires_at})
     return json_out({"username": console.staff.username, "roles": sorted(console.staff.roles),
                      "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
                      "csrf_token": console.csrf_token, "expires_at": console.session.expires_at})
+
+
+@api(None)
+async def openapi(request: Request, console: Console, body: dict[str, Any]) -> Response:
+    from idp.admin import ROUTES
+
+    return json_out(admin_openapi.document(request.app.state.provider.issuer, ROUTES))
 
 
 @api("citizens.read")

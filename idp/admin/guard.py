@@ -3,6 +3,11 @@
 Every console page and admin API route is wrapped by `page(...)` or `api(...)` with the
 permission it needs (`idp.core.staff.PERMISSIONS`); nothing else decides who may do what.
 Forms carry a token derived from the session cookie; API writes send it as `X-CSRF-Token`.
+
+API routes (never pages) also take `Authorization: Bearer <token>` from the provider's own
+`client_credentials` grant: the token's `admin:<permission>` scopes stand in for roles
+(`idp.core.staff.ADMIN_SCOPES`), no CSRF header is needed (no cookie is involved), and a request
+carrying both a staff cookie and a token is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from idp.core.keys import RotationRefused
 from idp.core.staff import Console, Forbidden
 from idp.core.verification import DecisionRefused, NotFound
 from idp.crypto.opaque import equal
-from idp.errors import OAuthError, ValidationError
+from idp.errors import InvalidToken, OAuthError, ValidationError
 from idp.http._run import core
 from idp.http.forms import Params, read_form
 from idp.http.render import NO_STORE
@@ -122,20 +127,56 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
     return wrap
 
 
+def _bearer_refusal(request: Request, status: int, error: str, message: str, scope: str | None = None) -> Response:
+    """RFC 6750 §3: a refused bearer token says why in `WWW-Authenticate` too."""
+    challenge = f'Bearer realm="{request.app.state.provider.issuer}", error="{error}"'
+    if scope:
+        challenge += f', scope="{scope}"'
+    response = json_out({"error": error, "error_description": message}, status)
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+async def _api_caller(request: Request) -> Console | Response:
+    """The staff session or the service token behind an API call, or the response refusing it."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        console = await console_of(request)
+        if console is None:
+            return json_out({"error": "unauthorized",
+                             "error_description": "a staff session or an admin-scoped access token is required"}, 401)
+        return console
+    if request.cookies.get(cookie_name(request)) is not None:
+        return json_out({"error": "invalid_request",
+                         "error_description": "send a staff session cookie or a bearer token, not both"}, 400)
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _bearer_refusal(request, 401, "invalid_request", "use Authorization: Bearer <access token>")
+    try:
+        return await core(staff.service_console, request.app.state.provider, token.strip())
+    except InvalidToken as exc:
+        return _bearer_refusal(request, 401, exc.error, exc.description)
+
+
 def api(permission: str | None) -> Callable[[Handler], Handler]:
-    """An admin API route: 401 without a session, 403 without the permission, CSRF header on writes.
+    """An admin API route: 401 without a session or service token, 403 without the permission (a
+    role for staff, the `admin:<permission>` scope for a token), CSRF header on staff writes.
+    `permission=None` admits any staff session or any token holding at least one admin scope.
     The handler gets (request, console, body)."""
 
     def wrap(handler: Handler) -> Handler:
         @wraps(handler)
         async def guarded(request: Request) -> Response:
             provider = request.app.state.provider
-            console = await console_of(request)
-            if console is None:
-                return json_out({"error": "unauthorized", "error_description": "a staff session is required"}, 401)
+            caller = await _api_caller(request)
+            if isinstance(caller, Response):
+                return caller
+            console = caller
+            if console.is_service and permission is None and not any(console.can(p) for p in staff.PERMISSIONS):
+                return _bearer_refusal(request, 403, "insufficient_scope", "the token carries no admin scope")
             body: dict[str, Any] = {}
             if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-                if not equal(console.csrf_token, request.headers.get("x-csrf-token", "")):
+                if not console.is_service and not equal(console.csrf_token, request.headers.get("x-csrf-token", "")):
                     return json_out({"error": "csrf", "error_description": "X-CSRF-Token is missing or wrong"}, 403)
                 raw = await request.body()
                 if len(raw) > provider.settings.max_body_bytes:
@@ -151,10 +192,19 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
                 if permission is not None:
                     staff.require(console.staff, permission)
                 return await handler(request, console, body)
+            except Forbidden as exc:
+                if console.is_service:
+                    scope = staff.ADMIN_SCOPES.get(exc.permission)
+                    why = f"the token's scope does not include {scope}" if scope else \
+                        f"{exc.permission} needs a staff member; no scope grants it"
+                    return _bearer_refusal(request, 403, "insufficient_scope", why, scope)
+                status, error, message = _refusal(exc)
+                return json_out({"error": error, "error_description": message}, status)
             except REFUSALS as exc:
                 status, error, message = _refusal(exc)
                 return json_out({"error": error, "error_description": message}, status)
 
+        guarded.permission = permission  # type: ignore[attr-defined]  # read by the OpenAPI builder's check
         return guarded
 
     return wrap

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from idp.core import audit
 from idp.core.accounts import check_password_length
 from idp.core.provider import Provider
+from idp.core.tokens import verify_access_token
 from idp.crypto.opaque import derive, digest, new_token
 from idp.crypto.totp import new_totp_secret, provisioning_uri, verify_totp
-from idp.errors import IdpError, ValidationError
+from idp.errors import IdpError, InvalidToken, ValidationError
 from idp.store.records import Conflict
 from idp.store.staff import StaffRecord, StaffSessionRecord
 
@@ -40,6 +41,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "staff.read": frozenset({"admin", "auditor"}),
 }
 
+# Permissions that need a person: the four-eyes rule of the verification desk is between two staff
+# members, and a check's `recorded_by` / `decided_by` name a staff account. No scope grants them.
+STAFF_ONLY: frozenset[str] = frozenset({"verification.record", "verification.decide"})
+
+# permission → the scope a portal's `client_credentials` token needs to use it through the admin API.
+ADMIN_SCOPES: dict[str, str] = {p: f"admin:{p}" for p in PERMISSIONS if p not in STAFF_ONLY}
+
 FAILURE_WINDOW = 15 * 60
 FAILURES_PER_USERNAME = 10
 USERNAME_MAX = 64
@@ -58,6 +66,16 @@ class StaffLoginFailed(IdpError):
 
 
 @dataclass(frozen=True)
+class ServiceAccount(StaffRecord):
+    """A portal back-end acting through the admin API with its own `client_credentials` token.
+
+    It holds no role: it may do exactly what its token's admin scopes name (`ADMIN_SCOPES`).
+    Its `id` is the client id."""
+
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class NewStaff:
     staff: StaffRecord
     totp_secret: str
@@ -72,7 +90,10 @@ class StaffLogin:
 
 @dataclass(frozen=True)
 class Console:
-    """The staff member behind a live session, and the CSRF token of that session's forms."""
+    """The staff member behind a live session, and the CSRF token of that session's forms.
+
+    For a service token (`service_console`) the "staff" is a `ServiceAccount`, the "session" is the
+    token's lifetime, and there is no CSRF token: no cookie is involved."""
 
     staff: StaffRecord
     session: StaffSessionRecord
@@ -80,13 +101,22 @@ class Console:
 
     @property
     def actor(self) -> str:
+        if isinstance(self.staff, ServiceAccount):
+            return f"client:{self.staff.id}"
         return f"staff:{self.staff.username}"
+
+    @property
+    def is_service(self) -> bool:
+        return isinstance(self.staff, ServiceAccount)
 
     def can(self, permission: str) -> bool:
         return allowed(self.staff, permission)
 
 
 def allowed(staff: StaffRecord, permission: str) -> bool:
+    if isinstance(staff, ServiceAccount):
+        scope = ADMIN_SCOPES.get(permission)
+        return scope is not None and scope in staff.scopes
     return bool(staff.roles & PERMISSIONS[permission])
 
 
@@ -173,6 +203,29 @@ def current(provider: Provider, cookie_value: str | None) -> Console | None:
     if staff is None or staff.status != "active":
         return None
     return Console(staff, session, derive(cookie_value, "staff-csrf"))
+
+
+def service_console(provider: Provider, access_token: str) -> Console:
+    """The portal behind a `client_credentials` access token presented to the admin API.
+
+    Refused (`InvalidToken`) unless the token is live, is a service token (no `gid`; `sub` is its
+    `client_id`), is not DPoP-bound (the admin API does not check proofs), and its client is still
+    registered and enabled. Which routes it may use is left to `require`, like for staff."""
+    claims, grant = verify_access_token(provider, access_token)
+    client_id = claims.get("client_id")
+    if grant is not None or "gid" in claims or not isinstance(client_id, str) or claims.get("sub") != client_id:
+        raise InvalidToken("the admin API takes a service token from the client_credentials grant")
+    if "cnf" in claims:
+        raise InvalidToken("DPoP-bound tokens are not accepted by the admin API", detail="cnf")
+    client = provider.store.clients.get(client_id)
+    if client is None or client.disabled:
+        raise InvalidToken("the token's client is not registered or is disabled")
+    scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(ADMIN_SCOPES.values())
+    account = ServiceAccount(id=client_id, username=f"client:{client_id}", full_name=client.name, roles=frozenset(),
+                             status="active", created_at=int(claims.get("iat", 0)), scopes=scopes)
+    lifetime = StaffSessionRecord(id_digest="", staff_id=client_id, created_at=int(claims.get("iat", 0)),
+                                  last_seen_at=provider.clock.now(), expires_at=int(claims.get("exp", 0)))
+    return Console(account, lifetime, "")
 
 
 def logout(provider: Provider, console: Console, *, ip: str | None = None) -> None:

@@ -118,4 +118,5 @@ def test_staff_actions_are_audited_with_actor_subject_and_ip(client, provider, s
     [event] = audit.search(provider, audit.AuditFilter(action="citizen.lock"))
 
     assert event.actor == "staff:admin" and event.subject == f"citizen:{citizen.id}" and event.ip
-    assert json.loads(event.detail) == {"reason": "fraud"}
+    detail = json.loads(event.detail)
+    assert detail["reason"] == "fraud" and detail["request_id"]  # the id in the logs, to join them
