@@ -151,9 +151,18 @@ def walk_pages(http: httpx.Client | Any, authorize_url: str, redirect_uri: str, 
         else:
             action, data = form_action(page.text, "/consent"), {"decision": "allow" if consent else "deny"}
         response = http.post(action, data={"csrf_token": csrf_of(page.text), **data})
-        assert response.status_code == 303, response.text
+        if response.status_code != 303:
+            raise PageRefused(response)
         location = response.headers["location"]
     return location
+
+
+class PageRefused(AssertionError):
+    """A form in the login pages was answered with something other than a redirect."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code}: {response.text[:300]}")
+        self.response = response
 
 
 def exchange(http: httpx.Client | Any, portal: Portal, code: str, pkce: Pkce) -> httpx.Response:

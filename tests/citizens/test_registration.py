@@ -11,8 +11,8 @@ import pytest
 from idp.core import registration
 from idp.core.accounts import CitizenDeclaration
 from idp.errors import ValidationError
-from tests.helpers import add_citizen, add_portal, csrf_of, form_action, login_and_consent, messages_to, path_of, \
-    sent_codes
+from tests.helpers import PageRefused, add_citizen, add_portal, csrf_of, form_action, login_and_consent, messages_to, \
+    path_of, sent_codes
 
 NEW = {"full_name": "Phạm Minh Châu", "citizen_id": "079303001234", "birth_date": "2003-04-05", "sex": "female",
        "phone": "0987 654 321", "email": "", "password": "mây trắng bay qua đồi xanh"}
@@ -48,8 +48,10 @@ def test_a_pending_account_cannot_log_in_before_the_code(client, provider):
     _register(client)
     portal = add_portal(provider)
 
-    with pytest.raises(AssertionError):
+    with pytest.raises(PageRefused) as refused:
         login_and_consent(client, portal, NEW["citizen_id"], NEW["password"])
+
+    assert refused.value.response.status_code == 401
 
 
 @pytest.mark.parametrize("changes, field_label", [
@@ -87,8 +89,9 @@ def test_a_password_of_128_characters_is_accepted_and_not_truncated(client, prov
 
     portal = add_portal(provider)
     assert "code" in login_and_consent(client, portal, NEW["citizen_id"], long_password)
-    with pytest.raises(AssertionError):
+    with pytest.raises(PageRefused) as refused:
         login_and_consent(client, portal, NEW["citizen_id"], long_password[:127], prompt="login")
+    assert refused.value.response.status_code == 401
 
 
 def test_registering_an_existing_id_number_answers_like_a_new_one_and_tells_the_holder(client, provider):

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from idp.crypto.totp import totp_code
 from tests.helpers import Pkce, add_citizen, add_portal, authorize_params, csrf_of, exchange, form_action, \
-    login_and_consent, path_of, query_of, sent_codes
+    login_and_consent, PageRefused, path_of, query_of, sent_codes
 
 
 def _account_login(client, citizen, password):
@@ -82,8 +82,10 @@ def test_a_wrong_app_code_is_refused(client, provider, enrolled):
     citizen, password, _, _, _ = enrolled
     portal = add_portal(provider)
 
-    with pytest.raises(AssertionError):
+    with pytest.raises(PageRefused) as refused:
         login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: "000000")
+
+    assert refused.value.response.status_code == 401 and "/second-factor" in refused.value.response.text
 
 
 def test_an_app_code_is_never_accepted_twice(client, clock, provider, enrolled):
@@ -93,8 +95,10 @@ def test_an_app_code_is_never_accepted_twice(client, clock, provider, enrolled):
     login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
     client.cookies.clear()
 
-    with pytest.raises(AssertionError):
+    with pytest.raises(PageRefused) as refused:
         login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
+
+    assert refused.value.response.status_code == 401
 
 
 def test_a_recovery_code_works_once(client, provider, enrolled):
