@@ -174,15 +174,14 @@ def issue(
     refresh_token: str | None = None,
     dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
-    citizen = provider.store.citizens.get(grant_record.citizen_id)
-    if citizen is None or citizen.status != "active":
+    if not grant_record.citizen_active:
         raise InvalidGrant("the account is not active")
     now = provider.clock.now()
     settings = provider.settings
     scopes = scope.split()
     access_key = provider.keys.signer("ES256")
     jti = new_token(provider.rng, 16)
-    sub = subject_for(provider, citizen.id, client)
+    sub = subject_for(provider, grant_record.citizen_id, client)
     access_claims: dict[str, Any] = {
         "iss": provider.issuer, "sub": sub, "aud": provider.issuer, "client_id": client.id,
         "iat": now, "exp": now + settings.access_token_ttl, "jti": jti, "scope": scope,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, or_, select, update
@@ -120,6 +122,19 @@ def _client_record(row: Any) -> ClientRecord:
     )
 
 
+# Every token request looks its client up; portals change rarely. Each process keeps a record
+# for this long (a write in this process forgets it at once; other processes see it this late).
+CLIENT_CACHE_SECONDS = 2.0
+_client_cache: dict[tuple[int, str], tuple[float, ClientRecord]] = {}
+_client_cache_lock = threading.Lock()
+
+
+def forget_client(client_id: str) -> None:
+    with _client_cache_lock:
+        for key in [k for k in _client_cache if k[1] == client_id]:
+            del _client_cache[key]
+
+
 class Clients:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -165,10 +180,23 @@ class Clients:
         return self.get(id)  # type: ignore[return-value]
 
     def get(self, client_id: str) -> ClientRecord | None:
+        key = (id(self._engine), client_id)
+        with _client_cache_lock:
+            cached = _client_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
+            return cached[1]
         with self._engine.connect() as conn:
             row = conn.execute(select(_client).where(_client.c.id == client_id)).first()
-        return _client_record(row) if row else None
+        if row is None:
+            return None  # unknown ids are not cached: a flood of random ids must not grow memory
+        record = _client_record(row)
+        with _client_cache_lock:
+            if len(_client_cache) > 10_000:
+                _client_cache.clear()
+            _client_cache[key] = (time.monotonic(), record)
+        return record
 
     def set_secret_digest(self, client_id: str, secret_digest: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(update(_client).where(_client.c.id == client_id).values(secret_digest=secret_digest))
+        forget_client(client_id)

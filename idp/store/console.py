@@ -14,7 +14,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record, _client_record
+from idp.store.accounts import forget_client, _CITIZEN_COLUMNS, _citizen_record, _client_record
 from idp.store.records import CitizenRecord, ClientRecord
 from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch
 
@@ -135,9 +135,11 @@ class ClientDirectory:
                 post_logout_redirect_uris=json.dumps(post_logout_redirect_uris), scopes=" ".join(scopes),
                 id_token_alg=id_token_alg, min_level=min_level, backchannel_logout_uri=backchannel_logout_uri,
                 jwks=json.dumps(jwks) if jwks else None, jwks_uri=jwks_uri))
+        forget_client(client_id)
         return result.rowcount == 1
 
     def set_disabled(self, client_id: str, disabled: bool) -> bool:
         with self._engine.begin() as conn:
             result = conn.execute(update(_client).where(_client.c.id == client_id).values(disabled=disabled))
+        forget_client(client_id)
         return result.rowcount == 1

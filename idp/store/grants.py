@@ -13,12 +13,13 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.records import CodeRecord, GrantRecord, RefreshRecord
-from idp.store.tables import AuthorizationCode, Grant, RefreshToken, RevokedToken
+from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken
 
 _grant = Grant.__table__
 _code = AuthorizationCode.__table__
 _refresh = RefreshToken.__table__
 _revoked = RevokedToken.__table__
+_citizen = Citizen.__table__
 
 
 def _grant_record(row: Any) -> GrantRecord:
@@ -26,6 +27,7 @@ def _grant_record(row: Any) -> GrantRecord:
         id=row.id, citizen_id=row.citizen_id, client_id=row.client_id, sid=row.sid, scope=row.scope,
         auth_time=row.auth_time, acr=row.acr, amr=tuple(json.loads(row.amr)), expires_at=row.expires_at,
         revoked_at=row.revoked_at, dpop_jkt=row.dpop_jkt, created_at=row.created_at,
+        citizen_active=bool(getattr(row, "citizen_active", True)),
     )
 
 
@@ -55,8 +57,13 @@ class Grants:
             conn.execute(_code.insert().values(**dict(code, grant_id=grant["id"], consumed_at=None)))
 
     def get(self, grant_id: str) -> GrantRecord | None:
+        """The grant, with whether its citizen may still use it (one query on the token hot path)."""
         with self._engine.connect() as conn:
-            row = conn.execute(select(_grant).where(_grant.c.id == grant_id)).first()
+            row = conn.execute(
+                select(_grant, (_citizen.c.status == "active").label("citizen_active"))
+                .join(_citizen, _citizen.c.id == _grant.c.citizen_id)
+                .where(_grant.c.id == grant_id)
+            ).first()
         return _grant_record(row) if row else None
 
     def revoke(self, grant_id: str, now: int) -> None:

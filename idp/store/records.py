@@ -105,6 +105,7 @@ class GrantRecord:
     revoked_at: int | None
     dpop_jkt: str | None = None
     created_at: int = 0
+    citizen_active: bool = True  # from a join: the account may still receive tokens
 
 
 @dataclass(frozen=True)
