@@ -12,9 +12,9 @@ from idp.core import flows, registration
 from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
-from idp.crypto.opaque import equal
 from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
 from idp.http import cookies, csrf
+from idp.http.flow_pages import live_secret, posted_form
 from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
 from idp.http.render import error_page, json_response, language, page, redirect
@@ -68,10 +68,6 @@ async def submit(request: Request) -> Response:
     return response
 
 
-def _secret(request: Request, flow_id: str) -> str | None:
-    return request.cookies.get(cookies.flow_name(request.app.state.provider.settings, flow_id))
-
-
 def _verify_page(request: Request, flow_id: str, secret: str, lang: str, status_code: int = 200,
                  error_key: str | None = None, notice_key: str | None = None) -> Response:
     return page(request, "register_verify.html", lang, status_code=status_code, flow_id=flow_id,
@@ -79,24 +75,20 @@ def _verify_page(request: Request, flow_id: str, secret: str, lang: str, status_
 
 
 async def show_verify(request: Request) -> Response:
-    flow_id = request.path_params["flow_id"]
-    secret = _secret(request, flow_id)
-    try:
-        await core(flows.load, request.app.state.provider, flow_id, secret, "register")
-    except flows.FlowGone:
-        return error_page(request, "error.expired", 400)
-    assert secret is not None
-    return _verify_page(request, flow_id, secret, language(request))
+    secret = await live_secret(request, "register")
+    if isinstance(secret, Response):
+        return secret
+    return _verify_page(request, request.path_params["flow_id"], secret, language(request))
 
 
 async def verify(request: Request) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    secret, form = posted
     flow_id = request.path_params["flow_id"]
-    secret = _secret(request, flow_id)
     lang = language(request)
-    if secret is None or not equal(flows.csrf_token(secret, flow_id), one(form, "csrf_token") or ""):
-        return error_page(request, "error.csrf", 403)
     try:
         if one(form, "action") == "resend":
             await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=lang)

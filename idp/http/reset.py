@@ -8,9 +8,9 @@ from starlette.responses import Response
 from idp.core import flows, reset
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
-from idp.crypto.opaque import equal
 from idp.errors import ValidationError
 from idp.http import cookies, csrf
+from idp.http.flow_pages import live_secret, posted_form
 from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
 from idp.http.render import error_page, language, page, redirect
@@ -45,10 +45,6 @@ async def submit(request: Request) -> Response:
     return response
 
 
-def _secret(request: Request, flow_id: str) -> str | None:
-    return request.cookies.get(cookies.flow_name(request.app.state.provider.settings, flow_id))
-
-
 def _code_page(request: Request, flow_id: str, secret: str, status_code: int = 200, error: str | None = None
                ) -> Response:
     return page(request, "reset_verify.html", language(request), status_code=status_code, flow_id=flow_id,
@@ -56,24 +52,20 @@ def _code_page(request: Request, flow_id: str, secret: str, status_code: int = 2
 
 
 async def show_code(request: Request) -> Response:
-    flow_id = request.path_params["flow_id"]
-    secret = _secret(request, flow_id)
-    try:
-        await core(flows.load, request.app.state.provider, flow_id, secret, "reset")
-    except flows.FlowGone:
-        return error_page(request, "error.expired", 400)
-    assert secret is not None
-    return _code_page(request, flow_id, secret)
+    secret = await live_secret(request, "reset")
+    if isinstance(secret, Response):
+        return secret
+    return _code_page(request, request.path_params["flow_id"], secret)
 
 
 async def finish(request: Request) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    secret, form = posted
     flow_id = request.path_params["flow_id"]
-    secret = _secret(request, flow_id)
     lang = language(request)
-    if secret is None or not equal(flows.csrf_token(secret, flow_id), one(form, "csrf_token") or ""):
-        return error_page(request, "error.csrf", 403)
     try:
         await password_work(request, reset.finish, provider, flow_id, secret, one(form, "code") or "",
                             one(form, "password") or "")
