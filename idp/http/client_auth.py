@@ -10,12 +10,19 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
+from typing import Callable, TypeVar
+
 from starlette.requests import Request
 
-from idp.core.clients import ClientCredentials
+from idp.core.clients import ClientCredentials, authenticate_client
+from idp.core.provider import Provider
 from idp.crypto.assertions import unverified_issuer
 from idp.errors import InvalidClient, InvalidRequest
-from idp.http.forms import Params, one
+from idp.http._run import core
+from idp.http.forms import Params, one, read_form
+from idp.store.records import ClientRecord
+
+T = TypeVar("T")
 
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -52,3 +59,20 @@ def credentials(request: Request, params: Params) -> ClientCredentials:
     if body_secret is not None:
         return ClientCredentials(body_id, body_secret, "client_secret_post")
     return ClientCredentials(body_id, None, "none")
+
+
+async def client_call(request: Request,
+                      action: Callable[[Provider, ClientRecord, Params, list[str]], T]) -> T:
+    """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
+    client's credentials, then authenticate the client and run `action` in one worker-thread
+    hop. The client is always proven first (RFC 7009 §2.1, RFC 7662 §2.1); `action` also gets
+    the request's DPoP proofs."""
+    provider = request.app.state.provider
+    params = await read_form(request, provider.settings.max_body_bytes)
+    found = credentials(request, params)
+    proofs = request.headers.getlist("dpop")
+
+    def run() -> T:
+        return action(provider, authenticate_client(provider, found), params, proofs)
+
+    return await core(run)

@@ -6,22 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import dpop, par
-from idp.core.clients import authenticate_client
-from idp.http._run import core
-from idp.http.client_auth import credentials
-from idp.http.forms import read_form
+from idp.core.provider import Provider
+from idp.http.client_auth import client_call
+from idp.http.forms import Params
 from idp.http.render import json_response
+from idp.store.records import ClientRecord
+
+
+def _push(provider: Provider, client: ClientRecord, params: Params, proofs: list[str]) -> dict[str, object]:
+    jkt = dpop.check_proof(provider, proofs, method="POST", path="/par")
+    return par.push(provider, client, params, jkt)
 
 
 async def push(request: Request) -> Response:
-    provider = request.app.state.provider
-    params = await read_form(request, provider.settings.max_body_bytes)
-    found = credentials(request, params)
-    proofs = request.headers.getlist("dpop")
-
-    def run() -> dict[str, object]:
-        client = authenticate_client(provider, found)
-        jkt = dpop.check_proof(provider, proofs, method="POST", path="/par")
-        return par.push(provider, client, params, jkt)
-
-    return json_response(await core(run), 201)
+    return json_response(await client_call(request, _push), 201)

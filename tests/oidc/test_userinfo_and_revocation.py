@@ -135,3 +135,11 @@ def test_revocation_requires_client_authentication(client, portal, tokens):
     response = client.post("/revoke", auth=(portal.client_id, "wrong"), data={"token": tokens["access_token"]})
 
     assert response.status_code == 401
+
+
+def test_revocation_proves_the_client_before_reading_the_request(client, portal):
+    unauthenticated = client.post("/revoke", data={})
+    authenticated = client.post("/revoke", auth=portal.basic, data={})
+
+    assert unauthenticated.status_code == 401
+    assert authenticated.status_code == 400 and authenticated.json()["error"] == "invalid_request"
