@@ -138,8 +138,8 @@ def test_revocation_requires_client_authentication(client, portal, tokens):
 
 
 def test_revocation_proves_the_client_before_reading_the_request(client, portal):
-    unauthenticated = client.post("/revoke", data={})
-    authenticated = client.post("/revoke", auth=portal.basic, data={})
+    unauthenticated = client.post("/revoke", data={"token_type_hint": "access_token"})
+    authenticated = client.post("/revoke", auth=portal.basic, data={"token_type_hint": "access_token"})
 
     assert unauthenticated.status_code == 401
     assert authenticated.status_code == 400 and authenticated.json()["error"] == "invalid_request"
