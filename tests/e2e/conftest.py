@@ -42,13 +42,20 @@ def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subproces
 
 
 @pytest.fixture
-def running_provider(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[RunningProvider]:
+def provider_extra_env() -> dict[str, str]:
+    """Settings a test module adds to the served provider's environment (override it there)."""
+    return {}
+
+
+@pytest.fixture
+def running_provider(tmp_path: Path, keys_dir: Path, database_url: str,
+                     provider_extra_env: dict[str, str]) -> Iterator[RunningProvider]:
     port = _free_port()
     issuer = f"http://127.0.0.1:{port}"
     shutil.copytree(keys_dir, tmp_path / "keys")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update(IDP_ISSUER=issuer, IDP_DATA_DIR=str(tmp_path / "data"), IDP_KEYS_DIR=str(tmp_path / "keys"),
-               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests")
+               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests", **provider_extra_env)
     assert _idp(env, "init").returncode == 0
     added = _idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
     assert added.returncode == 0, added.stderr
