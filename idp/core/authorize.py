@@ -162,8 +162,10 @@ def check_max_age(params: Params) -> int | None:
 
 
 def check_client_may_authorize(client: ClientRecord) -> None:
-    if client.disabled:
-        raise UnauthorizedClient("this client is disabled")
+    """A disabled client never gets this far (`check_client`); one registered only for
+    client_credentials must not start a citizen's login (RFC 6749 §4.1.2.1 unauthorized_client)."""
+    if "authorization_code" not in client.grant_types:
+        raise UnauthorizedClient("this client may not use the authorization code flow")
 
 
 def validate(provider: Provider, params: Params, pushed: bool = False) -> tuple[ClientRecord, AuthorizationRequest]:

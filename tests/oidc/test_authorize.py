@@ -124,3 +124,13 @@ def test_an_unknown_request_uri_gets_an_error_page_and_no_redirect(client, porta
     response = _authorize(client, portal, request_uri="urn:ietf:params:oauth:request_uri:forged")
 
     assert response.status_code == 400 and "location" not in response.headers
+
+
+def test_a_client_registered_only_for_client_credentials_cannot_start_a_login(client, provider):
+    from tests.helpers import add_portal
+
+    backend = add_portal(provider, grant_types=["client_credentials"])
+
+    response = _authorize(client, backend)
+
+    assert query_of(response.headers["location"])["error"] == "unauthorized_client"
