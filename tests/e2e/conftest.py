@@ -42,14 +42,11 @@ def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subproces
 
 
 @pytest.fixture
-def provider_extra_env() -> dict[str, str]:
-    """Settings a test module adds to the served provider's environment (override it there)."""
-    return {}
-
-
-@pytest.fixture
-def running_provider(tmp_path: Path, keys_dir: Path, database_url: str,
-                     provider_extra_env: dict[str, str]) -> Iterator[RunningProvider]:
+def running_provider(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path,
+                     database_url: str) -> Iterator[RunningProvider]:
+    """`@pytest.mark.provider_env(IDP_X="...")` on a test adds settings to the served provider."""
+    marker = request.node.get_closest_marker("provider_env")
+    provider_extra_env = dict(marker.kwargs) if marker else {}
     port = _free_port()
     issuer = f"http://127.0.0.1:{port}"
     shutil.copytree(keys_dir, tmp_path / "keys")

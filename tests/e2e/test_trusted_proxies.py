@@ -35,15 +35,10 @@ def _failed_login_from(running_provider, forwarded_for: str) -> str:
         store.close()
 
 
-class TestWithoutTrustedProxies:
-    def test_a_forwarded_address_from_an_unnamed_peer_is_ignored(self, running_provider):
-        assert _failed_login_from(running_provider, SPOOFED) == "127.0.0.1"
+def test_a_forwarded_address_from_an_unnamed_peer_is_ignored(running_provider):
+    assert _failed_login_from(running_provider, SPOOFED) == "127.0.0.1"
 
 
-class TestWithTheProxyNamed:
-    @pytest.fixture
-    def provider_extra_env(self):
-        return {"IDP_TRUSTED_PROXIES": "127.0.0.1"}
-
-    def test_the_address_the_proxy_forwards_is_the_one_counted(self, running_provider):
-        assert _failed_login_from(running_provider, SPOOFED) == SPOOFED
+@pytest.mark.provider_env(IDP_TRUSTED_PROXIES="127.0.0.1")
+def test_the_address_a_named_proxy_forwards_is_the_one_counted(running_provider):
+    assert _failed_login_from(running_provider, SPOOFED) == SPOOFED
