@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -77,9 +78,10 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen, interrupt: bool = False) -> None:
+    """SIGTERM, or SIGINT for py-spy, which writes its profile only when interrupted."""
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT if interrupt else signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -227,7 +229,7 @@ def interactions_for_login(base: str, client_id: str, count: int) -> list[tuple[
 
 
 def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only: set[str], workers: int,
-                   docs_dir: Path) -> None:
+                   docs_dir: Path, profile: Path | None = None) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = run.work / f"{name}-data"
@@ -243,8 +245,12 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
           f"in {time.monotonic() - t0:.1f}s", flush=True)
     log = (run.work / f"{name}.log").open("w")
     started = time.monotonic()
-    proc = subprocess.Popen([PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, cwd=ROOT, stdout=log, stderr=log)
+    command = [PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if profile is not None:  # py-spy samples the whole run; open the file in speedscope.app
+        profile.mkdir(parents=True, exist_ok=True)
+        command = [str(Path(PY).parent / "py-spy"), "record", "--subprocesses", "--format", "speedscope",
+                   "-o", str(profile / f"{name}.speedscope.json"), "--", *command]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
         ready = wait_for(f"{base}/readyz", proc)
         run.facts[f"{name} start-up to ready /readyz"] = f"{ready:.2f} s (includes `idp init`'s migration check)"
@@ -265,7 +271,7 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
             run.load(name, "login (argon2id owasp)", base, Load(lines, once=True), connections=4)
         run.facts[f"{name} resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
     finally:
-        stop(proc)
+        stop(proc, interrupt=profile is not None)
         log.close()
 
 
@@ -427,6 +433,8 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}")
     parser.add_argument("--targets", default="sqlite,postgresql,floor,oidc-provider")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
+    parser.add_argument("--profile", type=Path, help="record the provider under py-spy into this folder "
+                        "(pip install py-spy; the figures of a profiled run are not comparable)")
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 60))
     only = set(args.only.split(","))
@@ -449,13 +457,13 @@ def main() -> int:
         if "sqlite" in targets:
             print("provider on SQLite", flush=True)
             bench_provider(run, "provider-sqlite", f"sqlite:///{work / 'bench.sqlite3'}", keys_dir, only,
-                           args.workers, docs_dir)
+                           args.workers, docs_dir, args.profile)
         if "postgresql" in targets:
             print("provider on PostgreSQL", flush=True)
             subprocess.run(["psql", pg_base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
             sep = "&" if "?" in pg_base else "?"
             bench_provider(run, "provider-postgresql", f"{pg_base}{sep}options=-csearch_path%3D{schema}", keys_dir,
-                           only, args.workers, docs_dir)
+                           only, args.workers, docs_dir, args.profile)
         if "floor" in targets:
             print("floor", flush=True)
             if not (docs_dir / "jwks.json").exists():

@@ -26,7 +26,7 @@ LEASE_KEY = "housekeeping:lease"
 class Housekeeper:
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
-        self.repo = Housekeeping(provider.store.engine)
+        self.repo = Housekeeping(provider.store.db)
 
     def horizon(self) -> Horizon:
         settings = self.provider.settings

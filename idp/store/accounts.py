@@ -7,9 +7,10 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from idp.store.database import Database
 from idp.store.records import CitizenRecord, ClientRecord, Conflict
 from idp.store.tables import Citizen, Client, OtpChallenge
 
@@ -20,7 +21,8 @@ _CITIZEN_COLUMNS = [c for c in _citizen.c if c.name != "password_hash"]
 
 
 def _citizen_record(row: Any) -> CitizenRecord:
-    return CitizenRecord(**{c.name: row._mapping[c.name] for c in _CITIZEN_COLUMNS if c.name != "created_at"})
+    fields = row if isinstance(row, dict) else row._mapping
+    return CitizenRecord(**{c.name: fields[c.name] for c in _CITIZEN_COLUMNS if c.name != "created_at"})
 
 
 def _conflicting_field(exc: IntegrityError, candidates: tuple[str, ...]) -> str:
@@ -32,20 +34,20 @@ def _conflicting_field(exc: IntegrityError, candidates: tuple[str, ...]) -> str:
 
 
 class Citizens:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, *, password_hash: str, created_at: int, **values: Any) -> CitizenRecord:
         row = dict(values, password_hash=password_hash, created_at=created_at, updated_at=created_at)
         try:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 conn.execute(_citizen.insert().values(**row))
         except IntegrityError as exc:
             raise Conflict(_conflicting_field(exc, ("citizen_id", "phone"))) from None
         return self.get(values["id"])  # type: ignore[return-value]
 
     def get(self, citizen_pk: str) -> CitizenRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(*_CITIZEN_COLUMNS).where(_citizen.c.id == citizen_pk)).first()
         return _citizen_record(row) if row else None
 
@@ -54,13 +56,13 @@ class Citizens:
         condition = _citizen.c.citizen_id == identifier
         if phone:
             condition = or_(condition, _citizen.c.phone == phone)
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(*_CITIZEN_COLUMNS, _citizen.c.password_hash).where(condition)).first()
         return (_citizen_record(row), row.password_hash) if row else None
 
     def find_holders(self, citizen_id: str, phone: str) -> list[CitizenRecord]:
         """Accounts that already hold this ID number or this phone (to tell their owners)."""
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(*_CITIZEN_COLUMNS)
                                 .where(or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))).all()
         return [_citizen_record(r) for r in rows]
@@ -69,7 +71,7 @@ class Citizens:
         """Pending registrations never proven by their code stop holding the ID number and phone."""
         stale = and_(_citizen.c.status == "pending", _citizen.c.created_at < created_before,
                      or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             ids = [r.id for r in conn.execute(select(_citizen.c.id).where(stale)).all()]
             if not ids:
                 return 0
@@ -79,21 +81,21 @@ class Citizens:
 
     def activate(self, citizen_pk: str, now: int) -> bool:
         """Pending → active at LoA1 with the phone proven; only once."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk, _citizen.c.status == "pending")
                                   .values(status="active", phone_verified=True, updated_at=now))
         return result.rowcount == 1
 
     def set_phone(self, citizen_pk: str, phone: str, now: int) -> None:
         try:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk)
                              .values(phone=phone, phone_verified=True, updated_at=now))
         except IntegrityError:
             raise Conflict("phone") from None
 
     def set_password_hash(self, citizen_pk: str, password_hash: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 update(_citizen).where(_citizen.c.id == citizen_pk).values(password_hash=password_hash, updated_at=now)
             )
@@ -136,8 +138,8 @@ def forget_client(client_id: str) -> None:
 
 
 class Clients:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(
         self,
@@ -159,7 +161,7 @@ class Clients:
         if isinstance(options.get("grant_types"), (list, tuple, set, frozenset)):
             options["grant_types"] = " ".join(sorted(options["grant_types"]))
         try:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 conn.execute(
                     _client.insert().values(
                         id=id,
@@ -180,12 +182,12 @@ class Clients:
         return self.get(id)  # type: ignore[return-value]
 
     def get(self, client_id: str) -> ClientRecord | None:
-        key = (id(self._engine), client_id)
+        key = (id(self._db), client_id)
         with _client_cache_lock:
             cached = _client_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
             return cached[1]
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_client).where(_client.c.id == client_id)).first()
         if row is None:
             return None  # unknown ids are not cached: a flood of random ids must not grow memory
@@ -197,6 +199,6 @@ class Clients:
         return record
 
     def set_secret_digest(self, client_id: str, secret_digest: str) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_client).where(_client.c.id == client_id).values(secret_digest=secret_digest))
         forget_client(client_id)

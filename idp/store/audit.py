@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, Text, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, Column, Integer, Text, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
+from idp.store.database import Database
 from idp.store.tables import _epoch
 
 GENESIS = "0" * 64
@@ -103,23 +103,20 @@ def _row(row: Any) -> AuditRow:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def _ensure_head(self) -> None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             present = conn.execute(select(_head.c.id).where(_head.c.id == 1)).first()
-        if present is None:
-            try:
-                with self._engine.begin() as conn:
-                    conn.execute(_head.insert().values(id=1, seq=0, hash=GENESIS))
-            except IntegrityError:
-                pass  # another process made it first
+        if present is None:  # another process may make it at the same time: the key decides
+            with self._db.begin() as conn:
+                conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
 
     def append(self, values: dict[str, Any], hasher: Callable[[dict[str, Any], str], str]) -> AuditRow:
         """Append one event after the current head; `hasher(fields, prev_hash)` gives its hash."""
         self._ensure_head()
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             # Taking the head row first serialises appends (row lock / SQLite write lock).
             head = conn.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1)
                                 .returning(_head.c.seq, _head.c.hash)).one()
@@ -130,12 +127,12 @@ class AuditLog:
         return AuditRow(**{**{n: fields.get(n) for n in FIELDS}, "prev_hash": head.hash, "hash": digest})
 
     def head(self) -> tuple[int, str]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
         return (row.seq, row.hash) if row else (0, GENESIS)
 
     def checkpoint(self) -> tuple[int, str]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_checkpoint.c.seq, _checkpoint.c.hash).where(_checkpoint.c.id == 1)).first()
         return (row.seq, row.hash) if row else (0, GENESIS)
 
@@ -143,7 +140,7 @@ class AuditLog:
         """Every event in sequence order, in batches (the trail may be large)."""
         after = -1
         while True:
-            with self._engine.connect() as conn:
+            with self._db.connect() as conn:
                 rows = conn.execute(select(_event).where(_event.c.seq > after).order_by(_event.c.seq)
                                     .limit(batch)).all()
             if not rows:
@@ -154,16 +151,16 @@ class AuditLog:
 
     def search(self, where: AuditFilter, limit: int = 100, offset: int = 0) -> list[AuditRow]:
         query = select(_event).where(*_conditions(where)).order_by(_event.c.seq.desc()).limit(limit).offset(offset)
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return [_row(r) for r in conn.execute(query).all()]
 
     def count(self, where: AuditFilter) -> int:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_event).where(*_conditions(where))).scalar_one())
 
     def prune_before(self, cutoff: int, now: int) -> int:
         """Remove events older than `cutoff` (a prefix of the chain), recording the checkpoint."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             # Lock the head so no append interleaves with the checkpoint write.
             conn.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq))
             newest_seq = conn.execute(select(func.max(_event.c.seq))).scalar()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 
+from idp.store.database import Database
 from idp.store.tables import OtpChallenge, RecoveryCode, TotpFactor
 
 _challenge = OtpChallenge.__table__
@@ -45,13 +46,13 @@ class TotpRecord:
 
 
 class Challenges:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(self, **values: Any) -> None:
         """Store a new challenge and void the flow's earlier ones for the same purpose (a resend
         replaces the code; only the newest can be used)."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 update(_challenge)
                 .where(_challenge.c.flow_id == values["flow_id"], _challenge.c.purpose == values["purpose"],
@@ -61,7 +62,7 @@ class Challenges:
             conn.execute(_challenge.insert().values(**dict(values, attempts=0, consumed_at=None)))
 
     def live_for_flow(self, flow_id: str, purpose: str, now: int) -> ChallengeRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(
                 select(_challenge).where(_challenge.c.flow_id == flow_id, _challenge.c.purpose == purpose,
                                          _challenge.c.consumed_at.is_(None), _challenge.c.expires_at > now)
@@ -72,7 +73,7 @@ class Challenges:
     def take_attempt(self, challenge_id: str, now: int, max_attempts: int) -> ChallengeRecord | None:
         """Spend one try before comparing: of N parallel guesses at most `max_attempts` are ever
         compared. None when the challenge is used, expired or out of tries."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             row = conn.execute(
                 update(_challenge)
                 .where(_challenge.c.id == challenge_id, _challenge.c.consumed_at.is_(None),
@@ -83,7 +84,7 @@ class Challenges:
         return _challenge_record(row) if row else None
 
     def consume(self, challenge_id: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_challenge)
                                   .where(_challenge.c.id == challenge_id, _challenge.c.consumed_at.is_(None))
                                   .values(consumed_at=now))
@@ -91,17 +92,17 @@ class Challenges:
 
 
 class Authenticators:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def get(self, citizen_id: str) -> TotpRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_totp).where(_totp.c.citizen_id == citizen_id)).first()
         return TotpRecord(row.citizen_id, row.secret_sealed, row.confirmed_at, row.last_step) if row else None
 
     def start_enrolment(self, citizen_id: str, secret_sealed: str, now: int) -> None:
         """A new, unconfirmed secret; replaces an earlier unconfirmed one, never a confirmed one."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_id, _totp.c.confirmed_at.is_(None)))
             conn.execute(_totp.insert().values(citizen_id=citizen_id, secret_sealed=secret_sealed, created_at=now,
                                                confirmed_at=None, last_step=None))
@@ -112,7 +113,7 @@ class Authenticators:
         values: dict[str, object] = {"last_step": step}
         if confirm:
             values["confirmed_at"] = now
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(
                 update(_totp)
                 .where(_totp.c.citizen_id == citizen_id,
@@ -122,23 +123,23 @@ class Authenticators:
         return result.rowcount == 1
 
     def remove(self, citizen_id: str) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_id))
 
 
 class RecoveryCodes:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def replace(self, citizen_id: str, digests: list[str], now: int) -> None:
         """A new set voids the old one."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(delete(_recovery).where(_recovery.c.citizen_id == citizen_id))
             conn.execute(_recovery.insert(), [{"code_digest": d, "citizen_id": citizen_id, "created_at": now,
                                                "used_at": None} for d in digests])
 
     def use(self, citizen_id: str, digest: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_recovery)
                                   .where(_recovery.c.code_digest == digest, _recovery.c.citizen_id == citizen_id,
                                          _recovery.c.used_at.is_(None))
@@ -146,7 +147,7 @@ class RecoveryCodes:
         return result.rowcount == 1
 
     def remaining(self, citizen_id: str) -> int:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(_recovery.c.code_digest).where(
                 _recovery.c.citizen_id == citizen_id, _recovery.c.used_at.is_(None))).all()
         return len(rows)

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 
+from idp.store.database import Database
 from idp.store.tables import Flow
 
 _flow = Flow.__table__
@@ -25,17 +26,17 @@ class FlowRecord:
 
 
 class Flows:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(self, *, id: str, kind: str, binding_digest: str, citizen_id: str | None, data: dict[str, Any],
                created_at: int, expires_at: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_flow.insert().values(id=id, kind=kind, binding_digest=binding_digest, citizen_id=citizen_id,
                                                data=json.dumps(data), created_at=created_at, expires_at=expires_at))
 
     def get(self, flow_id: str) -> FlowRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_flow).where(_flow.c.id == flow_id)).first()
         if row is None:
             return None
@@ -43,7 +44,7 @@ class Flows:
                           row.expires_at, row.completed_at)
 
     def complete(self, flow_id: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_flow).where(_flow.c.id == flow_id, _flow.c.completed_at.is_(None),
                                                       _flow.c.expires_at > now).values(completed_at=now))
         return result.rowcount == 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.store.records import CodeRecord, GrantRecord, RefreshRecord
+from idp.store.database import Database
+from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record
+from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
 from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken
 
 _grant = Grant.__table__
@@ -23,11 +25,13 @@ _citizen = Citizen.__table__
 
 
 def _grant_record(row: Any) -> GrantRecord:
+    """From a result row, or a plain mapping of the same names."""
+    m = row if isinstance(row, dict) else row._mapping
     return GrantRecord(
-        id=row.id, citizen_id=row.citizen_id, client_id=row.client_id, sid=row.sid, scope=row.scope,
-        auth_time=row.auth_time, acr=row.acr, amr=tuple(json.loads(row.amr)), expires_at=row.expires_at,
-        revoked_at=row.revoked_at, dpop_jkt=row.dpop_jkt, created_at=row.created_at,
-        citizen_active=bool(getattr(row, "citizen_active", True)),
+        id=m["id"], citizen_id=m["citizen_id"], client_id=m["client_id"], sid=m["sid"], scope=m["scope"],
+        auth_time=m["auth_time"], acr=m["acr"], amr=tuple(json.loads(m["amr"])), expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"], dpop_jkt=m["dpop_jkt"], created_at=m["created_at"],
+        citizen_active=bool(m.get("citizen_active", True)),
     )
 
 
@@ -47,18 +51,18 @@ def _refresh_record(row: Any) -> RefreshRecord:
 
 
 class Grants:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create_with_code(self, grant: dict[str, Any], code: dict[str, Any]) -> None:
         """The grant and its authorization code appear together or not at all."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_grant.insert().values(**dict(grant, amr=json.dumps(grant["amr"]), revoked_at=None)))
             conn.execute(_code.insert().values(**dict(code, grant_id=grant["id"], consumed_at=None)))
 
     def get(self, grant_id: str) -> GrantRecord | None:
         """The grant, with whether its citizen may still use it (one query on the token hot path)."""
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(
                 select(_grant, (_citizen.c.status == "active").label("citizen_active"))
                 .join(_citizen, _citizen.c.id == _grant.c.citizen_id)
@@ -66,22 +70,41 @@ class Grants:
             ).first()
         return _grant_record(row) if row else None
 
+    def for_access_token(self, grant_id: str, jti: str) -> tuple[bool, GrantRecord, CitizenRecord] | None:
+        """What a resource needs to honour an access token, in one query: whether its `jti` was
+        revoked, its grant, and the citizen (None when the grant is gone)."""
+        revoked = exists().where(_revoked.c.jti == jti)
+        with self._db.connect() as conn:
+            row = conn.execute(
+                select(revoked.label("jti_revoked"), *(c.label(f"g_{c.name}") for c in _grant.c),
+                       *(c.label(f"c_{c.name}") for c in _CITIZEN_COLUMNS))
+                .join_from(_grant, _citizen, _citizen.c.id == _grant.c.citizen_id)
+                .where(_grant.c.id == grant_id)
+            ).first()
+        if row is None:
+            return None
+        fields = row._mapping
+        citizen = _citizen_record({c.name: fields[f"c_{c.name}"] for c in _CITIZEN_COLUMNS})
+        grant = _grant_record({**{c.name: fields[f"g_{c.name}"] for c in _grant.c},
+                               "citizen_active": citizen.status == "active"})
+        return bool(fields["jti_revoked"]), grant, citizen
+
     def revoke(self, grant_id: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None))
                          .values(revoked_at=now))
 
     def bind_dpop(self, grant_id: str, jkt: str) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_grant).where(_grant.c.id == grant_id).values(dpop_jkt=jkt))
 
     def live_for_session(self, sid: str) -> list[GrantRecord]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(_grant).where(_grant.c.sid == sid, _grant.c.revoked_at.is_(None))).all()
         return [_grant_record(r) for r in rows]
 
     def for_citizen(self, citizen_id: str) -> list[GrantRecord]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(_grant).where(_grant.c.citizen_id == citizen_id)
                                 .order_by(_grant.c.created_at.desc())).all()
         return [_grant_record(r) for r in rows]
@@ -91,12 +114,12 @@ class Grants:
         condition = [_grant.c.citizen_id == citizen_id, _grant.c.revoked_at.is_(None)]
         if client_id is not None:
             condition.append(_grant.c.client_id == client_id)
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_grant).where(*condition).values(revoked_at=now))
 
     def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
         """Mark the code used and return it; None when it is unknown, used, or another client's."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             row = conn.execute(
                 update(_code)
                 .where(_code.c.code_digest == code_digest, _code.c.client_id == client_id,
@@ -107,18 +130,18 @@ class Grants:
         return _code_record(row) if row else None
 
     def find_code(self, code_digest: str) -> CodeRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_code).where(_code.c.code_digest == code_digest)).first()
         return _code_record(row) if row else None
 
 
 class RefreshTokens:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int,
             expires_at: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_refresh.insert().values(
                 token_digest=token_digest, grant_id=grant_id, client_id=client_id, scope=scope,
                 created_at=created_at, expires_at=expires_at, consumed_at=None))
@@ -126,7 +149,7 @@ class RefreshTokens:
     def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
         """Consume the old token and store its successor (same grant, scope and end), in one transaction."""
         try:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 row = conn.execute(
                     update(_refresh)
                     .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
@@ -148,44 +171,42 @@ class RefreshTokens:
         """The one retry a client gets when it never received the successor (a lost response):
         the old token was rotated at most `grace` seconds ago, its successor was never used, and
         no retry was spent yet. The successor dies and a new one takes its place."""
-        successor = (select(_refresh.c.replaced_by).where(_refresh.c.token_digest == old_digest)
-                     .scalar_subquery())
-        with self._engine.begin() as conn:
+        eligible = (_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
+                    _refresh.c.consumed_at >= now - grace, _refresh.c.grace_used.is_(False))
+        successor = select(_refresh.c.replaced_by).where(*eligible).scalar_subquery()
+        with self._db.begin() as conn:
+            # Killing the unused successor is the race's one winner; only then is the old token touched,
+            # so a loser has written nothing and no rollback is needed (none may be: a unit of work
+            # shares this transaction).
             killed = conn.execute(update(_refresh)
                                   .where(_refresh.c.token_digest == successor, _refresh.c.consumed_at.is_(None))
                                   .values(consumed_at=now)).rowcount
-            row = conn.execute(
-                update(_refresh)
-                .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
-                       _refresh.c.consumed_at >= now - grace, _refresh.c.grace_used.is_(False))
-                .values(grace_used=True, replaced_by=new_digest)
-                .returning(*_refresh.c)
-            ).first()
-            if killed != 1 or row is None:
-                conn.rollback()
+            if killed != 1:
                 return None
+            row = conn.execute(update(_refresh).where(*eligible).values(grace_used=True, replaced_by=new_digest)
+                               .returning(*_refresh.c)).first()
+            if row is None:
+                raise RuntimeError("refresh token changed between two statements of one transaction")
             conn.execute(_refresh.insert().values(
                 token_digest=new_digest, grant_id=row.grant_id, client_id=client_id, scope=row.scope,
                 created_at=now, expires_at=row.expires_at, consumed_at=None))
         return _refresh_record(row)
 
     def find(self, token_digest: str) -> RefreshRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_refresh).where(_refresh.c.token_digest == token_digest)).first()
         return _refresh_record(row) if row else None
 
 
 class RevokedTokens:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, jti: str, expires_at: int) -> None:
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(_revoked.insert().values(jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            pass  # already revoked: revocation is idempotent (RFC 7009 §2.2)
+        """Already revoked is fine: revocation is idempotent (RFC 7009 §2.2)."""
+        with self._db.begin() as conn:
+            conn.execute(self._db.insert_or_skip(_revoked).values(jti=jti, expires_at=expires_at))
 
     def is_revoked(self, jti: str) -> bool:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return conn.execute(select(_revoked.c.jti).where(_revoked.c.jti == jti)).first() is not None

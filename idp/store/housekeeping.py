@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
+from idp.store.database import Database
 from idp.store.outbox import PENDING, OutboxMessage
 from idp.store.tables import (
     AuthFailure,
@@ -65,13 +66,13 @@ class Horizon:
 
 
 class Housekeeping:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def _delete_batched(self, table: Any, key: Any, condition: Any) -> int:
         total = 0
         while True:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 keys = select(key).where(condition).limit(BATCH).scalar_subquery()
                 deleted = conn.execute(delete(table).where(key.in_(keys))).rowcount or 0
             total += deleted
@@ -113,7 +114,7 @@ class Housekeeping:
         pruned["pushed_request"] = self._delete_batched(_pushed, _pushed.c.uri_digest, _pushed.c.expires_at < cutoff)
         pruned["outbox"] = self._delete_batched(_outbox, _outbox.c.id, and_(
             _outbox.c.status != PENDING, _outbox.c.finished_at < now - horizon.finished_outbox_retention))
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             # Cleared failure counters (nothing to remember) carry no information.
             pruned["auth_failure"] = conn.execute(delete(_failure).where(
                 _failure.c.consecutive == 0, _failure.c.locked.is_(False), _failure.c.blocked_until <= now,
@@ -121,7 +122,7 @@ class Housekeeping:
         return pruned
 
     def outbox_pending(self) -> int:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_outbox)
                                     .where(_outbox.c.status == PENDING)).scalar_one())
 
@@ -131,6 +132,6 @@ class Housekeeping:
                   "revoked_token": _revoked, "browser_session": _session, "interaction": _interaction,
                   "flow": _flow, "otp_challenge": _challenge, "rate_counter": _counter, "outbox": _outbox,
                   "auth_failure": _failure}
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return {name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                     for name, t in tables.items()}

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, case, select, update
+from sqlalchemy import Connection, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from idp.store.database import Database
 from idp.store.tables import AuthFailure, RateCounter
 
 _failure = AuthFailure.__table__
@@ -36,18 +37,18 @@ class FailureState:
 
 
 class AuthFailures:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def state(self, citizen_id: str, kind: str) -> FailureState:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_failure).where(_failure.c.citizen_id == citizen_id,
                                                       _failure.c.kind == kind)).first()
         return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
 
     def record(self, citizen_id: str, kind: str, now: int, delay_for: DelayPolicy) -> FailureState:
         """One more consecutive failure; the delay and lock follow from the new count."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             insert = _insert(conn)
             consecutive = conn.execute(
                 insert(_failure).values(citizen_id=citizen_id, kind=kind, consecutive=1, blocked_until=0,
@@ -71,18 +72,18 @@ class AuthFailures:
         values: dict[str, object] = {"consecutive": 0, "blocked_until": 0, "updated_at": now}
         if unlock:
             values["locked"] = False
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
                          .values(**values))
 
 
 class RateCounters:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def hit(self, key: str, window: int, now: int) -> int:
         """Count one event in the window that holds `now`; returns the count including this one."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             insert = _insert(conn)
             expired = _counter.c.window_ends_at <= now
             return int(conn.execute(
@@ -95,7 +96,7 @@ class RateCounters:
             ).scalar_one())
 
     def peek(self, key: str, now: int) -> int:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at)
                                .where(_counter.c.key == key)).first()
         return int(row.count) if row and row.window_ends_at > now else 0

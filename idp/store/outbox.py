@@ -15,9 +15,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import Column, Engine, Index, Integer, Text, and_, or_, select, update
+from sqlalchemy import Column, Index, Integer, Text, and_, or_, select, update
 from sqlmodel import Field, SQLModel
 
+from idp.store.database import Database
 from idp.store.tables import _epoch
 
 PENDING = "pending"
@@ -124,13 +125,13 @@ def _error(text: str) -> str:
 
 
 class OutboxRepository:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def enqueue(self, message: Outgoing, now: int) -> str:
         """One INSERT, in the caller's request; the message is due at once. Returns its id."""
         message_id = str(uuid.uuid4())
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_outbox.insert().values(
                 id=message_id, channel=message.channel, recipient=message.to, purpose=message.purpose,
                 subject=message.subject, text=message.text, code=message.code,
@@ -147,7 +148,7 @@ class OutboxRepository:
         """
         token = uuid.uuid4().hex
         claim = {"claimed_until": now + lease, "claim_token": token, "attempts": _outbox.c.attempts + 1}
-        if self._engine.dialect.name == "postgresql":
+        if self._db.dialect.name == "postgresql":
             rows = self._claim_skipping_locked(now, limit, claim)
         else:
             rows = self._claim_one_by_one(now, limit, claim)
@@ -157,7 +158,7 @@ class OutboxRepository:
         """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on."""
         due = (select(_outbox.c.id).where(_due(now)).order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
                .limit(limit).with_for_update(skip_locked=True))
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             return list(conn.execute(
                 update(_outbox).where(_outbox.c.id.in_(due.scalar_subquery()), _due(now))
                 .values(**claim).returning(*_outbox.c)
@@ -170,14 +171,14 @@ class OutboxRepository:
         Each UPDATE is its own short write transaction (never a read upgraded to a write, which
         SQLite's WAL mode refuses under contention instead of waiting).
         """
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             candidates = list(conn.execute(
                 select(_outbox.c.id).where(_due(now))
                 .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at).limit(limit)
             ).scalars())
         rows = []
         for message_id in candidates:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 row = conn.execute(
                     update(_outbox).where(_outbox.c.id == message_id, _due(now)).values(**claim)
                     .returning(*_outbox.c)
@@ -196,18 +197,18 @@ class OutboxRepository:
 
     def retry_later(self, message_id: str, claim_token: str, error: str, next_attempt_at: int) -> bool:
         """Release the lease and make the message due again at `next_attempt_at`."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
                 claimed_until=None, claim_token=None, last_error=_error(error), next_attempt_at=next_attempt_at))
         return result.rowcount == 1
 
     def _finish(self, message_id: str, claim_token: str, **values: Any) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
                 text=None, code=None, claimed_until=None, claim_token=None, **values))
         return result.rowcount == 1
 
     def get(self, message_id: str) -> OutboxRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_outbox).where(_outbox.c.id == message_id)).first()
         return _record(row) if row else None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ContextManager
+
 from sqlalchemy import Engine, text
 
 from idp.store.accounts import Citizens, Clients
+from idp.store.database import Database
 from idp.store.db import make_engine, migrate
 from idp.store.factors import Authenticators, Challenges, RecoveryCodes
 from idp.store.flows import Flows
@@ -22,29 +25,30 @@ from idp.store.verification import Verifications
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.citizens = Citizens(engine)
-        self.clients = Clients(engine)
-        self.sessions = BrowserSessions(engine)
-        self.interactions = Interactions(engine)
-        self.consents = Consents(engine)
-        self.grants = Grants(engine)
-        self.refresh_tokens = RefreshTokens(engine)
-        self.revoked_tokens = RevokedTokens(engine)
-        self.flows = Flows(engine)
-        self.challenges = Challenges(engine)
-        self.authenticators = Authenticators(engine)
-        self.recovery_codes = RecoveryCodes(engine)
-        self.failures = AuthFailures(engine)
-        self.counters = RateCounters(engine)
-        self.outbox = OutboxRepository(engine)
-        self.used_jtis = UsedJtis(engine)
-        self.pushed_requests = PushedRequests(engine)
-        self.staff = StaffUsers(engine)
-        self.staff_sessions = StaffSessions(engine)
-        self.audit = AuditLog(engine)
-        self.verifications = Verifications(engine)
-        self.citizen_directory = CitizenDirectory(engine)
-        self.client_directory = ClientDirectory(engine)
+        self.db = db = Database(engine)
+        self.citizens = Citizens(db)
+        self.clients = Clients(db)
+        self.sessions = BrowserSessions(db)
+        self.interactions = Interactions(db)
+        self.consents = Consents(db)
+        self.grants = Grants(db)
+        self.refresh_tokens = RefreshTokens(db)
+        self.revoked_tokens = RevokedTokens(db)
+        self.flows = Flows(db)
+        self.challenges = Challenges(db)
+        self.authenticators = Authenticators(db)
+        self.recovery_codes = RecoveryCodes(db)
+        self.failures = AuthFailures(db)
+        self.counters = RateCounters(db)
+        self.outbox = OutboxRepository(db)
+        self.used_jtis = UsedJtis(db)
+        self.pushed_requests = PushedRequests(db)
+        self.staff = StaffUsers(db)
+        self.staff_sessions = StaffSessions(db)
+        self.audit = AuditLog(db)
+        self.verifications = Verifications(db)
+        self.citizen_directory = CitizenDirectory(db)
+        self.client_directory = ClientDirectory(db)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -56,6 +60,10 @@ class Store:
     def ping(self) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT 1")).scalar() == 1
+
+    def unit_of_work(self, *, writes: bool = True) -> ContextManager[None]:
+        """One connection and one transaction for every store call in the block (see `Database`)."""
+        return self.db.unit_of_work(writes=writes)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from idp.store.database import Database
 from idp.store.records import InteractionRecord, SessionRecord
 from idp.store.tables import BrowserSession, Citizen, Consent, Interaction
 
@@ -18,13 +19,13 @@ _citizen = Citizen.__table__
 
 
 class BrowserSessions:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(
         self, *, id_digest: str, sid: str, citizen_id: str, auth_time: int, amr: list[str], acr: str, expires_at: int
     ) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 _session.insert().values(
                     id_digest=id_digest, sid=sid, citizen_id=citizen_id, auth_time=auth_time,
@@ -36,7 +37,7 @@ class BrowserSessions:
     def get_live(self, id_digest: str, now: int, idle_ttl: int) -> SessionRecord | None:
         """The session if it is neither ended, expired, idle longer than `idle_ttl`, nor its citizen's
         account inactive (locked accounts lose SSO at once); marks it seen."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             row = conn.execute(
                 update(_session)
                 .where(
@@ -57,7 +58,7 @@ class BrowserSessions:
         )
 
     def live_for(self, citizen_id: str, now: int) -> list[SessionRecord]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(_session).where(_session.c.citizen_id == citizen_id,
                                                        _session.c.ended_at.is_(None), _session.c.expires_at > now)).all()
         return [SessionRecord(id_digest=r.id_digest, sid=r.sid, citizen_id=r.citizen_id, auth_time=r.auth_time,
@@ -65,12 +66,12 @@ class BrowserSessions:
                               last_seen_at=r.last_seen_at) for r in rows]
 
     def end_all_for(self, citizen_id: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_session).where(_session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None))
                          .values(ended_at=now))
 
     def end(self, id_digest: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(
                 update(_session).where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
                 .values(ended_at=now)
@@ -88,14 +89,14 @@ def _interaction_record(row: Any) -> InteractionRecord:
 
 
 class Interactions:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(
         self, *, id: str, binding_digest: str, client_id: str | None, request: dict[str, Any], created_at: int,
         expires_at: int, session_digest: str | None = None, return_to: str | None = None,
     ) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 _interaction.insert().values(
                     id=id, binding_digest=binding_digest, client_id=client_id,
@@ -106,19 +107,19 @@ class Interactions:
 
     def record_first_factor(self, interaction_id: str, citizen_id: str, amr: list[str]) -> None:
         """The password is proven; a second factor is still owed before a session starts."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
                 .values(pending_citizen_id=citizen_id, pending_amr=json.dumps(amr))
             )
 
     def get(self, interaction_id: str) -> InteractionRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_interaction).where(_interaction.c.id == interaction_id)).first()
         return _interaction_record(row) if row else None
 
     def record_login(self, interaction_id: str, session_digest: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(
                 update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
                 .values(session_digest=session_digest, logged_in_at=now, pending_citizen_id=None, pending_amr=None)
@@ -126,7 +127,7 @@ class Interactions:
 
     def complete(self, interaction_id: str, now: int) -> bool:
         """Close the interaction; only one of two racing finishes gets True."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(
                 update(_interaction)
                 .where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None),
@@ -137,24 +138,24 @@ class Interactions:
 
 
 class Consents:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def for_citizen(self, citizen_id: str) -> list[tuple[str, frozenset[str], int]]:
         """(client id, scopes allowed, when last changed) for each portal the citizen allowed."""
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(_consent.c.client_id, _consent.c.scopes, _consent.c.updated_at)
                                 .where(_consent.c.citizen_id == citizen_id)).all()
         return [(r.client_id, frozenset(r.scopes.split()), r.updated_at) for r in rows]
 
     def withdraw(self, citizen_id: str, client_id: str) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(delete(_consent).where(_consent.c.citizen_id == citizen_id,
                                                          _consent.c.client_id == client_id))
         return result.rowcount == 1
 
     def scopes(self, citizen_id: str, client_id: str) -> frozenset[str]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             value = conn.execute(
                 select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
             ).scalar()
@@ -168,7 +169,7 @@ class Consents:
             self._merge(citizen_id, client_id, scopes, now)
 
     def _merge(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             current = conn.execute(
                 select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
                 .with_for_update()

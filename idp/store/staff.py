@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from sqlalchemy import Column, Engine, Text, select, update
+from sqlalchemy import Column, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
+from idp.store.database import Database
 from idp.store.records import Conflict
 from idp.store.tables import _epoch
 
@@ -82,13 +83,13 @@ def _record(row: Any) -> StaffRecord:
 
 
 class StaffUsers:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, *, id: str, username: str, full_name: str, password_hash: str, totp_sealed: str,
             roles: list[str], now: int) -> StaffRecord:
         try:
-            with self._engine.begin() as conn:
+            with self._db.begin() as conn:
                 conn.execute(_staff.insert().values(
                     id=id, username=username, full_name=full_name, password_hash=password_hash,
                     totp_sealed=totp_sealed, totp_last_step=None, roles=" ".join(sorted(roles)), status="active",
@@ -98,53 +99,53 @@ class StaffUsers:
         return self.get(id)  # type: ignore[return-value]
 
     def get(self, staff_id: str) -> StaffRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(*_PUBLIC).where(_staff.c.id == staff_id)).first()
         return _record(row) if row else None
 
     def find_for_login(self, username: str) -> tuple[StaffRecord, StaffSecrets] | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_staff).where(_staff.c.username == username)).first()
         if row is None:
             return None
         return _record(row), StaffSecrets(row.password_hash, row.totp_sealed, row.totp_last_step)
 
     def list(self) -> list[StaffRecord]:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(select(*_PUBLIC).order_by(_staff.c.username)).all()
         return [_record(r) for r in rows]
 
     def accept_step(self, staff_id: str, step: int) -> bool:
         """Record a TOTP step as used, once: a replayed or racing code loses."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_staff).where(
                 _staff.c.id == staff_id,
                 (_staff.c.totp_last_step.is_(None)) | (_staff.c.totp_last_step < step)).values(totp_last_step=step))
         return result.rowcount == 1
 
     def set_password_hash(self, staff_id: str, password_hash: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_staff).where(_staff.c.id == staff_id)
                          .values(password_hash=password_hash, updated_at=now))
 
     def set_status(self, staff_id: str, status: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_staff).where(_staff.c.id == staff_id).values(status=status, updated_at=now))
         return result.rowcount == 1
 
 
 class StaffSessions:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(self, *, id_digest: str, staff_id: str, now: int, expires_at: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_session.insert().values(id_digest=id_digest, staff_id=staff_id, created_at=now,
                                                   last_seen_at=now, expires_at=expires_at, ended_at=None))
 
     def get_live(self, id_digest: str, now: int, idle_ttl: int) -> StaffSessionRecord | None:
         """The session unless ended, expired, idle too long, or its staff member disabled; marks it seen."""
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             row = conn.execute(
                 update(_session).where(
                     _session.c.id_digest == id_digest, _session.c.ended_at.is_(None), _session.c.expires_at > now,
@@ -156,12 +157,12 @@ class StaffSessions:
         return StaffSessionRecord(row.id_digest, row.staff_id, row.created_at, row.last_seen_at, row.expires_at)
 
     def end(self, id_digest: str, now: int) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_session).where(_session.c.id_digest == id_digest,
                                                          _session.c.ended_at.is_(None)).values(ended_at=now))
         return result.rowcount == 1
 
     def end_all_for(self, staff_id: str, now: int) -> None:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(update(_session).where(_session.c.staff_id == staff_id, _session.c.ended_at.is_(None))
                          .values(ended_at=now))

@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import Column, Engine, Text, select, update
+from sqlalchemy import Column, Text, select, update
 from sqlmodel import Field, SQLModel
 
+from idp.store.database import Database
 from idp.store.tables import Citizen, _epoch
 
 IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
@@ -69,12 +70,12 @@ def _record(row: Any) -> VerificationRecord:
 
 
 class Verifications:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def add(self, *, id: str, citizen_pk: str, document_type: str, document_number: str, data_matches: bool,
             note: str, identity: dict[str, str], identity_digest: str, recorded_by: str, now: int) -> VerificationRecord:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             conn.execute(_request.insert().values(
                 id=id, citizen_pk=citizen_pk, document_type=document_type, document_number=document_number,
                 data_matches=data_matches, note=note, identity=json.dumps(identity, sort_keys=True),
@@ -82,7 +83,7 @@ class Verifications:
         return self.get(id)  # type: ignore[return-value]
 
     def get(self, request_id: str) -> VerificationRecord | None:
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(select(_request).where(_request.c.id == request_id)).first()
         return _record(row) if row else None
 
@@ -92,7 +93,7 @@ class Verifications:
             query = query.where(_request.c.status == status)
         if citizen_pk:
             query = query.where(_request.c.citizen_pk == citizen_pk)
-        with self._engine.connect() as conn:
+        with self._db.connect() as conn:
             return [_record(r) for r in conn.execute(query).all()]
 
     def approve(self, request_id: str, approver: str, now: int) -> str:
@@ -103,7 +104,7 @@ class Verifications:
             return "gone"
         if record.recorded_by == approver:
             return "own"
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             taken = conn.execute(update(_request).where(
                 _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != approver)
                 .values(status="approved", decided_by=approver, decided_at=now)).rowcount
@@ -125,14 +126,14 @@ class Verifications:
             return "gone"
         if record.recorded_by == decider:
             return "own"
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             taken = conn.execute(update(_request).where(
                 _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != decider)
                 .values(status="rejected", decided_by=decider, decided_at=now, decision_reason=reason)).rowcount
         return "rejected" if taken == 1 else "gone"
 
     def void(self, request_id: str, decider: str | None, now: int, reason: str) -> bool:
-        with self._engine.begin() as conn:
+        with self._db.begin() as conn:
             result = conn.execute(update(_request).where(_request.c.id == request_id, _request.c.status == "pending")
                                   .values(status="void", decided_by=decider, decided_at=now, decision_reason=reason))
         return result.rowcount == 1

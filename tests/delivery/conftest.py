@@ -19,7 +19,7 @@ from tests.delivery.servers import (GATEWAY_TOKEN, FakeGateway, GatewayHandler, 
 
 @pytest.fixture
 def outbox(provider: Provider) -> OutboxRepository:
-    return OutboxRepository(provider.store.engine)
+    return OutboxRepository(provider.store.db)
 
 
 @pytest.fixture

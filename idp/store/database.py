@@ -1,0 +1,103 @@
+"""`Database`: the engine as repositories see it, with a unit of work for hot paths.
+
+Each repository method opens its own short transaction, which is right for pages and the
+console. A back-channel request (a token exchange, userinfo) runs several of them in a row,
+and on PostgreSQL every one costs a pool checkout with its ping, a BEGIN and a COMMIT or
+ROLLBACK: three round trips around each statement. Inside `unit_of_work()` every repository
+call on this thread joins one connection and one transaction instead.
+
+What a unit keeps when it ends with an exception: a protocol refusal (`IdpError`, e.g. an
+expired code after it was consumed, or a replayed code after its grant was revoked) commits
+what was written before it, exactly as separate transactions would have; anything unexpected
+rolls the whole unit back.
+
+SQLite allows one writer at a time and makes the others poll with growing sleeps (its busy
+handler), which is where the embedded store's tail latency came from. Writers in one process
+therefore queue on a lock here instead; other processes still meet SQLite's busy timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from idp.errors import IdpError
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._unit = threading.local()
+        # Re-entrant: a write block may call a repository that opens another write block.
+        self._writer = threading.RLock() if self.is_sqlite else None
+
+    def _joined(self) -> Connection | None:
+        return getattr(self._unit, "conn", None)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self._writer is None:
+            yield
+            return
+        with self._writer:
+            yield
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in a transaction that commits when the block ends (or the unit's)."""
+        joined = self._joined()
+        if joined is not None:
+            yield joined
+            return
+        with self._writing(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads (the unit's, when one is open)."""
+        joined = self._joined()
+        if joined is not None:
+            yield joined
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def unit_of_work(self, *, writes: bool = True) -> Iterator[None]:
+        """Every store call on this thread until the block ends shares one transaction."""
+        if self._joined() is not None:
+            yield
+            return
+        with (self._writing() if writes else _nothing()), self.engine.connect() as conn:
+            self._unit.conn = conn
+            try:
+                yield
+            except IdpError:
+                conn.commit()
+                raise
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                self._unit.conn = None
+
+    def insert_or_skip(self, table: Table) -> Insert:
+        """An INSERT that skips a row whose key exists instead of failing (inside a PostgreSQL
+        transaction a failed statement would void the rest of the unit). It returns the primary
+        key of the row it added, and no row when it skipped."""
+        dialect = postgresql if self.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

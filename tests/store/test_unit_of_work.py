@@ -1,0 +1,87 @@
+"""One transaction for a back-channel request: what it keeps, what it undoes, and that racing units
+still have one winner (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from idp.errors import InvalidGrant
+from tests.store.test_store import _race, _seed_code
+
+CODE = "c" * 64
+
+
+def _grant_revoked(provider) -> bool:
+    grant = provider.store.grants.get("g1")
+    return grant is not None and grant.revoked_at is not None
+
+
+def test_an_unexpected_failure_undoes_everything_the_unit_wrote(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    with pytest.raises(RuntimeError), provider.store.unit_of_work():
+        assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
+        provider.store.grants.revoke("g1", now)
+        raise RuntimeError("the signer broke")
+
+    assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
+    assert not _grant_revoked(provider)
+
+
+def test_a_protocol_refusal_keeps_what_was_written_before_it(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    with pytest.raises(InvalidGrant), provider.store.unit_of_work():
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+        provider.store.grants.revoke("g1", now)
+        raise InvalidGrant("the code has expired")
+
+    assert provider.store.grants.consume_code(CODE, portal.client_id, now) is None
+    assert _grant_revoked(provider)
+
+
+def test_a_replayed_jti_inside_a_unit_leaves_the_unit_usable(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+    provider.store.used_jtis.use("assertion:x:1", now + 60)
+
+    with provider.store.unit_of_work():
+        replay_accepted = provider.store.used_jtis.use("assertion:x:1", now + 60)
+        consumed = provider.store.grants.consume_code(CODE, portal.client_id, now)
+
+    assert replay_accepted is False
+    assert consumed is not None
+    assert provider.store.grants.find_code(CODE).consumed_at == now
+
+
+def test_reads_inside_a_unit_see_its_own_writes(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    with provider.store.unit_of_work():
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+        seen = provider.store.grants.find_code(CODE)
+
+    assert seen.consumed_at == now
+
+
+def test_of_eight_racing_units_consuming_one_code_exactly_one_wins(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    def exchange():
+        with provider.store.unit_of_work():
+            record = provider.store.grants.consume_code(CODE, portal.client_id, now)
+            return record is not None and provider.store.grants.get(record.grant_id) is not None
+
+    assert sorted(_race(8, exchange)) == [False] * 7 + [True]
+
+
+def test_of_eight_racing_units_recording_one_jti_exactly_one_wins(provider):
+    def use():
+        with provider.store.unit_of_work():
+            return provider.store.used_jtis.use("dpop:k:1", provider.clock.now() + 60)
+
+    assert sorted(_race(8, use)) == [False] * 7 + [True]
