@@ -21,6 +21,7 @@ from idp.delivery import OutboxWorker, senders_from_settings
 from idp.http import (account, authorize, discovery, interaction, introspection, logout, par, register, reset, revocation,
                       token, userinfo)
 from idp.http import health, metrics
+from idp.http.headers import security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp import admin
 from idp.housekeeping import Housekeeper
@@ -73,14 +74,11 @@ def routes() -> list[Route | Mount]:
 
 
 class SecurityHeaders:
-    """Headers every response carries; pages get a CSP with no inline script and no framing."""
-
-    CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-           "frame-ancestors 'none'")
+    """Adds `security_headers` to every response the routes give."""
 
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        self.headers = security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,15 +87,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = message.setdefault("headers", [])
-                headers.extend([
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", self.CSP.encode()),
-                ])
-                if self.hsts:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message.setdefault("headers", []).extend(self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -138,7 +128,9 @@ def create_app(provider: Provider) -> Starlette:
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)
     app.add_middleware(SecurityHeaders, hsts=provider.settings.secure_cookies)
     app.state.housekeeper = Housekeeper(provider)
-    app.add_middleware(Observability, access_log_enabled=provider.settings.access_log)  # outermost: sees every answer
+    app.add_middleware(Observability, access_log_enabled=provider.settings.access_log)  # sees every routed answer
+    # Outermost: discovery and JWKS answered from precomputed bytes, before any other layer.
+    app.add_middleware(discovery.PublishedDocuments)
     return app
 
 

@@ -9,18 +9,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
 from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from idp.crypto.keys import load_keys
+from idp.http.headers import security_headers
+from idp.observability import HEADER as REQUEST_ID_HEADER, LATENCY, REQUESTS, request_id_for
 
 log = logging.getLogger("idp.keys")
+
+CONFIGURATION_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/jwks"
 
 
 def metadata(provider: Provider) -> dict[str, object]:
@@ -62,12 +69,48 @@ def metadata(provider: Provider) -> dict[str, object]:
 
 
 class Published:
-    """The precomputed documents; rebuilt when keys change."""
+    """The precomputed documents with their complete response headers; rebuilt when keys change."""
 
     def __init__(self, provider: Provider) -> None:
         self.configuration = json.dumps(metadata(provider), separators=(",", ":")).encode()
         self.jwks = provider.keys.jwks_bytes
         self.cache_control = f"public, max-age={provider.settings.jwks_max_age}"
+        common = [(b"cache-control", self.cache_control.encode()), (b"access-control-allow-origin", b"*"),
+                  *security_headers(provider.settings.secure_cookies)]
+        self.responses = {
+            CONFIGURATION_PATH: (self.configuration, [(b"content-type", b"application/json"),
+                                                      (b"content-length", str(len(self.configuration)).encode()),
+                                                      *common]),
+            JWKS_PATH: (self.jwks, [(b"content-type", b"application/jwk-set+json"),
+                                    (b"content-length", str(len(self.jwks)).encode()), *common]),
+        }
+
+
+class PublishedDocuments:
+    """Answers GET and HEAD for discovery and the JWKS before any other layer: every portal and
+    resource server fetches them, and they are the same bytes for everyone. They carry the same
+    headers, request id and metrics as any answer, but write no access-log line (no person is
+    behind these requests, and at thousands a second the log would be mostly them)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._counted = {(path, method): (REQUESTS.labels(path, method, "200"), LATENCY.labels(path))
+                         for path in (CONFIGURATION_PATH, JWKS_PATH) for method in ("GET", "HEAD")}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path")
+        if scope["type"] != "http" or path not in (CONFIGURATION_PATH, JWKS_PATH) \
+                or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        body, headers = scope["app"].state.published.responses[path]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*headers, (REQUEST_ID_HEADER, request_id_for(scope).encode())]})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        requests, latency = self._counted[path, scope["method"]]
+        requests.inc()
+        latency.observe(time.perf_counter() - started)
 
 
 def keys_fingerprint(keys_dir: Path) -> tuple[tuple[str, int, int], ...]:
@@ -131,6 +174,8 @@ class KeyWatch:
                 log.exception("checking the keys folder failed")
 
 
+# The route table lists the documents; `PublishedDocuments` answers GET and HEAD before routing,
+# so these run only in an app built without it.
 async def configuration(request: Request) -> Response:
     published: Published = request.app.state.published
     return Response(published.configuration, media_type="application/json",

@@ -52,3 +52,50 @@ def test_jwks_publishes_only_public_members_with_rfc7638_kids(client):
         assert key["kid"] == thumbprint(key)
     assert response.headers["content-type"].startswith("application/jwk-set+json")
     assert "max-age" in response.headers["cache-control"]
+
+
+def test_the_published_documents_carry_every_security_and_cache_header(client):
+    for path in ("/.well-known/openid-configuration", "/jwks"):
+        response = client.get(path)
+
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["cache-control"].startswith("public, max-age=")
+        assert int(response.headers["content-length"]) == len(response.content)
+        assert response.headers["x-request-id"]
+
+
+def test_a_proxy_request_id_is_echoed_on_the_published_documents(client):
+    response = client.get("/jwks", headers={"X-Request-ID": "edge-1234abcd"})
+
+    assert response.headers["x-request-id"] == "edge-1234abcd"
+
+
+def test_head_gives_the_headers_of_the_documents_without_a_body(client):
+    got, head = client.get("/jwks"), client.head("/jwks")
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_posting_to_a_published_document_is_refused_with_405(client):
+    response = client.post("/.well-known/openid-configuration", content=b"")
+
+    assert response.status_code == 405
+
+
+def test_fetches_of_the_published_documents_are_counted_in_the_metrics(client):
+    def count() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith('idp_http_requests_total{endpoint="/jwks",method="GET",status="200"}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = count()
+    client.get("/jwks")
+    client.get("/jwks")
+
+    assert count() == before + 2
