@@ -22,8 +22,7 @@ async def userinfo(request: Request) -> Response:
     proofs = request.headers.getlist("dpop")
 
     def run() -> dict[str, object]:
-        # One transaction for the reads; a DPoP proof also records its jti.
-        with provider.store.unit_of_work(writes=scheme == "dpop"):
+        with provider.store.unit_of_work():
             jkt = dpop.check_proof(provider, proofs, method=request.method, path="/userinfo", access_token=token) \
                 if scheme == "dpop" else None
             return tokens.userinfo(provider, token, scheme, jkt)

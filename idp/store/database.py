@@ -29,66 +29,90 @@ from sqlalchemy.sql.dml import Insert
 from idp.errors import IdpError
 
 
+class _Unit:
+    """The open unit of a thread: its connection once a statement needs one, and whether it
+    holds the SQLite writer lock."""
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.writing = False
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._unit = threading.local()
+        self._local = threading.local()
         # Re-entrant: a write block may call a repository that opens another write block.
         self._writer = threading.RLock() if self.is_sqlite else None
 
-    def _joined(self) -> Connection | None:
-        return getattr(self._unit, "conn", None)
+    def _unit(self) -> _Unit | None:
+        return getattr(self._local, "unit", None)
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        if self._writer is None:
-            yield
-            return
-        with self._writer:
-            yield
+    def _joined(self, unit: _Unit, write: bool) -> Connection:
+        if write and self._writer is not None and not unit.writing:
+            self._writer.acquire()  # held until the unit ends: SQLite's write lock is held that long too
+            unit.writing = True
+        if unit.conn is None:
+            unit.conn = self.engine.connect()
+        return unit.conn
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A connection in a transaction that commits when the block ends (or the unit's)."""
-        joined = self._joined()
-        if joined is not None:
-            yield joined
+        unit = self._unit()
+        if unit is not None:
+            yield self._joined(unit, write=True)
             return
-        with self._writing(), self.engine.begin() as conn:
+        if self._writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads (the unit's, when one is open)."""
-        joined = self._joined()
-        if joined is not None:
-            yield joined
+        unit = self._unit()
+        if unit is not None:
+            yield self._joined(unit, write=False)
             return
         with self.engine.connect() as conn:
             yield conn
 
     @contextmanager
-    def unit_of_work(self, *, writes: bool = True) -> Iterator[None]:
-        """Every store call on this thread until the block ends shares one transaction."""
-        if self._joined() is not None:
+    def unit_of_work(self) -> Iterator[None]:
+        """Every store call on this thread until the block ends shares one transaction. Nothing is
+        taken until a statement runs: a request that never reaches the database costs nothing,
+        and on SQLite the writer lock is taken only by the first write."""
+        if self._unit() is not None:
             yield
             return
-        with (self._writing() if writes else _nothing()), self.engine.connect() as conn:
-            self._unit.conn = conn
-            try:
-                yield
-            except IdpError:
-                conn.commit()
-                raise
-            except BaseException:
-                conn.rollback()
-                raise
-            else:
-                conn.commit()
-            finally:
-                self._unit.conn = None
+        unit = self._local.unit = _Unit()
+        try:
+            yield
+        except IdpError:
+            self._end(unit, commit=True)
+            raise
+        except BaseException:
+            self._end(unit, commit=False)
+            raise
+        else:
+            self._end(unit, commit=True)
+
+    def _end(self, unit: _Unit, commit: bool) -> None:
+        self._local.unit = None
+        try:
+            if unit.conn is not None:
+                try:
+                    unit.conn.commit() if commit else unit.conn.rollback()
+                finally:
+                    unit.conn.close()
+        finally:
+            if unit.writing and self._writer is not None:
+                self._writer.release()
 
     def insert_or_skip(self, table: Table) -> Insert:
         """An INSERT that skips a row whose key exists instead of failing (inside a PostgreSQL
@@ -96,8 +120,3 @@ class Database:
         key of the row it added, and no row when it skipped."""
         dialect = postgresql if self.dialect.name == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield

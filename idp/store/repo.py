@@ -61,9 +61,9 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT 1")).scalar() == 1
 
-    def unit_of_work(self, *, writes: bool = True) -> ContextManager[None]:
+    def unit_of_work(self) -> ContextManager[None]:
         """One connection and one transaction for every store call in the block (see `Database`)."""
-        return self.db.unit_of_work(writes=writes)
+        return self.db.unit_of_work()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,6 +3,8 @@ still have one winner (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from idp.errors import InvalidGrant
@@ -85,3 +87,25 @@ def test_of_eight_racing_units_recording_one_jti_exactly_one_wins(provider):
             return provider.store.used_jtis.use("dpop:k:1", provider.clock.now() + 60)
 
     assert sorted(_race(8, use)) == [False] * 7 + [True]
+
+
+def test_a_unit_that_only_reads_does_not_hold_back_another_threads_write(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+    read_done, write_done = threading.Event(), threading.Event()
+
+    def writer():
+        read_done.wait(5)
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+        write_done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with provider.store.unit_of_work():
+        provider.store.grants.find_code(CODE)
+        read_done.set()
+        finished_while_open = write_done.wait(5)
+    thread.join()
+
+    assert finished_while_open
+    assert provider.store.grants.find_code(CODE).consumed_at == now
