@@ -403,6 +403,9 @@ def report(run: Run, command: str) -> str:
 
     def ratio(a: tuple[str, str], b: tuple[str, str], label: str, target: float) -> None:
         if a in by and b in by:
+            if by[a].errors or by[b].errors:  # an endpoint that answers errors fast is no yardstick
+                lines.append(f"- {label}: **void** (errors in the run: {by[a].errors} / {by[b].errors})")
+                return
             value = by[a].rps / by[b].rps
             verdict = "met" if value >= target else f"missed by {(target - value) / target:.0%}"
             lines.append(f"- {label}: **{value:.2f}×** (target ≥ {target}×: {verdict})")

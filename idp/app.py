@@ -25,7 +25,7 @@ from idp.http.headers import security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp import admin
 from idp.housekeeping import Housekeeper
-from idp.observability import Observability, counting_sender
+from idp.observability import Observability, counting_sender, flush_logs
 
 
 def routes() -> list[Route | Mount]:
@@ -119,6 +119,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for chore in chores:
             await chore
         worker.close()
+        flush_logs()
 
 
 def create_app(provider: Provider) -> Starlette:

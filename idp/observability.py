@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from typing import Any
 
@@ -92,11 +93,71 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes access-log lines in batches, at most `interval` seconds late; every other line (and
+    any warning) at once, with the batch before it. One write per access line was a system call
+    per request (8% of a token request's samples); nginx buffers its access log the same way.
+    The app flushes when it shuts down; a process killed with SIGKILL loses at most `interval`
+    seconds of access lines."""
+
+    def __init__(self, stream: Any = None, interval: float = 0.5, capacity: int = 512,
+                 batched: tuple[str, ...] = ("idp.access",)) -> None:
+        super().__init__(stream)
+        self.interval, self.capacity, self.batched = interval, capacity, batched
+        self._pending: list[str] = []
+        self._flusher = threading.Thread(target=self._flush_periodically, name="log-flush", daemon=True)
+        self._stopping = threading.Event()
+        self._flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001  (logging must never break a request)
+            self.handleError(record)
+            return
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            urgent = (record.name not in self.batched or record.levelno >= logging.WARNING
+                      or len(self._pending) >= self.capacity)
+        if urgent:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._pending = self._pending, []
+            if lines and self.stream is not None:
+                self.stream.write("".join(lines))
+            if self.stream is not None and hasattr(self.stream, "flush"):
+                self.stream.flush()
+
+    def _flush_periodically(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001  (a closed stream at interpreter exit)
+                return
+
+    def close(self) -> None:
+        self._stopping.set()
+        try:
+            self.flush()
+        finally:
+            super().close()
+
+
+def flush_logs() -> None:
+    """Write out batched lines (at shutdown: uvicorn ends the process by re-raising the signal,
+    so exit handlers do not run)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def log_config(log_format: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for the provider and uvicorn (uvicorn takes it as `log_config`)."""
     formatter: dict[str, Any] = ({"()": "idp.observability.JsonFormatter"} if log_format == "json"
                                  else {"format": "%(levelname)s %(name)s: %(message)s"})
-    handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
+    handler = {"class": "idp.observability.BufferedStreamHandler", "formatter": "default",
+               "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
