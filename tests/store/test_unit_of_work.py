@@ -4,10 +4,16 @@ still have one winner (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+import time
 
+import psycopg
 import pytest
+from sqlalchemy import text
 
 from idp.errors import InvalidGrant
+from idp.store.db import PING_IDLE_AFTER
+from idp.store.repo import Store
+from tests.conftest import postgres_url
 from tests.store.test_store import _race, _seed_code
 
 CODE = "c" * 64
@@ -109,3 +115,18 @@ def test_a_unit_that_only_reads_does_not_hold_back_another_threads_write(provide
 
     assert finished_while_open
     assert provider.store.grants.find_code(CODE).consumed_at == now
+
+
+def test_the_store_reconnects_after_its_pooled_postgresql_connections_were_killed():
+    store = Store.open(postgres_url().replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with store.engine.connect() as pooled:
+            backend = pooled.execute(text("SELECT pg_backend_pid()")).scalar()
+        # Back in the pool, its server side now ends (as in a database restart).
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        time.sleep(PING_IDLE_AFTER + 0.2)
+
+        assert store.ping()
+    finally:
+        store.close()
