@@ -36,6 +36,7 @@ class _Unit:
     def __init__(self) -> None:
         self.conn: Connection | None = None
         self.writing = False
+        self.reading_only = False  # PostgreSQL: autocommit until the first write
 
 
 class Database:
@@ -56,6 +57,15 @@ class Database:
             unit.writing = True
         if unit.conn is None:
             unit.conn = self.engine.connect()
+            if not write and not self.is_sqlite:
+                # Reads before the first write need no BEGIN/COMMIT round trips; under READ
+                # COMMITTED each statement takes its own snapshot either way.
+                unit.conn.execution_options(isolation_level="AUTOCOMMIT")
+                unit.reading_only = True
+        elif write and unit.reading_only:
+            unit.conn.rollback()  # ends the (empty) autocommit block; nothing goes to the server
+            unit.conn.execution_options(isolation_level=unit.conn.default_isolation_level)
+            unit.reading_only = False
         return unit.conn
 
     @contextmanager

@@ -130,3 +130,28 @@ def test_the_store_reconnects_after_its_pooled_postgresql_connections_were_kille
         assert store.ping()
     finally:
         store.close()
+
+
+def test_writes_after_reads_in_a_unit_are_still_undone_together(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    with pytest.raises(RuntimeError), provider.store.unit_of_work():
+        provider.store.grants.find_code(CODE)
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+        provider.store.grants.revoke("g1", now)
+        raise RuntimeError("the signer broke")
+
+    assert provider.store.grants.find_code(CODE).consumed_at is None
+    assert not _grant_revoked(provider)
+
+
+def test_writes_after_reads_in_a_unit_are_committed_when_it_ends(provider):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    with provider.store.unit_of_work():
+        provider.store.grants.find_code(CODE)
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+
+    assert provider.store.grants.find_code(CODE).consumed_at == now
