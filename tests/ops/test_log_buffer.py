@@ -8,25 +8,31 @@ import json
 import logging
 import time
 
-import pytest
-
 from idp.observability import BufferedStreamHandler, JsonFormatter
 
 
-@pytest.fixture(autouse=True)
-def _restore_the_access_logger():
-    logger = logging.getLogger("idp.access")
-    saved = logger.handlers[:], logger.propagate, logger.level
-    yield
-    logger.handlers, logger.propagate, logger.level = saved
+class _AccessLogger:
+    """Hands records straight to the handler under test, whatever the suite did to logging's
+    global configuration."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        handler.setFormatter(JsonFormatter())
+        self.handler = handler
+
+    def _log(self, level: int, msg: str, *args: object, extra: dict | None = None) -> None:
+        record = logging.LogRecord("idp.access", level, __file__, 1, msg, args or None, None)
+        record.__dict__.update(extra or {})
+        self.handler.handle(record)
+
+    def info(self, msg: str, *args: object, extra: dict | None = None) -> None:
+        self._log(logging.INFO, msg, *args, extra=extra)
+
+    def warning(self, msg: str, *args: object) -> None:
+        self._log(logging.WARNING, msg, *args)
 
 
-def _logger(handler: logging.Handler) -> logging.Logger:
-    """The access logger (the one whose lines are batched), writing only to `handler`."""
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("idp.access")
-    logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
-    return logger
+def _logger(handler: logging.Handler) -> _AccessLogger:
+    return _AccessLogger(handler)
 
 
 def _wait_for(predicate, seconds: float = 5.0) -> bool:
