@@ -5,6 +5,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    MALLOC_ARENA_MAX=2 \
     IDP_DATA_DIR=/var/lib/idp \
     IDP_KEYS_DIR=/var/lib/idp-keys \
     IDP_ISSUER=http://127.0.0.1:8000

@@ -235,7 +235,8 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
     data_dir = run.work / f"{name}-data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update(IDP_ISSUER=base, IDP_DATA_DIR=str(data_dir), IDP_KEYS_DIR=str(keys_dir),
-               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="owasp", IDP_HOUSEKEEPING_INTERVAL="0")
+               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="owasp", IDP_HOUSEKEEPING_INTERVAL="0",
+               MALLOC_ARENA_MAX="2")  # as the Dockerfile and scripts/start set it (idp/runtime.py)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})
     expected = 2500 * run.duration
     t0 = time.monotonic()
@@ -267,7 +268,10 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
         run_common(run, name, base, only, auth, codes, list(seeded["refresh_tokens"]),  # type: ignore[arg-type]
                    str(seeded["verifier"]), access_token, userinfo_path="/userinfo")
         if "login" in only:
-            lines = interactions_for_login(base, str(seeded["client_id"]), 60 * run.duration)
+            # Enough parked logins that the file cannot run out before argon2 would (it once did: 60 a
+            # second capped a machine where argon2 alone allows 120).
+            alone = float(run.facts.get("argon2 alone", "60").split()[0])
+            lines = interactions_for_login(base, str(seeded["client_id"]), int(alone * 1.5 * run.duration) + 20)
             run.load(name, "login (argon2id owasp)", base, Load(lines, once=True), connections=4)
         run.facts[f"{name} resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
     finally:

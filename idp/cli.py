@@ -152,6 +152,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from idp.observability import log_config
+    from idp.runtime import ARENAS, limit_malloc_arenas
+
+    # Before any thread allocates: this process (one worker) takes it now; spawned workers read
+    # the variable when they start.
+    limit_malloc_arenas()
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
 
     if "IDP_ISSUER" not in os.environ:
         # Development default: the issuer follows the address being served, on loopback.
