@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from anyio import CapacityLimiter
@@ -16,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idp.chores import every
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
 from idp.http import (account, authorize, discovery, interaction, introspection, logout, par, register, reset, revocation,
@@ -30,8 +33,7 @@ from idp.observability import Observability, counting_sender, flush_logs
 
 def routes() -> list[Route | Mount]:
     return [
-        Route("/.well-known/openid-configuration", discovery.configuration, methods=["GET"]),
-        Route("/jwks", discovery.jwks, methods=["GET"]),
+        # /.well-known/openid-configuration and /jwks: discovery.PublishedDocuments, ahead of the middleware
         # Operations: liveness, readiness, Prometheus
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -106,9 +108,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     chores = []
     if provider.settings.keys_rescan_interval:
         watch = discovery.KeyWatch(app.state, provider)
-        chores.append(asyncio.create_task(watch.run_forever(stop, provider.settings.keys_rescan_interval)))
-    if provider.settings.housekeeping_interval:
-        chores.append(asyncio.create_task(app.state.housekeeper.run_forever(stop, provider.settings.housekeeping_interval)))
+        chores.append(asyncio.create_task(every(stop, provider.settings.keys_rescan_interval, watch.check,
+                                                what="checking the keys folder")))
+    if interval := provider.settings.housekeeping_interval:
+        # The first run after a random part of one interval, so processes started together spread out.
+        chores.append(asyncio.create_task(every(stop, interval, partial(app.state.housekeeper.run_if_leased, interval),
+                                                what="housekeeping", first_after=random.uniform(1, max(interval, 1)))))
     provider.wake_outbox = worker.wake
     try:
         yield

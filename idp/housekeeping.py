@@ -8,11 +8,7 @@ however many processes and machines run, one of them prunes per interval and the
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-
-import anyio.to_thread
 
 from idp.core.provider import Provider
 from idp.observability import HOUSEKEEPING_PRUNED
@@ -54,18 +50,3 @@ class Housekeeper:
     def outbox_pending(self) -> int:
         return self.repo.outbox_pending()
 
-    async def run_forever(self, stop: asyncio.Event, interval: int) -> None:
-        """Every `interval` seconds (the first after a random part of one, so processes started
-        together spread out), prune if this process wins the lease. Errors are logged, never raised."""
-        delay = random.uniform(1, max(interval, 1))
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-                return
-            except asyncio.TimeoutError:
-                pass
-            delay = interval
-            try:
-                await anyio.to_thread.run_sync(self.run_if_leased, interval)
-            except Exception:  # noqa: BLE001  (housekeeping must never take the process down)
-                log.exception("housekeeping failed; will try again")

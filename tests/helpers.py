@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import secrets
+import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,13 @@ class Pkce:
     @property
     def challenge(self) -> str:
         return base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def add_portal(provider: Provider, auth_method: str = "client_secret_basic", **kwargs: Any) -> Portal:

@@ -79,30 +79,23 @@ async def citizen(request: Request, console: Console, body: dict[str, Any]) -> R
                                    "actor": a.actor} for a in d.activity]})
 
 
-def _citizen_action(action: str, permission: str):  # type: ignore[no-untyped-def]
-    @api(permission)
+def _citizen_action(action: str):  # type: ignore[no-untyped-def]
+    @api(verification.CITIZEN_ACTIONS[action])
     async def act(request: Request, console: Console, body: dict[str, Any]) -> Response:
         provider = request.app.state.provider
         pk = request.path_params["citizen_pk"]
-        ip = client_ip(request)
-        if action == "lock":
-            await core(verification.lock, provider, console, pk, _text(body, "reason"), ip=ip)
-        elif action == "unlock":
-            await core(verification.unlock, provider, console, pk, _text(body, "reason"), ip=ip)
-        elif action == "reset-authenticator":
-            await core(verification.reset_authenticator, provider, console, pk, _text(body, "reason"), ip=ip)
-        else:
-            await core(verification.end_sessions, provider, console, pk, ip=ip)
+        await core(verification.act_on_citizen, provider, console, pk, action, _text(body, "reason"),
+                   ip=client_ip(request))
         found = await core(provider.store.citizens.get, pk)
         return json_out({"citizen": _citizen(found)})
 
     return act
 
 
-lock = _citizen_action("lock", "citizens.lock")
-unlock = _citizen_action("unlock", "citizens.lock")
-reset_authenticator = _citizen_action("reset-authenticator", "citizens.reset_authenticator")
-end_sessions = _citizen_action("end-sessions", "citizens.end_sessions")
+lock = _citizen_action("lock")
+unlock = _citizen_action("unlock")
+reset_authenticator = _citizen_action("reset-authenticator")
+end_sessions = _citizen_action("end-sessions")
 
 
 @api("verification.record")

@@ -87,23 +87,11 @@ async def citizen(request: Request, console: Console, form: Params) -> Response:
 
 
 def _citizen_action(action: str):  # type: ignore[no-untyped-def]
-    permission = {"lock": "citizens.lock", "unlock": "citizens.lock",
-                  "reset-authenticator": "citizens.reset_authenticator",
-                  "end-sessions": "citizens.end_sessions"}[action]
-
-    @page(permission)
+    @page(verification.CITIZEN_ACTIONS[action])
     async def act(request: Request, console: Console, form: Params) -> Response:
-        provider = request.app.state.provider
         pk = request.path_params["citizen_pk"]
-        ip = client_ip(request)
-        if action == "lock":
-            await core(verification.lock, provider, console, pk, one(form, "reason"), ip=ip)
-        elif action == "unlock":
-            await core(verification.unlock, provider, console, pk, one(form, "reason"), ip=ip)
-        elif action == "reset-authenticator":
-            await core(verification.reset_authenticator, provider, console, pk, one(form, "reason"), ip=ip)
-        else:
-            await core(verification.end_sessions, provider, console, pk, ip=ip)
+        await core(verification.act_on_citizen, request.app.state.provider, console, pk, action,
+                   one(form, "reason"), ip=client_ip(request))
         return see_other(f"/citizens/{pk}?notice={action}")
 
     return act

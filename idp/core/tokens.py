@@ -240,11 +240,14 @@ def _live_access_token(provider: Provider, token: str) -> tuple[dict[str, Any], 
             raise InvalidToken("the access token was revoked")
         return claims, None, None
     found = provider.store.grants.for_access_token(str(claims["gid"]), jti)
-    if found is not None and found[0]:
+    if found is None:
+        raise InvalidToken("the access token was revoked", detail="grant gone")
+    jti_revoked, grant_record, citizen = found
+    if jti_revoked:
         raise InvalidToken("the access token was revoked")
-    if found is None or found[1].revoked_at is not None:
+    if grant_record.revoked_at is not None:
         raise InvalidToken("the access token was revoked", detail="grant revoked")
-    return claims, found[1], found[2]
+    return claims, grant_record, citizen
 
 
 def check_binding(claims: dict[str, Any], scheme: str, dpop_jkt: str | None) -> None:

@@ -191,6 +191,21 @@ def end_sessions(provider: Provider, console: Console, citizen_pk: str, *, ip: s
                  subject=f"citizen:{citizen.id}", ip=ip)
 
 
+# What a console or API caller names an action on a citizen, with the permission it needs (the
+# routes' guard reads it; each function below checks it again).
+CITIZEN_ACTIONS = {"lock": "citizens.lock", "unlock": "citizens.lock",
+                   "reset-authenticator": "citizens.reset_authenticator", "end-sessions": "citizens.end_sessions"}
+
+
+def act_on_citizen(provider: Provider, console: Console, citizen_pk: str, action: str, reason: str | None, *,
+                   ip: str | None = None) -> None:
+    if action == "end-sessions":
+        end_sessions(provider, console, citizen_pk, ip=ip)
+        return
+    run = {"lock": lock, "unlock": unlock, "reset-authenticator": reset_authenticator}[action]
+    run(provider, console, citizen_pk, reason or "", ip=ip)
+
+
 # -- the desk ----------------------------------------------------------------------------------------
 
 

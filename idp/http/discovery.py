@@ -6,15 +6,11 @@ them when the keys folder changes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from pathlib import Path
 
-import anyio.to_thread
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp.core.provider import Provider
@@ -72,22 +68,21 @@ class Published:
     """The precomputed documents with their complete response headers; rebuilt when keys change."""
 
     def __init__(self, provider: Provider) -> None:
-        self.configuration = json.dumps(metadata(provider), separators=(",", ":")).encode()
-        self.jwks = provider.keys.jwks_bytes
-        self.cache_control = f"public, max-age={provider.settings.jwks_max_age}"
-        common = [(b"cache-control", self.cache_control.encode()), (b"access-control-allow-origin", b"*"),
-                  *security_headers(provider.settings.secure_cookies)]
+        common = [(b"cache-control", f"public, max-age={provider.settings.jwks_max_age}".encode()),
+                  (b"access-control-allow-origin", b"*"), *security_headers(provider.settings.secure_cookies)]
+
+        def answer(body: bytes, media_type: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+            return body, [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *common]
+
         self.responses = {
-            CONFIGURATION_PATH: (self.configuration, [(b"content-type", b"application/json"),
-                                                      (b"content-length", str(len(self.configuration)).encode()),
-                                                      *common]),
-            JWKS_PATH: (self.jwks, [(b"content-type", b"application/jwk-set+json"),
-                                    (b"content-length", str(len(self.jwks)).encode()), *common]),
+            CONFIGURATION_PATH: answer(json.dumps(metadata(provider), separators=(",", ":")).encode(),
+                                       b"application/json"),
+            JWKS_PATH: answer(provider.keys.jwks_bytes, b"application/jwk-set+json"),
         }
 
 
 class PublishedDocuments:
-    """Answers GET and HEAD for discovery and the JWKS before any other layer: every portal and
+    """Serves discovery and the JWKS, outermost, instead of a route: every portal and
     resource server fetches them, and they are the same bytes for everyone. They carry the same
     headers, request id and metrics as any answer, but write no access-log line (no person is
     behind these requests, and at thousands a second the log would be mostly them)."""
@@ -99,9 +94,13 @@ class PublishedDocuments:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
-        if scope["type"] != "http" or path not in (CONFIGURATION_PATH, JWKS_PATH) \
-                or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http" or path not in (CONFIGURATION_PATH, JWKS_PATH):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Method Not Allowed"})
             return
         started = time.perf_counter()
         body, headers = scope["app"].state.published.responses[path]
@@ -160,29 +159,3 @@ class KeyWatch:
         self.fingerprint = fingerprint
         log.info("signing keys reloaded", extra={"kids": " ".join(sorted(k.kid for k in ring.keys))})
         return True
-
-    async def run_forever(self, stop: asyncio.Event, interval: float) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-                return
-            except asyncio.TimeoutError:
-                pass
-            try:
-                await anyio.to_thread.run_sync(self.check)
-            except Exception:  # noqa: BLE001
-                log.exception("checking the keys folder failed")
-
-
-# The route table lists the documents; `PublishedDocuments` answers GET and HEAD before routing,
-# so these run only in an app built without it.
-async def configuration(request: Request) -> Response:
-    published: Published = request.app.state.published
-    return Response(published.configuration, media_type="application/json",
-                    headers={"Cache-Control": published.cache_control, "Access-Control-Allow-Origin": "*"})
-
-
-async def jwks(request: Request) -> Response:
-    published: Published = request.app.state.published
-    return Response(published.jwks, media_type="application/jwk-set+json",
-                    headers={"Cache-Control": published.cache_control, "Access-Control-Allow-Origin": "*"})

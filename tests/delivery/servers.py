@@ -4,13 +4,14 @@ SMTP mailbox (an aiosmtpd handler)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.helpers import free_port
 
 GATEWAY_TOKEN = "gw-token-5f2c"
 
@@ -84,12 +85,6 @@ class Mailbox:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         self.envelopes.append(envelope)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

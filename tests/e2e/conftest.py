@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.helpers import CITIZEN, serving
+from tests.helpers import CITIZEN, free_port, serving
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the relying party reads the redirect itself
@@ -31,12 +30,6 @@ class RunningProvider:
     env: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
 
@@ -47,7 +40,7 @@ def running_provider(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: P
     """`@pytest.mark.provider_env(IDP_X="...")` on a test adds settings to the served provider."""
     marker = request.node.get_closest_marker("provider_env")
     provider_extra_env = dict(marker.kwargs) if marker else {}
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     shutil.copytree(keys_dir, tmp_path / "keys")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from clients import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
-from tests.helpers import CITIZEN, serving, walk_pages
+from tests.helpers import CITIZEN, free_port, serving, walk_pages
 
 pytestmark = pytest.mark.e2e
 
@@ -35,12 +34,6 @@ class Registered:
 class DemoPortal:
     url: str
     registered: Registered
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _register(running_provider, name: str, redirect_uri: str, *options: str) -> Registered:
@@ -132,7 +125,7 @@ def started_demo_portal(running_provider, name: str = "Cổng dịch vụ công 
                         backchannel: bool = False) -> Iterator[DemoPortal]:
     """`python -m clients.demo` on a free port, registered with the provider for its callback.
     Give each portal of one test its own host name: browsers scope cookies by host, not port."""
-    port = _free_port()
+    port = free_port()
     url = f"http://{host}:{port}"
     options = ("--backchannel-logout-uri", f"{url}/backchannel-logout") if backchannel else ()
     registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/",

@@ -85,6 +85,7 @@ def test_posting_to_a_published_document_is_refused_with_405(client):
     response = client.post("/.well-known/openid-configuration", content=b"")
 
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 def test_fetches_of_the_published_documents_are_counted_in_the_metrics(client):

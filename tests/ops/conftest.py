@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,11 @@ from typing import Iterator
 import httpx
 import pytest
 
-from tests.helpers import CITIZEN
+from tests.helpers import CITIZEN, free_port
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted
 PASSWORD = "a long enough test password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

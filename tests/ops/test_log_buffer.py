@@ -107,7 +107,8 @@ def test_a_full_buffer_is_written_without_waiting_for_the_interval():
 
 
 def test_a_served_provider_writes_every_access_line_with_its_request_id_by_the_time_it_stops(tmp_path, keys_dir):
-    from tests.ops.conftest import IDP, free_port, idp, stop, wait_ready
+    from tests.helpers import free_port
+    from tests.ops.conftest import IDP, idp, stop, wait_ready
     import os
     import shutil
     import subprocess
