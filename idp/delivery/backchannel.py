@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 
 from idp.delivery.errors import DeliveryFailed
+from idp.delivery.http_post import post
 from idp.delivery.message import Message
 
 
@@ -22,12 +23,7 @@ class BackchannelSender:
     def send(self, message: Message) -> None:
         if message.channel != "logout":
             raise DeliveryFailed(f"the back-channel sender cannot send {message.channel}", retryable=False)
-        try:
-            response = self._client.post(message.to, data={"logout_token": message.text})
-        except httpx.TimeoutException:
-            raise DeliveryFailed("the portal did not answer in time", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise DeliveryFailed(f"the portal is unreachable ({type(exc).__name__})", retryable=True) from None
+        response = post(self._client, message.to, "the portal", data={"logout_token": message.text})
         status = response.status_code
         if 200 <= status < 300:
             return

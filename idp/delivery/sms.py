@@ -12,6 +12,7 @@ import re
 import httpx
 
 from idp.delivery.errors import DeliveryFailed
+from idp.delivery.http_post import post
 from idp.delivery.message import Message
 
 # +84, then the nine national digits of a mobile number (prefixes 3, 5, 7, 8, 9 since the
@@ -41,12 +42,7 @@ class HttpSmsSender:
         if not is_vietnamese_mobile(message.to):
             raise DeliveryFailed("refused: not a Vietnamese mobile number", retryable=False)
         payload = {"from": self._brandname, "to": message.to, "text": message.text, "id": message.id}
-        try:
-            response = self._client.post(self._url, json=payload)
-        except httpx.TimeoutException:
-            raise DeliveryFailed("the SMS gateway did not answer in time", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise DeliveryFailed(f"the SMS gateway is unreachable ({type(exc).__name__})", retryable=True) from None
+        response = post(self._client, self._url, "the SMS gateway", json=payload)
         status = response.status_code
         if 200 <= status < 300:
             return

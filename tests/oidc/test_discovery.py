@@ -100,3 +100,10 @@ def test_fetches_of_the_published_documents_are_counted_in_the_metrics(client):
     client.get("/jwks")
 
     assert count() == before + 2
+
+
+def test_a_malformed_proxy_request_id_is_replaced_on_the_published_documents(client):
+    response = client.get("/jwks", headers={"X-Request-ID": "bad id with spaces; and=more"})
+
+    assert response.headers["x-request-id"] != "bad id with spaces; and=more"
+    assert " " not in response.headers["x-request-id"]
