@@ -33,10 +33,22 @@ _cache = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin":
 async def token(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}  # no multipart dependency
     now = int(time.time())
-    access_token = jwt.encode({"iss": "http://127.0.0.1", "sub": "citizen", "aud": "http://127.0.0.1",
-                               "client_id": "bench", "iat": now, "exp": now + 300, "jti": os.urandom(12).hex(),
-                               "scope": "openid profile", "grant_type": form.get("grant_type")},
-                              _key, algorithm="ES256", headers={"kid": _kid, "typ": "at+jwt"})
+    access_token = jwt.encode(
+        {
+            "iss": "http://127.0.0.1",
+            "sub": "citizen",
+            "aud": "http://127.0.0.1",
+            "client_id": "bench",
+            "iat": now,
+            "exp": now + 300,
+            "jti": os.urandom(12).hex(),
+            "scope": "openid profile",
+            "grant_type": form.get("grant_type"),
+        },
+        _key,
+        algorithm="ES256",
+        headers={"kid": _kid, "typ": "at+jwt"},
+    )
     body = json.dumps({"access_token": access_token, "token_type": "Bearer", "expires_in": 300})
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -49,8 +61,10 @@ async def jwks(request: Request) -> Response:
     return Response(_jwks, media_type="application/jwk-set+json", headers=_cache)
 
 
-app = Starlette(routes=[
-    Route("/token", token, methods=["POST"]),
-    Route("/.well-known/openid-configuration", discovery),
-    Route("/jwks", jwks),
-])
+app = Starlette(
+    routes=[
+        Route("/token", token, methods=["POST"]),
+        Route("/.well-known/openid-configuration", discovery),
+        Route("/jwks", jwks),
+    ]
+)

@@ -46,8 +46,14 @@ PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sy
 LUA = ROOT / "bench" / "wrk" / "requests.lua"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 PASSWORD = "bench password, long enough to pass"
-CITIZEN = CitizenDeclaration(citizen_id="001090000123", full_name="Trần Thị Bình", birth_date="1990-05-01",
-                             sex="male", phone="0912 345 678", email=None)
+CITIZEN = CitizenDeclaration(
+    citizen_id="001090000123",
+    full_name="Trần Thị Bình",
+    birth_date="1990-05-01",
+    sex="male",
+    phone="0912 345 678",
+    email=None,
+)
 SCENARIOS = ("token-code", "token-refresh", "token-client-credentials", "userinfo", "discovery", "jwks", "login")
 
 
@@ -125,9 +131,13 @@ class Run:
                 fh.write(f"{method}\t{target_path}\t{hdr}\t{body}\n")
         env = dict(os.environ, BENCH_REQUESTS=str(path), BENCH_ONCE="1" if load.once else "0")
         conns = connections or self.connections
-        out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s",
-                              "-s", str(LUA), base], env=env, capture_output=True, text=True,
-                             timeout=self.duration + 60)
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s", "-s", str(LUA), base],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=self.duration + 60,
+        )
         match = re.search(r"BENCH_RESULT (\{.*\})", out.stdout)
         if not match:
             raise SystemExit(f"wrk gave no result for {target}/{scenario}: {out.stdout}\n{out.stderr}")
@@ -136,11 +146,22 @@ class Run:
         note = ""
         if load.once and data["requests"] >= len(load.lines):
             note = "seeded credentials ran out before the end"
-        result = Result(target, scenario, data["requests"] / seconds, data["p50_us"] / 1000, data["p99_us"] / 1000,
-                        data["requests"], data["status_errors"] + data["socket_errors"], note)
+        result = Result(
+            target,
+            scenario,
+            data["requests"] / seconds,
+            data["p50_us"] / 1000,
+            data["p99_us"] / 1000,
+            data["requests"],
+            data["status_errors"] + data["socket_errors"],
+            note,
+        )
         self.results.append(result)
-        print(f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
-              f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}", flush=True)
+        print(
+            f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
+            f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+            flush=True,
+        )
         return result
 
 
@@ -157,17 +178,27 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 # ---- our provider ----------------------------------------------------------------------------
 
+
 def seed_provider(settings: Settings, codes: int, refresh_tokens: int) -> dict[str, object]:
     """A portal, a citizen, and codes and refresh tokens written through the store's own calls."""
     initialise(settings)
     provider = open_provider(settings)
     grant_types = ["authorization_code", "refresh_token", "client_credentials"]
     try:
-        created = register_client(provider, name="Bench portal", redirect_uris=[REDIRECT_URI],
-                                  scopes=["openid", "profile", "phone", "offline_access"], grant_types=grant_types)
+        created = register_client(
+            provider,
+            name="Bench portal",
+            redirect_uris=[REDIRECT_URI],
+            scopes=["openid", "profile", "phone", "offline_access"],
+            grant_types=grant_types,
+        )
     except TypeError:
-        created = register_client(provider, name="Bench portal", redirect_uris=[REDIRECT_URI],
-                                  scopes=["openid", "profile", "phone", "offline_access"])
+        created = register_client(
+            provider,
+            name="Bench portal",
+            redirect_uris=[REDIRECT_URI],
+            scopes=["openid", "profile", "phone", "offline_access"],
+        )
     citizen = add_active_citizen(provider, CITIZEN, PASSWORD)
     now = int(time.time())
     verifier = uuid.uuid4().hex + uuid.uuid4().hex
@@ -175,27 +206,59 @@ def seed_provider(settings: Settings, codes: int, refresh_tokens: int) -> dict[s
     grants = provider.store.grants
 
     def grant(scope: str) -> dict[str, object]:
-        return {"id": uuid.uuid4().hex, "citizen_id": citizen.id, "client_id": created.client.id, "sid": None,
-                "scope": scope, "auth_time": now, "acr": "LoA1", "amr": ["pwd"], "created_at": now,
-                "expires_at": now + 86400}
+        return {
+            "id": uuid.uuid4().hex,
+            "citizen_id": citizen.id,
+            "client_id": created.client.id,
+            "sid": None,
+            "scope": scope,
+            "auth_time": now,
+            "acr": "LoA1",
+            "amr": ["pwd"],
+            "created_at": now,
+            "expires_at": now + 86400,
+        }
 
     def one_code(i: int) -> str:
         code = f"bench-code-{i}-{uuid.uuid4().hex}"
-        grants.create_with_code(grant("openid profile"), {
-            "code_digest": digest(code), "client_id": created.client.id, "redirect_uri": REDIRECT_URI,
-            "code_challenge": challenge, "nonce": f"n{i}", "created_at": now, "expires_at": now + 3600})
+        grants.create_with_code(
+            grant("openid profile"),
+            {
+                "code_digest": digest(code),
+                "client_id": created.client.id,
+                "redirect_uri": REDIRECT_URI,
+                "code_challenge": challenge,
+                "nonce": f"n{i}",
+                "created_at": now,
+                "expires_at": now + 3600,
+            },
+        )
         return code
 
     def one_refresh(i: int) -> str:
         token = f"bench-refresh-{i}-{uuid.uuid4().hex}"
         g = grant("openid offline_access")
         code = f"unused-{uuid.uuid4().hex}"
-        grants.create_with_code(g, {"code_digest": digest(code), "client_id": created.client.id,
-                                    "redirect_uri": REDIRECT_URI, "code_challenge": challenge, "nonce": None,
-                                    "created_at": now, "expires_at": now + 60})
-        provider.store.refresh_tokens.add(token_digest=digest(token), grant_id=str(g["id"]),
-                                          client_id=created.client.id, scope="openid offline_access",
-                                          created_at=now, expires_at=now + 86400)
+        grants.create_with_code(
+            g,
+            {
+                "code_digest": digest(code),
+                "client_id": created.client.id,
+                "redirect_uri": REDIRECT_URI,
+                "code_challenge": challenge,
+                "nonce": None,
+                "created_at": now,
+                "expires_at": now + 60,
+            },
+        )
+        provider.store.refresh_tokens.add(
+            token_digest=digest(token),
+            grant_id=str(g["id"]),
+            client_id=created.client.id,
+            scope="openid offline_access",
+            created_at=now,
+            expires_at=now + 86400,
+        )
         return token
 
     workers = 1 if settings.effective_database_url.startswith("sqlite") else 6
@@ -203,8 +266,14 @@ def seed_provider(settings: Settings, codes: int, refresh_tokens: int) -> dict[s
         code_list = list(pool.map(one_code, range(codes)))
         refresh_list = list(pool.map(one_refresh, range(refresh_tokens)))
     provider.store.close()
-    return {"client_id": created.client.id, "secret": created.secret, "verifier": verifier, "codes": code_list,
-            "refresh_tokens": refresh_list, "grant_types": grant_types}
+    return {
+        "client_id": created.client.id,
+        "secret": created.secret,
+        "verifier": verifier,
+        "codes": code_list,
+        "refresh_tokens": refresh_list,
+        "grant_types": grant_types,
+    }
 
 
 def interactions_for_login(base: str, client_id: str, count: int) -> list[tuple[str, str, dict[str, str], str]]:
@@ -214,43 +283,83 @@ def interactions_for_login(base: str, client_id: str, count: int) -> list[tuple[
     with httpx.Client(base_url=base, timeout=10) as http:
         for i in range(count):
             http.cookies.clear()
-            query = urlencode({"client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
-                               "scope": "openid profile", "state": f"s{i}", "nonce": f"n{i}",
-                               "code_challenge": pkce_s256(verifier), "code_challenge_method": "S256"})
+            query = urlencode(
+                {
+                    "client_id": client_id,
+                    "redirect_uri": REDIRECT_URI,
+                    "response_type": "code",
+                    "scope": "openid profile",
+                    "state": f"s{i}",
+                    "nonce": f"n{i}",
+                    "code_challenge": pkce_s256(verifier),
+                    "code_challenge_method": "S256",
+                }
+            )
             parked = http.get(f"/authorize?{query}")
             path = urlsplit(parked.headers["location"]).path
             page = http.get(path)
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
             cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-            lines.append(("POST", f"{path}/login", {"Cookie": cookie,
-                                                     "Content-Type": "application/x-www-form-urlencoded"},
-                          form({"csrf_token": csrf, "identifier": CITIZEN.citizen_id, "password": PASSWORD})))
+            lines.append(
+                (
+                    "POST",
+                    f"{path}/login",
+                    {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                    form({"csrf_token": csrf, "identifier": CITIZEN.citizen_id, "password": PASSWORD}),
+                )
+            )
     return lines
 
 
-def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only: set[str], workers: int,
-                   docs_dir: Path, profile: Path | None = None) -> None:
+def bench_provider(
+    run: Run,
+    name: str,
+    database_url: str,
+    keys_dir: Path,
+    only: set[str],
+    workers: int,
+    docs_dir: Path,
+    profile: Path | None = None,
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = run.work / f"{name}-data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_ISSUER=base, IDP_DATA_DIR=str(data_dir), IDP_KEYS_DIR=str(keys_dir),
-               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="owasp", IDP_HOUSEKEEPING_INTERVAL="0",
-               MALLOC_ARENA_MAX="2")  # as the Dockerfile and scripts/start set it (idp/runtime.py)
+    env.update(
+        IDP_ISSUER=base,
+        IDP_DATA_DIR=str(data_dir),
+        IDP_KEYS_DIR=str(keys_dir),
+        IDP_DATABASE_URL=database_url,
+        IDP_PASSWORD_PROFILE="owasp",
+        IDP_HOUSEKEEPING_INTERVAL="0",
+        MALLOC_ARENA_MAX="2",
+    )  # as the Dockerfile and scripts/start set it (idp/runtime.py)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})
     expected = 2500 * run.duration
     t0 = time.monotonic()
-    seeded = seed_provider(settings, expected if "token-code" in only else 1,
-                           expected if "token-refresh" in only else 0)
-    print(f"  seeded {len(seeded['codes'])} codes and {len(seeded['refresh_tokens'])} refresh tokens "
-          f"in {time.monotonic() - t0:.1f}s", flush=True)
+    seeded = seed_provider(
+        settings, expected if "token-code" in only else 1, expected if "token-refresh" in only else 0
+    )
+    print(
+        f"  seeded {len(seeded['codes'])} codes and {len(seeded['refresh_tokens'])} refresh tokens "
+        f"in {time.monotonic() - t0:.1f}s",
+        flush=True,
+    )
     log = (run.work / f"{name}.log").open("w")
-    started = time.monotonic()
     command = [PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", str(workers)]
     if profile is not None:  # py-spy samples the whole run; open the file in speedscope.app
         profile.mkdir(parents=True, exist_ok=True)
-        command = [str(Path(PY).parent / "py-spy"), "record", "--subprocesses", "--format", "speedscope",
-                   "-o", str(profile / f"{name}.speedscope.json"), "--", *command]
+        command = [
+            str(Path(PY).parent / "py-spy"),
+            "record",
+            "--subprocesses",
+            "--format",
+            "speedscope",
+            "-o",
+            str(profile / f"{name}.speedscope.json"),
+            "--",
+            *command,
+        ]
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
         ready = wait_for(f"{base}/readyz", proc)
@@ -260,13 +369,32 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
         auth = basic(str(seeded["client_id"]), str(seeded["secret"]))
         codes = seeded["codes"]
         assert isinstance(codes, list)
-        first = httpx.post(f"{base}/token", headers=auth, content=form({
-            "grant_type": "authorization_code", "code": codes.pop(), "redirect_uri": REDIRECT_URI,
-            "code_verifier": str(seeded["verifier"])}))
+        first = httpx.post(
+            f"{base}/token",
+            headers=auth,
+            content=form(
+                {
+                    "grant_type": "authorization_code",
+                    "code": codes.pop(),
+                    "redirect_uri": REDIRECT_URI,
+                    "code_verifier": str(seeded["verifier"]),
+                }
+            ),
+        )
         assert first.status_code == 200, first.text
         access_token = first.json()["access_token"]
-        run_common(run, name, base, only, auth, codes, list(seeded["refresh_tokens"]),  # type: ignore[arg-type]
-                   str(seeded["verifier"]), access_token, userinfo_path="/userinfo")
+        run_common(
+            run,
+            name,
+            base,
+            only,
+            auth,
+            codes,
+            list(seeded["refresh_tokens"]),  # type: ignore[arg-type]
+            str(seeded["verifier"]),
+            access_token,
+            userinfo_path="/userinfo",
+        )
         if "login" in only:
             # Enough parked logins that the file cannot run out before argon2 would (it once did: 60 a
             # second capped a machine where argon2 alone allows 120).
@@ -279,26 +407,72 @@ def bench_provider(run: Run, name: str, database_url: str, keys_dir: Path, only:
         log.close()
 
 
-def run_common(run: Run, name: str, base: str, only: set[str], auth: dict[str, str], codes: list[str],
-               refresh_tokens: list[str], verifier: str, access_token: str, userinfo_path: str,
-               client_credentials: bool = True) -> None:
+def run_common(
+    run: Run,
+    name: str,
+    base: str,
+    only: set[str],
+    auth: dict[str, str],
+    codes: list[str],
+    refresh_tokens: list[str],
+    verifier: str,
+    access_token: str,
+    userinfo_path: str,
+    client_credentials: bool = True,
+) -> None:
     if "token-code" in only:
-        run.load(name, "token: code + PKCE", base, Load([("POST", "/token", auth, form({
-            "grant_type": "authorization_code", "code": c, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}))
-            for c in codes], once=True))
+        run.load(
+            name,
+            "token: code + PKCE",
+            base,
+            Load(
+                [
+                    (
+                        "POST",
+                        "/token",
+                        auth,
+                        form(
+                            {
+                                "grant_type": "authorization_code",
+                                "code": c,
+                                "redirect_uri": REDIRECT_URI,
+                                "code_verifier": verifier,
+                            }
+                        ),
+                    )
+                    for c in codes
+                ],
+                once=True,
+            ),
+        )
     if "token-refresh" in only and refresh_tokens:
-        run.load(name, "token: refresh (rotation)", base, Load([("POST", "/token", auth, form({
-            "grant_type": "refresh_token", "refresh_token": t})) for t in refresh_tokens], once=True))
+        run.load(
+            name,
+            "token: refresh (rotation)",
+            base,
+            Load(
+                [
+                    ("POST", "/token", auth, form({"grant_type": "refresh_token", "refresh_token": t}))
+                    for t in refresh_tokens
+                ],
+                once=True,
+            ),
+        )
     if "token-client-credentials" in only and client_credentials:
         probe = httpx.post(f"{base}/token", headers=auth, content=form({"grant_type": "client_credentials"}))
         if probe.status_code == 200:
-            run.load(name, "token: client_credentials", base, Load([("POST", "/token", auth, form({
-                "grant_type": "client_credentials"}))]))
+            run.load(
+                name,
+                "token: client_credentials",
+                base,
+                Load([("POST", "/token", auth, form({"grant_type": "client_credentials"}))]),
+            )
         else:
             run.facts[f"{name} client_credentials"] = f"not benchmarked: {probe.status_code} {probe.text[:120]}"
     if "userinfo" in only:
-        run.load(name, "userinfo", base, Load([("GET", userinfo_path, {"Authorization": f"Bearer {access_token}"},
-                                                "")]))
+        run.load(
+            name, "userinfo", base, Load([("GET", userinfo_path, {"Authorization": f"Bearer {access_token}"}, "")])
+        )
     if "discovery" in only:
         run.load(name, "discovery", base, Load([("GET", "/.well-known/openid-configuration", {}, "")]))
     if "jwks" in only:
@@ -307,19 +481,42 @@ def run_common(run: Run, name: str, base: str, only: set[str], auth: dict[str, s
 
 # ---- the floor and oidc-provider -------------------------------------------------------------
 
+
 def bench_floor(run: Run, keys_dir: Path, docs_dir: Path, only: set[str]) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, BENCH_KEYS_DIR=str(keys_dir), BENCH_DOCS_DIR=str(docs_dir), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([PY, "-m", "uvicorn", "bench.floor:app", "--port", str(port), "--no-access-log",
-                             "--log-level", "warning"], env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [PY, "-m", "uvicorn", "bench.floor:app", "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+    )
     try:
         wait_for(f"{base}/jwks", proc)
         auth = basic("bench", "secret")
         if only & {"token-code", "token-refresh", "token-client-credentials"}:
-            run.load("floor", "token: sign one JWT", base, Load([("POST", "/token", auth, form({
-                "grant_type": "authorization_code", "code": "x" * 43, "redirect_uri": REDIRECT_URI,
-                "code_verifier": "y" * 43}))]))
+            run.load(
+                "floor",
+                "token: sign one JWT",
+                base,
+                Load(
+                    [
+                        (
+                            "POST",
+                            "/token",
+                            auth,
+                            form(
+                                {
+                                    "grant_type": "authorization_code",
+                                    "code": "x" * 43,
+                                    "redirect_uri": REDIRECT_URI,
+                                    "code_verifier": "y" * 43,
+                                }
+                            ),
+                        )
+                    ]
+                ),
+            )
         if "discovery" in only:
             run.load("floor", "discovery", base, Load([("GET", "/.well-known/openid-configuration", {}, "")]))
         if "jwks" in only:
@@ -346,16 +543,38 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
     count = 12000 * run.duration  # 4000 a second ran out on a faster machine (capping its rate)
     log = (run.work / "oidc-provider.log").open("w")
     started = time.monotonic()
-    proc = subprocess.Popen(["node", "server.mjs", str(port), str(seed_file), str(jwk_file),
-                             str(count if "token-code" in only else 1),
-                             str(count if "token-refresh" in only else 1)], cwd=folder, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [
+            "node",
+            "server.mjs",
+            str(port),
+            str(seed_file),
+            str(jwk_file),
+            str(count if "token-code" in only else 1),
+            str(count if "token-refresh" in only else 1),
+        ],
+        cwd=folder,
+        stdout=log,
+        stderr=log,
+    )
     try:
         wait_for(f"{base}/jwks", proc, timeout=300)
         print(f"  oidc-provider seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
         seed = json.loads(seed_file.read_text())
         auth = basic(seed["client_id"], seed["client_secret"])
-        run_common(run, "oidc-provider", base, only, auth, seed["codes"], seed["refresh_tokens"], seed["verifier"],
-                   seed["access_token"], userinfo_path="/me", client_credentials=False)
+        run_common(
+            run,
+            "oidc-provider",
+            base,
+            only,
+            auth,
+            seed["codes"],
+            seed["refresh_tokens"],
+            seed["verifier"],
+            seed["access_token"],
+            userinfo_path="/me",
+            client_credentials=False,
+        )
         run.facts["oidc-provider resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
     finally:
         stop(proc)
@@ -384,25 +603,42 @@ def argon2_alone(seconds: float, threads: int) -> float:
 
 # ---- report ----------------------------------------------------------------------------------
 
+
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), "0")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
-    return (f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB; Python {sys.version.split()[0]}, "
-            f"node {node}, {pg}, wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB; Python {sys.version.split()[0]}, "
+        f"node {node}, {pg}, wrk {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}"
+    )
 
 
 def report(run: Run, command: str) -> str:
     by = {(r.target, r.scenario): r for r in run.results}
-    lines = [f"Command: `{command}`", "", f"Machine: {machine()}", "",
-             "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | note |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"Command: `{command}`",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in run.results:
-        lines.append(f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
-                     f"| {r.errors} | {r.note} |")
+        lines.append(
+            f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
+            f"| {r.errors} | {r.note} |"
+        )
     lines += ["", "Ratios (same run):", ""]
 
     def ratio(a: tuple[str, str], b: tuple[str, str], label: str, target: float) -> None:
@@ -426,8 +662,9 @@ def report(run: Run, command: str) -> str:
             alone = float(run.facts["argon2 alone"].split()[0])
             value = by[login].rps / alone
             verdict = "met" if value >= 0.9 else f"missed by {(0.9 - value) / 0.9:.0%}"
-            lines.append(f"- {db} password logins vs argon2id verification alone: **{value:.2f}×** "
-                         f"(target ≥ 0.9×: {verdict})")
+            lines.append(
+                f"- {db} password logins vs argon2id verification alone: **{value:.2f}×** (target ≥ 0.9×: {verdict})"
+            )
     lines += ["", "Facts:", ""] + [f"- {k}: {v}" for k, v in run.facts.items()]
     return "\n".join(lines) + "\n"
 
@@ -440,8 +677,12 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}")
     parser.add_argument("--targets", default="sqlite,postgresql,floor,oidc-provider")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
-    parser.add_argument("--profile", type=Path, help="record the provider under py-spy into this folder "
-                        "(pip install py-spy; the figures of a profiled run are not comparable)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the provider under py-spy into this folder "
+        "(pip install py-spy; the figures of a profiled run are not comparable)",
+    )
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 60))
     only = set(args.only.split(","))
@@ -458,19 +699,37 @@ def main() -> int:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         if "login" in only:
-            run.facts["argon2 alone"] = (f"{argon2_alone(min(args.duration, 5), 2):.1f} verifications/s "
-                                         "(owasp profile: m=19 MiB, t=2, p=1; 2 threads = IDP_PASSWORD_WORKERS)")
+            run.facts["argon2 alone"] = (
+                f"{argon2_alone(min(args.duration, 5), 2):.1f} verifications/s "
+                "(owasp profile: m=19 MiB, t=2, p=1; 2 threads = IDP_PASSWORD_WORKERS)"
+            )
             print(f"argon2 alone: {run.facts['argon2 alone']}", flush=True)
         if "sqlite" in targets:
             print("provider on SQLite", flush=True)
-            bench_provider(run, "provider-sqlite", f"sqlite:///{work / 'bench.sqlite3'}", keys_dir, only,
-                           args.workers, docs_dir, args.profile)
+            bench_provider(
+                run,
+                "provider-sqlite",
+                f"sqlite:///{work / 'bench.sqlite3'}",
+                keys_dir,
+                only,
+                args.workers,
+                docs_dir,
+                args.profile,
+            )
         if "postgresql" in targets:
             print("provider on PostgreSQL", flush=True)
             subprocess.run(["psql", pg_base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
             sep = "&" if "?" in pg_base else "?"
-            bench_provider(run, "provider-postgresql", f"{pg_base}{sep}options=-csearch_path%3D{schema}", keys_dir,
-                           only, args.workers, docs_dir, args.profile)
+            bench_provider(
+                run,
+                "provider-postgresql",
+                f"{pg_base}{sep}options=-csearch_path%3D{schema}",
+                keys_dir,
+                only,
+                args.workers,
+                docs_dir,
+                args.profile,
+            )
         if "floor" in targets:
             print("floor", flush=True)
             if not (docs_dir / "jwks.json").exists():

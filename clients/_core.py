@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Generator, Mapping, Sequence
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -252,9 +252,7 @@ class ClientCore:
     def finish_login(self, callback: str | Mapping[str, str], login: LoginRequest) -> Flow[TokenSet]:
         metadata = yield from self.discover()
         params = parse_callback(callback)
-        code = authorization_code_from_callback(
-            params, login, metadata, now=self.clock(), lifetime=self.login_lifetime
-        )
+        code = authorization_code_from_callback(params, login, metadata, now=self.clock(), lifetime=self.login_lifetime)
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -373,4 +371,3 @@ class ClientCore:
         )
         remember_jti(self.replay_cache, logout, now=now, leeway=self.leeway, max_age=self.logout_token_max_age)
         return logout
-

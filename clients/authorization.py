@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ._jose import b64url_encode
@@ -146,4 +146,3 @@ def new_login_request(
         required_acr=floor,
         max_age=max_age,
     )
-

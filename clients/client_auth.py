@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote_plus
 
 from ._jose import (
@@ -117,9 +118,7 @@ class PrivateKeyJwt:
         self._key = load_private_key(private_key)
         natural = default_algorithm(self._key)  # refuses weak RSA and curves other than P-256
         self.algorithm = algorithm or natural
-        if self.algorithm not in ALLOWED_SIGNING_ALGORITHMS or self.algorithm not in key_algorithms(
-            self._key
-        ):
+        if self.algorithm not in ALLOWED_SIGNING_ALGORITHMS or self.algorithm not in key_algorithms(self._key):
             raise ConfigurationError(f"this key cannot sign with {self.algorithm!r}")
         if not 0 < lifetime <= 300:
             raise ConfigurationError("assertion lifetime must be between 1 and 300 seconds")
@@ -165,4 +164,3 @@ class PrivateKeyJwt:
             "client_assertion_type": _ASSERTION_TYPE,
             "client_assertion": assertion,
         }, {}
-

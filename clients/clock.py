@@ -4,7 +4,7 @@ the clock of the whole process."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Clock", "system_clock"]
 

@@ -14,14 +14,10 @@ def _rank(level: str, levels: Sequence[str]) -> int:
     try:
         return levels.index(level)
     except ValueError:
-        raise ConfigurationError(
-            f"unknown assurance level {level!r}; known levels are {', '.join(levels)}"
-        ) from None
+        raise ConfigurationError(f"unknown assurance level {level!r}; known levels are {', '.join(levels)}") from None
 
 
-def minimum_level(
-    requested: Iterable[str], levels: Sequence[str] = ASSURANCE_LEVELS
-) -> str | None:
+def minimum_level(requested: Iterable[str], levels: Sequence[str] = ASSURANCE_LEVELS) -> str | None:
     """The lowest of the requested levels: `acr_values` lists what the portal accepts."""
     wanted = list(requested)
     if not wanted:
@@ -29,9 +25,7 @@ def minimum_level(
     return min(wanted, key=lambda level: _rank(level, levels))
 
 
-def meets_level(
-    achieved: str | None, required: str | None, levels: Sequence[str] = ASSURANCE_LEVELS
-) -> bool:
+def meets_level(achieved: str | None, required: str | None, levels: Sequence[str] = ASSURANCE_LEVELS) -> bool:
     """True when `achieved` is at least `required`; an unknown or missing `acr` meets nothing."""
     if required is None:
         return True

@@ -71,9 +71,7 @@ class ProviderMetadata:
             raise InvalidProviderResponse("discovery document is not a JSON object")
         issuer = document.get("issuer")
         if issuer != expected_issuer:
-            raise IssuerMismatch(
-                f"discovery names issuer {issuer!r}, expected exactly {expected_issuer!r}"
-            )
+            raise IssuerMismatch(f"discovery names issuer {issuer!r}, expected exactly {expected_issuer!r}")
         required = {}
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             value = _optional_str(document, name)
@@ -97,11 +95,7 @@ class ProviderMetadata:
             scopes_supported=_str_list(document, "scopes_supported"),
             acr_values_supported=_str_list(document, "acr_values_supported"),
             code_challenge_methods_supported=_str_list(document, "code_challenge_methods_supported"),
-            token_endpoint_auth_methods_supported=_str_list(
-                document, "token_endpoint_auth_methods_supported"
-            ),
-            id_token_signing_alg_values_supported=_str_list(
-                document, "id_token_signing_alg_values_supported"
-            ),
+            token_endpoint_auth_methods_supported=_str_list(document, "token_endpoint_auth_methods_supported"),
+            id_token_signing_alg_values_supported=_str_list(document, "id_token_signing_alg_values_supported"),
             raw=document,
         )

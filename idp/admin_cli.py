@@ -25,15 +25,18 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--username", required=True)
     add.add_argument("--role", action="append", required=True, choices=ROLES, dest="roles")
     add.add_argument("--full-name", default="")
-    add.add_argument("--password-stdin", action="store_true", required=True,
-                     help="read the password from standard input")
+    add.add_argument(
+        "--password-stdin", action="store_true", required=True, help="read the password from standard input"
+    )
     add.add_argument("--no-qr", action="store_true", help="print only the JSON (for scripts)")
     staff.add_parser("list", help="staff members and roles (JSON)")
 
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
     keys.add_parser("list", help="every key with its status: next, active, retired, expired (JSON)")
-    rotate = keys.add_parser("rotate", help="activate the next key (once published long enough), retire the "
-                                            "active one, publish a new next key")
+    rotate = keys.add_parser(
+        "rotate",
+        help="activate the next key (once published long enough), retire the active one, publish a new next key",
+    )
     rotate.add_argument("--alg", choices=("ES256", "RS256"), action="append", dest="algs")
     rotate.add_argument("--force", action="store_true", help="activate the next key without waiting for caches")
 
@@ -71,43 +74,77 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             from idp.crypto.qr_text import qr_text
 
             password = sys.stdin.readline().rstrip("\r\n")
-            created = staff.add_staff(provider, username=args.username, roles=args.roles, password=password,
-                                      full_name=args.full_name, actor="cli")
-            _print({"id": created.staff.id, "username": created.staff.username, "roles": sorted(created.staff.roles),
-                    "totp_uri": created.totp_uri})
+            created = staff.add_staff(
+                provider,
+                username=args.username,
+                roles=args.roles,
+                password=password,
+                full_name=args.full_name,
+                actor="cli",
+            )
+            _print(
+                {
+                    "id": created.staff.id,
+                    "username": created.staff.username,
+                    "roles": sorted(created.staff.roles),
+                    "totp_uri": created.totp_uri,
+                }
+            )
             if not args.no_qr:
-                print("\nScan this with the authenticator app (the URI above holds the same secret):",
-                      file=sys.stderr)
+                print("\nScan this with the authenticator app (the URI above holds the same secret):", file=sys.stderr)
                 print(qr_text(created.totp_uri), file=sys.stderr)
             return 0
         if args.command == "staff":
-            _print([{"username": s.username, "roles": sorted(s.roles), "status": s.status}
-                    for s in provider.store.staff.list()])
+            _print(
+                [
+                    {"username": s.username, "roles": sorted(s.roles), "status": s.status}
+                    for s in provider.store.staff.list()
+                ]
+            )
             return 0
         if args.command == "keys" and args.action == "list":
             _print([asdict(k) for k in keys.listing(provider)])
             return 0
         if args.command == "keys":
             try:
-                results = keys.rotate(provider, actor="cli", algs=tuple(args.algs or ("ES256", "RS256")),
-                                      force=args.force)
+                results = keys.rotate(
+                    provider, actor="cli", algs=tuple(args.algs or ("ES256", "RS256")), force=args.force
+                )
             except RotationRefused as exc:
-                print(f"idp: refused: {exc} (the next key must be published for IDP_JWKS_MAX_AGE "
-                      f"seconds first; --force skips the wait)", file=sys.stderr)
+                print(
+                    f"idp: refused: {exc} (the next key must be published for IDP_JWKS_MAX_AGE "
+                    f"seconds first; --force skips the wait)",
+                    file=sys.stderr,
+                )
                 return 2
             _print(results)
             return 0
         if args.action == "verify":
             verdict = audit.verify(provider)
-            _print({"ok": verdict.ok, "checked": verdict.checked, "checkpoint_seq": verdict.checkpoint_seq,
-                    "head_seq": verdict.head_seq, "first_bad": asdict(verdict.first_bad) if verdict.first_bad else None})
+            _print(
+                {
+                    "ok": verdict.ok,
+                    "checked": verdict.checked,
+                    "checkpoint_seq": verdict.checkpoint_seq,
+                    "head_seq": verdict.head_seq,
+                    "first_bad": asdict(verdict.first_bad) if verdict.first_bad else None,
+                }
+            )
             if not verdict.ok and verdict.first_bad:
-                print(f"idp: the audit chain is broken at event {verdict.first_bad.seq}: {verdict.first_bad.reason}",
-                      file=sys.stderr)
+                print(
+                    f"idp: the audit chain is broken at event {verdict.first_bad.seq}: {verdict.first_bad.reason}",
+                    file=sys.stderr,
+                )
             return 0 if verdict.ok else 1
         if args.action == "export":
-            where = audit.AuditFilter(action=args.event_action, actor=args.actor, subject=args.subject,
-                                      outcome=args.outcome, since=args.since, until=args.until)
+            where = audit.AuditFilter(
+                action=args.event_action,
+                actor=args.actor,
+                subject=args.subject,
+                outcome=args.outcome,
+                since=args.since,
+                until=args.until,
+            )
             lines = audit.export_csv(provider, where) if args.format == "csv" else audit.export_jsonl(provider, where)
             for line in lines:
                 sys.stdout.write(line)

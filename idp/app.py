@@ -18,16 +18,29 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idp import admin
 from idp.chores import every
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
-from idp.http import (account, authorize, discovery, interaction, introspection, logout, par, register, reset, revocation,
-                      token, userinfo)
-from idp.http import health, metrics
+from idp.housekeeping import Housekeeper
+from idp.http import (
+    account,
+    authorize,
+    discovery,
+    health,
+    interaction,
+    introspection,
+    logout,
+    metrics,
+    par,
+    register,
+    reset,
+    revocation,
+    token,
+    userinfo,
+)
 from idp.http.headers import security_headers
 from idp.http.render import ERROR_HANDLERS
-from idp import admin
-from idp.housekeeping import Housekeeper
 from idp.observability import Observability, counting_sender, flush_logs
 
 
@@ -99,8 +112,10 @@ class SecurityHeaders:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """The outbox worker runs beside the app: requests only queue messages, it sends them."""
     provider: Provider = app.state.provider
-    senders = {channel: counting_sender(channel, sender)
-               for channel, sender in senders_from_settings(provider.settings, provider.clock).items()}
+    senders = {
+        channel: counting_sender(channel, sender)
+        for channel, sender in senders_from_settings(provider.settings, provider.clock).items()
+    }
     worker = OutboxWorker.from_settings(provider.store.outbox, senders, provider.settings, provider.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop, poll_interval=2.0))
@@ -108,12 +123,24 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     chores = []
     if provider.settings.keys_rescan_interval:
         watch = discovery.KeyWatch(app.state, provider)
-        chores.append(asyncio.create_task(every(stop, provider.settings.keys_rescan_interval, watch.check,
-                                                what="checking the keys folder")))
+        chores.append(
+            asyncio.create_task(
+                every(stop, provider.settings.keys_rescan_interval, watch.check, what="checking the keys folder")
+            )
+        )
     if interval := provider.settings.housekeeping_interval:
         # The first run after a random part of one interval, so processes started together spread out.
-        chores.append(asyncio.create_task(every(stop, interval, partial(app.state.housekeeper.run_if_leased, interval),
-                                                what="housekeeping", first_after=random.uniform(1, max(interval, 1)))))
+        chores.append(
+            asyncio.create_task(
+                every(
+                    stop,
+                    interval,
+                    partial(app.state.housekeeper.run_if_leased, interval),
+                    what="housekeeping",
+                    first_after=random.uniform(1, max(interval, 1)),
+                )
+            )
+        )
     provider.wake_outbox = worker.wake
     try:
         yield

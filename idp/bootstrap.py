@@ -8,10 +8,10 @@ from idp.clock import Clock, SystemClock
 from idp.core.provider import Provider
 from idp.crypto.keys import ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
-from idp.crypto.random import RandomSource, SystemRandom
+from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
 from idp.settings import Settings
-from idp.store.repo import Store
+from idp.store.repositories import Store
 
 log = logging.getLogger("idp")
 

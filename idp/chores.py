@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import anyio.to_thread
 
 log = logging.getLogger("idp.chores")
 
 
-async def every(stop: asyncio.Event, interval: float, chore: Callable[[], object], *, what: str,
-                first_after: float | None = None) -> None:
+async def every(
+    stop: asyncio.Event, interval: float, chore: Callable[[], object], *, what: str, first_after: float | None = None
+) -> None:
     """Run `chore` off the event loop every `interval` seconds until `stop` is set (the first time
     after `first_after`, when given). A failure is logged and tried again next time, never raised:
     a chore must not take the process down."""
@@ -21,10 +22,10 @@ async def every(stop: asyncio.Event, interval: float, chore: Callable[[], object
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         delay = interval
         try:
             await anyio.to_thread.run_sync(chore)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("%s failed; will try again", what)

@@ -7,8 +7,9 @@ import argparse
 import json
 import logging
 import os
+import pathlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
@@ -30,20 +31,34 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed a demo portal and citizen, print how to log in")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="provider processes on this port (each its own event loop and database pool)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="provider processes on this port (each its own event loop and database pool)",
+    )
     ops_cli.add_commands(commands)
     admin_cli.add_commands(commands)
 
     clients = commands.add_parser("clients", help="portal clients").add_subparsers(dest="action", required=True)
     add_client = clients.add_parser("add", help="register a portal; prints JSON with client_id (and secret)")
     add_client.add_argument("--name", required=True)
-    add_client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris",
-                            help="required unless the client only uses client_credentials")
+    add_client.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        dest="redirect_uris",
+        help="required unless the client only uses client_credentials",
+    )
     add_client.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="logout_uris")
     add_client.add_argument("--auth-method", choices=AUTH_METHODS, default="client_secret_basic")
-    add_client.add_argument("--scope", nargs="+", default=None, dest="scopes",
-                            help=f"OIDC scopes ({', '.join(SUPPORTED_SCOPES)}) and API scopes for client_credentials")
+    add_client.add_argument(
+        "--scope",
+        nargs="+",
+        default=None,
+        dest="scopes",
+        help=f"OIDC scopes ({', '.join(SUPPORTED_SCOPES)}) and API scopes for client_credentials",
+    )
     add_client.add_argument("--id-token-alg", choices=ID_TOKEN_ALGS, default="ES256")
     add_client.add_argument("--grant-type", action="append", choices=GRANT_TYPES, dest="grant_types")
     add_client.add_argument("--subject-type", choices=("pairwise", "public"), default="pairwise")
@@ -53,8 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     add_client.add_argument("--backchannel-logout-uri")
     add_client.add_argument("--require-par", action="store_true")
     add_client.add_argument("--require-dpop", action="store_true")
-    add_client.add_argument("--min-level", choices=("LoA1", "LoA2"), default="LoA1",
-                            help="the lowest level this portal accepts, whatever it asks for")
+    add_client.add_argument(
+        "--min-level",
+        choices=("LoA1", "LoA2"),
+        default="LoA1",
+        help="the lowest level this portal accepts, whatever it asks for",
+    )
 
     citizens = commands.add_parser("citizens", help="citizen accounts").add_subparsers(dest="action", required=True)
     add_citizen = citizens.add_parser("add", help="create an active citizen with a verified phone")
@@ -64,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     add_citizen.add_argument("--sex", required=True, help="male or female")
     add_citizen.add_argument("--phone", required=True)
     add_citizen.add_argument("--email")
-    add_citizen.add_argument("--password-stdin", action="store_true", required=True,
-                             help="read the password from standard input")
+    add_citizen.add_argument(
+        "--password-stdin", action="store_true", required=True, help="read the password from standard input"
+    )
     return parser
 
 
@@ -73,11 +93,14 @@ def _read_jwks(path: str | None) -> dict[str, object] | None:
     if path is None:
         return None
     try:
-        value = json.loads(open(path, encoding="utf-8").read())
+        value = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise ValidationError("jwks", "jwks") from None
-    if not isinstance(value, dict) or not isinstance(value.get("keys"), list) or any(
-            not isinstance(k, dict) or {"d", "p", "q", "k"} & set(k) for k in value["keys"]):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("keys"), list)
+        or any(not isinstance(k, dict) or {"d", "p", "q", "k"} & set(k) for k in value["keys"])
+    ):
         raise ValidationError("jwks", "jwks")
     return value
 
@@ -117,27 +140,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         provider = open_provider(settings)
         if args.command == "clients":
             created = register_client(
-                provider, name=args.name, redirect_uris=args.redirect_uris, post_logout_redirect_uris=args.logout_uris,
-                grant_types=args.grant_types, subject_type=args.subject_type, sector_id=args.sector_id,
-                jwks=_read_jwks(args.jwks_file), jwks_uri=args.jwks_uri,
-                backchannel_logout_uri=args.backchannel_logout_uri, require_par=args.require_par,
-                require_dpop=args.require_dpop, min_level=args.min_level,
-                auth_method=args.auth_method, scopes=args.scopes, id_token_alg=args.id_token_alg,
+                provider,
+                name=args.name,
+                redirect_uris=args.redirect_uris,
+                post_logout_redirect_uris=args.logout_uris,
+                grant_types=args.grant_types,
+                subject_type=args.subject_type,
+                sector_id=args.sector_id,
+                jwks=_read_jwks(args.jwks_file),
+                jwks_uri=args.jwks_uri,
+                backchannel_logout_uri=args.backchannel_logout_uri,
+                require_par=args.require_par,
+                require_dpop=args.require_dpop,
+                min_level=args.min_level,
+                auth_method=args.auth_method,
+                scopes=args.scopes,
+                id_token_alg=args.id_token_alg,
             )
-            out: dict[str, object] = {"client_id": created.client.id, "name": created.client.name,
-                                      "auth_method": created.client.auth_method,
-                                      "redirect_uris": list(created.client.redirect_uris)}
+            out: dict[str, object] = {
+                "client_id": created.client.id,
+                "name": created.client.name,
+                "auth_method": created.client.auth_method,
+                "redirect_uris": list(created.client.redirect_uris),
+            }
             if created.secret:
                 out["client_secret"] = created.secret
             _print_json(out)
             return 0
         if args.command == "citizens":
             password = sys.stdin.readline().rstrip("\r\n")
-            citizen = add_active_citizen(provider, CitizenDeclaration(
-                citizen_id=args.citizen_id, full_name=args.name, birth_date=args.birth_date, sex=args.sex,
-                phone=args.phone, email=args.email), password)
-            _print_json({"id": citizen.id, "citizen_id": citizen.citizen_id, "full_name": citizen.full_name,
-                         "phone": citizen.phone, "status": citizen.status, "level": citizen.level})
+            citizen = add_active_citizen(
+                provider,
+                CitizenDeclaration(
+                    citizen_id=args.citizen_id,
+                    full_name=args.name,
+                    birth_date=args.birth_date,
+                    sex=args.sex,
+                    phone=args.phone,
+                    email=args.email,
+                ),
+                password,
+            )
+            _print_json(
+                {
+                    "id": citizen.id,
+                    "citizen_id": citizen.citizen_id,
+                    "full_name": citizen.full_name,
+                    "phone": citizen.phone,
+                    "status": citizen.status,
+                    "level": citizen.level,
+                }
+            )
             return 0
     except SettingsError as exc:
         print(f"idp: bad setting {exc.name}: {exc.problem}", file=sys.stderr)
@@ -187,12 +240,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        uvicorn.run("idp.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                    log_config=log_config(settings.log_format), access_log=False,
-                    # X-Forwarded-For is believed only from the proxies named in IDP_TRUSTED_PROXIES.
-                    proxy_headers=bool(settings.trusted_proxies),
-                    forwarded_allow_ips=settings.trusted_proxies or None,
-                    timeout_graceful_shutdown=settings.shutdown_timeout)
+        uvicorn.run(
+            "idp.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=log_config(settings.log_format),
+            access_log=False,
+            # X-Forwarded-For is believed only from the proxies named in IDP_TRUSTED_PROXIES.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
     finally:
         if metrics_dir:
             import shutil

@@ -18,16 +18,26 @@ from idp.errors import ValidationError
 
 DEMO_CLIENT_ID = "demo-portal"
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
-DEMO_CITIZEN = CitizenDeclaration(citizen_id="001090000001", full_name="Nguyễn Văn An", birth_date="1990-01-15",
-                                  sex="male", phone="0912000001", email="an.demo@example.org")
+DEMO_CITIZEN = CitizenDeclaration(
+    citizen_id="001090000001",
+    full_name="Nguyễn Văn An",
+    birth_date="1990-01-15",
+    sex="male",
+    phone="0912000001",
+    email="an.demo@example.org",
+)
 
 
 def seed(provider: Provider) -> str:
     if provider.store.clients.get(DEMO_CLIENT_ID) is None:
-        secret = register_client(provider, name="Cổng dịch vụ công (demo)", redirect_uris=[DEMO_REDIRECT_URI],
-                                 post_logout_redirect_uris=["http://127.0.0.1:8001/"],
-                                 backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
-                                 client_id=DEMO_CLIENT_ID).secret
+        secret = register_client(
+            provider,
+            name="Cổng dịch vụ công (demo)",
+            redirect_uris=[DEMO_REDIRECT_URI],
+            post_logout_redirect_uris=["http://127.0.0.1:8001/"],
+            backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
+            client_id=DEMO_CLIENT_ID,
+        ).secret
     else:
         secret = rotate_secret(provider, DEMO_CLIENT_ID)
     password = new_token(provider.rng, 9)
@@ -39,10 +49,17 @@ def seed(provider: Provider) -> str:
         provider.store.citizens.set_password_hash(found[0].id, provider.passwords.hash(password), provider.clock.now())
     verifier = new_token(provider.rng, 32)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    url = f"{provider.issuer}/authorize?" + urlencode({
-        "client_id": DEMO_CLIENT_ID, "redirect_uri": DEMO_REDIRECT_URI, "response_type": "code",
-        "scope": "openid profile phone", "state": "demo", "code_challenge": challenge,
-        "code_challenge_method": "S256"})
+    url = f"{provider.issuer}/authorize?" + urlencode(
+        {
+            "client_id": DEMO_CLIENT_ID,
+            "redirect_uri": DEMO_REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid profile phone",
+            "state": "demo",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     return f"""
 Demo seeded.
   portal client_id     {DEMO_CLIENT_ID}

@@ -26,8 +26,11 @@ class Housekeeper:
 
     def horizon(self) -> Horizon:
         settings = self.provider.settings
-        return Horizon(now=self.provider.clock.now(), session_idle_ttl=settings.session_idle_ttl,
-                       grant_grace=settings.access_token_ttl + settings.clock_leeway)
+        return Horizon(
+            now=self.provider.clock.now(),
+            session_idle_ttl=settings.session_idle_ttl,
+            grant_grace=settings.access_token_ttl + settings.clock_leeway,
+        )
 
     def run_once(self) -> dict[str, int]:
         pruned = self.repo.prune(self.horizon())
@@ -49,4 +52,3 @@ class Housekeeper:
 
     def outbox_pending(self) -> int:
         return self.repo.outbox_pending()
-

@@ -5,7 +5,7 @@ Pages and refusals look their text up here by key, so a new language is one more
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 LANGUAGES = ("vi", "en")
 
@@ -313,4 +313,3 @@ def t(lang: str, key: str, **params: object) -> str:
 def refusal(lang: str, field: str, code: str, params: dict[str, object]) -> str:
     """A ValidationError worded for a person: the field's label, then what is wrong."""
     return t(lang, f"invalid.{code}", field=t(lang, f"field.{field}"), **params)
-

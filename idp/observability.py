@@ -34,17 +34,25 @@ access_log = logging.getLogger("idp.access")
 
 # ---- metrics -------------------------------------------------------------------------------
 
-REQUESTS = Counter("idp_http_requests_total", "HTTP requests answered, by route template, method and status.",
-                   ["endpoint", "method", "status"])
-LATENCY = Histogram("idp_http_request_duration_seconds", "Time to answer a request, by route template.",
-                    ["endpoint"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
-LOGINS = Counter("idp_logins_total", "Password logins, by outcome (success, failed, throttled, refused).",
-                 ["outcome"])
+REQUESTS = Counter(
+    "idp_http_requests_total",
+    "HTTP requests answered, by route template, method and status.",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "idp_http_request_duration_seconds",
+    "Time to answer a request, by route template.",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+LOGINS = Counter("idp_logins_total", "Password logins, by outcome (success, failed, throttled, refused).", ["outcome"])
 TOKENS = Counter("idp_tokens_issued_total", "Successful token endpoint answers, by grant type.", ["grant_type"])
-CODES_SENT = Counter("idp_codes_sent_total", "Messages handed to a sender, by channel and result.",
-                     ["channel", "result"])
-OUTBOX_PENDING = Gauge("idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).",
-                       multiprocess_mode="max")
+CODES_SENT = Counter(
+    "idp_codes_sent_total", "Messages handed to a sender, by channel and result.", ["channel", "result"]
+)
+OUTBOX_PENDING = Gauge(
+    "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
+)
 HOUSEKEEPING_PRUNED = Counter("idp_housekeeping_pruned_total", "Rows pruned by housekeeping, by table.", ["table"])
 
 _LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}
@@ -71,11 +79,15 @@ def counting_sender(channel: str, sender: Any) -> Any:
 
 # ---- logging -------------------------------------------------------------------------------
 
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request id, and any `extra` fields."""
 
-    _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
-                                                                                    "color_message"}
+    _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message",
+        "asctime",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -100,8 +112,9 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     The app flushes when it shuts down; a process killed with SIGKILL loses at most `interval`
     seconds of access lines."""
 
-    def __init__(self, stream: Any = None, interval: float = 0.5, capacity: int = 512,
-                 batched: tuple[str, ...] = ("idp.access",)) -> None:
+    def __init__(
+        self, stream: Any = None, interval: float = 0.5, capacity: int = 512, batched: tuple[str, ...] = ("idp.access",)
+    ) -> None:
         super().__init__(stream)
         self.interval, self.capacity, self.batched = interval, capacity, batched
         self._pending: list[str] = []
@@ -112,13 +125,16 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + self.terminator
-        except Exception:  # noqa: BLE001  (logging must never break a request)
+        except Exception:
             self.handleError(record)
             return
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            urgent = (record.name not in self.batched or record.levelno >= logging.WARNING
-                      or len(self._pending) >= self.capacity)
+            urgent = (
+                record.name not in self.batched
+                or record.levelno >= logging.WARNING
+                or len(self._pending) >= self.capacity
+            )
         if urgent:
             self.flush()
 
@@ -134,7 +150,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while not self._stopping.wait(self.interval):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001  (a closed stream at interpreter exit)
+            except Exception:
                 return
 
     def close(self) -> None:
@@ -154,10 +170,12 @@ def flush_logs() -> None:
 
 def log_config(log_format: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for the provider and uvicorn (uvicorn takes it as `log_config`)."""
-    formatter: dict[str, Any] = ({"()": "idp.observability.JsonFormatter"} if log_format == "json"
-                                 else {"format": "%(levelname)s %(name)s: %(message)s"})
-    handler = {"class": "idp.observability.BufferedStreamHandler", "formatter": "default",
-               "stream": "ext://sys.stderr"}
+    formatter: dict[str, Any] = (
+        {"()": "idp.observability.JsonFormatter"}
+        if log_format == "json"
+        else {"format": "%(levelname)s %(name)s: %(message)s"}
+    )
+    handler = {"class": "idp.observability.BufferedStreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -265,13 +283,36 @@ class Observability:
                 LOGINS.labels(_LOGIN_OUTCOME.get(status, "refused")).inc()
             if self.access_log_enabled:
                 client = scope.get("client")
-                access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
-                    "method": scope["method"], "path": scope["path"], "status": status,
-                    "duration_ms": round(elapsed * 1000, 2), "client": client[0] if client else None})
+                access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client": client[0] if client else None,
+                    },
+                )
             REQUEST_ID.reset(token)
             CLIENT_IP.reset(ip_token)
             USER_AGENT.reset(agent_token)
 
 
-__all__ = ["REQUEST_ID", "Observability", "JsonFormatter", "log_config", "configure_logging", "counting_sender",
-           "REQUESTS", "LATENCY", "LOGINS", "TOKENS", "CODES_SENT", "OUTBOX_PENDING", "HOUSEKEEPING_PRUNED"]
+__all__ = [
+    "CODES_SENT",
+    "HOUSEKEEPING_PRUNED",
+    "LATENCY",
+    "LOGINS",
+    "OUTBOX_PENDING",
+    "REQUESTS",
+    "REQUEST_ID",
+    "TOKENS",
+    "JsonFormatter",
+    "Observability",
+    "configure_logging",
+    "counting_sender",
+    "log_config",
+]

@@ -21,10 +21,14 @@ CHECK_AHEAD = 3  # the database has newer migrations (an expand step ran): old c
 def add_commands(commands: Any) -> None:
     db = commands.add_parser("db", help="schema migrations (Alembic)").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="upgrade the schema to this code's newest migration (idempotent); prints JSON")
-    db.add_parser("check", help="compare the schema with this code: exit 0 current, 1 behind (upgrade), "
-                                "3 ahead (a newer expand step ran); prints JSON")
-    housekeeping = commands.add_parser("housekeeping", help="prune expired codes, sessions, tokens, counters and "
-                                                            "finished outbox messages; prints JSON")
+    db.add_parser(
+        "check",
+        help="compare the schema with this code: exit 0 current, 1 behind (upgrade), "
+        "3 ahead (a newer expand step ran); prints JSON",
+    )
+    housekeeping = commands.add_parser(
+        "housekeeping", help="prune expired codes, sessions, tokens, counters and finished outbox messages; prints JSON"
+    )
     housekeeping.add_argument("--dry-run", action="store_true", help="only count the rows in each table")
 
 
@@ -37,8 +41,8 @@ def _print(value: object) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from idp.store.repo import Store
-    from idp.store.schema import AHEAD, BEHIND, EMPTY, status
+    from idp.store.repositories import Store
+    from idp.store.schema_status import AHEAD, BEHIND, EMPTY, status
 
     if args.command == "db":
         if settings.effective_database_url.startswith("sqlite"):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from idp.errors import SettingsError
@@ -120,95 +121,228 @@ def _database_url(raw: str) -> str:
 class Settings:
     """The validated configuration; build it with `Settings.from_env()`."""
 
-    issuer: str = field(default="http://127.0.0.1:8000", metadata=_spec(
-        "IDP_ISSUER", "Issuer URL; every link the provider builds starts with it (never the Host header). "
-        "Unset, `idp serve` uses http://127.0.0.1:PORT.", parse_issuer))
-    data_dir: Path = field(default=Path("data"), metadata=_spec(
-        "IDP_DATA_DIR", "Folder for the embedded SQLite database and development outbox.", _path))
-    database_url: str = field(default="", metadata=_spec(
-        "IDP_DATABASE_URL", "SQLAlchemy URL; empty means SQLite (WAL) in the data folder. PostgreSQL in production.",
-        _database_url))
-    keys_dir: Path = field(default=Path("keys"), metadata=_spec(
-        "IDP_KEYS_DIR", "Folder of signing keys; generated on first start when empty.", _path))
-    code_ttl: int = field(default=60, metadata=_spec(
-        "IDP_CODE_TTL", "Authorization code lifetime, seconds.", _int_between(10, 600)))
-    access_token_ttl: int = field(default=300, metadata=_spec(
-        "IDP_ACCESS_TOKEN_TTL", "Access token (JWT) lifetime, seconds.", _int_between(60, 3600)))
-    id_token_ttl: int = field(default=300, metadata=_spec(
-        "IDP_ID_TOKEN_TTL", "ID token lifetime, seconds.", _int_between(60, 3600)))
-    refresh_token_ttl: int = field(default=30 * 86400, metadata=_spec(
-        "IDP_REFRESH_TOKEN_TTL", "Absolute lifetime of a login's refresh tokens, seconds.",
-        _int_between(300, 365 * 86400)))
-    interaction_ttl: int = field(default=600, metadata=_spec(
-        "IDP_INTERACTION_TTL", "How long a parked authorization request waits for login and consent, seconds.",
-        _int_between(60, 3600)))
-    session_idle_ttl: int = field(default=1800, metadata=_spec(
-        "IDP_SESSION_IDLE_TTL", "Browser session idle timeout, seconds.", _int_between(60, 86400)))
-    session_max_ttl: int = field(default=12 * 3600, metadata=_spec(
-        "IDP_SESSION_MAX_TTL", "Browser session absolute lifetime, seconds.", _int_between(300, 7 * 86400)))
-    clock_leeway: int = field(default=60, metadata=_spec(
-        "IDP_CLOCK_LEEWAY", "Tolerance for clock skew when checking token times, seconds.", _int_between(0, 300)))
-    password_profile: str = field(default="owasp", metadata=_spec(
-        "IDP_PASSWORD_PROFILE", "argon2id parameters: owasp (19 MiB, t=2, p=1), rfc9106-low-memory "
-        "(64 MiB, t=3, p=4), tests (cheap; never in production).", _choice(*PASSWORD_PROFILES)))
-    password_workers: int = field(default=2, metadata=_spec(
-        "IDP_PASSWORD_WORKERS", "Password hashes computed at once per process; bounds memory in a login storm.",
-        _int_between(1, 64)))
-    max_body_bytes: int = field(default=64 * 1024, metadata=_spec(
-        "IDP_MAX_BODY_BYTES", "Largest request body accepted, bytes.", _int_between(1024, 10 * 1024 * 1024)))
-    default_locale: str = field(default="vi", metadata=_spec(
-        "IDP_DEFAULT_LOCALE", "Language of pages when the request names none (vi or en).", _choice("vi", "en")))
-    jwks_max_age: int = field(default=300, metadata=_spec(
-        "IDP_JWKS_MAX_AGE", "Cache-Control max-age of discovery and JWKS, seconds.", _int_between(0, 86400)))
-    trusted_proxies: str = field(default="", metadata=_spec(
-        "IDP_TRUSTED_PROXIES", "Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
-        "(rate limits and the audit trail then see the citizen's address, not the proxy's); empty: none.",
-        _proxies))
-    sms_backend: str = field(default="console", metadata=_spec(
-        "IDP_SMS_BACKEND", "How SMS codes leave: console (development: log + outbox.jsonl) or http (a gateway).",
-        _choice("console", "http")))
-    sms_gateway_url: str = field(default="", metadata=_spec(
-        "IDP_SMS_GATEWAY_URL", "The SMS gateway's endpoint for JSON POSTs (with IDP_SMS_BACKEND=http).", _url))
-    sms_gateway_token: str = field(default="", metadata=_spec(
-        "IDP_SMS_GATEWAY_TOKEN", "Bearer token for the SMS gateway.", str))
-    sms_brandname: str = field(default="PostID", metadata=_spec(
-        "IDP_SMS_BRANDNAME", "Registered brandname the SMS is sent from.", str))
-    email_backend: str = field(default="console", metadata=_spec(
-        "IDP_EMAIL_BACKEND", "How email leaves: console (development) or smtp.", _choice("console", "smtp")))
+    issuer: str = field(
+        default="http://127.0.0.1:8000",
+        metadata=_spec(
+            "IDP_ISSUER",
+            "Issuer URL; every link the provider builds starts with it (never the Host header). "
+            "Unset, `idp serve` uses http://127.0.0.1:PORT.",
+            parse_issuer,
+        ),
+    )
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata=_spec("IDP_DATA_DIR", "Folder for the embedded SQLite database and development outbox.", _path),
+    )
+    database_url: str = field(
+        default="",
+        metadata=_spec(
+            "IDP_DATABASE_URL",
+            "SQLAlchemy URL; empty means SQLite (WAL) in the data folder. PostgreSQL in production.",
+            _database_url,
+        ),
+    )
+    keys_dir: Path = field(
+        default=Path("keys"),
+        metadata=_spec("IDP_KEYS_DIR", "Folder of signing keys; generated on first start when empty.", _path),
+    )
+    code_ttl: int = field(
+        default=60, metadata=_spec("IDP_CODE_TTL", "Authorization code lifetime, seconds.", _int_between(10, 600))
+    )
+    access_token_ttl: int = field(
+        default=300,
+        metadata=_spec("IDP_ACCESS_TOKEN_TTL", "Access token (JWT) lifetime, seconds.", _int_between(60, 3600)),
+    )
+    id_token_ttl: int = field(
+        default=300, metadata=_spec("IDP_ID_TOKEN_TTL", "ID token lifetime, seconds.", _int_between(60, 3600))
+    )
+    refresh_token_ttl: int = field(
+        default=30 * 86400,
+        metadata=_spec(
+            "IDP_REFRESH_TOKEN_TTL",
+            "Absolute lifetime of a login's refresh tokens, seconds.",
+            _int_between(300, 365 * 86400),
+        ),
+    )
+    interaction_ttl: int = field(
+        default=600,
+        metadata=_spec(
+            "IDP_INTERACTION_TTL",
+            "How long a parked authorization request waits for login and consent, seconds.",
+            _int_between(60, 3600),
+        ),
+    )
+    session_idle_ttl: int = field(
+        default=1800,
+        metadata=_spec("IDP_SESSION_IDLE_TTL", "Browser session idle timeout, seconds.", _int_between(60, 86400)),
+    )
+    session_max_ttl: int = field(
+        default=12 * 3600,
+        metadata=_spec(
+            "IDP_SESSION_MAX_TTL", "Browser session absolute lifetime, seconds.", _int_between(300, 7 * 86400)
+        ),
+    )
+    clock_leeway: int = field(
+        default=60,
+        metadata=_spec(
+            "IDP_CLOCK_LEEWAY", "Tolerance for clock skew when checking token times, seconds.", _int_between(0, 300)
+        ),
+    )
+    password_profile: str = field(
+        default="owasp",
+        metadata=_spec(
+            "IDP_PASSWORD_PROFILE",
+            "argon2id parameters: owasp (19 MiB, t=2, p=1), rfc9106-low-memory "
+            "(64 MiB, t=3, p=4), tests (cheap; never in production).",
+            _choice(*PASSWORD_PROFILES),
+        ),
+    )
+    password_workers: int = field(
+        default=2,
+        metadata=_spec(
+            "IDP_PASSWORD_WORKERS",
+            "Password hashes computed at once per process; bounds memory in a login storm.",
+            _int_between(1, 64),
+        ),
+    )
+    max_body_bytes: int = field(
+        default=64 * 1024,
+        metadata=_spec(
+            "IDP_MAX_BODY_BYTES", "Largest request body accepted, bytes.", _int_between(1024, 10 * 1024 * 1024)
+        ),
+    )
+    default_locale: str = field(
+        default="vi",
+        metadata=_spec(
+            "IDP_DEFAULT_LOCALE", "Language of pages when the request names none (vi or en).", _choice("vi", "en")
+        ),
+    )
+    jwks_max_age: int = field(
+        default=300,
+        metadata=_spec(
+            "IDP_JWKS_MAX_AGE", "Cache-Control max-age of discovery and JWKS, seconds.", _int_between(0, 86400)
+        ),
+    )
+    trusted_proxies: str = field(
+        default="",
+        metadata=_spec(
+            "IDP_TRUSTED_PROXIES",
+            "Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+            "(rate limits and the audit trail then see the citizen's address, not the proxy's); empty: none.",
+            _proxies,
+        ),
+    )
+    sms_backend: str = field(
+        default="console",
+        metadata=_spec(
+            "IDP_SMS_BACKEND",
+            "How SMS codes leave: console (development: log + outbox.jsonl) or http (a gateway).",
+            _choice("console", "http"),
+        ),
+    )
+    sms_gateway_url: str = field(
+        default="",
+        metadata=_spec(
+            "IDP_SMS_GATEWAY_URL", "The SMS gateway's endpoint for JSON POSTs (with IDP_SMS_BACKEND=http).", _url
+        ),
+    )
+    sms_gateway_token: str = field(
+        default="", metadata=_spec("IDP_SMS_GATEWAY_TOKEN", "Bearer token for the SMS gateway.", str)
+    )
+    sms_brandname: str = field(
+        default="PostID", metadata=_spec("IDP_SMS_BRANDNAME", "Registered brandname the SMS is sent from.", str)
+    )
+    email_backend: str = field(
+        default="console",
+        metadata=_spec(
+            "IDP_EMAIL_BACKEND", "How email leaves: console (development) or smtp.", _choice("console", "smtp")
+        ),
+    )
     smtp_host: str = field(default="127.0.0.1", metadata=_spec("IDP_SMTP_HOST", "SMTP server host.", str))
     smtp_port: int = field(default=25, metadata=_spec("IDP_SMTP_PORT", "SMTP server port.", _int_between(1, 65535)))
-    smtp_starttls: bool = field(default=False, metadata=_spec(
-        "IDP_SMTP_STARTTLS", "Upgrade the SMTP connection with STARTTLS (true/false).", _bool))
+    smtp_starttls: bool = field(
+        default=False,
+        metadata=_spec("IDP_SMTP_STARTTLS", "Upgrade the SMTP connection with STARTTLS (true/false).", _bool),
+    )
     smtp_username: str = field(default="", metadata=_spec("IDP_SMTP_USERNAME", "SMTP login, if any.", str))
     smtp_password: str = field(default="", metadata=_spec("IDP_SMTP_PASSWORD", "SMTP password, if any.", str))
-    smtp_from: str = field(default="PostID <no-reply@postid.invalid>", metadata=_spec(
-        "IDP_SMTP_FROM", "The From address of email the provider sends.", str))
-    delivery_timeout: int = field(default=10, metadata=_spec(
-        "IDP_DELIVERY_TIMEOUT", "Seconds a gateway or SMTP server gets to answer one send.", _int_between(1, 120)))
-    delivery_max_attempts: int = field(default=5, metadata=_spec(
-        "IDP_DELIVERY_MAX_ATTEMPTS", "Tries per message before the outbox gives up on it.", _int_between(1, 50)))
-    keys_rescan_interval: int = field(default=5, metadata=_spec(
-        "IDP_KEYS_RESCAN_INTERVAL", "Seconds between looks at the keys folder for rotated keys; 0 turns it off.",
-        _int_between(0, 3600)))
-    housekeeping_interval: int = field(default=300, metadata=_spec(
-        "IDP_HOUSEKEEPING_INTERVAL", "Seconds between prunes of expired rows by one process (a shared lease); "
-        "0 leaves it to `idp housekeeping`.", _int_between(0, 86400)))
-    log_format: str = field(default="json", metadata=_spec(
-        "IDP_LOG_FORMAT", "Log lines as json (one object a line, with the request id) or text.",
-        _choice("json", "text")))
-    access_log: bool = field(default=True, metadata=_spec(
-        "IDP_ACCESS_LOG", "Write one log line per request (method, path, status, time, request id).", _bool))
-    shutdown_timeout: int = field(default=20, metadata=_spec(
-        "IDP_SHUTDOWN_TIMEOUT", "On SIGTERM, seconds requests in flight get to finish before the process exits.",
-        _int_between(1, 600)))
+    smtp_from: str = field(
+        default="PostID <no-reply@postid.invalid>",
+        metadata=_spec("IDP_SMTP_FROM", "The From address of email the provider sends.", str),
+    )
+    delivery_timeout: int = field(
+        default=10,
+        metadata=_spec(
+            "IDP_DELIVERY_TIMEOUT", "Seconds a gateway or SMTP server gets to answer one send.", _int_between(1, 120)
+        ),
+    )
+    delivery_max_attempts: int = field(
+        default=5,
+        metadata=_spec(
+            "IDP_DELIVERY_MAX_ATTEMPTS", "Tries per message before the outbox gives up on it.", _int_between(1, 50)
+        ),
+    )
+    keys_rescan_interval: int = field(
+        default=5,
+        metadata=_spec(
+            "IDP_KEYS_RESCAN_INTERVAL",
+            "Seconds between looks at the keys folder for rotated keys; 0 turns it off.",
+            _int_between(0, 3600),
+        ),
+    )
+    housekeeping_interval: int = field(
+        default=300,
+        metadata=_spec(
+            "IDP_HOUSEKEEPING_INTERVAL",
+            "Seconds between prunes of expired rows by one process (a shared lease); "
+            "0 leaves it to `idp housekeeping`.",
+            _int_between(0, 86400),
+        ),
+    )
+    log_format: str = field(
+        default="json",
+        metadata=_spec(
+            "IDP_LOG_FORMAT",
+            "Log lines as json (one object a line, with the request id) or text.",
+            _choice("json", "text"),
+        ),
+    )
+    access_log: bool = field(
+        default=True,
+        metadata=_spec(
+            "IDP_ACCESS_LOG", "Write one log line per request (method, path, status, time, request id).", _bool
+        ),
+    )
+    shutdown_timeout: int = field(
+        default=20,
+        metadata=_spec(
+            "IDP_SHUTDOWN_TIMEOUT",
+            "On SIGTERM, seconds requests in flight get to finish before the process exits.",
+            _int_between(1, 600),
+        ),
+    )
 
-    staff_session_idle_ttl: int = field(default=900, metadata=_spec(
-        "IDP_STAFF_SESSION_IDLE_TTL", "Staff console session idle timeout, seconds.", _int_between(60, 3600)))
-    staff_session_max_ttl: int = field(default=8 * 3600, metadata=_spec(
-        "IDP_STAFF_SESSION_MAX_TTL", "Staff console session absolute lifetime, seconds.", _int_between(300, 86400)))
-    audit_retention_days: int = field(default=400, metadata=_spec(
-        "IDP_AUDIT_RETENTION_DAYS", "Days audit events are kept before `idp audit prune` removes them "
-        "(the chain stays verifiable from a checkpoint).", _int_between(1, 36500)))
+    staff_session_idle_ttl: int = field(
+        default=900,
+        metadata=_spec(
+            "IDP_STAFF_SESSION_IDLE_TTL", "Staff console session idle timeout, seconds.", _int_between(60, 3600)
+        ),
+    )
+    staff_session_max_ttl: int = field(
+        default=8 * 3600,
+        metadata=_spec(
+            "IDP_STAFF_SESSION_MAX_TTL", "Staff console session absolute lifetime, seconds.", _int_between(300, 86400)
+        ),
+    )
+    audit_retention_days: int = field(
+        default=400,
+        metadata=_spec(
+            "IDP_AUDIT_RETENTION_DAYS",
+            "Days audit events are kept before `idp audit prune` removes them "
+            "(the chain stays verifiable from a checkpoint).",
+            _int_between(1, 36500),
+        ),
+    )
 
     @property
     def effective_database_url(self) -> str:

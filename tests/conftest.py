@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -53,7 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
     separator = "&" if "?" in base else "?"
     yield f"{base}{separator}options=-csearch_path%3D{schema}"
@@ -66,8 +66,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def settings(tmp_path: Path, keys_dir: Path, database_url: str) -> Settings:
     own_keys = tmp_path / "keys"
     shutil.copytree(keys_dir, own_keys)
-    return Settings(issuer=ISSUER, data_dir=tmp_path / "data", keys_dir=own_keys, database_url=database_url,
-                    password_profile="tests")
+    return Settings(
+        issuer=ISSUER,
+        data_dir=tmp_path / "data",
+        keys_dir=own_keys,
+        database_url=database_url,
+        password_profile="tests",
+    )
 
 
 @pytest.fixture

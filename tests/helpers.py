@@ -9,10 +9,11 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -25,11 +26,24 @@ from idp.store.records import CitizenRecord
 ISSUER = "https://idp.test"
 CHROMIUM = "/usr/bin/chromium"
 # As root, without a sandbox; and no background traffic, which this machine's closed network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 REDIRECT_URI = "https://portal.example/callback"
-CITIZEN = CitizenDeclaration(citizen_id="001090000123", full_name="Trần Thị Bình", birth_date="1990-05-01",
-                             sex="male", phone="0912 345 678", email="binh@example.org")
+CITIZEN = CitizenDeclaration(
+    citizen_id="001090000123",
+    full_name="Trần Thị Bình",
+    birth_date="1990-05-01",
+    sex="male",
+    phone="0912 345 678",
+    email="binh@example.org",
+)
 
 
 @dataclass
@@ -66,16 +80,22 @@ def add_portal(provider: Provider, auth_method: str = "client_secret_basic", **k
     return Portal(created.client.id, created.secret, (created.client.redirect_uris or ("",))[0])
 
 
-def add_citizen(provider: Provider, password: str = "correct horse battery staple",
-                declaration: CitizenDeclaration = CITIZEN) -> tuple[CitizenRecord, str]:
+def add_citizen(
+    provider: Provider, password: str = "correct horse battery staple", declaration: CitizenDeclaration = CITIZEN
+) -> tuple[CitizenRecord, str]:
     return add_active_citizen(provider, declaration, password), password
 
 
 def authorize_params(portal: Portal, pkce: Pkce, **overrides: str | None) -> dict[str, str]:
     params: dict[str, str | None] = {
-        "client_id": portal.client_id, "redirect_uri": portal.redirect_uri, "response_type": "code",
-        "scope": "openid profile phone", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4),
-        "code_challenge": pkce.challenge, "code_challenge_method": "S256",
+        "client_id": portal.client_id,
+        "redirect_uri": portal.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile phone",
+        "state": "st-" + secrets.token_hex(4),
+        "nonce": "n-" + secrets.token_hex(4),
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
     }
     params.update(overrides)
     return {k: v for k, v in params.items() if v is not None}
@@ -96,9 +116,16 @@ def path_of(location: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def login_and_consent(http: httpx.Client | Any, portal: Portal, identifier: str, password: str,
-                      pkce: Pkce | None = None, consent: bool = True,
-                      second_factor: Callable[[], str] | None = None, **overrides: str | None) -> dict[str, str]:
+def login_and_consent(
+    http: httpx.Client | Any,
+    portal: Portal,
+    identifier: str,
+    password: str,
+    pkce: Pkce | None = None,
+    consent: bool = True,
+    second_factor: Callable[[], str] | None = None,
+    **overrides: str | None,
+) -> dict[str, str]:
     """Walk /authorize → login page → consent page → back to the portal; returns the callback query."""
     pkce = pkce or Pkce()
     url = "/authorize?" + urlencode(authorize_params(portal, pkce, **overrides))
@@ -112,8 +139,11 @@ def codes_in_outbox(data_dir: Path, to: str, purpose: str | None = None, at_leas
     deadline = time.monotonic() + 10
     while True:
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-        found = [m["code"] for m in map(json.loads, lines)
-                 if m["to"] == to and m.get("code") and (purpose is None or m["purpose"] == purpose)]
+        found = [
+            m["code"]
+            for m in map(json.loads, lines)
+            if m["to"] == to and m.get("code") and (purpose is None or m["purpose"] == purpose)
+        ]
         if len(found) >= at_least or time.monotonic() > deadline:
             return found
         time.sleep(0.02)
@@ -128,8 +158,9 @@ def messages_to(provider: Provider, to: str) -> list[tuple[str, str]]:
     from sqlalchemy import text
 
     with provider.store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT purpose, redacted_text FROM outbox WHERE recipient = :to ORDER BY created_at"),
-                            {"to": to}).all()
+        rows = conn.execute(
+            text("SELECT purpose, redacted_text FROM outbox WHERE recipient = :to ORDER BY created_at"), {"to": to}
+        ).all()
     return [(r.purpose, r.redacted_text) for r in rows]
 
 
@@ -139,8 +170,15 @@ def form_action(html: str, contains: str = "") -> str:
     return actions[-1].replace("&amp;", "&")
 
 
-def walk_pages(http: httpx.Client | Any, authorize_url: str, redirect_uri: str, identifier: str, password: str,
-               consent: bool = True, second_factor: Callable[[], str] | None = None) -> str:
+def walk_pages(
+    http: httpx.Client | Any,
+    authorize_url: str,
+    redirect_uri: str,
+    identifier: str,
+    password: str,
+    consent: bool = True,
+    second_factor: Callable[[], str] | None = None,
+) -> str:
     """Follow an authorization request through the provider's pages, as a browser would, filling
     the login form, the second-factor form (codes from `second_factor`) and answering the
     consent form; returns the URL the portal is sent back to."""
@@ -174,9 +212,16 @@ class PageRefused(AssertionError):
 
 
 def exchange(http: httpx.Client | Any, portal: Portal, code: str, pkce: Pkce) -> httpx.Response:
-    return http.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier})
+    return http.post(
+        "/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+        },
+    )
 
 
 @contextmanager

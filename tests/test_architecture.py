@@ -36,31 +36,42 @@ def test_clients_and_idp_never_import_each_other():
 
 
 def test_only_the_crypto_package_imports_the_crypto_libraries():
-    offenders = [f for f, names in _imports("idp").items()
-                 if not f.startswith("idp/crypto/") and {_top(n) for n in names} & CRYPTO_LIBS]
+    offenders = [
+        f
+        for f, names in _imports("idp").items()
+        if not f.startswith("idp/crypto/") and {_top(n) for n in names} & CRYPTO_LIBS
+    ]
 
     assert offenders == []
 
 
 def test_only_the_store_writes_queries():
-    offenders = [f for f, names in _imports("idp").items()
-                 if not f.startswith("idp/store/") and {_top(n) for n in names} & STORAGE_LIBS]
+    offenders = [
+        f
+        for f, names in _imports("idp").items()
+        if not f.startswith("idp/store/") and {_top(n) for n in names} & STORAGE_LIBS
+    ]
 
     assert offenders == []
 
 
 def test_the_core_never_sees_http():
-    offenders = [f for f, names in _imports("idp").items()
-                 if f.startswith("idp/core/") and ({_top(n) for n in names} & WEB_LIBS
-                                                   or any(n.startswith("idp.http") for n in names))]
+    offenders = [
+        f
+        for f, names in _imports("idp").items()
+        if f.startswith("idp/core/")
+        and ({_top(n) for n in names} & WEB_LIBS or any(n.startswith("idp.http") for n in names))
+    ]
 
     assert offenders == []
 
 
 def test_the_store_and_crypto_do_not_reach_up_into_the_core_or_http():
-    offenders = [f for f, names in _imports("idp").items()
-                 if f.startswith(("idp/store/", "idp/crypto/"))
-                 and any(n.startswith(("idp.core", "idp.http")) for n in names)]
+    offenders = [
+        f
+        for f, names in _imports("idp").items()
+        if f.startswith(("idp/store/", "idp/crypto/")) and any(n.startswith(("idp.core", "idp.http")) for n in names)
+    ]
 
     assert offenders == []
 

@@ -50,12 +50,12 @@ def _citizen_card(user: PostIDUser) -> str:
 async def home(request: Request) -> HTMLResponse:
     user: PostIDUser | None = request.state.user
     if user is None:
-        return _page('<p>Đăng nhập để sử dụng dịch vụ công trực tuyến.</p>'
-                     '<p><a id="login" href="/login">Đăng nhập bằng PostID</a></p>')
+        return _page(
+            "<p>Đăng nhập để sử dụng dịch vụ công trực tuyến.</p>"
+            '<p><a id="login" href="/login">Đăng nhập bằng PostID</a></p>'
+        )
     return _page(
-        _citizen_card(user)
-        + '<p><a id="loa2" href="/ho-so-muc-2">Hồ sơ yêu cầu mức 2 (LoA2)</a></p>'
-        + _logout_form()
+        _citizen_card(user) + '<p><a id="loa2" href="/ho-so-muc-2">Hồ sơ yêu cầu mức 2 (LoA2)</a></p>' + _logout_form()
     )
 
 

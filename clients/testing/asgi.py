@@ -3,7 +3,8 @@ httpx's `ASGITransport`."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from .provider import MockProvider, MockRequest

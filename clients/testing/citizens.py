@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Citizen", "SAMPLE_CITIZENS", "SCOPE_CLAIMS"]
+__all__ = ["SAMPLE_CITIZENS", "SCOPE_CLAIMS", "Citizen"]
 
 SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
     "profile": ("name", "birthdate", "gender"),

@@ -168,9 +168,7 @@ class MockProvider:
     ) -> RegisteredClient:
         """Register a portal; the method defaults from what is given (secret → basic, JWKS →
         private_key_jwt, nothing → a public client)."""
-        method = auth_method or (
-            "private_key_jwt" if jwks else "client_secret_basic" if client_secret else "none"
-        )
+        method = auth_method or ("private_key_jwt" if jwks else "client_secret_basic" if client_secret else "none")
         if method not in AUTH_METHODS:
             raise ValueError(f"unknown auth method {method!r}")
         client = RegisteredClient(
@@ -336,8 +334,20 @@ class MockProvider:
             "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "code_challenge_methods_supported": ["S256"],
             "acr_values_supported": list(ASSURANCE_LEVELS),
-            "claims_supported": ["sub", "acr", "amr", "auth_time", "sid", "name", "birthdate", "gender",
-                                 "email", "email_verified", "phone_number", "phone_number_verified"],
+            "claims_supported": [
+                "sub",
+                "acr",
+                "amr",
+                "auth_time",
+                "sid",
+                "name",
+                "birthdate",
+                "gender",
+                "email",
+                "email_verified",
+                "phone_number",
+                "phone_number_verified",
+            ],
             "authorization_response_iss_parameter_supported": True,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,

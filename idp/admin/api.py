@@ -13,27 +13,56 @@ from idp.admin.guard import api, json_out
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
-from idp.http._run import client_ip, core
+from idp.http.offload import core
+from idp.http.peer import client_ip
 from idp.store.records import CitizenRecord, ClientRecord
 from idp.store.verification import VerificationRecord
 
 
 def _citizen(c: CitizenRecord) -> dict[str, Any]:
-    return {"id": c.id, "citizen_id": c.citizen_id, "full_name": c.full_name, "birth_date": c.birth_date,
-            "sex": c.sex, "phone": c.phone, "email": c.email, "status": c.status, "level": c.level}
+    return {
+        "id": c.id,
+        "citizen_id": c.citizen_id,
+        "full_name": c.full_name,
+        "birth_date": c.birth_date,
+        "sex": c.sex,
+        "phone": c.phone,
+        "email": c.email,
+        "status": c.status,
+        "level": c.level,
+    }
 
 
 def _client(c: ClientRecord) -> dict[str, Any]:
-    return {"client_id": c.id, "name": c.name, "auth_method": c.auth_method, "redirect_uris": list(c.redirect_uris),
-            "post_logout_redirect_uris": list(c.post_logout_redirect_uris), "scopes": sorted(c.scopes),
-            "id_token_alg": c.id_token_alg, "disabled": c.disabled, "min_level": c.min_level,
-            "backchannel_logout_uri": c.backchannel_logout_uri, "jwks_uri": c.jwks_uri, "public": c.is_public}
+    return {
+        "client_id": c.id,
+        "name": c.name,
+        "auth_method": c.auth_method,
+        "redirect_uris": list(c.redirect_uris),
+        "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+        "scopes": sorted(c.scopes),
+        "id_token_alg": c.id_token_alg,
+        "disabled": c.disabled,
+        "min_level": c.min_level,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "jwks_uri": c.jwks_uri,
+        "public": c.is_public,
+    }
 
 
 def _verification(v: VerificationRecord) -> dict[str, Any]:
-    return {"id": v.id, "citizen": v.citizen_pk, "document_type": v.document_type, "status": v.status,
-            "recorded_by": v.recorded_by, "recorded_at": v.recorded_at, "decided_by": v.decided_by,
-            "decided_at": v.decided_at, "decision_reason": v.decision_reason, "note": v.note}
+    return {
+        "id": v.id,
+        "citizen": v.citizen_pk,
+        "document_type": v.document_type,
+        "status": v.status,
+        "recorded_by": v.recorded_by,
+        "recorded_at": v.recorded_at,
+        "decided_by": v.decided_by,
+        "decided_at": v.decided_at,
+        "decision_reason": v.decision_reason,
+        "note": v.note,
+    }
 
 
 def _text(body: dict[str, Any], name: str) -> str:
@@ -44,12 +73,22 @@ def _text(body: dict[str, Any], name: str) -> str:
 @api(None)
 async def session(request: Request, console: Console, body: dict[str, Any]) -> Response:
     if console.is_service:
-        return json_out({"client_id": console.staff.id,
-                         "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
-                         "expires_at": console.session.expires_at})
-    return json_out({"username": console.staff.username, "roles": sorted(console.staff.roles),
-                     "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
-                     "csrf_token": console.csrf_token, "expires_at": console.session.expires_at})
+        return json_out(
+            {
+                "client_id": console.staff.id,
+                "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
+                "expires_at": console.session.expires_at,
+            }
+        )
+    return json_out(
+        {
+            "username": console.staff.username,
+            "roles": sorted(console.staff.roles),
+            "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
+            "csrf_token": console.csrf_token,
+            "expires_at": console.session.expires_at,
+        }
+    )
 
 
 @api(None)
@@ -62,21 +101,39 @@ async def openapi(request: Request, console: Console, body: dict[str, Any]) -> R
 @api("citizens.read")
 async def citizens(request: Request, console: Console, body: dict[str, Any]) -> Response:
     page_raw = request.query_params.get("page", "1")
-    result = await core(verification.search_citizens, request.app.state.provider, console,
-                        request.query_params.get("q", ""), int(page_raw) if page_raw.isdigit() else 1)
-    return json_out({"citizens": [_citizen(c) for c in result.citizens], "total": result.total, "page": result.page,
-                     "pages": result.pages})
+    result = await core(
+        verification.search_citizens,
+        request.app.state.provider,
+        console,
+        request.query_params.get("q", ""),
+        int(page_raw) if page_raw.isdigit() else 1,
+    )
+    return json_out(
+        {
+            "citizens": [_citizen(c) for c in result.citizens],
+            "total": result.total,
+            "page": result.page,
+            "pages": result.pages,
+        }
+    )
 
 
 @api("citizens.read")
 async def citizen(request: Request, console: Console, body: dict[str, Any]) -> Response:
     d = await core(verification.citizen_detail, request.app.state.provider, console, request.path_params["citizen_pk"])
-    return json_out({"citizen": _citizen(d.citizen), "factors": {"totp": d.has_totp,
-                                                                  "recovery_codes_left": d.recovery_codes_left},
-                     "sessions": [asdict(s) for s in d.sessions], "portals": [asdict(p) for p in d.portals],
-                     "verifications": [_verification(v) for v in d.verifications],
-                     "activity": [{"seq": a.seq, "at": a.at, "action": a.action, "outcome": a.outcome,
-                                   "actor": a.actor} for a in d.activity]})
+    return json_out(
+        {
+            "citizen": _citizen(d.citizen),
+            "factors": {"totp": d.has_totp, "recovery_codes_left": d.recovery_codes_left},
+            "sessions": [asdict(s) for s in d.sessions],
+            "portals": [asdict(p) for p in d.portals],
+            "verifications": [_verification(v) for v in d.verifications],
+            "activity": [
+                {"seq": a.seq, "at": a.at, "action": a.action, "outcome": a.outcome, "actor": a.actor}
+                for a in d.activity
+            ],
+        }
+    )
 
 
 def _citizen_action(action: str):  # type: ignore[no-untyped-def]
@@ -84,8 +141,9 @@ def _citizen_action(action: str):  # type: ignore[no-untyped-def]
     async def act(request: Request, console: Console, body: dict[str, Any]) -> Response:
         provider = request.app.state.provider
         pk = request.path_params["citizen_pk"]
-        await core(verification.act_on_citizen, provider, console, pk, action, _text(body, "reason"),
-                   ip=client_ip(request))
+        await core(
+            verification.act_on_citizen, provider, console, pk, action, _text(body, "reason"), ip=client_ip(request)
+        )
         found = await core(provider.store.citizens.get, pk)
         return json_out({"citizen": _citizen(found)})
 
@@ -100,10 +158,17 @@ end_sessions = _citizen_action("end-sessions")
 
 @api("verification.record")
 async def record_check(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    record = await core(verification.record_check, request.app.state.provider, console,
-                        request.path_params["citizen_pk"], document_type=_text(body, "document_type"),
-                        document_number=_text(body, "document_number"), data_matches=body.get("data_matches") is True,
-                        note=_text(body, "note"), ip=client_ip(request))
+    record = await core(
+        verification.record_check,
+        request.app.state.provider,
+        console,
+        request.path_params["citizen_pk"],
+        document_type=_text(body, "document_type"),
+        document_number=_text(body, "document_number"),
+        data_matches=body.get("data_matches") is True,
+        note=_text(body, "note"),
+        ip=client_ip(request),
+    )
     return json_out({"verification": _verification(record)}, 201)
 
 
@@ -115,15 +180,26 @@ async def verifications(request: Request, console: Console, body: dict[str, Any]
 
 @api("verification.decide")
 async def approve(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    record = await core(verification.approve, request.app.state.provider, console, request.path_params["request_id"],
-                        ip=client_ip(request))
+    record = await core(
+        verification.approve,
+        request.app.state.provider,
+        console,
+        request.path_params["request_id"],
+        ip=client_ip(request),
+    )
     return json_out({"verification": _verification(record)})
 
 
 @api("verification.decide")
 async def reject(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    record = await core(verification.reject, request.app.state.provider, console, request.path_params["request_id"],
-                        _text(body, "reason"), ip=client_ip(request))
+    record = await core(
+        verification.reject,
+        request.app.state.provider,
+        console,
+        request.path_params["request_id"],
+        _text(body, "reason"),
+        ip=client_ip(request),
+    )
     return json_out({"verification": _verification(record)})
 
 
@@ -141,8 +217,13 @@ async def client(request: Request, console: Console, body: dict[str, Any]) -> Re
 
 @api("clients.write")
 async def client_register(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    created = await core(portal_admin.register, request.app.state.provider, console,
-                         portal_admin.ClientForm.from_mapping(body), ip=client_ip(request))
+    created = await core(
+        portal_admin.register,
+        request.app.state.provider,
+        console,
+        portal_admin.ClientForm.from_mapping(body),
+        ip=client_ip(request),
+    )
     out = {"client": _client(created.client)}
     if created.secret:
         out["client_secret"] = created.secret  # type: ignore[assignment]
@@ -151,8 +232,14 @@ async def client_register(request: Request, console: Console, body: dict[str, An
 
 @api("clients.write")
 async def client_edit(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    found = await core(portal_admin.edit, request.app.state.provider, console, request.path_params["client_id"],
-                       portal_admin.ClientForm.from_mapping(body), ip=client_ip(request))
+    found = await core(
+        portal_admin.edit,
+        request.app.state.provider,
+        console,
+        request.path_params["client_id"],
+        portal_admin.ClientForm.from_mapping(body),
+        ip=client_ip(request),
+    )
     return json_out({"client": _client(found)})
 
 
@@ -160,15 +247,26 @@ async def client_edit(request: Request, console: Console, body: dict[str, Any]) 
 async def client_disable(request: Request, console: Console, body: dict[str, Any]) -> Response:
     provider = request.app.state.provider
     client_id = request.path_params["client_id"]
-    await core(portal_admin.set_disabled, provider, console, client_id, body.get("disabled") is not False,
-               ip=client_ip(request))
+    await core(
+        portal_admin.set_disabled,
+        provider,
+        console,
+        client_id,
+        body.get("disabled") is not False,
+        ip=client_ip(request),
+    )
     return json_out({"client": _client(await core(provider.store.clients.get, client_id))})
 
 
 @api("clients.write")
 async def client_rotate_secret(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    secret = await core(portal_admin.rotate_secret, request.app.state.provider, console,
-                        request.path_params["client_id"], ip=client_ip(request))
+    secret = await core(
+        portal_admin.rotate_secret,
+        request.app.state.provider,
+        console,
+        request.path_params["client_id"],
+        ip=client_ip(request),
+    )
     return json_out({"client_id": request.path_params["client_id"], "client_secret": secret})
 
 
@@ -191,16 +289,44 @@ async def keys_rotate(request: Request, console: Console, body: dict[str, Any]) 
 @api("audit.read")
 async def audit_events(request: Request, console: Console, body: dict[str, Any]) -> Response:
     offset = request.query_params.get("offset", "0")
-    rows = await core(audit.search, request.app.state.provider, audit_filter(dict(request.query_params)), 100,
-                      int(offset) if offset.isdigit() else 0)
-    return json_out({"events": [{"seq": r.seq, "at": r.at, "action": r.action, "outcome": r.outcome,
-                                 "actor": r.actor, "subject": r.subject, "client_id": r.client_id, "ip": r.ip,
-                                 "user_agent": r.user_agent, "detail": r.detail, "hash": r.hash} for r in rows]})
+    rows = await core(
+        audit.search,
+        request.app.state.provider,
+        audit_filter(dict(request.query_params)),
+        100,
+        int(offset) if offset.isdigit() else 0,
+    )
+    return json_out(
+        {
+            "events": [
+                {
+                    "seq": r.seq,
+                    "at": r.at,
+                    "action": r.action,
+                    "outcome": r.outcome,
+                    "actor": r.actor,
+                    "subject": r.subject,
+                    "client_id": r.client_id,
+                    "ip": r.ip,
+                    "user_agent": r.user_agent,
+                    "detail": r.detail,
+                    "hash": r.hash,
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 @api("audit.read")
 async def audit_verify(request: Request, console: Console, body: dict[str, Any]) -> Response:
     verdict = await core(audit.verify, request.app.state.provider)
-    return json_out({"ok": verdict.ok, "checked": verdict.checked, "checkpoint_seq": verdict.checkpoint_seq,
-                     "head_seq": verdict.head_seq,
-                     "first_bad": asdict(verdict.first_bad) if verdict.first_bad else None})
+    return json_out(
+        {
+            "ok": verdict.ok,
+            "checked": verdict.checked,
+            "checkpoint_seq": verdict.checkpoint_seq,
+            "head_seq": verdict.head_seq,
+            "first_bad": asdict(verdict.first_bad) if verdict.first_bad else None,
+        }
+    )

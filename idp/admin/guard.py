@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -28,8 +29,8 @@ from idp.core.staff import Console, Forbidden
 from idp.core.verification import DecisionRefused, NotFound
 from idp.crypto.opaque import equal
 from idp.errors import InvalidToken, OAuthError, ValidationError
-from idp.http._run import core
 from idp.http.forms import Params, read_form
+from idp.http.offload import core
 from idp.http.render import NO_STORE
 
 log = logging.getLogger("idp.admin")
@@ -47,21 +48,31 @@ def put_session_cookie(request: Request, response: Response, value: str) -> None
     settings = request.app.state.provider.settings
     # `__Host-` forces Path=/; SameSite=Strict keeps it off every cross-site request, and only the
     # /admin routes ever read it (citizen pages use their own cookie and their own session table).
-    response.set_cookie(cookie_name(request), value, max_age=settings.staff_session_max_ttl, path="/",
-                        secure=settings.secure_cookies, httponly=True, samesite="strict")
+    response.set_cookie(
+        cookie_name(request),
+        value,
+        max_age=settings.staff_session_max_ttl,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def drop_session_cookie(request: Request, response: Response) -> None:
     settings = request.app.state.provider.settings
-    response.delete_cookie(cookie_name(request), path="/", secure=settings.secure_cookies, httponly=True,
-                           samesite="strict")
+    response.delete_cookie(
+        cookie_name(request), path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )
 
 
 async def console_of(request: Request) -> Console | None:
     return await core(staff.current, request.app.state.provider, request.cookies.get(cookie_name(request)))
 
 
-def render(request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     context.update(console=console, prefix=PREFIX)
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)  # type: ignore[return-value]
 
@@ -71,8 +82,12 @@ def see_other(path: str) -> RedirectResponse:
 
 
 def json_out(body: Any, status_code: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status_code=status_code,
-                    media_type="application/json", headers=NO_STORE)
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        status_code=status_code,
+        media_type="application/json",
+        headers=NO_STORE,
+    )
 
 
 def _refusal(exc: Exception) -> tuple[int, str, str]:
@@ -83,9 +98,11 @@ def _refusal(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, ValidationError):
         return 400, "invalid_request", f"{exc.field}: {exc.code}"
     if isinstance(exc, DecisionRefused):
-        reasons = {"own": "you cannot decide on a check you recorded yourself",
-                   "stale": "the account's data changed after the check was recorded; the record is void",
-                   "gone": "the record was already decided"}
+        reasons = {
+            "own": "you cannot decide on a check you recorded yourself",
+            "stale": "the account's data changed after the check was recorded; the record is void",
+            "gone": "the record was already decided",
+        }
         return 409, f"decision_{exc.reason}", reasons[exc.reason]
     if isinstance(exc, RotationRefused):
         return 409, "too_soon", str(exc)
@@ -112,8 +129,14 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
             if request.method == "POST":
                 form = await read_form(request, provider.settings.max_body_bytes)
             if request.method == "POST" and not equal(console.csrf_token, (form.get("csrf_token") or [""])[0]):
-                return render(request, "message.html", console, 403, title="Refused",
-                              message="The form expired or did not come from this console (CSRF). Reload and retry.")
+                return render(
+                    request,
+                    "message.html",
+                    console,
+                    403,
+                    title="Refused",
+                    message="The form expired or did not come from this console (CSRF). Reload and retry.",
+                )
             try:
                 if permission is not None:
                     staff.require(console.staff, permission)
@@ -143,12 +166,22 @@ async def _api_caller(request: Request) -> Console | Response:
     if authorization is None:
         console = await console_of(request)
         if console is None:
-            return json_out({"error": "unauthorized",
-                             "error_description": "a staff session or an admin-scoped access token is required"}, 401)
+            return json_out(
+                {
+                    "error": "unauthorized",
+                    "error_description": "a staff session or an admin-scoped access token is required",
+                },
+                401,
+            )
         return console
     if request.cookies.get(cookie_name(request)) is not None:
-        return json_out({"error": "invalid_request",
-                         "error_description": "send a staff session cookie or a bearer token, not both"}, 400)
+        return json_out(
+            {
+                "error": "invalid_request",
+                "error_description": "send a staff session cookie or a bearer token, not both",
+            },
+            400,
+        )
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _bearer_refusal(request, 401, "invalid_request", "use Authorization: Bearer <access token>")
@@ -195,8 +228,11 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
             except Forbidden as exc:
                 if console.is_service:
                     scope = staff.ADMIN_SCOPES.get(exc.permission)
-                    why = f"the token's scope does not include {scope}" if scope else \
-                        f"{exc.permission} needs a staff member; no scope grants it"
+                    why = (
+                        f"the token's scope does not include {scope}"
+                        if scope
+                        else f"{exc.permission} needs a staff member; no scope grants it"
+                    )
                     return _bearer_refusal(request, 403, "insufficient_scope", why, scope)
                 status, error, message = _refusal(exc)
                 return json_out({"error": error, "error_description": message}, status)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from idp.core.staff import ADMIN_SCOPES, PERMISSIONS, STAFF_ONLY
 
@@ -44,16 +45,30 @@ _CLIENT_FORM = {
 _CHECK = {
     "type": "object",
     "required": ["document_type", "document_number"],
-    "properties": {"document_type": {"type": "string"}, "document_number": {"type": "string"},
-                   "data_matches": {"type": "boolean"}, "note": {"type": "string"}},
+    "properties": {
+        "document_type": {"type": "string"},
+        "document_number": {"type": "string"},
+        "data_matches": {"type": "boolean"},
+        "note": {"type": "string"},
+    },
 }
-_PAGE = [{"name": "q", "in": "query", "schema": {"type": "string"},
-          "description": "citizen id number, phone or name (diacritics optional)"},
-         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}}]
-_AUDIT = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("action", "actor", "subject", "outcome")] + \
-         [{"name": n, "in": "query", "schema": {"type": "integer"}, "description": "epoch seconds"}
-          for n in ("since", "until")] + \
-         [{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}]
+_PAGE = [
+    {
+        "name": "q",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "citizen id number, phone or name (diacritics optional)",
+    },
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+]
+_AUDIT = (
+    [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("action", "actor", "subject", "outcome")]
+    + [
+        {"name": n, "in": "query", "schema": {"type": "integer"}, "description": "epoch seconds"}
+        for n in ("since", "until")
+    ]
+    + [{"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}]
+)
 
 
 @dataclass(frozen=True)
@@ -72,11 +87,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/citizens/{citizen_pk}"): Operation("A citizen: record, factors, sessions, portals, checks, activity"),
     ("POST", "/api/citizens/{citizen_pk}/lock"): Operation("Lock the account and end its sessions", _REASON),
     ("POST", "/api/citizens/{citizen_pk}/unlock"): Operation("Unlock the account", _REASON),
-    ("POST", "/api/citizens/{citizen_pk}/reset-authenticator"): Operation("Remove the TOTP factor and recovery codes",
-                                                                          _REASON),
+    ("POST", "/api/citizens/{citizen_pk}/reset-authenticator"): Operation(
+        "Remove the TOTP factor and recovery codes", _REASON
+    ),
     ("POST", "/api/citizens/{citizen_pk}/end-sessions"): Operation("End every session of the citizen"),
-    ("POST", "/api/citizens/{citizen_pk}/verifications"): Operation("Record an in-person identity check", _CHECK,
-                                                                    status=201),
+    ("POST", "/api/citizens/{citizen_pk}/verifications"): Operation(
+        "Record an in-person identity check", _CHECK, status=201
+    ),
     ("GET", "/api/verifications"): Operation("Identity checks waiting for a decision"),
     ("POST", "/api/verifications/{request_id}/approve"): Operation("Approve a check recorded by someone else"),
     ("POST", "/api/verifications/{request_id}/reject"): Operation("Reject a check", _REASON),
@@ -86,7 +103,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/clients/{client_id}"): Operation("Edit a portal's registration", _CLIENT_FORM),
     ("POST", "/api/clients/{client_id}/disable"): Operation(
         "Disable (or, with disabled=false, re-enable) a portal",
-        {"type": "object", "properties": {"disabled": {"type": "boolean", "default": True}}}),
+        {"type": "object", "properties": {"disabled": {"type": "boolean", "default": True}}},
+    ),
     ("POST", "/api/clients/{client_id}/rotate-secret"): Operation("A new client secret (shown once)"),
     ("GET", "/api/keys"): Operation("Signing keys and their state"),
     ("POST", "/api/keys/rotate"): Operation("Rotate the signing keys"),
@@ -94,8 +112,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/audit/verify"): Operation("Check the audit trail's hash chain"),
 }
 
-_ERROR = {"type": "object", "required": ["error"],
-          "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
 _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -112,26 +133,35 @@ def _operation(method: str, path: str, permission: str | None) -> dict[str, Any]
     spec = OPERATIONS.get((method, path))
     if spec is None:
         raise LookupError(f"no OpenAPI entry for {method} {path}: add it to idp.admin.openapi.OPERATIONS")
-    who = "any staff session or a token with any admin scope" if permission is None else (
-        f"permission `{permission}`: roles {', '.join(sorted(PERMISSIONS[permission]))}"
-        + ("; staff only" if permission in STAFF_ONLY else f"; or scope `{ADMIN_SCOPES[permission]}`"))
+    who = (
+        "any staff session or a token with any admin scope"
+        if permission is None
+        else (
+            f"permission `{permission}`: roles {', '.join(sorted(PERMISSIONS[permission]))}"
+            + ("; staff only" if permission in STAFF_ONLY else f"; or scope `{ADMIN_SCOPES[permission]}`")
+        )
+    )
     out: dict[str, Any] = {
-        "operationId": method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", path[len(API_PREFIX) - 1:]).rstrip("_"),
+        "operationId": method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", path[len(API_PREFIX) - 1 :]).rstrip("_"),
         "summary": spec.summary,
         "description": f"Needs {who}.",
         "x-permission": permission,
         "security": _security(method, permission),
     }
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in re.findall(r"{([^}]+)}", path)] + spec.query
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{([^}]+)}", path)
+    ] + spec.query
     if params:
         out["parameters"] = params
     if spec.body is not None:
         out["requestBody"] = {"required": False, "content": {"application/json": {"schema": spec.body}}}
     out["responses"] = {
         str(spec.status): {"description": "done", "content": {"application/json": {"schema": {"type": "object"}}}},
-        **{str(code): {"$ref": f"#/components/responses/{name}"}
-           for code, name in ((400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"))},
+        **{
+            str(code): {"$ref": f"#/components/responses/{name}"}
+            for code, name in ((400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"))
+        },
     }
     if re.search(r"{[^}]+}", path):
         out["responses"]["404"] = {"$ref": "#/components/responses/NotFound"}
@@ -139,7 +169,10 @@ def _operation(method: str, path: str, permission: str | None) -> dict[str, Any]
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def document(issuer: str, routes: Sequence[Route]) -> dict[str, Any]:
@@ -155,35 +188,51 @@ def document(issuer: str, routes: Sequence[Route]) -> dict[str, Any]:
             "title": "Admin API",
             "version": "1",
             "description": "The staff console's actions for scripts. Authenticate with a staff session "
-                           "(cookie, plus the X-CSRF-Token header on writes; GET /api/session returns the token) "
-                           "or with an access token from this provider's client_credentials grant carrying "
-                           "`admin:<permission>` scopes (Authorization: Bearer; no CSRF header; never both "
-                           "at once; DPoP-bound tokens are refused). Identity-check recording and decisions "
-                           "need a staff member.",
+            "(cookie, plus the X-CSRF-Token header on writes; GET /api/session returns the token) "
+            "or with an access token from this provider's client_credentials grant carrying "
+            "`admin:<permission>` scopes (Authorization: Bearer; no CSRF header; never both "
+            "at once; DPoP-bound tokens are refused). Identity-check recording and decisions "
+            "need a staff member.",
         },
         "servers": [{"url": issuer.rstrip("/") + "/admin"}],
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "staffSession": {"type": "apiKey", "in": "cookie", "name": "__Host-idp_staff",
-                                 "description": "The console's session cookie (`idp_staff` when the provider "
-                                                "runs without secure cookies, in development)."},
-                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-                               "description": "The session's CSRF token (`csrf_token` of GET /api/session); "
-                                              "required on every write made with a staff session."},
-                "adminToken": {"type": "oauth2",
-                               "description": "An access token of the provider's client_credentials grant, "
-                                              "for a client registered with admin scopes.",
-                               "flows": {"clientCredentials": {
-                                   "tokenUrl": issuer.rstrip("/") + "/token",
-                                   "scopes": {scope: f"the `{permission}` permission"
-                                              for permission, scope in ADMIN_SCOPES.items()}}}},
+                "staffSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "__Host-idp_staff",
+                    "description": "The console's session cookie (`idp_staff` when the provider "
+                    "runs without secure cookies, in development).",
+                },
+                "csrfHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": "The session's CSRF token (`csrf_token` of GET /api/session); "
+                    "required on every write made with a staff session.",
+                },
+                "adminToken": {
+                    "type": "oauth2",
+                    "description": "An access token of the provider's client_credentials grant, "
+                    "for a client registered with admin scopes.",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": issuer.rstrip("/") + "/token",
+                            "scopes": {
+                                scope: f"the `{permission}` permission" for permission, scope in ADMIN_SCOPES.items()
+                            },
+                        }
+                    },
+                },
             },
             "schemas": {"Error": _ERROR},
-            "responses": {"BadRequest": _error("malformed request, or both a staff cookie and a bearer token"),
-                          "Unauthorized": _error("no staff session, or the access token is invalid, expired or revoked"),
-                          "Forbidden": _error("the role or the token's scope does not allow this, or CSRF failed"),
-                          "NotFound": _error("no such record")},
+            "responses": {
+                "BadRequest": _error("malformed request, or both a staff cookie and a bearer token"),
+                "Unauthorized": _error("no staff session, or the access token is invalid, expired or revoked"),
+                "Forbidden": _error("the role or the token's scope does not allow this, or CSRF failed"),
+                "NotFound": _error("no such record"),
+            },
         },
     }
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from idp.admin.guard import (console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other,
-                             templates)
+from idp.admin.guard import console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other, templates
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
 from idp.http import csrf
-from idp.http._run import client_ip, core, password_work
 from idp.http.forms import Params, read_form
+from idp.http.offload import core, password_work
+from idp.http.peer import client_ip
 
 
 def _when(epoch: int | float | None) -> str:
     if epoch is None:
         return ""
-    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 templates.env.filters["when"] = _when
@@ -42,12 +42,19 @@ async def login(request: Request) -> Response:
     if not csrf.valid(request, one(form, "csrf_token")):
         return render(request, "message.html", None, 403, title="Refused", message="The form expired (CSRF). Reload.")
     try:
-        done = await password_work(request, staff.login, provider, one(form, "username"), one(form, "password"),
-                                   one(form, "code"), ip=client_ip(request), user_agent=_agent(request))
+        done = await password_work(
+            request,
+            staff.login,
+            provider,
+            one(form, "username"),
+            one(form, "password"),
+            one(form, "code"),
+            ip=client_ip(request),
+            user_agent=_agent(request),
+        )
     except staff.StaffLoginFailed:
         token, new_cookie = csrf.token_for(request)
-        response = render(request, "login.html", None, 401, csrf_token=token,
-                          error="Wrong username, password or code.")
+        response = render(request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code.")
         return csrf.remember(request, response, new_cookie)
     response = see_other("/")
     put_session_cookie(request, response, done.cookie_value)
@@ -80,18 +87,32 @@ async def citizens(request: Request, console: Console, form: Params) -> Response
 
 @page("citizens.read")
 async def citizen(request: Request, console: Console, form: Params) -> Response:
-    detail = await core(verification.citizen_detail, request.app.state.provider, console,
-                        request.path_params["citizen_pk"])
-    return render(request, "citizen.html", console, d=detail, document_types=verification.DOCUMENT_TYPES,
-                  notice=request.query_params.get("notice", ""))
+    detail = await core(
+        verification.citizen_detail, request.app.state.provider, console, request.path_params["citizen_pk"]
+    )
+    return render(
+        request,
+        "citizen.html",
+        console,
+        d=detail,
+        document_types=verification.DOCUMENT_TYPES,
+        notice=request.query_params.get("notice", ""),
+    )
 
 
 def _citizen_action(action: str):  # type: ignore[no-untyped-def]
     @page(verification.CITIZEN_ACTIONS[action])
     async def act(request: Request, console: Console, form: Params) -> Response:
         pk = request.path_params["citizen_pk"]
-        await core(verification.act_on_citizen, request.app.state.provider, console, pk, action,
-                   one(form, "reason"), ip=client_ip(request))
+        await core(
+            verification.act_on_citizen,
+            request.app.state.provider,
+            console,
+            pk,
+            action,
+            one(form, "reason"),
+            ip=client_ip(request),
+        )
         return see_other(f"/citizens/{pk}?notice={action}")
 
     return act
@@ -109,9 +130,17 @@ end_sessions = _citizen_action("end-sessions")
 @page("verification.record")
 async def record_check(request: Request, console: Console, form: Params) -> Response:
     pk = request.path_params["citizen_pk"]
-    await core(verification.record_check, request.app.state.provider, console, pk,
-               document_type=one(form, "document_type"), document_number=one(form, "document_number"),
-               data_matches=one(form, "data_matches") == "yes", note=one(form, "note"), ip=client_ip(request))
+    await core(
+        verification.record_check,
+        request.app.state.provider,
+        console,
+        pk,
+        document_type=one(form, "document_type"),
+        document_number=one(form, "document_number"),
+        data_matches=one(form, "data_matches") == "yes",
+        note=one(form, "note"),
+        ip=client_ip(request),
+    )
     return see_other(f"/citizens/{pk}?notice=recorded")
 
 
@@ -121,9 +150,10 @@ async def desk(request: Request, console: Console, form: Params) -> Response:
     records = await core(verification.pending, provider, console)
     names = {}
     for record in records:
-        names[record.recorded_by] = (await core(provider.store.staff.get, record.recorded_by))
-    return render(request, "desk.html", console, records=records, recorders=names,
-                  notice=request.query_params.get("notice", ""))
+        names[record.recorded_by] = await core(provider.store.staff.get, record.recorded_by)
+    return render(
+        request, "desk.html", console, records=records, recorders=names, notice=request.query_params.get("notice", "")
+    )
 
 
 @page("verification.decide")
@@ -152,8 +182,13 @@ def _form_mapping(form: Params) -> dict[str, object]:
 
 @page("clients.write")
 async def client_register(request: Request, console: Console, form: Params) -> Response:
-    created = await core(portal_admin.register, request.app.state.provider, console,
-                         portal_admin.ClientForm.from_mapping(_form_mapping(form)), ip=client_ip(request))
+    created = await core(
+        portal_admin.register,
+        request.app.state.provider,
+        console,
+        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        ip=client_ip(request),
+    )
     return render(request, "secret.html", console, client=created.client, secret=created.secret)
 
 
@@ -166,16 +201,28 @@ async def client(request: Request, console: Console, form: Params) -> Response:
 @page("clients.write")
 async def client_edit(request: Request, console: Console, form: Params) -> Response:
     client_id = request.path_params["client_id"]
-    await core(portal_admin.edit, request.app.state.provider, console, client_id,
-               portal_admin.ClientForm.from_mapping(_form_mapping(form)), ip=client_ip(request))
+    await core(
+        portal_admin.edit,
+        request.app.state.provider,
+        console,
+        client_id,
+        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        ip=client_ip(request),
+    )
     return see_other(f"/clients/{client_id}?notice=saved")
 
 
 @page("clients.write")
 async def client_disable(request: Request, console: Console, form: Params) -> Response:
     client_id = request.path_params["client_id"]
-    await core(portal_admin.set_disabled, request.app.state.provider, console, client_id,
-               one(form, "disabled") != "no", ip=client_ip(request))
+    await core(
+        portal_admin.set_disabled,
+        request.app.state.provider,
+        console,
+        client_id,
+        one(form, "disabled") != "no",
+        ip=client_ip(request),
+    )
     return see_other(f"/clients/{client_id}?notice=status")
 
 
@@ -184,8 +231,9 @@ async def client_rotate_secret(request: Request, console: Console, form: Params)
     provider = request.app.state.provider
     client_id = request.path_params["client_id"]
     secret = await core(portal_admin.rotate_secret, provider, console, client_id, ip=client_ip(request))
-    return render(request, "secret.html", console, client=await core(provider.store.clients.get, client_id),
-                  secret=secret)
+    return render(
+        request, "secret.html", console, client=await core(provider.store.clients.get, client_id), secret=secret
+    )
 
 
 # -- keys and audit ------------------------------------------------------------------------------
@@ -212,9 +260,14 @@ def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
         value = params.get(name, "")
         return int(value) if value.isdigit() else None
 
-    return audit.AuditFilter(action=params.get("action") or None, actor=params.get("actor") or None,
-                             subject=params.get("subject") or None, outcome=params.get("outcome") or None,
-                             since=number("since"), until=number("until"))
+    return audit.AuditFilter(
+        action=params.get("action") or None,
+        actor=params.get("actor") or None,
+        subject=params.get("subject") or None,
+        outcome=params.get("outcome") or None,
+        since=number("since"),
+        until=number("until"),
+    )
 
 
 @page("audit.read")
@@ -223,8 +276,9 @@ async def audit_list(request: Request, console: Console, form: Params) -> Respon
     where = audit_filter(dict(request.query_params))
     rows = await core(audit.search, provider, where, 100)
     verdict = await core(audit.verify, provider) if request.query_params.get("verify") else None
-    return render(request, "audit.html", console, rows=rows, where=where, verdict=verdict,
-                  query=str(request.query_params))
+    return render(
+        request, "audit.html", console, rows=rows, where=where, verdict=verdict, query=str(request.query_params)
+    )
 
 
 @page("audit.read")
@@ -232,14 +286,23 @@ async def audit_export(request: Request, console: Console, form: Params) -> Resp
     provider = request.app.state.provider
     where = audit_filter(dict(request.query_params))
     fmt = request.query_params.get("format", "jsonl")
-    await core(audit.record, provider, action="audit.export", outcome="success", actor=console.actor,
-               ip=client_ip(request), detail={"format": fmt})
+    await core(
+        audit.record,
+        provider,
+        action="audit.export",
+        outcome="success",
+        actor=console.actor,
+        ip=client_ip(request),
+        detail={"format": fmt},
+    )
     if fmt == "csv":
         lines = list(await core(lambda: list(audit.export_csv(provider, where))))
         media, name = "text/csv; charset=utf-8", "audit.csv"
     else:
         lines = list(await core(lambda: list(audit.export_jsonl(provider, where))))
         media, name = "application/x-ndjson", "audit.jsonl"
-    return StreamingResponse(iter(lines), media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        iter(lines),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from idp.core.identity import check_citizen_id, check_sex, normalize_email, normalize_name, normalize_phone, \
-    parse_birth_date
+from idp.core.identity import (
+    check_citizen_id,
+    check_sex,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    parse_birth_date,
+)
 from idp.core.provider import Provider
 from idp.errors import ValidationError
 from idp.store.records import CitizenRecord, Conflict
@@ -27,7 +33,7 @@ class CitizenDeclaration:
 
 
 def today(provider: Provider) -> date:
-    return datetime.fromtimestamp(provider.clock.now(), timezone.utc).date()
+    return datetime.fromtimestamp(provider.clock.now(), UTC).date()
 
 
 def check_password_length(password: str) -> None:

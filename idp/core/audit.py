@@ -14,8 +14,9 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
 from idp.core.provider import Provider
@@ -26,8 +27,20 @@ __all__ = ["AuditFilter", "Break", "export_csv", "export_jsonl", "prune", "recor
 log = logging.getLogger("idp.audit")
 
 OUTCOMES = ("success", "failure", "denied")
-EXPORT_COLUMNS = ("seq", "at", "action", "outcome", "actor", "subject", "client_id", "ip", "user_agent", "detail",
-                  "prev_hash", "hash")
+EXPORT_COLUMNS = (
+    "seq",
+    "at",
+    "action",
+    "outcome",
+    "actor",
+    "subject",
+    "client_id",
+    "ip",
+    "user_agent",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 def canonical(value: Any) -> str:
@@ -43,9 +56,18 @@ def _clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
-def record(provider: Provider, *, action: str, outcome: str, actor: str | None = None, subject: str | None = None,
-           client_id: str | None = None, ip: str | None = None, user_agent: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditRow:
+def record(
+    provider: Provider,
+    *,
+    action: str,
+    outcome: str,
+    actor: str | None = None,
+    subject: str | None = None,
+    client_id: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRow:
     """Append one event. `actor` is who acted (`staff:<username>`, `citizen:<id>`, `system`),
     `subject` what it was done to (`citizen:<id>`, `client:<id>`, `key:<kid>`...); `detail` is
     a small JSON object and must never hold a secret (no passwords, codes or tokens)."""
@@ -58,9 +80,15 @@ def record(provider: Provider, *, action: str, outcome: str, actor: str | None =
     if REQUEST_ID.get() != "-":
         detail = {**(detail or {}), "request_id": REQUEST_ID.get()}
     values = {
-        "at": provider.clock.now(), "action": action[:64], "outcome": outcome, "actor": _clip(actor, 100),
-        "subject": _clip(subject, 100), "client_id": _clip(client_id, 64), "ip": _clip(ip, 64),
-        "user_agent": _clip(user_agent, 300), "detail": canonical(detail or {}),
+        "at": provider.clock.now(),
+        "action": action[:64],
+        "outcome": outcome,
+        "actor": _clip(actor, 100),
+        "subject": _clip(subject, 100),
+        "client_id": _clip(client_id, 64),
+        "ip": _clip(ip, 64),
+        "user_agent": _clip(user_agent, 300),
+        "detail": canonical(detail or {}),
     }
     return provider.store.audit.append(values, event_hash)
 
@@ -91,20 +119,24 @@ def verify(provider: Provider) -> Verdict:
     for row in provider.store.audit.iterate():
         if row.seq != expected_seq:
             # A gap (a deleted row): the first missing number is the bad event.
-            return Verdict(False, checked, Break(expected_seq, "missing or out-of-order event"), checkpoint_seq,
-                           head_seq)
+            return Verdict(
+                False, checked, Break(expected_seq, "missing or out-of-order event"), checkpoint_seq, head_seq
+            )
         if row.prev_hash != running:
-            return Verdict(False, checked, Break(row.seq, "prev_hash does not match the previous event"),
-                           checkpoint_seq, head_seq)
+            return Verdict(
+                False, checked, Break(row.seq, "prev_hash does not match the previous event"), checkpoint_seq, head_seq
+            )
         if event_hash(row.fields(), row.prev_hash) != row.hash:
-            return Verdict(False, checked, Break(row.seq, "the event's content does not match its hash"),
-                           checkpoint_seq, head_seq)
+            return Verdict(
+                False, checked, Break(row.seq, "the event's content does not match its hash"), checkpoint_seq, head_seq
+            )
         running = row.hash
         expected_seq += 1
         checked += 1
     if expected_seq - 1 != head_seq or running != head_hash:
-        return Verdict(False, checked, Break(expected_seq, "events after this point are missing"),
-                       checkpoint_seq, head_seq)
+        return Verdict(
+            False, checked, Break(expected_seq, "events after this point are missing"), checkpoint_seq, head_seq
+        )
     return Verdict(True, checked, None, checkpoint_seq, head_seq)
 
 
@@ -123,9 +155,14 @@ def search(provider: Provider, where: AuditFilter, limit: int = 100, offset: int
 
 def _matching(provider: Provider, where: AuditFilter) -> Iterator[AuditRow]:
     for row in provider.store.audit.iterate():
-        if all(getattr(where, name) in (None, "", getattr(row, name)) for name in ("action", "actor", "subject",
-                                                                                    "outcome")) \
-                and (where.since is None or row.at >= where.since) and (where.until is None or row.at < where.until):
+        if (
+            all(
+                getattr(where, name) in (None, "", getattr(row, name))
+                for name in ("action", "actor", "subject", "outcome")
+            )
+            and (where.since is None or row.at >= where.since)
+            and (where.until is None or row.at < where.until)
+        ):
             yield row
 
 

@@ -37,17 +37,38 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
         if citizen is not None and not refused_before_check:
             failed = provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
             if failed.locked:
-                audit.record(provider, action="citizen.lock", outcome="success", actor="system", subject=subject,
-                             detail={"reason": "password_failures"})
-        audit.record(provider, action="citizen.login.password", outcome="failure", actor=subject, subject=subject,
-                     ip=client_ip, detail={"reason": reason if citizen else "unknown_account"})
+                audit.record(
+                    provider,
+                    action="citizen.lock",
+                    outcome="success",
+                    actor="system",
+                    subject=subject,
+                    detail={"reason": "password_failures"},
+                )
+        audit.record(
+            provider,
+            action="citizen.login.password",
+            outcome="failure",
+            actor=subject,
+            subject=subject,
+            ip=client_ip,
+            detail={"reason": reason if citizen else "unknown_account"},
+        )
         raise LoginFailed()
     if citizen.status != "active":
-        audit.record(provider, action="citizen.login.password", outcome="denied", actor=subject, subject=subject,
-                     ip=client_ip, detail={"reason": citizen.status})
+        audit.record(
+            provider,
+            action="citizen.login.password",
+            outcome="denied",
+            actor=subject,
+            subject=subject,
+            ip=client_ip,
+            detail={"reason": citizen.status},
+        )
         raise LoginFailed()
-    audit.record(provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject,
-                 ip=client_ip)
+    audit.record(
+        provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject, ip=client_ip
+    )
     if state is not None and state.consecutive:
         provider.store.failures.clear(citizen.id, "password", now)
     if provider.passwords.needs_rehash(stored_hash):

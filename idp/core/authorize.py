@@ -8,25 +8,56 @@ error is sent back to the client's redirect URI with `state` (and `iss`, RFC 920
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from idp.core.clients import require_known_client
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, parse_scope
-from idp.errors import (InvalidRequest, InvalidScope, OAuthError, RequestNotSupported, RequestUriNotSupported,
-                        UnauthorizedClient, UnsupportedResponseType)
+from idp.errors import (
+    InvalidRequest,
+    InvalidScope,
+    OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
 from idp.store.records import ClientRecord
 
 Params = Mapping[str, list[str]]
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
-_MAX_LENGTH = {"state": 2048, "nonce": 512, "login_hint": 254, "ui_locales": 100, "acr_values": 200,
-               "scope": 500, "max_age": 12}
-_SINGLE = ("client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
-           "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales",
-           "acr_values", "request", "request_uri", "dpop_jkt")
+_MAX_LENGTH = {
+    "state": 2048,
+    "nonce": 512,
+    "login_hint": 254,
+    "ui_locales": 100,
+    "acr_values": 200,
+    "scope": 500,
+    "max_age": 12,
+}
+_SINGLE = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "ui_locales",
+    "acr_values",
+    "request",
+    "request_uri",
+    "dpop_jkt",
+)
 _JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 

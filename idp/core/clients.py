@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from idp.core.client_keys import client_jwks
 from idp.core.provider import Provider
+from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
 from idp.crypto.jwts import BadToken
-from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.opaque import digest, matches, new_token
 from idp.errors import InvalidClient, InvalidRequest, ValidationError
 from idp.settings import is_loopback_host
@@ -114,7 +114,8 @@ def register_client(
         jwks=jwks,
         jwks_uri=check_redirect_uri(jwks_uri, "jwks_uri") if jwks_uri else None,
         backchannel_logout_uri=check_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
-        if backchannel_logout_uri else None,
+        if backchannel_logout_uri
+        else None,
         require_par=require_par,
         require_dpop=require_dpop,
         min_level=min_level,
@@ -137,13 +138,13 @@ def authenticate_client(provider: Provider, credentials: ClientCredentials) -> C
     if client is None or client.disabled:
         raise InvalidClient("client authentication failed", detail=f"unknown or disabled {credentials.client_id!r}")
     if credentials.method != client.auth_method:
-        raise InvalidClient("client authentication failed",
-                            detail=f"used {credentials.method}, registered {client.auth_method}")
+        raise InvalidClient(
+            "client authentication failed", detail=f"used {credentials.method}, registered {client.auth_method}"
+        )
     if client.auth_method == "private_key_jwt":
         check_client_assertion(provider, client, credentials.assertion or "")
     elif client.auth_method != "none":
-        if not credentials.secret or not client.secret_digest or not matches(credentials.secret,
-                                                                             client.secret_digest):
+        if not credentials.secret or not client.secret_digest or not matches(credentials.secret, client.secret_digest):
             raise InvalidClient("client authentication failed", detail="wrong secret")
     return client
 
@@ -158,12 +159,19 @@ def check_client_assertion(provider: Provider, client: ClientRecord, assertion: 
     try:
         jwks = client_jwks(provider, client, assertion_kid(assertion))
         claims = verify_client_assertion(
-            assertion, jwks, client_id=client.id, audiences={provider.issuer, provider.issuer + "/token"}, now=now,
-            leeway=provider.settings.clock_leeway, max_lifetime=ASSERTION_MAX_LIFETIME)
+            assertion,
+            jwks,
+            client_id=client.id,
+            audiences={provider.issuer, provider.issuer + "/token"},
+            now=now,
+            leeway=provider.settings.clock_leeway,
+            max_lifetime=ASSERTION_MAX_LIFETIME,
+        )
     except BadToken as exc:
         raise InvalidClient("client authentication failed", detail=f"assertion: {exc}") from None
-    if not provider.store.used_jtis.use(f"assertion:{client.id}:{claims['jti']}",
-                                        int(claims["exp"]) + provider.settings.clock_leeway):
+    if not provider.store.used_jtis.use(
+        f"assertion:{client.id}:{claims['jti']}", int(claims["exp"]) + provider.settings.clock_leeway
+    ):
         raise InvalidClient("client authentication failed", detail="assertion jti replayed")
 
 

@@ -24,8 +24,10 @@ def current_nonce(provider: Provider, now: int | None = None) -> str:
 
 def _nonce_ok(provider: Provider, value: object) -> bool:
     now = provider.clock.now()
-    return isinstance(value, str) and value in (current_nonce(provider, now),
-                                                current_nonce(provider, now - NONCE_WINDOW))
+    return isinstance(value, str) and value in (
+        current_nonce(provider, now),
+        current_nonce(provider, now - NONCE_WINDOW),
+    )
 
 
 def _refuse(provider: Provider, exc: InvalidDpopProof | UseDpopNonce) -> InvalidDpopProof | UseDpopNonce:
@@ -33,22 +35,30 @@ def _refuse(provider: Provider, exc: InvalidDpopProof | UseDpopNonce) -> Invalid
     return exc
 
 
-def check_proof(provider: Provider, proofs: list[str], *, method: str, path: str,
-                access_token: str | None = None) -> str | None:
+def check_proof(
+    provider: Provider, proofs: list[str], *, method: str, path: str, access_token: str | None = None
+) -> str | None:
     """The proof's key thumbprint (`jkt`), or None when the request carried no proof."""
     if not proofs:
         return None
     if len(proofs) > 1:
         raise _refuse(provider, InvalidDpopProof("send exactly one DPoP proof"))
     try:
-        jkt, claims = verify_dpop_proof(proofs[0], method=method, url=provider.issuer + path,
-                                        now=provider.clock.now(), leeway=provider.settings.clock_leeway,
-                                        max_age=PROOF_MAX_AGE, access_token=access_token)
+        jkt, claims = verify_dpop_proof(
+            proofs[0],
+            method=method,
+            url=provider.issuer + path,
+            now=provider.clock.now(),
+            leeway=provider.settings.clock_leeway,
+            max_age=PROOF_MAX_AGE,
+            access_token=access_token,
+        )
     except BadToken as exc:
         raise _refuse(provider, InvalidDpopProof("the DPoP proof is invalid", detail=str(exc))) from None
     if not _nonce_ok(provider, claims.get("nonce")):
         raise _refuse(provider, UseDpopNonce("the DPoP proof must carry the server's nonce"))
-    if not provider.store.used_jtis.use(f"dpop:{jkt}:{claims['jti']}",
-                                        provider.clock.now() + PROOF_MAX_AGE + provider.settings.clock_leeway):
+    if not provider.store.used_jtis.use(
+        f"dpop:{jkt}:{claims['jti']}", provider.clock.now() + PROOF_MAX_AGE + provider.settings.clock_leeway
+    ):
         raise _refuse(provider, InvalidDpopProof("the DPoP proof was already used"))
     return jkt

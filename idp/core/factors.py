@@ -40,8 +40,9 @@ def begin_totp(provider: Provider, citizen: CitizenRecord) -> Enrolment:
     if has_totp(provider, citizen.id):
         raise AlreadyEnrolled()
     secret = new_totp_secret(provider.rng)
-    provider.store.authenticators.start_enrolment(citizen.id, provider.secrets.seal(secret, citizen.id),
-                                                  provider.clock.now())
+    provider.store.authenticators.start_enrolment(
+        citizen.id, provider.secrets.seal(secret, citizen.id), provider.clock.now()
+    )
     uri = provisioning_uri(secret, totp_label(citizen), "PostID")
     return Enrolment(secret, uri, qr_svg(uri))
 
@@ -70,8 +71,13 @@ def confirm_totp(provider: Provider, citizen_id: str, code: str) -> list[str] | 
     """The first code from the app confirms the enrolment; returns fresh recovery codes then."""
     if not _check_totp(provider, citizen_id, code, confirm=True):
         return None
-    audit.record(provider, action="factor.totp.enrolled", outcome="success", actor=f"citizen:{citizen_id}",
-                 subject=f"citizen:{citizen_id}")
+    audit.record(
+        provider,
+        action="factor.totp.enrolled",
+        outcome="success",
+        actor=f"citizen:{citizen_id}",
+        subject=f"citizen:{citizen_id}",
+    )
     return new_recovery_codes(provider, citizen_id)
 
 
@@ -83,8 +89,13 @@ def new_recovery_codes(provider: Provider, citizen_id: str) -> list[str]:
     codes = [recovery_code(provider.rng) for _ in range(RECOVERY_CODES)]
     digests = [provider.secrets.mac("recovery", normalize_recovery_code(c)) for c in codes]
     provider.store.recovery_codes.replace(citizen_id, digests, provider.clock.now())
-    audit.record(provider, action="factor.recovery.regenerated", outcome="success", actor=f"citizen:{citizen_id}",
-                 subject=f"citizen:{citizen_id}")
+    audit.record(
+        provider,
+        action="factor.recovery.regenerated",
+        outcome="success",
+        actor=f"citizen:{citizen_id}",
+        subject=f"citizen:{citizen_id}",
+    )
     return codes
 
 
@@ -97,6 +108,10 @@ def use_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
         provider.store.failures.clear(citizen_id, "code", now)
     else:
         otp.record_failure(provider, citizen_id)
-    audit.record(provider, action="factor.recovery.used", outcome="success" if used else "failure",
-                 subject=f"citizen:{citizen_id}")
+    audit.record(
+        provider,
+        action="factor.recovery.used",
+        outcome="success" if used else "failure",
+        subject=f"citizen:{citizen_id}",
+    )
     return used

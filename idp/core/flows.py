@@ -26,8 +26,15 @@ class StartedFlow:
 def start(provider: Provider, kind: str, citizen_id: str | None, data: dict[str, Any]) -> StartedFlow:
     now = provider.clock.now()
     started = StartedFlow(new_token(provider.rng, 16), new_token(provider.rng, 32))
-    provider.store.flows.create(id=started.flow_id, kind=kind, binding_digest=digest(started.secret),
-                                citizen_id=citizen_id, data=data, created_at=now, expires_at=now + FLOW_TTL)
+    provider.store.flows.create(
+        id=started.flow_id,
+        kind=kind,
+        binding_digest=digest(started.secret),
+        citizen_id=citizen_id,
+        data=data,
+        created_at=now,
+        expires_at=now + FLOW_TTL,
+    )
     return started
 
 

@@ -16,8 +16,14 @@ from idp.core import audit, factors, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.provider import Provider
 from idp.crypto.opaque import derive, digest, equal, new_token
-from idp.errors import (AccessDenied, ConsentRequired, IdpError, LoginRequired, OAuthError,
-                        UnmetAuthenticationRequirements)
+from idp.errors import (
+    AccessDenied,
+    ConsentRequired,
+    IdpError,
+    LoginRequired,
+    OAuthError,
+    UnmetAuthenticationRequirements,
+)
 from idp.store.records import CitizenRecord, ClientRecord, InteractionRecord, SessionRecord
 
 LEVELS = {"LoA1": 1, "LoA2": 2}
@@ -73,10 +79,15 @@ def callback_url(redirect_uri: str, params: dict[str, str | None]) -> str:
 
 def error_redirect(provider: Provider, exc: OAuthError) -> str:
     assert exc.redirect_uri is not None
-    return callback_url(exc.redirect_uri, {
-        "error": exc.error, "error_description": exc.description or None, "state": exc.state,
-        "iss": provider.issuer,
-    })
+    return callback_url(
+        exc.redirect_uri,
+        {
+            "error": exc.error,
+            "error_description": exc.description or None,
+            "state": exc.state,
+            "iss": provider.issuer,
+        },
+    )
 
 
 def _refuse(provider: Provider, request: AuthorizationRequest, exc: OAuthError) -> Redirect:
@@ -101,9 +112,7 @@ def achieved_level(citizen: CitizenRecord, amr: tuple[str, ...] | list[str]) -> 
 def session_suffices(provider: Provider, request: AuthorizationRequest, session: SessionRecord | None) -> bool:
     if session is None or "login" in request.prompt or "select_account" in request.prompt:
         return False
-    if request.max_age is not None and provider.clock.now() - session.auth_time > request.max_age:
-        return False
-    return True
+    return not (request.max_age is not None and provider.clock.now() - session.auth_time > request.max_age)
 
 
 def consent_needed(provider: Provider, request: AuthorizationRequest | None, citizen_id: str) -> bool:
@@ -122,15 +131,26 @@ def check_acr(request: AuthorizationRequest, client: ClientRecord, achieved: str
         raise UnmetAuthenticationRequirements(f"this login cannot reach {wanted_level(request, client)}")
 
 
-def _park(provider: Provider, client: ClientRecord | None, request: AuthorizationRequest | None, *,
-          session: SessionRecord | None = None, pending: SessionRecord | None = None,
-          return_to: str | None = None) -> Parked:
+def _park(
+    provider: Provider,
+    client: ClientRecord | None,
+    request: AuthorizationRequest | None,
+    *,
+    session: SessionRecord | None = None,
+    pending: SessionRecord | None = None,
+    return_to: str | None = None,
+) -> Parked:
     now = provider.clock.now()
     interaction_id, binding = new_token(provider.rng, 16), new_token(provider.rng, 32)
     provider.store.interactions.create(
-        id=interaction_id, binding_digest=digest(binding), client_id=client.id if client else None,
-        request=request.to_json() if request else {}, created_at=now, expires_at=now + provider.settings.interaction_ttl,
-        session_digest=session.id_digest if session else None, return_to=return_to,
+        id=interaction_id,
+        binding_digest=digest(binding),
+        client_id=client.id if client else None,
+        request=request.to_json() if request else {},
+        created_at=now,
+        expires_at=now + provider.settings.interaction_ttl,
+        session_digest=session.id_digest if session else None,
+        return_to=return_to,
     )
     if pending is not None:  # step-up: the password is proven by the session; a second factor is owed
         provider.store.interactions.record_first_factor(interaction_id, pending.citizen_id, list(pending.amr))
@@ -195,8 +215,13 @@ def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_c
     if step.request is not None and wanted == "LoA2" and citizen.level != "LoA2":
         if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
             raise InteractionGone()
-        return LoginOutcome(redirect=_refuse(provider, step.request, UnmetAuthenticationRequirements(
-            "the account's identity is not verified to LoA2")))
+        return LoginOutcome(
+            redirect=_refuse(
+                provider,
+                step.request,
+                UnmetAuthenticationRequirements("the account's identity is not verified to LoA2"),
+            )
+        )
     if factors.has_totp(provider, citizen.id) or wanted == "LoA2":
         provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
         return LoginOutcome(second_factor=True)
@@ -219,21 +244,32 @@ def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -
     citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
     if citizen is None:
         raise InteractionGone()
-    otp.send_code(provider, citizen_id=citizen.id, purpose="login", destination=citizen.phone,
-                  flow_id=step.interaction.id, client_ip=client_ip, lang=lang)
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id,
+        purpose="login",
+        destination=citizen.phone,
+        flow_id=step.interaction.id,
+        client_ip=client_ip,
+        lang=lang,
+    )
 
 
-def after_second_factor(provider: Provider, step: Step, method: str, code: str,
-                        old_cookie: str | None) -> LoginOutcome:
+def after_second_factor(provider: Provider, step: Step, method: str, code: str, old_cookie: str | None) -> LoginOutcome:
     """Check the second factor; raises otp.CodeRefused when it is wrong."""
     citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
     if citizen is None or citizen.status != "active" or method not in SECOND_FACTORS:
         raise InteractionGone()
     if method == "totp":
         if not factors.verify_totp_code(provider, citizen.id, code):
-            audit.record(provider, action="citizen.login.second_factor", outcome="failure",
-                         subject=f"citizen:{citizen.id}", client_id=step.interaction.client_id,
-                         detail={"method": "totp"})
+            audit.record(
+                provider,
+                action="citizen.login.second_factor",
+                outcome="failure",
+                subject=f"citizen:{citizen.id}",
+                client_id=step.interaction.client_id,
+                detail={"method": "totp"},
+            )
             raise otp.CodeRefused("wrong")
         used = "otp"
     elif method == "recovery":
@@ -247,14 +283,21 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str,
     return _establish(provider, step, citizen, amr, old_cookie)
 
 
-def _establish(provider: Provider, step: Step, citizen: CitizenRecord, amr: list[str],
-               old_cookie: str | None) -> LoginOutcome:
+def _establish(
+    provider: Provider, step: Step, citizen: CitizenRecord, amr: list[str], old_cookie: str | None
+) -> LoginOutcome:
     """A fresh session (never the old id: no fixation), then consent or finish."""
     sessions.end(provider, old_cookie)
     new = sessions.start(provider, citizen.id, amr=amr, acr=achieved_level(citizen, amr))
-    audit.record(provider, action="citizen.login", outcome="success", actor=f"citizen:{citizen.id}",
-                 subject=f"citizen:{citizen.id}", client_id=step.interaction.client_id,
-                 detail={"amr": amr, "acr": new.record.acr})
+    audit.record(
+        provider,
+        action="citizen.login",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        client_id=step.interaction.client_id,
+        detail={"amr": amr, "acr": new.record.acr},
+    )
     provider.store.interactions.record_login(step.interaction.id, new.record.id_digest, provider.clock.now())
     if consent_needed(provider, step.request, citizen.id):
         return LoginOutcome(cookie_value=new.cookie_value)
@@ -268,8 +311,9 @@ def decide_consent(provider: Provider, step: Step, session: SessionRecord | None
         if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
             raise InteractionGone()
         return _refuse(provider, step.request, AccessDenied("the citizen did not allow this request"))
-    provider.store.consents.remember(session.citizen_id, step.request.client_id, frozenset(step.request.scope),
-                                     provider.clock.now())
+    provider.store.consents.remember(
+        session.citizen_id, step.request.client_id, frozenset(step.request.scope), provider.clock.now()
+    )
     return finish(provider, step, session)
 
 
@@ -284,23 +328,33 @@ def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
         return _refuse(provider, step.request, exc)
 
 
-def issue_code(
-    provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord
-) -> str:
+def issue_code(provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord) -> str:
     check_acr(request, client, session.acr if session.acr in LEVELS else "LoA1")
     now = provider.clock.now()
     code = new_token(provider.rng, 32)
     grant_id = new_token(provider.rng, 16)
     provider.store.grants.create_with_code(
         grant={
-            "id": grant_id, "citizen_id": session.citizen_id, "client_id": client.id, "sid": session.sid,
-            "scope": " ".join(request.scope), "auth_time": session.auth_time, "acr": session.acr,
-            "amr": list(session.amr), "created_at": now, "expires_at": now + provider.settings.refresh_token_ttl,
+            "id": grant_id,
+            "citizen_id": session.citizen_id,
+            "client_id": client.id,
+            "sid": session.sid,
+            "scope": " ".join(request.scope),
+            "auth_time": session.auth_time,
+            "acr": session.acr,
+            "amr": list(session.amr),
+            "created_at": now,
+            "expires_at": now + provider.settings.refresh_token_ttl,
         },
         code={
-            "code_digest": digest(code), "client_id": client.id, "redirect_uri": request.redirect_uri,
-            "code_challenge": request.code_challenge, "nonce": request.nonce, "created_at": now,
-            "expires_at": now + provider.settings.code_ttl, "dpop_jkt": request.dpop_jkt,
+            "code_digest": digest(code),
+            "client_id": client.id,
+            "redirect_uri": request.redirect_uri,
+            "code_challenge": request.code_challenge,
+            "nonce": request.nonce,
+            "created_at": now,
+            "expires_at": now + provider.settings.code_ttl,
+            "dpop_jkt": request.dpop_jkt,
         },
     )
     return callback_url(request.redirect_uri, {"code": code, "state": request.state, "iss": provider.issuer})

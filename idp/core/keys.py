@@ -31,21 +31,41 @@ def listing(provider: Provider) -> list[KeyInfo]:
     return list_keys(provider.settings.keys_dir, now=provider.clock.now())
 
 
-def rotate(provider: Provider, *, actor: str, algs: tuple[str, ...] = SIGNING_ALGS, force: bool = False,
-           ip: str | None = None) -> list[dict[str, Any]]:
+def rotate(
+    provider: Provider, *, actor: str, algs: tuple[str, ...] = SIGNING_ALGS, force: bool = False, ip: str | None = None
+) -> list[dict[str, Any]]:
     """One rotation step per algorithm (see `idp.crypto.keys.rotate_keys`); this process reloads
     its key ring at once, the others when they next look at the keys folder."""
     results = []
     for alg in algs:
         try:
-            result = rotate_keys(provider.settings.keys_dir, alg, now=provider.clock.now(),
-                                 publish_for=publish_for(provider), keep_for=keep_retired_for(provider), force=force)
+            result = rotate_keys(
+                provider.settings.keys_dir,
+                alg,
+                now=provider.clock.now(),
+                publish_for=publish_for(provider),
+                keep_for=keep_retired_for(provider),
+                force=force,
+            )
         except RotationRefused as exc:
-            audit.record(provider, action="keys.rotate", outcome="denied", actor=actor, ip=ip,
-                         detail={"alg": alg, "ready_at": int(exc.ready_at)})
+            audit.record(
+                provider,
+                action="keys.rotate",
+                outcome="denied",
+                actor=actor,
+                ip=ip,
+                detail={"alg": alg, "ready_at": int(exc.ready_at)},
+            )
             raise
-        audit.record(provider, action="keys.rotate", outcome="success", actor=actor, ip=ip,
-                     subject=f"key:{result['activated'] or result['published']}", detail=result)
+        audit.record(
+            provider,
+            action="keys.rotate",
+            outcome="success",
+            actor=actor,
+            ip=ip,
+            subject=f"key:{result['activated'] or result['published']}",
+            detail=result,
+        )
         results.append(result)
     provider.keys = load_keys(provider.settings.keys_dir, now=provider.clock.now())
     return results

@@ -60,8 +60,13 @@ def end_session(provider: Provider, session: SessionRecord) -> None:
     """End the browser session, revoke its grants and tell every portal of it on its back channel."""
     now = provider.clock.now()
     provider.store.sessions.end(session.id_digest, now)
-    audit.record(provider, action="citizen.logout", outcome="success", actor=f"citizen:{session.citizen_id}",
-                 subject=f"citizen:{session.citizen_id}")
+    audit.record(
+        provider,
+        action="citizen.logout",
+        outcome="success",
+        actor=f"citizen:{session.citizen_id}",
+        subject=f"citizen:{session.citizen_id}",
+    )
     told: set[str] = set()
     for grant in provider.store.grants.live_for_session(session.sid):
         provider.store.grants.revoke(grant.id, now)
@@ -70,17 +75,31 @@ def end_session(provider: Provider, session: SessionRecord) -> None:
         told.add(grant.client_id)
         client = provider.store.clients.get(grant.client_id)
         if client is not None and client.backchannel_logout_uri:
-            notify.send(provider, channel="logout", to=client.backchannel_logout_uri, purpose="logout",
-                        text=logout_token(provider, client, session))
+            notify.send(
+                provider,
+                channel="logout",
+                to=client.backchannel_logout_uri,
+                purpose="logout",
+                text=logout_token(provider, client, session),
+            )
 
 
 def logout_token(provider: Provider, client: ClientRecord, session: SessionRecord) -> str:
     now = provider.clock.now()
-    return sign({
-        "iss": provider.issuer, "aud": client.id, "iat": now, "exp": now + LOGOUT_TOKEN_TTL,
-        "jti": new_token(provider.rng, 16), "sub": subject_for(provider, session.citizen_id, client),
-        "sid": session.sid, "events": {BACKCHANNEL_EVENT: {}},
-    }, provider.keys.signer(client.id_token_alg), TYP_LOGOUT_TOKEN)
+    return sign(
+        {
+            "iss": provider.issuer,
+            "aud": client.id,
+            "iat": now,
+            "exp": now + LOGOUT_TOKEN_TTL,
+            "jti": new_token(provider.rng, 16),
+            "sub": subject_for(provider, session.citizen_id, client),
+            "sid": session.sid,
+            "events": {BACKCHANNEL_EVENT: {}},
+        },
+        provider.keys.signer(client.id_token_alg),
+        TYP_LOGOUT_TOKEN,
+    )
 
 
 def post_logout_target(hint: Hint | None, uri: str | None, state: str | None) -> str | None:

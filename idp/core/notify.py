@@ -6,11 +6,25 @@ from idp.core.provider import Provider
 from idp.delivery.message import Message
 
 
-def send(provider: Provider, *, channel: str, to: str, purpose: str, text: str, code: str | None = None,
-         subject: str | None = None) -> None:
+def send(
+    provider: Provider,
+    *,
+    channel: str,
+    to: str,
+    purpose: str,
+    text: str,
+    code: str | None = None,
+    subject: str | None = None,
+) -> None:
     provider.store.outbox.enqueue(
-        Message(channel=channel, to=to, purpose=purpose, text=text, subject=subject if channel == "email" else None,
-                code=code),
+        Message(
+            channel=channel,
+            to=to,
+            purpose=purpose,
+            text=text,
+            subject=subject if channel == "email" else None,
+            code=code,
+        ),
         provider.clock.now(),
     )
     provider.wake_outbox()

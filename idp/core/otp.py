@@ -41,8 +41,18 @@ def check_sms_destination(phone: str) -> str:
         raise limits.SendRefused("destination") from None
 
 
-def send_code(provider: Provider, *, citizen_id: str, purpose: str, destination: str, flow_id: str,
-              client_ip: str, lang: str, channel: str = "sms", reserved: bool = False) -> None:
+def send_code(
+    provider: Provider,
+    *,
+    citizen_id: str,
+    purpose: str,
+    destination: str,
+    flow_id: str,
+    client_ip: str,
+    lang: str,
+    channel: str = "sms",
+    reserved: bool = False,
+) -> None:
     """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery."""
     assert purpose in PURPOSES
     if channel == "sms":
@@ -53,15 +63,34 @@ def send_code(provider: Provider, *, citizen_id: str, purpose: str, destination:
     code = numeric_code(provider.rng, 6)
     challenge_id = new_token(provider.rng, 16)
     provider.store.challenges.create(
-        id=challenge_id, citizen_id=citizen_id, purpose=purpose, channel=channel, destination=destination,
-        flow_id=flow_id, code_digest=provider.secrets.mac(_label(challenge_id), code), created_at=now,
+        id=challenge_id,
+        citizen_id=citizen_id,
+        purpose=purpose,
+        channel=channel,
+        destination=destination,
+        flow_id=flow_id,
+        code_digest=provider.secrets.mac(_label(challenge_id), code),
+        created_at=now,
         expires_at=now + limits.CODE_TTL,
     )
     text = t(lang, f"sms.code.{purpose}", code=code, minutes=limits.CODE_TTL // 60)
-    notify.send(provider, channel=channel, to=destination, purpose=purpose, text=text, code=code,
-                subject=t(lang, "email.code.subject"))
-    audit.record(provider, action="code.sent", outcome="success", subject=f"citizen:{citizen_id}",
-                 ip=client_ip, detail={"purpose": purpose, "channel": channel})
+    notify.send(
+        provider,
+        channel=channel,
+        to=destination,
+        purpose=purpose,
+        text=text,
+        code=code,
+        subject=t(lang, "email.code.subject"),
+    )
+    audit.record(
+        provider,
+        action="code.sent",
+        outcome="success",
+        subject=f"citizen:{citizen_id}",
+        ip=client_ip,
+        detail={"purpose": purpose, "channel": channel},
+    )
 
 
 def check_not_blocked(provider: Provider, citizen_id: str) -> None:
@@ -76,8 +105,14 @@ def check_not_blocked(provider: Provider, citizen_id: str) -> None:
 def record_failure(provider: Provider, citizen_id: str) -> None:
     state = provider.store.failures.record(citizen_id, "code", provider.clock.now(), limits.code_delay)
     if state.locked:
-        audit.record(provider, action="factor.lock", outcome="success", actor="system",
-                     subject=f"citizen:{citizen_id}", detail={"reason": "code_failures"})
+        audit.record(
+            provider,
+            action="factor.lock",
+            outcome="success",
+            actor="system",
+            subject=f"citizen:{citizen_id}",
+            detail={"reason": "code_failures"},
+        )
 
 
 def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: str, code: str) -> ChallengeRecord:
@@ -91,14 +126,21 @@ def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: s
         raise CodeRefused("no_tries_left")
     code = "".join(code.split())
     if not (len(code) == 6 and code.isascii() and code.isdigit()) or not provider.secrets.mac_matches(
-            _label(challenge.id), code, taken.code_digest):
+        _label(challenge.id), code, taken.code_digest
+    ):
         record_failure(provider, citizen_id)
-        audit.record(provider, action="code.used", outcome="failure", subject=f"citizen:{citizen_id}",
-                     detail={"purpose": purpose, "reason": "wrong"})
+        audit.record(
+            provider,
+            action="code.used",
+            outcome="failure",
+            subject=f"citizen:{citizen_id}",
+            detail={"purpose": purpose, "reason": "wrong"},
+        )
         raise CodeRefused("wrong")
     if not provider.store.challenges.consume(challenge.id, now):
         raise CodeRefused("expired")
     provider.store.failures.clear(citizen_id, "code", now)
-    audit.record(provider, action="code.used", outcome="success", subject=f"citizen:{citizen_id}",
-                 detail={"purpose": purpose})
+    audit.record(
+        provider, action="code.used", outcome="success", subject=f"citizen:{citizen_id}", detail={"purpose": purpose}
+    )
     return taken

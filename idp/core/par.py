@@ -3,7 +3,8 @@ authenticated, and the browser carries only a `request_uri` that works once with
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from idp.core import authorize
 from idp.core.provider import Provider
@@ -22,14 +23,16 @@ def _one(params: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def push(provider: Provider, client: ClientRecord, params: Mapping[str, list[str]],
-         dpop_jkt: str | None = None) -> dict[str, Any]:
+def push(
+    provider: Provider, client: ClientRecord, params: Mapping[str, list[str]], dpop_jkt: str | None = None
+) -> dict[str, Any]:
     if _one(params, "request_uri") is not None:
         raise InvalidRequest("request_uri cannot be pushed")
     if _one(params, "client_id") not in (None, client.id):
         raise InvalidRequest("client_id differs from the authenticated client")
-    merged = {k: list(v) for k, v in params.items() if k not in ("client_secret", "client_assertion",
-                                                                 "client_assertion_type")}
+    merged = {
+        k: list(v) for k, v in params.items() if k not in ("client_secret", "client_assertion", "client_assertion_type")
+    }
     merged["client_id"] = [client.id]
     if dpop_jkt is not None:  # §10.1: the proof at PAR binds the code to its key
         if _one(params, "dpop_jkt") not in (None, dpop_jkt):

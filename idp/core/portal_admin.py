@@ -48,13 +48,18 @@ class ClientForm:
                 return [str(v).strip() for v in value if str(v).strip()]
             return [v for v in text(name).split() if v]
 
-        return cls(name=text("name"), redirect_uris=many("redirect_uris"),
-                   post_logout_redirect_uris=many("post_logout_redirect_uris"),
-                   backchannel_logout_uri=text("backchannel_logout_uri") or None,
-                   auth_method=text("auth_method") or "client_secret_basic",
-                   scopes=many("scopes") or ["openid", "profile"], min_level=text("min_level") or "LoA1",
-                   id_token_alg=text("id_token_alg") or "ES256", jwks=text("jwks") or None,
-                   jwks_uri=text("jwks_uri") or None)
+        return cls(
+            name=text("name"),
+            redirect_uris=many("redirect_uris"),
+            post_logout_redirect_uris=many("post_logout_redirect_uris"),
+            backchannel_logout_uri=text("backchannel_logout_uri") or None,
+            auth_method=text("auth_method") or "client_secret_basic",
+            scopes=many("scopes") or ["openid", "profile"],
+            min_level=text("min_level") or "LoA1",
+            id_token_alg=text("id_token_alg") or "ES256",
+            jwks=text("jwks") or None,
+            jwks_uri=text("jwks_uri") or None,
+        )
 
 
 def _jwks(raw: str | None) -> dict[str, Any] | None:
@@ -95,15 +100,29 @@ def register(provider: Provider, console: Console, form: ClientForm, *, ip: str 
     require(console.staff, "clients.write")
     _check(form)
     created = clients.register_client(
-        provider, name=form.name, redirect_uris=form.redirect_uris,
-        post_logout_redirect_uris=form.post_logout_redirect_uris, auth_method=form.auth_method, scopes=form.scopes,
-        id_token_alg=form.id_token_alg, jwks=_jwks(form.jwks), jwks_uri=form.jwks_uri,
-        backchannel_logout_uri=form.backchannel_logout_uri)
+        provider,
+        name=form.name,
+        redirect_uris=form.redirect_uris,
+        post_logout_redirect_uris=form.post_logout_redirect_uris,
+        auth_method=form.auth_method,
+        scopes=form.scopes,
+        id_token_alg=form.id_token_alg,
+        jwks=_jwks(form.jwks),
+        jwks_uri=form.jwks_uri,
+        backchannel_logout_uri=form.backchannel_logout_uri,
+    )
     if form.min_level != "LoA1":
         _save(provider, created.client.id, form)
-    audit.record(provider, action="client.register", outcome="success", actor=console.actor, ip=ip,
-                 subject=f"client:{created.client.id}", client_id=created.client.id,
-                 detail={"name": created.client.name, "auth_method": created.client.auth_method})
+    audit.record(
+        provider,
+        action="client.register",
+        outcome="success",
+        actor=console.actor,
+        ip=ip,
+        subject=f"client:{created.client.id}",
+        client_id=created.client.id,
+        detail={"name": created.client.name, "auth_method": created.client.auth_method},
+    )
     return clients.NewClient(provider.store.clients.get(created.client.id), created.secret)  # type: ignore[arg-type]
 
 
@@ -117,34 +136,58 @@ def _save(provider: Provider, client_id: str, form: ClientForm) -> None:
     if form.id_token_alg not in clients.ID_TOKEN_ALGS:
         raise ValidationError("id_token_alg", "choice")
     provider.store.client_directory.update_settings(
-        client_id, name=form.name, redirect_uris=[clients.check_redirect_uri(u) for u in form.redirect_uris],
-        post_logout_redirect_uris=[clients.check_redirect_uri(u, "post_logout_redirect_uri")
-                                   for u in form.post_logout_redirect_uris],
-        scopes=form.scopes, id_token_alg=form.id_token_alg, min_level=form.min_level,
+        client_id,
+        name=form.name,
+        redirect_uris=[clients.check_redirect_uri(u) for u in form.redirect_uris],
+        post_logout_redirect_uris=[
+            clients.check_redirect_uri(u, "post_logout_redirect_uri") for u in form.post_logout_redirect_uris
+        ],
+        scopes=form.scopes,
+        id_token_alg=form.id_token_alg,
+        min_level=form.min_level,
         backchannel_logout_uri=clients.check_redirect_uri(form.backchannel_logout_uri, "backchannel_logout_uri")
-        if form.backchannel_logout_uri else None,
-        jwks=_jwks(form.jwks), jwks_uri=clients.check_redirect_uri(form.jwks_uri, "jwks_uri") if form.jwks_uri else None)
+        if form.backchannel_logout_uri
+        else None,
+        jwks=_jwks(form.jwks),
+        jwks_uri=clients.check_redirect_uri(form.jwks_uri, "jwks_uri") if form.jwks_uri else None,
+    )
 
 
-def edit(provider: Provider, console: Console, client_id: str, form: ClientForm, *,
-         ip: str | None = None) -> ClientRecord:
+def edit(
+    provider: Provider, console: Console, client_id: str, form: ClientForm, *, ip: str | None = None
+) -> ClientRecord:
     """Names, URIs, scopes, level and keys; never the auth method, secret or status (their own actions)."""
     require(console.staff, "clients.write")
     get_client(provider, console, client_id)
     _check(form)
     _save(provider, client_id, form)
-    audit.record(provider, action="client.edit", outcome="success", actor=console.actor, ip=ip,
-                 subject=f"client:{client_id}", client_id=client_id)
+    audit.record(
+        provider,
+        action="client.edit",
+        outcome="success",
+        actor=console.actor,
+        ip=ip,
+        subject=f"client:{client_id}",
+        client_id=client_id,
+    )
     return provider.store.clients.get(client_id)  # type: ignore[return-value]
 
 
-def set_disabled(provider: Provider, console: Console, client_id: str, disabled: bool, *,
-                 ip: str | None = None) -> None:
+def set_disabled(
+    provider: Provider, console: Console, client_id: str, disabled: bool, *, ip: str | None = None
+) -> None:
     require(console.staff, "clients.write")
     get_client(provider, console, client_id)
     provider.store.client_directory.set_disabled(client_id, disabled)
-    audit.record(provider, action="client.disable" if disabled else "client.enable", outcome="success",
-                 actor=console.actor, ip=ip, subject=f"client:{client_id}", client_id=client_id)
+    audit.record(
+        provider,
+        action="client.disable" if disabled else "client.enable",
+        outcome="success",
+        actor=console.actor,
+        ip=ip,
+        subject=f"client:{client_id}",
+        client_id=client_id,
+    )
 
 
 def rotate_secret(provider: Provider, console: Console, client_id: str, *, ip: str | None = None) -> str:
@@ -153,6 +196,13 @@ def rotate_secret(provider: Provider, console: Console, client_id: str, *, ip: s
     if client.auth_method not in ("client_secret_basic", "client_secret_post"):
         raise ValidationError("auth_method", "choice")
     secret = clients.rotate_secret(provider, client_id)
-    audit.record(provider, action="client.rotate_secret", outcome="success", actor=console.actor, ip=ip,
-                 subject=f"client:{client_id}", client_id=client_id)
+    audit.record(
+        provider,
+        action="client.rotate_secret",
+        outcome="success",
+        actor=console.actor,
+        ip=ip,
+        subject=f"client:{client_id}",
+        client_id=client_id,
+    )
     return secret

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from idp.clock import Clock
 from idp.crypto.keys import KeyRing
 from idp.crypto.passwords import PasswordHasher
-from idp.crypto.random import RandomSource
+from idp.crypto.randomness import RandomSource
 from idp.crypto.sealing import SecretBox
 from idp.settings import Settings
-from idp.store.repo import Store
+from idp.store.repositories import Store
 
 
 @dataclass

@@ -20,11 +20,19 @@ from idp.store.records import CitizenRecord, Conflict
 log = logging.getLogger(__name__)
 
 
-def register(provider: Provider, declaration: CitizenDeclaration, password: str, *, client_ip: str, lang: str,
-             return_to: str | None = None) -> flows.StartedFlow:
+def register(
+    provider: Provider,
+    declaration: CitizenDeclaration,
+    password: str,
+    *,
+    client_ip: str,
+    lang: str,
+    return_to: str | None = None,
+) -> flows.StartedFlow:
     values = validate(provider, declaration)
-    check_new_password(password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]),
-                       full_name=str(values["full_name"]))
+    check_new_password(
+        password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]), full_name=str(values["full_name"])
+    )
     phone = str(values["phone"])
     limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
@@ -33,22 +41,42 @@ def register(provider: Provider, declaration: CitizenDeclaration, password: str,
     data = {"return_to": return_to, "phone": phone}
     try:
         citizen = provider.store.citizens.add(
-            id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)), password_hash=password_hash,
-            created_at=now, phone_verified=False, email_verified=False, status="pending", level="LoA1", **values)
+            id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)),
+            password_hash=password_hash,
+            created_at=now,
+            phone_verified=False,
+            email_verified=False,
+            status="pending",
+            level="LoA1",
+            **values,
+        )
     except Conflict:
         started = flows.start(provider, "register", None, data)
         _tell_holders(provider, str(values["citizen_id"]), phone, lang)
         return started
     started = flows.start(provider, "register", citizen.id, data)
-    otp.send_code(provider, citizen_id=citizen.id, purpose="register", destination=phone, flow_id=started.flow_id,
-                  client_ip=client_ip, lang=lang, reserved=True)
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id,
+        purpose="register",
+        destination=phone,
+        flow_id=started.flow_id,
+        client_ip=client_ip,
+        lang=lang,
+        reserved=True,
+    )
     return started
 
 
 def _tell_holders(provider: Provider, citizen_id: str, phone: str, lang: str) -> None:
     for holder in provider.store.citizens.find_holders(citizen_id, phone):
-        notify.send(provider, channel="sms", to=holder.phone, purpose="notice",
-                    text=t(lang, "sms.notice.duplicate_registration"))
+        notify.send(
+            provider,
+            channel="sms",
+            to=holder.phone,
+            purpose="notice",
+            text=t(lang, "sms.notice.duplicate_registration"),
+        )
 
 
 def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> tuple[CitizenRecord, str | None]:
@@ -62,8 +90,14 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
     provider.store.flows.complete(flow.id, now)
     citizen = provider.store.citizens.get(flow.citizen_id)
     assert citizen is not None
-    audit.record(provider, action="citizen.registered", outcome="success", actor=f"citizen:{citizen.id}",
-                 subject=f"citizen:{citizen.id}", detail={"level": citizen.level})
+    audit.record(
+        provider,
+        action="citizen.registered",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"level": citizen.level},
+    )
     return citizen, flow.data.get("return_to")
 
 
@@ -73,5 +107,12 @@ def resend(provider: Provider, flow_id: str, secret: str | None, *, client_ip: s
     if citizen is None or citizen.status != "pending":
         limits.reserve_send(provider, flow.data["phone"], client_ip)  # same limits, same answer
         return
-    otp.send_code(provider, citizen_id=citizen.id, purpose="register", destination=citizen.phone, flow_id=flow.id,
-                  client_ip=client_ip, lang=lang)
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id,
+        purpose="register",
+        destination=citizen.phone,
+        flow_id=flow.id,
+        client_ip=client_ip,
+        lang=lang,
+    )

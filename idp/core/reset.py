@@ -21,8 +21,16 @@ def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> 
     limits.reserve_send(provider, citizen.phone if citizen else (phone or f"id:{identifier}"), client_ip)
     started = flows.start(provider, "reset", citizen.id if citizen else None, {})
     if citizen is not None:
-        otp.send_code(provider, citizen_id=citizen.id, purpose="reset", destination=citizen.phone,
-                      flow_id=started.flow_id, client_ip=client_ip, lang=lang, reserved=True)
+        otp.send_code(
+            provider,
+            citizen_id=citizen.id,
+            purpose="reset",
+            destination=citizen.phone,
+            flow_id=started.flow_id,
+            client_ip=client_ip,
+            lang=lang,
+            reserved=True,
+        )
     return started
 
 
@@ -39,5 +47,10 @@ def finish(provider: Provider, flow_id: str, secret: str | None, code: str, new_
     provider.store.sessions.end_all_for(citizen.id, now)
     provider.store.grants.revoke_all_for(citizen.id, now)
     provider.store.flows.complete(flow.id, now)
-    audit.record(provider, action="citizen.password_reset", outcome="success", actor=f"citizen:{citizen.id}",
-                 subject=f"citizen:{citizen.id}")
+    audit.record(
+        provider,
+        action="citizen.password_reset",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+    )

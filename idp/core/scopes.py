@@ -17,8 +17,16 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number", "phone_number_verified"),
     "citizen_id": ("citizen_id",),
     # The national SSO's field names, so a portal written against it switches by configuration.
-    "national_profile": ("SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh", "SoDienThoai", "ThuDienTu",
-                         "LoaiTaiKhoan", "loAs"),
+    "national_profile": (
+        "SoDinhDanh",
+        "HoVaTen",
+        "NgayThangNamSinh",
+        "GioiTinh",
+        "SoDienThoai",
+        "ThuDienTu",
+        "LoaiTaiKhoan",
+        "loAs",
+    ),
 }
 _LEVELS = ("LoA1", "LoA2")
 ACR_VALUES = ("LoA1", "LoA2")
@@ -36,8 +44,9 @@ def parse_scope(raw: str) -> list[str]:
 def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     if "profile" in scopes:
-        claims.update(name=citizen.full_name, birthdate=citizen.birth_date, gender=citizen.sex,
-                      updated_at=citizen.updated_at)
+        claims.update(
+            name=citizen.full_name, birthdate=citizen.birth_date, gender=citizen.sex, updated_at=citizen.updated_at
+        )
     if "email" in scopes and citizen.email:
         claims.update(email=citizen.email, email_verified=citizen.email_verified)
     if "phone" in scopes:
@@ -47,8 +56,10 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
     if "national_profile" in scopes:
         year, month, day = citizen.birth_date.split("-")
         claims.update(
-            HoVaTen=citizen.full_name, NgayThangNamSinh=f"{day}/{month}/{year}",
-            GioiTinh="Nam" if citizen.sex == "male" else "Nữ", SoDienThoai="0" + citizen.phone[3:],
+            HoVaTen=citizen.full_name,
+            NgayThangNamSinh=f"{day}/{month}/{year}",
+            GioiTinh="Nam" if citizen.sex == "male" else "Nữ",
+            SoDienThoai="0" + citizen.phone[3:],
             LoaiTaiKhoan="1",  # 1: citizen (công dân)
             loAs=list(_LEVELS[: _LEVELS.index(citizen.level) + 1]),
         )

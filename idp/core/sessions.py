@@ -41,7 +41,12 @@ def start(provider: Provider, citizen_id: str, amr: list[str], acr: str) -> NewS
         last_seen_at=now,
     )
     provider.store.sessions.create(
-        id_digest=record.id_digest, sid=record.sid, citizen_id=citizen_id, auth_time=now, amr=amr, acr=acr,
+        id_digest=record.id_digest,
+        sid=record.sid,
+        citizen_id=citizen_id,
+        auth_time=now,
+        amr=amr,
+        acr=acr,
         expires_at=record.expires_at,
     )
     return NewSession(cookie_value, record)

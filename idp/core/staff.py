@@ -134,8 +134,9 @@ def _check_username(username: str) -> str:
     return name
 
 
-def add_staff(provider: Provider, *, username: str, roles: list[str], password: str, full_name: str = "",
-              actor: str = "system") -> NewStaff:
+def add_staff(
+    provider: Provider, *, username: str, roles: list[str], password: str, full_name: str = "", actor: str = "system"
+) -> NewStaff:
     """A new staff member with a fresh TOTP secret (shown once, as an enrolment URI and QR code)."""
     name = _check_username(username)
     if not roles or any(r not in ROLES for r in roles):
@@ -145,18 +146,30 @@ def add_staff(provider: Provider, *, username: str, roles: list[str], password: 
     secret = new_totp_secret(provider.rng)
     try:
         staff = provider.store.staff.add(
-            id=staff_id, username=name, full_name=full_name.strip() or name,
-            password_hash=provider.passwords.hash(password), totp_sealed=provider.secrets.seal(secret, "staff:" + staff_id),
-            roles=sorted(set(roles)), now=provider.clock.now())
+            id=staff_id,
+            username=name,
+            full_name=full_name.strip() or name,
+            password_hash=provider.passwords.hash(password),
+            totp_sealed=provider.secrets.seal(secret, "staff:" + staff_id),
+            roles=sorted(set(roles)),
+            now=provider.clock.now(),
+        )
     except Conflict:
         raise ValidationError("username", "taken") from None
-    audit.record(provider, action="staff.add", outcome="success", actor=actor, subject=f"staff:{name}",
-                 detail={"roles": sorted(set(roles))})
+    audit.record(
+        provider,
+        action="staff.add",
+        outcome="success",
+        actor=actor,
+        subject=f"staff:{name}",
+        detail={"roles": sorted(set(roles))},
+    )
     return NewStaff(staff, secret, provisioning_uri(secret, name, "PostID staff"))
 
 
-def login(provider: Provider, username: str, password: str, code: str, *, ip: str | None = None,
-          user_agent: str | None = None) -> StaffLogin:
+def login(
+    provider: Provider, username: str, password: str, code: str, *, ip: str | None = None, user_agent: str | None = None
+) -> StaffLogin:
     """Password and TOTP, both, every time; one answer for every kind of failure."""
     name = username.strip().lower()[:USERNAME_MAX]
     now = provider.clock.now()
@@ -164,8 +177,15 @@ def login(provider: Provider, username: str, password: str, code: str, *, ip: st
 
     def fail(reason: str) -> StaffLoginFailed:
         provider.store.counters.hit(counter, FAILURE_WINDOW, now)
-        audit.record(provider, action="staff.login", outcome="failure", actor=f"staff:{name}", ip=ip,
-                     user_agent=user_agent, detail={"reason": reason})
+        audit.record(
+            provider,
+            action="staff.login",
+            outcome="failure",
+            actor=f"staff:{name}",
+            ip=ip,
+            user_agent=user_agent,
+            detail={"reason": reason},
+        )
         return StaffLoginFailed()
 
     blocked = provider.store.counters.peek(counter, now) >= FAILURES_PER_USERNAME
@@ -185,18 +205,30 @@ def login(provider: Provider, username: str, password: str, code: str, *, ip: st
     if provider.passwords.needs_rehash(secrets.password_hash):
         provider.store.staff.set_password_hash(staff.id, provider.passwords.hash(password), now)
     cookie_value = new_token(provider.rng, 32)
-    provider.store.staff_sessions.create(id_digest=digest(cookie_value), staff_id=staff.id, now=now,
-                                         expires_at=now + provider.settings.staff_session_max_ttl)
-    audit.record(provider, action="staff.login", outcome="success", actor=f"staff:{name}", ip=ip,
-                 user_agent=user_agent, detail={"amr": ["pwd", "otp"]})
+    provider.store.staff_sessions.create(
+        id_digest=digest(cookie_value),
+        staff_id=staff.id,
+        now=now,
+        expires_at=now + provider.settings.staff_session_max_ttl,
+    )
+    audit.record(
+        provider,
+        action="staff.login",
+        outcome="success",
+        actor=f"staff:{name}",
+        ip=ip,
+        user_agent=user_agent,
+        detail={"amr": ["pwd", "otp"]},
+    )
     return StaffLogin(staff, cookie_value)
 
 
 def current(provider: Provider, cookie_value: str | None) -> Console | None:
     if not cookie_value or len(cookie_value) > 100:
         return None
-    session = provider.store.staff_sessions.get_live(digest(cookie_value), provider.clock.now(),
-                                                     provider.settings.staff_session_idle_ttl)
+    session = provider.store.staff_sessions.get_live(
+        digest(cookie_value), provider.clock.now(), provider.settings.staff_session_idle_ttl
+    )
     if session is None:
         return None
     staff = provider.store.staff.get(session.staff_id)
@@ -221,14 +253,25 @@ def service_console(provider: Provider, access_token: str) -> Console:
     if client is None or client.disabled:
         raise InvalidToken("the token's client is not registered or is disabled")
     scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(ADMIN_SCOPES.values())
-    account = ServiceAccount(id=client_id, username=f"client:{client_id}", full_name=client.name, roles=frozenset(),
-                             status="active", created_at=int(claims.get("iat", 0)), scopes=scopes)
-    lifetime = StaffSessionRecord(id_digest="", staff_id=client_id, created_at=int(claims.get("iat", 0)),
-                                  last_seen_at=provider.clock.now(), expires_at=int(claims.get("exp", 0)))
+    account = ServiceAccount(
+        id=client_id,
+        username=f"client:{client_id}",
+        full_name=client.name,
+        roles=frozenset(),
+        status="active",
+        created_at=int(claims.get("iat", 0)),
+        scopes=scopes,
+    )
+    lifetime = StaffSessionRecord(
+        id_digest="",
+        staff_id=client_id,
+        created_at=int(claims.get("iat", 0)),
+        last_seen_at=provider.clock.now(),
+        expires_at=int(claims.get("exp", 0)),
+    )
     return Console(account, lifetime, "")
 
 
 def logout(provider: Provider, console: Console, *, ip: str | None = None) -> None:
     provider.store.staff_sessions.end(console.session.id_digest, provider.clock.now())
     audit.record(provider, action="staff.logout", outcome="success", actor=console.actor, ip=ip)
-

@@ -6,7 +6,8 @@ The hot path is one client lookup, one atomic consume, two signatures and one in
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from idp.core import audit
 from idp.core.provider import Provider
@@ -14,8 +15,16 @@ from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ACCESS_TOKEN, TYP_ID_TOKEN, BadToken, sign, token_hash, verify
 from idp.crypto.opaque import digest, equal, new_token, pkce_s256
-from idp.errors import InvalidClient, InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken, \
-    UnauthorizedClient, UnsupportedGrantType
+from idp.errors import (
+    InvalidClient,
+    InvalidDpopProof,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    InvalidToken,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
 
 Params = Mapping[str, list[str]]
@@ -55,12 +64,12 @@ def check_grant_type(client: ClientRecord, grant_type: str) -> None:
 
 
 # Scopes that describe a citizen; a portal back-end acting for itself can never hold them.
-_CITIZEN_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "citizen_id",
-                             "national_profile"})
+_CITIZEN_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_access", "citizen_id", "national_profile"})
 
 
-def client_credentials(provider: Provider, client: ClientRecord, params: Params,
-                       dpop_jkt: str | None = None) -> dict[str, Any]:
+def client_credentials(
+    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+) -> dict[str, Any]:
     """RFC 6749 §4.4: a portal back-end calling APIs as itself, with the scopes it was allowed."""
     check_grant_type(client, "client_credentials")
     if client.is_public:
@@ -71,14 +80,24 @@ def client_credentials(provider: Provider, client: ClientRecord, params: Params,
     if not set(scope) <= set(allowed):
         raise InvalidScope("scope is not allowed for this client")
     now = provider.clock.now()
-    claims = {"iss": provider.issuer, "sub": client.id, "aud": provider.issuer, "client_id": client.id, "iat": now,
-              "exp": now + provider.settings.access_token_ttl, "jti": new_token(provider.rng, 16),
-              "scope": " ".join(scope)}
+    claims = {
+        "iss": provider.issuer,
+        "sub": client.id,
+        "aud": provider.issuer,
+        "client_id": client.id,
+        "iat": now,
+        "exp": now + provider.settings.access_token_ttl,
+        "jti": new_token(provider.rng, 16),
+        "scope": " ".join(scope),
+    }
     if dpop_jkt:
         claims["cnf"] = {"jkt": dpop_jkt}
-    return {"access_token": sign(claims, provider.keys.signer("ES256"), TYP_ACCESS_TOKEN),
-            "token_type": "DPoP" if dpop_jkt else "Bearer", "expires_in": provider.settings.access_token_ttl,
-            "scope": " ".join(scope)}
+    return {
+        "access_token": sign(claims, provider.keys.signer("ES256"), TYP_ACCESS_TOKEN),
+        "token_type": "DPoP" if dpop_jkt else "Bearer",
+        "expires_in": provider.settings.access_token_ttl,
+        "scope": " ".join(scope),
+    }
 
 
 def check_code_verifier(verifier: str | None, challenge: str) -> None:
@@ -91,8 +110,9 @@ def check_code_verifier(verifier: str | None, challenge: str) -> None:
         raise InvalidGrant("code_verifier does not match the code_challenge")
 
 
-def exchange_code(provider: Provider, client: ClientRecord, params: Params,
-                  dpop_jkt: str | None = None) -> dict[str, Any]:
+def exchange_code(
+    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+) -> dict[str, Any]:
     check_grant_type(client, "authorization_code")
     code = _one(params, "code") or ""
     redirect_uri = _one(params, "redirect_uri")
@@ -105,8 +125,14 @@ def exchange_code(provider: Provider, client: ClientRecord, params: Params,
         if known is not None and known.client_id == client.id and known.consumed_at is not None:
             # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
             provider.store.grants.revoke(known.grant_id, now)
-            audit.record(provider, action="token.code_replay", outcome="failure", actor=f"client:{client.id}",
-                         client_id=client.id, detail={"grant": known.grant_id})
+            audit.record(
+                provider,
+                action="token.code_replay",
+                outcome="failure",
+                actor=f"client:{client.id}",
+                client_id=client.id,
+                detail={"grant": known.grant_id},
+            )
             raise InvalidGrant("the authorization code was already used", detail="code replay")
         raise InvalidGrant("the authorization code is invalid")
     if record.expires_at <= now:
@@ -142,13 +168,20 @@ def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: 
         if known is None or known.client_id != client.id or known.consumed_at is None:
             raise InvalidGrant("the refresh token is invalid")
         if now - known.consumed_at <= REFRESH_GRACE and not known.grace_used:
-            record = provider.store.refresh_tokens.retry_within_grace(token_digest, client.id, now, REFRESH_GRACE,
-                                                                      digest(successor))
+            record = provider.store.refresh_tokens.retry_within_grace(
+                token_digest, client.id, now, REFRESH_GRACE, digest(successor)
+            )
         if record is None:
             # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
             provider.store.grants.revoke(known.grant_id, now)
-            audit.record(provider, action="token.refresh_replay", outcome="failure", actor=f"client:{client.id}",
-                         client_id=client.id, detail={"grant": known.grant_id})
+            audit.record(
+                provider,
+                action="token.refresh_replay",
+                outcome="failure",
+                actor=f"client:{client.id}",
+                client_id=client.id,
+                detail={"grant": known.grant_id},
+            )
             raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
     grant_record = provider.store.grants.get(record.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
@@ -183,24 +216,40 @@ def issue(
     jti = new_token(provider.rng, 16)
     sub = subject_for(provider, grant_record.citizen_id, client)
     access_claims: dict[str, Any] = {
-        "iss": provider.issuer, "sub": sub, "aud": provider.issuer, "client_id": client.id,
-        "iat": now, "exp": now + settings.access_token_ttl, "jti": jti, "scope": scope,
-        "auth_time": grant_record.auth_time, "acr": grant_record.acr, "amr": list(grant_record.amr),
+        "iss": provider.issuer,
+        "sub": sub,
+        "aud": provider.issuer,
+        "client_id": client.id,
+        "iat": now,
+        "exp": now + settings.access_token_ttl,
+        "jti": jti,
+        "scope": scope,
+        "auth_time": grant_record.auth_time,
+        "acr": grant_record.acr,
+        "amr": list(grant_record.amr),
         "gid": grant_record.id,
     }
     if dpop_jkt:
         access_claims["cnf"] = {"jkt": dpop_jkt}  # RFC 9449 §6.1
     access_token = sign(access_claims, access_key, TYP_ACCESS_TOKEN)
     response: dict[str, Any] = {
-        "access_token": access_token, "token_type": "DPoP" if dpop_jkt else "Bearer",
-        "expires_in": settings.access_token_ttl, "scope": scope,
+        "access_token": access_token,
+        "token_type": "DPoP" if dpop_jkt else "Bearer",
+        "expires_in": settings.access_token_ttl,
+        "scope": scope,
     }
     if "openid" in scopes:
         id_key = provider.keys.signer(client.id_token_alg)
         claims = {
-            "iss": provider.issuer, "sub": sub, "aud": client.id, "azp": client.id,
-            "iat": now, "exp": now + settings.id_token_ttl, "auth_time": grant_record.auth_time,
-            "acr": grant_record.acr, "amr": list(grant_record.amr),
+            "iss": provider.issuer,
+            "sub": sub,
+            "aud": client.id,
+            "azp": client.id,
+            "iat": now,
+            "exp": now + settings.id_token_ttl,
+            "auth_time": grant_record.auth_time,
+            "acr": grant_record.acr,
+            "amr": list(grant_record.amr),
             "at_hash": token_hash(access_token, id_key.alg),
         }
         if grant_record.sid:
@@ -212,8 +261,12 @@ def issue(
         if refresh_token is None:
             refresh_token = new_token(provider.rng, 32)
             provider.store.refresh_tokens.add(
-                token_digest=digest(refresh_token), grant_id=grant_record.id, client_id=client.id, scope=scope,
-                created_at=now, expires_at=grant_record.expires_at,
+                token_digest=digest(refresh_token),
+                grant_id=grant_record.id,
+                client_id=client.id,
+                scope=scope,
+                created_at=now,
+                expires_at=grant_record.expires_at,
             )
         response["refresh_token"] = refresh_token
     return response
@@ -225,13 +278,21 @@ def verify_access_token(provider: Provider, token: str) -> tuple[dict[str, Any],
     return claims, grant_record
 
 
-def _live_access_token(provider: Provider, token: str) -> tuple[dict[str, Any], GrantRecord | None,
-                                                                CitizenRecord | None]:
+def _live_access_token(
+    provider: Provider, token: str
+) -> tuple[dict[str, Any], GrantRecord | None, CitizenRecord | None]:
     """A valid signature, a jti never revoked and a live grant; with the grant's citizen, read in the
     same query (userinfo's hot path is one query)."""
     try:
-        claims = verify(token, provider.keys, typ=TYP_ACCESS_TOKEN, issuer=provider.issuer,
-                        audience=provider.issuer, now=provider.clock.now(), leeway=provider.settings.clock_leeway)
+        claims = verify(
+            token,
+            provider.keys,
+            typ=TYP_ACCESS_TOKEN,
+            issuer=provider.issuer,
+            audience=provider.issuer,
+            now=provider.clock.now(),
+            leeway=provider.settings.clock_leeway,
+        )
     except BadToken as exc:
         raise InvalidToken("the access token is invalid", detail=str(exc)) from None
     jti = str(claims.get("jti"))
@@ -275,8 +336,11 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
     token = _one(params, "token") or ""
     hint = _one(params, "token_type_hint", required=False)
     now = provider.clock.now()
-    order = ("access_token", "refresh_token") if hint == "access_token" or token.count(".") == 2 \
+    order = (
+        ("access_token", "refresh_token")
+        if hint == "access_token" or token.count(".") == 2
         else ("refresh_token", "access_token")
+    )
     for kind in order:
         if kind == "refresh_token":
             record = provider.store.refresh_tokens.find(digest(token))
@@ -285,12 +349,21 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
                 return
         else:
             try:
-                claims = verify(token, provider.keys, typ=TYP_ACCESS_TOKEN, issuer=provider.issuer,
-                                audience=provider.issuer, now=now, leeway=provider.settings.clock_leeway)
+                claims = verify(
+                    token,
+                    provider.keys,
+                    typ=TYP_ACCESS_TOKEN,
+                    issuer=provider.issuer,
+                    audience=provider.issuer,
+                    now=now,
+                    leeway=provider.settings.clock_leeway,
+                )
             except BadToken:
                 continue
             if claims.get("client_id") == client.id:
-                provider.store.revoked_tokens.add(str(claims["jti"]), int(claims["exp"]) + provider.settings.clock_leeway)
+                provider.store.revoked_tokens.add(
+                    str(claims["jti"]), int(claims["exp"]) + provider.settings.clock_leeway
+                )
                 return
 
 
@@ -306,10 +379,12 @@ def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict
             claims, grant_record = verify_access_token(provider, token)
         except InvalidToken:
             return {"active": False}
-        answer = {k: claims[k] for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "jti", "acr", "amr",
-                                          "auth_time", "cnf") if k in claims}
-        return {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer", "aud": claims["aud"],
-                **answer}
+        answer = {
+            k: claims[k]
+            for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "jti", "acr", "amr", "auth_time", "cnf")
+            if k in claims
+        }
+        return {"active": True, "token_type": "DPoP" if "cnf" in claims else "Bearer", "aud": claims["aud"], **answer}
     record = provider.store.refresh_tokens.find(digest(token))
     if record is None or record.client_id != caller.id or record.consumed_at is not None or record.expires_at <= now:
         return {"active": False}
@@ -318,6 +393,12 @@ def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict
         return {"active": False}
     client = provider.store.clients.get(record.client_id)
     assert client is not None
-    return {"active": True, "token_type": "refresh_token", "scope": record.scope, "client_id": record.client_id,
-            "sub": subject_for(provider, grant_record.citizen_id, client), "exp": record.expires_at,
-            "iss": provider.issuer}
+    return {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": record.scope,
+        "client_id": record.client_id,
+        "sub": subject_for(provider, grant_record.citizen_id, client),
+        "exp": record.expires_at,
+        "iss": provider.issuer,
+    }

@@ -20,7 +20,7 @@ from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.errors import IdpError, ValidationError
-from idp.store.console import ConnectedPortal, SessionSummary
+from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord
 from idp.store.verification import IDENTITY_FIELDS, VerificationRecord
 
@@ -48,8 +48,9 @@ def identity_of(citizen: CitizenRecord) -> dict[str, str]:
 
 
 def identity_digest(identity: dict[str, str]) -> str:
-    body = json.dumps({k: identity[k] for k in IDENTITY_FIELDS}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    body = json.dumps(
+        {k: identity[k] for k in IDENTITY_FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -92,8 +93,7 @@ def search_citizens(provider: Provider, console: Console, query: str, page: int 
             found, total = directory.search(phone=phone, limit=PAGE_SIZE, offset=offset)
         else:
             found, total = directory.search(folded_name=fold(query), fold=fold, limit=PAGE_SIZE, offset=offset)
-    audit.record(provider, action="citizen.search", outcome="success", actor=console.actor,
-                 detail={"results": total})
+    audit.record(provider, action="citizen.search", outcome="success", actor=console.actor, detail={"results": total})
     return SearchResult(found, total, page, (total + PAGE_SIZE - 1) // PAGE_SIZE)
 
 
@@ -113,10 +113,12 @@ def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> Cit
     citizen = _citizen(provider, citizen_pk)
     now = provider.clock.now()
     activity = provider.store.audit.search(audit.AuditFilter(subject=f"citizen:{citizen.id}"), limit=20)
-    audit.record(provider, action="citizen.view", outcome="success", actor=console.actor,
-                 subject=f"citizen:{citizen.id}")
+    audit.record(
+        provider, action="citizen.view", outcome="success", actor=console.actor, subject=f"citizen:{citizen.id}"
+    )
     return CitizenDetail(
-        citizen=citizen, has_totp=factors.has_totp(provider, citizen.id),
+        citizen=citizen,
+        has_totp=factors.has_totp(provider, citizen.id),
         recovery_codes_left=provider.store.recovery_codes.remaining(citizen.id),
         sessions=provider.store.citizen_directory.live_sessions(citizen.id, now, provider.settings.session_idle_ttl),
         portals=provider.store.citizen_directory.connected_portals(citizen.id),
@@ -147,8 +149,15 @@ def lock(provider: Provider, console: Console, citizen_pk: str, reason: str, *, 
     done = provider.store.citizen_directory.set_status(citizen.id, "active", "locked", now)
     if done:
         provider.store.sessions.end_all_for(citizen.id, now)
-    audit.record(provider, action="citizen.lock", outcome="success" if done else "failure", actor=console.actor,
-                 subject=f"citizen:{citizen.id}", ip=ip, detail={"reason": why})
+    audit.record(
+        provider,
+        action="citizen.lock",
+        outcome="success" if done else "failure",
+        actor=console.actor,
+        subject=f"citizen:{citizen.id}",
+        ip=ip,
+        detail={"reason": why},
+    )
     return done
 
 
@@ -161,13 +170,21 @@ def unlock(provider: Provider, console: Console, citizen_pk: str, reason: str, *
     # Also lifts the lock from too many failed passwords or codes.
     provider.store.failures.clear(citizen.id, "password", now, unlock=True)
     provider.store.failures.clear(citizen.id, "code", now, unlock=True)
-    audit.record(provider, action="citizen.unlock", outcome="success", actor=console.actor,
-                 subject=f"citizen:{citizen.id}", ip=ip, detail={"reason": why, "status_changed": done})
+    audit.record(
+        provider,
+        action="citizen.unlock",
+        outcome="success",
+        actor=console.actor,
+        subject=f"citizen:{citizen.id}",
+        ip=ip,
+        detail={"reason": why, "status_changed": done},
+    )
     return True
 
 
-def reset_authenticator(provider: Provider, console: Console, citizen_pk: str, reason: str, *,
-                        ip: str | None = None) -> None:
+def reset_authenticator(
+    provider: Provider, console: Console, citizen_pk: str, reason: str, *, ip: str | None = None
+) -> None:
     """The authenticator app and recovery codes are removed; the citizen is told by SMS."""
     require(console.staff, "citizens.reset_authenticator")
     citizen = _citizen(provider, citizen_pk)
@@ -175,11 +192,23 @@ def reset_authenticator(provider: Provider, console: Console, citizen_pk: str, r
     now = provider.clock.now()
     provider.store.citizen_directory.remove_second_factors(citizen.id)
     provider.store.sessions.end_all_for(citizen.id, now)
-    notify.send(provider, channel="sms", to=citizen.phone, purpose="notice",
-                text="PostID: ung dung xac thuc cua ban da duoc go bo theo yeu cau tai quay. "
-                     "Neu khong phai ban, hay goi tong dai ngay.")
-    audit.record(provider, action="citizen.reset_authenticator", outcome="success", actor=console.actor,
-                 subject=f"citizen:{citizen.id}", ip=ip, detail={"reason": why})
+    notify.send(
+        provider,
+        channel="sms",
+        to=citizen.phone,
+        purpose="notice",
+        text="PostID: ung dung xac thuc cua ban da duoc go bo theo yeu cau tai quay. "
+        "Neu khong phai ban, hay goi tong dai ngay.",
+    )
+    audit.record(
+        provider,
+        action="citizen.reset_authenticator",
+        outcome="success",
+        actor=console.actor,
+        subject=f"citizen:{citizen.id}",
+        ip=ip,
+        detail={"reason": why},
+    )
 
 
 def end_sessions(provider: Provider, console: Console, citizen_pk: str, *, ip: str | None = None) -> None:
@@ -187,18 +216,29 @@ def end_sessions(provider: Provider, console: Console, citizen_pk: str, *, ip: s
     citizen = _citizen(provider, citizen_pk)
     now = provider.clock.now()
     provider.store.sessions.end_all_for(citizen.id, now)
-    audit.record(provider, action="citizen.end_sessions", outcome="success", actor=console.actor,
-                 subject=f"citizen:{citizen.id}", ip=ip)
+    audit.record(
+        provider,
+        action="citizen.end_sessions",
+        outcome="success",
+        actor=console.actor,
+        subject=f"citizen:{citizen.id}",
+        ip=ip,
+    )
 
 
 # What a console or API caller names an action on a citizen, with the permission it needs (the
 # routes' guard reads it; each function below checks it again).
-CITIZEN_ACTIONS = {"lock": "citizens.lock", "unlock": "citizens.lock",
-                   "reset-authenticator": "citizens.reset_authenticator", "end-sessions": "citizens.end_sessions"}
+CITIZEN_ACTIONS = {
+    "lock": "citizens.lock",
+    "unlock": "citizens.lock",
+    "reset-authenticator": "citizens.reset_authenticator",
+    "end-sessions": "citizens.end_sessions",
+}
 
 
-def act_on_citizen(provider: Provider, console: Console, citizen_pk: str, action: str, reason: str | None, *,
-                   ip: str | None = None) -> None:
+def act_on_citizen(
+    provider: Provider, console: Console, citizen_pk: str, action: str, reason: str | None, *, ip: str | None = None
+) -> None:
     if action == "end-sessions":
         end_sessions(provider, console, citizen_pk, ip=ip)
         return
@@ -209,8 +249,17 @@ def act_on_citizen(provider: Provider, console: Console, citizen_pk: str, action
 # -- the desk ----------------------------------------------------------------------------------------
 
 
-def record_check(provider: Provider, console: Console, citizen_pk: str, *, document_type: str,
-                 document_number: str, data_matches: bool, note: str = "", ip: str | None = None) -> VerificationRecord:
+def record_check(
+    provider: Provider,
+    console: Console,
+    citizen_pk: str,
+    *,
+    document_type: str,
+    document_number: str,
+    data_matches: bool,
+    note: str = "",
+    ip: str | None = None,
+) -> VerificationRecord:
     """The clerk's record of an in-person check, with the identity fields as seen now."""
     require(console.staff, "verification.record")
     citizen = _citizen(provider, citizen_pk)
@@ -225,12 +274,26 @@ def record_check(provider: Provider, console: Console, citizen_pk: str, *, docum
         raise ValidationError("data_matches", "required")
     identity = identity_of(citizen)
     record = provider.store.verifications.add(
-        id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)), citizen_pk=citizen.id,
-        document_type=document_type, document_number=number, data_matches=True, note=note.strip()[:NOTE_MAX],
-        identity=identity, identity_digest=identity_digest(identity), recorded_by=console.staff.id,
-        now=provider.clock.now())
-    audit.record(provider, action="verification.record", outcome="success", actor=console.actor,
-                 subject=f"citizen:{citizen.id}", ip=ip, detail={"request": record.id, "document_type": document_type})
+        id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)),
+        citizen_pk=citizen.id,
+        document_type=document_type,
+        document_number=number,
+        data_matches=True,
+        note=note.strip()[:NOTE_MAX],
+        identity=identity,
+        identity_digest=identity_digest(identity),
+        recorded_by=console.staff.id,
+        now=provider.clock.now(),
+    )
+    audit.record(
+        provider,
+        action="verification.record",
+        outcome="success",
+        actor=console.actor,
+        subject=f"citizen:{citizen.id}",
+        ip=ip,
+        detail={"request": record.id, "document_type": document_type},
+    )
     return record
 
 
@@ -253,27 +316,42 @@ def approve(provider: Provider, console: Console, request_id: str, *, ip: str | 
     now = provider.clock.now()
     citizen = provider.store.citizens.get(record.citizen_pk)
     if citizen is not None and identity_digest(identity_of(citizen)) != record.identity_digest:
-        provider.store.verifications.void(record.id, console.staff.id, now, "the account's data changed after the record")
+        provider.store.verifications.void(
+            record.id, console.staff.id, now, "the account's data changed after the record"
+        )
         outcome = "stale"
     else:
         outcome = provider.store.verifications.approve(record.id, console.staff.id, now)
-    audit.record(provider, action="verification.approve", outcome="success" if outcome == "approved" else "denied",
-                 actor=console.actor, subject=f"citizen:{record.citizen_pk}", ip=ip,
-                 detail={"request": record.id, "result": outcome})
+    audit.record(
+        provider,
+        action="verification.approve",
+        outcome="success" if outcome == "approved" else "denied",
+        actor=console.actor,
+        subject=f"citizen:{record.citizen_pk}",
+        ip=ip,
+        detail={"request": record.id, "result": outcome},
+    )
     if outcome != "approved":
         raise DecisionRefused(outcome)
     return provider.store.verifications.get(record.id)  # type: ignore[return-value]
 
 
-def reject(provider: Provider, console: Console, request_id: str, reason: str, *,
-           ip: str | None = None) -> VerificationRecord:
+def reject(
+    provider: Provider, console: Console, request_id: str, reason: str, *, ip: str | None = None
+) -> VerificationRecord:
     require(console.staff, "verification.decide")
     record = get_request(provider, console, request_id)
     why = _reason(reason)
     outcome = provider.store.verifications.reject(record.id, console.staff.id, why, provider.clock.now())
-    audit.record(provider, action="verification.reject", outcome="success" if outcome == "rejected" else "denied",
-                 actor=console.actor, subject=f"citizen:{record.citizen_pk}", ip=ip,
-                 detail={"request": record.id, "result": outcome, "reason": why})
+    audit.record(
+        provider,
+        action="verification.reject",
+        outcome="success" if outcome == "rejected" else "denied",
+        actor=console.actor,
+        subject=f"citizen:{record.citizen_pk}",
+        ip=ip,
+        detail={"request": record.id, "result": outcome, "reason": why},
+    )
     if outcome != "rejected":
         raise DecisionRefused(outcome)
     return provider.store.verifications.get(record.id)  # type: ignore[return-value]

@@ -58,8 +58,14 @@ def unverified_issuer(token: str) -> str | None:
 
 
 def pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> dict[str, Any] | None:
-    keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("kty") == _KTY_FOR_ALG[alg]
-            and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg]
+    keys = [
+        k
+        for k in jwks.get("keys", [])
+        if isinstance(k, dict)
+        and k.get("kty") == _KTY_FOR_ALG[alg]
+        and k.get("use", "sig") == "sig"
+        and k.get("alg", alg) == alg
+    ]
     if kid is not None:
         keys = [k for k in keys if k.get("kid") == kid]
     return keys[0] if len(keys) == 1 else None
@@ -69,16 +75,33 @@ def key_ids(jwks: dict[str, Any]) -> set[str]:
     return {str(k.get("kid")) for k in jwks.get("keys", []) if isinstance(k, dict)}
 
 
-def verify_client_assertion(assertion: str, jwks: dict[str, Any], *, client_id: str, audiences: set[str], now: int,
-                            leeway: int, max_lifetime: int) -> dict[str, Any]:
+def verify_client_assertion(
+    assertion: str,
+    jwks: dict[str, Any],
+    *,
+    client_id: str,
+    audiences: set[str],
+    now: int,
+    leeway: int,
+    max_lifetime: int,
+) -> dict[str, Any]:
     header = _header(assertion, ASSERTION_ALGS)
     jwk = pick_key(jwks, header.get("kid"), header["alg"])
     if jwk is None:
         raise BadToken("no registered key matches the assertion")
     try:
-        claims = jwt.decode(assertion, _public_key(jwk, header["alg"]), algorithms=[header["alg"]],
-                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                                     "verify_aud": False, "require": ["iss", "sub", "aud", "exp", "jti"]})
+        claims = jwt.decode(
+            assertion,
+            _public_key(jwk, header["alg"]),
+            algorithms=[header["alg"]],
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "require": ["iss", "sub", "aud", "exp", "jti"],
+            },
+        )
     except jwt.PyJWTError as exc:
         raise BadToken(str(exc)) from None
     if claims["iss"] != client_id or claims["sub"] != client_id:
@@ -96,8 +119,9 @@ def verify_client_assertion(assertion: str, jwks: dict[str, Any], *, client_id: 
     return claims
 
 
-def verify_dpop_proof(proof: str, *, method: str, url: str, now: int, leeway: int, max_age: int,
-                      access_token: str | None = None) -> tuple[str, dict[str, Any]]:
+def verify_dpop_proof(
+    proof: str, *, method: str, url: str, now: int, leeway: int, max_age: int, access_token: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """RFC 9449 §4.3: returns the JWK thumbprint (`jkt`) of the proof's key and the proof's claims.
     The caller checks the `jti` was never seen and the nonce, if it asked for one."""
     header = _header(proof, ASSERTION_ALGS)
@@ -106,9 +130,18 @@ def verify_dpop_proof(proof: str, *, method: str, url: str, now: int, leeway: in
     jwk = header.get("jwk")
     key = _public_key(jwk, header["alg"])
     try:
-        claims = jwt.decode(proof, key, algorithms=[header["alg"]],
-                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                                     "verify_aud": False, "require": ["jti", "htm", "htu", "iat"]})
+        claims = jwt.decode(
+            proof,
+            key,
+            algorithms=[header["alg"]],
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "require": ["jti", "htm", "htu", "iat"],
+            },
+        )
     except jwt.PyJWTError as exc:
         raise BadToken(str(exc)) from None
     if claims["htm"] != method:

@@ -7,7 +7,7 @@ only as `SecretBox.mac` digests of the normalised form, never as plain SHA-256.
 
 from __future__ import annotations
 
-from idp.crypto.random import RandomSource
+from idp.crypto.randomness import RandomSource
 
 __all__ = ["RECOVERY_ALPHABET", "normalize_recovery_code", "numeric_code", "recovery_code"]
 

@@ -68,8 +68,12 @@ def verify(
             algorithms=[key.alg],
             audience=audience,
             issuer=issuer,
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                     "require": ["iss", "aud", "exp", "iat"]},
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["iss", "aud", "exp", "iat"],
+            },
         )
     except jwt.PyJWTError as exc:
         raise BadToken(str(exc)) from None
@@ -96,8 +100,18 @@ def verify_ignoring_expiry(token: str, keys: KeyRing, *, typ: str, issuer: str) 
     if key is None or header.get("alg") != key.alg:
         raise BadToken("unknown key or algorithm")
     try:
-        return jwt.decode(token, key.public_key, algorithms=[key.alg], issuer=issuer,
-                          options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                                   "verify_aud": False, "require": ["iss", "sub"]})
+        return jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[key.alg],
+            issuer=issuer,
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "require": ["iss", "sub"],
+            },
+        )
     except jwt.PyJWTError as exc:
         raise BadToken(str(exc)) from None

@@ -139,8 +139,12 @@ def _read_keys(keys_dir: Path) -> list[SigningKey]:
         key = _from_private(private_key, path.stat().st_mtime)
         entry = manifest.get(key.kid)
         if entry:
-            key = replace(key, created=float(entry.get("activated_at") or entry.get("created_at") or key.created),
-                          status=str(entry.get("status", "active")), remove_after=entry.get("remove_after"))
+            key = replace(
+                key,
+                created=float(entry.get("activated_at") or entry.get("created_at") or key.created),
+                status=str(entry.get("status", "active")),
+                remove_after=entry.get("remove_after"),
+            )
         keys.append(key)
     return keys
 
@@ -206,14 +210,24 @@ def list_keys(keys_dir: Path, now: float | None = None) -> list[KeyInfo]:
         entry = manifest.get(key.kid, {})
         status = "expired" if _expired(key, at) else key.status
         signing = ring._signers.get(key.alg) is not None and ring._signers[key.alg].kid == key.kid
-        rows.append(KeyInfo(key.kid, key.alg, status, entry.get("created_at", key.created),
-                            entry.get("activated_at", key.created if key.status == "active" else None),
-                            entry.get("retired_at"), key.remove_after, signing))
+        rows.append(
+            KeyInfo(
+                key.kid,
+                key.alg,
+                status,
+                entry.get("created_at", key.created),
+                entry.get("activated_at", key.created if key.status == "active" else None),
+                entry.get("retired_at"),
+                key.remove_after,
+                signing,
+            )
+        )
     return rows
 
 
-def rotate_keys(keys_dir: Path, alg: str, *, now: float, publish_for: float, keep_for: float,
-                force: bool = False) -> dict[str, Any]:
+def rotate_keys(
+    keys_dir: Path, alg: str, *, now: float, publish_for: float, keep_for: float, force: bool = False
+) -> dict[str, Any]:
     """One rotation step for `alg`.
 
     With a `next` key published at least `publish_for` seconds (the relying parties' JWKS cache
@@ -228,8 +242,9 @@ def rotate_keys(keys_dir: Path, alg: str, *, now: float, publish_for: float, kee
     manifest = read_manifest(keys_dir)
     present = [k for k in _read_keys(keys_dir) if k.alg == alg]
     for key in present:  # keys the manifest does not know yet are active keys from before
-        manifest.setdefault(key.kid, {"alg": alg, "status": "active", "created_at": key.created,
-                                      "activated_at": key.created})
+        manifest.setdefault(
+            key.kid, {"alg": alg, "status": "active", "created_at": key.created, "activated_at": key.created}
+        )
     waiting = [k for k in present if manifest[k.kid]["status"] == "next"]
     result: dict[str, Any] = {"alg": alg, "activated": None, "retired": [], "published": None}
     if waiting:

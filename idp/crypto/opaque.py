@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 
-from idp.crypto.random import RandomSource
+from idp.crypto.randomness import RandomSource
 
 
 def b64url(data: bytes) -> str:

@@ -18,6 +18,6 @@ def qr_text(data: str) -> str:
         matrix.append([False] * len(matrix[0]))
     glyphs = {(False, False): "█", (True, False): "▄", (False, True): "▀", (True, True): " "}
     lines = []
-    for top, bottom in zip(matrix[0::2], matrix[1::2]):
-        lines.append("".join(glyphs[(t, b)] for t, b in zip(top, bottom)))
+    for top, bottom in zip(matrix[0::2], matrix[1::2], strict=False):
+        lines.append("".join(glyphs[(t, b)] for t, b in zip(top, bottom, strict=False)))
     return "\n".join(lines)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from idp.crypto.opaque import b64url
-from idp.crypto.random import RandomSource, SystemRandom
+from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.errors import IdpError
 
 __all__ = ["KEY_FILE", "SealError", "SecretBox"]
@@ -62,7 +62,7 @@ def _b64url_decode(text: str) -> bytes:
 
 
 def _associated_data(context: str) -> bytes:
-    return f"{VERSION}\x00{context}".encode("utf-8")
+    return f"{VERSION}\x00{context}".encode()
 
 
 class SecretBox:

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 import qrcode
 import qrcode.image.svg
 
-from idp.crypto.random import RandomSource
+from idp.crypto.randomness import RandomSource
 
 __all__ = [
     "DIGITS",
@@ -51,7 +51,7 @@ def hotp(key: bytes, counter: int, digits: int = DIGITS, digest: str = "sha1") -
         raise ValueError("the counter is an unsigned 64-bit integer")
     mac = hmac.new(key, counter.to_bytes(8, "big"), _DIGESTS[digest]).digest()
     offset = mac[-1] & 0x0F
-    binary = int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF
+    binary = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
     return str(binary % 10**digits).zfill(digits)
 
 

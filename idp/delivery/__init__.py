@@ -11,9 +11,9 @@ from idp.delivery.smtp import SmtpSender
 from idp.delivery.worker import OutboxWorker, backoff_delay, lease_for
 
 __all__ = [
-    "BackchannelSender",
     "CHANNELS",
     "PURPOSES",
+    "BackchannelSender",
     "ConsoleSender",
     "DeliveryError",
     "DeliveryFailed",

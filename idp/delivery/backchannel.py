@@ -17,8 +17,12 @@ class BackchannelSender:
     """2xx means the portal ended the session; 4xx (but 429) will not change on retry (§2.8)."""
 
     def __init__(self, timeout: float) -> None:
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), verify=True, follow_redirects=False,
-                                    headers={"User-Agent": "postid-idp", "Cache-Control": "no-store"})
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            verify=True,
+            follow_redirects=False,
+            headers={"User-Agent": "postid-idp", "Cache-Control": "no-store"},
+        )
 
     def send(self, message: Message) -> None:
         if message.channel != "logout":

@@ -30,12 +30,23 @@ class ConsoleSender:
         self._clock = clock
 
     def send(self, message: Message) -> None:
-        line = json.dumps({
-            "to": message.to, "channel": message.channel, "purpose": message.purpose, "code": message.code,
-            "text": message.text, "at": iso_utc(self._clock.now()),
-        }, ensure_ascii=False) + "\n"
-        log.warning("development delivery (%s, %s) to %s: %s", message.channel, message.purpose, message.to,
-                    message.text)
+        line = (
+            json.dumps(
+                {
+                    "to": message.to,
+                    "channel": message.channel,
+                    "purpose": message.purpose,
+                    "code": message.code,
+                    "text": message.text,
+                    "at": iso_utc(self._clock.now()),
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+        log.warning(
+            "development delivery (%s, %s) to %s: %s", message.channel, message.purpose, message.to, message.text
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._append(line.encode("utf-8"))

@@ -32,22 +32,32 @@ def senders_from_settings(settings: Settings, clock: Clock) -> dict[str, Sender]
             raise SettingsError("IDP_SMS_GATEWAY_URL", "is required when IDP_SMS_BACKEND=http")
         if not settings.sms_gateway_token:
             log.warning("IDP_SMS_GATEWAY_TOKEN is empty: the SMS gateway will be called without credentials")
-        senders["sms"] = HttpSmsSender(settings.sms_gateway_url, settings.sms_gateway_token,
-                                       settings.sms_brandname, settings.delivery_timeout)
+        senders["sms"] = HttpSmsSender(
+            settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_brandname, settings.delivery_timeout
+        )
     else:
         senders["sms"] = console
     if settings.email_backend == "smtp":
         if settings.smtp_username and not settings.smtp_starttls and not is_loopback_host(settings.smtp_host):
             raise SettingsError("IDP_SMTP_STARTTLS", "must be true when a password is sent to a non-loopback host")
         senders["email"] = SmtpSender(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
-            timeout=settings.delivery_timeout, clock=clock, starttls=settings.smtp_starttls,
-            username=settings.smtp_username, password=settings.smtp_password)
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            timeout=settings.delivery_timeout,
+            clock=clock,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
     else:
         senders["email"] = console
     senders["logout"] = BackchannelSender(settings.delivery_timeout)
     console_channels = [channel for channel, sender in senders.items() if sender is console]
     if console_channels:
-        log.warning("development delivery for %s: codes are logged and written to %s; never use this in "
-                    "production", ", ".join(console_channels), console.path)
+        log.warning(
+            "development delivery for %s: codes are logged and written to %s; never use this in production",
+            ", ".join(console_channels),
+            console.path,
+        )
     return senders

@@ -32,7 +32,9 @@ class HttpSmsSender:
         self._url = url
         self._brandname = brandname
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout), verify=True, follow_redirects=False,
+            timeout=httpx.Timeout(timeout),
+            verify=True,
+            follow_redirects=False,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "postid-idp"},
         )
 

@@ -27,8 +27,18 @@ DEFAULT_SUBJECTS = {
 
 
 class SmtpSender:
-    def __init__(self, *, host: str, port: int, sender: str, timeout: float, clock: Clock,
-                 starttls: bool = False, username: str = "", password: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float,
+        clock: Clock,
+        starttls: bool = False,
+        username: str = "",
+        password: str = "",
+    ) -> None:
         self._host = host
         self._port = port
         self._from = sender
@@ -69,11 +79,13 @@ class SmtpSender:
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryFailed(f"the SMTP server refused the recipient ({codes})",
-                                 retryable=all(400 <= code < 500 for code in codes)) from None
+            raise DeliveryFailed(
+                f"the SMTP server refused the recipient ({codes})", retryable=all(400 <= code < 500 for code in codes)
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"the SMTP server answered {exc.smtp_code}",
-                                 retryable=400 <= exc.smtp_code < 500) from None
+            raise DeliveryFailed(
+                f"the SMTP server answered {exc.smtp_code}", retryable=400 <= exc.smtp_code < 500
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
             # Never fall back to a weaker session (no STARTTLS, no SMTPUTF8): that needs an operator.
             raise DeliveryFailed(f"the SMTP server lacks a required extension: {exc}", retryable=False) from None

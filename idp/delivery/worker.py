@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from idp.clock import Clock
 from idp.delivery.errors import DeliveryFailed, InvalidMessage
@@ -36,8 +36,16 @@ def lease_for(timeout: int) -> int:
 
 
 class OutboxWorker:
-    def __init__(self, outbox: OutboxRepository, senders: Mapping[str, Sender], clock: Clock, *,
-                 max_attempts: int, lease: int, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        max_attempts: int,
+        lease: int,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -48,10 +56,23 @@ class OutboxWorker:
         self._woken: asyncio.Event | None = None
 
     @classmethod
-    def from_settings(cls, outbox: OutboxRepository, senders: Mapping[str, Sender], settings: Settings,
-                      clock: Clock, *, batch_size: int = BATCH_SIZE) -> OutboxWorker:
-        return cls(outbox, senders, clock, max_attempts=settings.delivery_max_attempts,
-                   lease=lease_for(settings.delivery_timeout), batch_size=batch_size)
+    def from_settings(
+        cls,
+        outbox: OutboxRepository,
+        senders: Mapping[str, Sender],
+        settings: Settings,
+        clock: Clock,
+        *,
+        batch_size: int = BATCH_SIZE,
+    ) -> OutboxWorker:
+        return cls(
+            outbox,
+            senders,
+            clock,
+            max_attempts=settings.delivery_max_attempts,
+            lease=lease_for(settings.delivery_timeout),
+            batch_size=batch_size,
+        )
 
     def drain_once(self, now: int) -> int:
         """Send everything due at `now`; returns how many messages were attempted.
@@ -81,14 +102,21 @@ class OutboxWorker:
             if sender is None:
                 raise DeliveryFailed(f"no sender for channel {record.channel}", retryable=False)
             try:
-                message = Message(channel=record.channel, to=record.to, purpose=record.purpose,
-                                  text=record.text or "", subject=record.subject, code=record.code, id=record.id)
+                message = Message(
+                    channel=record.channel,
+                    to=record.to,
+                    purpose=record.purpose,
+                    text=record.text or "",
+                    subject=record.subject,
+                    code=record.code,
+                    id=record.id,
+                )
             except InvalidMessage as exc:
                 raise DeliveryFailed(f"invalid message: {exc}", retryable=False) from None
             sender.send(message)
         except DeliveryFailed as exc:
             self._failed_attempt(record, token, exc.reason, exc.retryable, start)
-        except Exception as exc:  # noqa: BLE001 - a sender bug must not stop the other messages
+        except Exception as exc:
             log.exception("sender for %s raised unexpectedly (outbox %s)", record.channel, record.id)
             self._failed_attempt(record, token, f"unexpected {type(exc).__name__}", True, start)
         else:
@@ -104,8 +132,14 @@ class OutboxWorker:
         self._outbox.retry_later(record.id, token, reason, next_at)
 
     def _fail(self, record: OutboxRecord, token: str, reason: str, start: int) -> None:
-        log.warning("outbox %s (%s, %s) failed for good after %d attempt(s): %s", record.id, record.channel,
-                    record.purpose, record.attempts, reason)
+        log.warning(
+            "outbox %s (%s, %s) failed for good after %d attempt(s): %s",
+            record.id,
+            record.channel,
+            record.purpose,
+            record.attempts,
+            reason,
+        )
         self._outbox.mark_failed(record.id, token, reason, self._now(start))
 
     def _now(self, start: int) -> int:
@@ -131,7 +165,7 @@ class OutboxWorker:
                 self._woken.clear()
                 try:
                     await asyncio.to_thread(self.drain_once, self._clock.now())
-                except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
+                except Exception:
                     log.exception("draining the outbox failed; trying again in %s s", poll_interval)
                 await _first_of(stop, self._woken, timeout=poll_interval)
         finally:

@@ -7,14 +7,14 @@ page goes through `account_form`, which checks the session and the CSRF token on
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import account, factors, flows, interactions, sessions
+from idp.core import factors, flows, interactions, self_service, sessions
 from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused
@@ -22,8 +22,9 @@ from idp.core.otp import CodeRefused
 from idp.crypto.opaque import derive, equal
 from idp.errors import ValidationError
 from idp.http import cookies
-from idp.http._run import client_ip, core, password_work
 from idp.http.forms import Params, one, read_form
+from idp.http.offload import core, password_work
+from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
 from idp.i18n import refusal, t
 from idp.store.records import CitizenRecord, SessionRecord
@@ -49,11 +50,20 @@ class Visit:
 
     async def render(self, status_code: int = 200, template: str = "account.html", **extra: object) -> Response:
         provider = self.request.app.state.provider
-        view = await core(account.overview, provider, self.session.citizen_id)
+        view = await core(self_service.overview, provider, self.session.citizen_id)
         if view is None:
             return error_page(self.request, "error.expired", 400)
-        return page(self.request, template, self.lang, status_code=status_code, view=view, session=self.session,
-                    phone=phone_for_display(view.citizen.phone), csrf_token=_csrf(self.cookie_value), **extra)
+        return page(
+            self.request,
+            template,
+            self.lang,
+            status_code=status_code,
+            view=view,
+            session=self.session,
+            phone=phone_for_display(view.citizen.phone),
+            csrf_token=_csrf(self.cookie_value),
+            **extra,
+        )
 
 
 async def _session(request: Request) -> tuple[SessionRecord, str] | None:
@@ -69,8 +79,13 @@ async def show(request: Request) -> Response:
     if found is None:
         parked = await core(interactions.start_account_login, provider, "/account")
         response = redirect(f"{provider.issuer}/interaction/{parked.interaction_id}")
-        cookies.put(response, provider.settings, cookies.interaction_name(provider.settings, parked.interaction_id),
-                    parked.binding, provider.settings.interaction_ttl)
+        cookies.put(
+            response,
+            provider.settings,
+            cookies.interaction_name(provider.settings, parked.interaction_id),
+            parked.binding,
+            provider.settings.interaction_ttl,
+        )
         return response
     return await Visit(request, *found, form={}).render()
 
@@ -113,11 +128,10 @@ async def totp_confirm(visit: Visit) -> Response:
         codes = None
     if codes is not None:
         return await visit.render(template="recovery_codes.html", codes=codes)
-    enrolment = await core(account.pending_enrolment, provider, citizen)
+    enrolment = await core(self_service.pending_enrolment, provider, citizen)
     if enrolment is None:
         return await visit.render()
-    return await visit.render(401, template="totp_enrol.html", enrolment=enrolment,
-                              error=t(visit.lang, "code.refused"))
+    return await visit.render(401, template="totp_enrol.html", enrolment=enrolment, error=t(visit.lang, "code.refused"))
 
 
 @account_form
@@ -131,9 +145,16 @@ async def recovery_codes(visit: Visit) -> Response:
 async def phone_begin(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
     try:
-        started = await password_work(visit.request, account.start_phone_change, provider, visit.citizen,
-                                      one(visit.form, "password") or "", one(visit.form, "phone") or "",
-                                      client_ip=client_ip(visit.request), lang=visit.lang)
+        started = await password_work(
+            visit.request,
+            self_service.start_phone_change,
+            provider,
+            visit.citizen,
+            one(visit.form, "password") or "",
+            one(visit.form, "phone") or "",
+            client_ip=client_ip(visit.request),
+            lang=visit.lang,
+        )
     except LoginFailed:
         return await visit.render(401, notice=t(visit.lang, "login.failed"))
     except ValidationError as exc:
@@ -141,8 +162,13 @@ async def phone_begin(visit: Visit) -> Response:
     except SendRefused:
         return await visit.render(429, notice=t(visit.lang, "code.send_refused"))
     response = await visit.render(template="phone_verify.html", flow_id=started.flow_id)
-    cookies.put(response, provider.settings, cookies.flow_name(provider.settings, started.flow_id), started.secret,
-                flows.FLOW_TTL)
+    cookies.put(
+        response,
+        provider.settings,
+        cookies.flow_name(provider.settings, started.flow_id),
+        started.secret,
+        flows.FLOW_TTL,
+    )
     return response
 
 
@@ -152,13 +178,21 @@ async def phone_confirm(visit: Visit) -> Response:
     flow_id = one(visit.form, "flow_id") or ""
     secret = visit.request.cookies.get(cookies.flow_name(provider.settings, flow_id))
     try:
-        await core(account.finish_phone_change, provider, visit.citizen, flow_id, secret,
-                   one(visit.form, "code") or "", visit.lang)
+        await core(
+            self_service.finish_phone_change,
+            provider,
+            visit.citizen,
+            flow_id,
+            secret,
+            one(visit.form, "code") or "",
+            visit.lang,
+        )
     except flows.FlowGone:
         return error_page(visit.request, "error.expired", 400)
     except CodeRefused:
-        return await visit.render(401, template="phone_verify.html", flow_id=flow_id,
-                                  error=t(visit.lang, "code.refused"))
+        return await visit.render(
+            401, template="phone_verify.html", flow_id=flow_id, error=t(visit.lang, "code.refused")
+        )
     except ValidationError as exc:
         return await visit.render(400, notice=refusal(visit.lang, exc.field, exc.code, exc.params))
     response = await visit.render(notice=t(visit.lang, "phone.changed"))
@@ -169,6 +203,7 @@ async def phone_confirm(visit: Visit) -> Response:
 @account_form
 async def withdraw(visit: Visit) -> Response:
     assert visit.citizen is not None
-    await core(account.withdraw, visit.request.app.state.provider, visit.citizen.id,
-               one(visit.form, "client_id") or "")
+    await core(
+        self_service.withdraw, visit.request.app.state.provider, visit.citizen.id, one(visit.form, "client_id") or ""
+    )
     return await visit.render(notice=t(visit.lang, "connected.withdrawn"))

@@ -8,8 +8,8 @@ from starlette.responses import Response
 from idp.core import authorize as checks
 from idp.core import interactions, par, sessions
 from idp.http import cookies
-from idp.http._run import core
 from idp.http.forms import parse_params, read_form
+from idp.http.offload import core
 from idp.http.render import redirect
 
 
@@ -28,6 +28,11 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, interactions.Redirect):
         return redirect(outcome.url)
     response = redirect(f"{provider.issuer}/interaction/{outcome.interaction_id}")
-    cookies.put(response, provider.settings, cookies.interaction_name(provider.settings, outcome.interaction_id),
-                outcome.binding, provider.settings.interaction_ttl)
+    cookies.put(
+        response,
+        provider.settings,
+        cookies.interaction_name(provider.settings, outcome.interaction_id),
+        outcome.binding,
+        provider.settings.interaction_ttl,
+    )
     return response

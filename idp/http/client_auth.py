@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import unquote_plus
-
-from typing import Callable, TypeVar
 
 from starlette.requests import Request
 
@@ -18,8 +18,8 @@ from idp.core.clients import ClientCredentials, authenticate_client
 from idp.core.provider import Provider
 from idp.crypto.assertions import unverified_issuer
 from idp.errors import InvalidClient, InvalidRequest
-from idp.http._run import core
 from idp.http.forms import Params, one, read_form
+from idp.http.offload import core
 from idp.store.records import ClientRecord
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ def credentials(request: Request, params: Params) -> ClientCredentials:
     body_id, body_secret = one(params, "client_id"), one(params, "client_secret")
     assertion_type, assertion = one(params, "client_assertion_type"), one(params, "client_assertion")
     if assertion_type is not None or assertion is not None:
-        if header is not None and header.partition(" ")[0].lower() == "basic" or body_secret is not None:
+        if (header is not None and header.partition(" ")[0].lower() == "basic") or body_secret is not None:
             raise InvalidRequest("use exactly one client authentication method")
         if assertion_type != JWT_BEARER or not assertion:
             raise InvalidClient("client_assertion_type must be jwt-bearer with a client_assertion")
@@ -61,8 +61,7 @@ def credentials(request: Request, params: Params) -> ClientCredentials:
     return ClientCredentials(body_id, None, "none")
 
 
-async def client_call(request: Request,
-                      action: Callable[[Provider, ClientRecord, Params, list[str]], T]) -> T:
+async def client_call(request: Request, action: Callable[[Provider, ClientRecord, Params, list[str]], T]) -> T:
     """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
     client's credentials, then authenticate the client and run `action` in one worker-thread
     hop and one database transaction (`Store.unit_of_work`). The client is always proven first

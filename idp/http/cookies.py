@@ -29,8 +29,9 @@ def flow_name(settings: Settings, flow_id: str) -> str:
 
 
 def put(response: Response, settings: Settings, name: str, value: str, max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", secure=settings.secure_cookies, httponly=True,
-                        samesite="lax")
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
+    )
 
 
 def drop(response: Response, settings: Settings, name: str) -> None:

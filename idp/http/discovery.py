@@ -13,12 +13,13 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
-from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from idp.crypto.keys import load_keys
 from idp.http.headers import security_headers
-from idp.observability import HEADER as REQUEST_ID_HEADER, LATENCY, REQUESTS, request_id_for
+from idp.observability import HEADER as REQUEST_ID_HEADER
+from idp.observability import LATENCY, REQUESTS, request_id_for
 
 log = logging.getLogger("idp.keys")
 
@@ -68,15 +69,19 @@ class Published:
     """The precomputed documents with their complete response headers; rebuilt when keys change."""
 
     def __init__(self, provider: Provider) -> None:
-        common = [(b"cache-control", f"public, max-age={provider.settings.jwks_max_age}".encode()),
-                  (b"access-control-allow-origin", b"*"), *security_headers(provider.settings.secure_cookies)]
+        common = [
+            (b"cache-control", f"public, max-age={provider.settings.jwks_max_age}".encode()),
+            (b"access-control-allow-origin", b"*"),
+            *security_headers(provider.settings.secure_cookies),
+        ]
 
         def answer(body: bytes, media_type: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
             return body, [(b"content-type", media_type), (b"content-length", str(len(body)).encode()), *common]
 
         self.responses = {
-            CONFIGURATION_PATH: answer(json.dumps(metadata(provider), separators=(",", ":")).encode(),
-                                       b"application/json"),
+            CONFIGURATION_PATH: answer(
+                json.dumps(metadata(provider), separators=(",", ":")).encode(), b"application/json"
+            ),
             JWKS_PATH: answer(provider.keys.jwks_bytes, b"application/jwk-set+json"),
         }
 
@@ -89,8 +94,11 @@ class PublishedDocuments:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._counted = {(path, method): (REQUESTS.labels(path, method, "200"), LATENCY.labels(path))
-                         for path in (CONFIGURATION_PATH, JWKS_PATH) for method in ("GET", "HEAD")}
+        self._counted = {
+            (path, method): (REQUESTS.labels(path, method, "200"), LATENCY.labels(path))
+            for path in (CONFIGURATION_PATH, JWKS_PATH)
+            for method in ("GET", "HEAD")
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
@@ -98,14 +106,24 @@ class PublishedDocuments:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
-            await send({"type": "http.response.start", "status": 405,
-                        "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 405,
+                    "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"Method Not Allowed"})
             return
         started = time.perf_counter()
         body, headers = scope["app"].state.published.responses[path]
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*headers, (REQUEST_ID_HEADER, request_id_for(scope).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*headers, (REQUEST_ID_HEADER, request_id_for(scope).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
         requests, latency = self._counted[path, scope["method"]]
         requests.inc()
@@ -151,7 +169,7 @@ class KeyWatch:
             ring = load_keys(keys_dir)
             for alg in self.REQUIRED:
                 ring.signer(alg)
-        except Exception as exc:  # noqa: BLE001  (keep serving with the keys we have)
+        except Exception as exc:
             log.warning("the keys folder changed but does not load; keeping the current keys: %s", exc)
             return False
         self._provider.keys = ring

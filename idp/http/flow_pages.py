@@ -9,8 +9,8 @@ from starlette.responses import Response
 from idp.core import flows
 from idp.crypto.opaque import equal
 from idp.http import cookies
-from idp.http._run import core
 from idp.http.forms import Params, one, read_form
+from idp.http.offload import core
 from idp.http.render import error_page
 
 

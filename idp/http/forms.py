@@ -22,8 +22,7 @@ def parse_params(raw: str) -> Params:
     if _BROKEN_PERCENT.search(raw):
         raise InvalidRequest("malformed percent-encoding")
     try:
-        pairs = parse_qsl(raw, keep_blank_values=False, encoding="utf-8", errors="strict",
-                          max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(raw, keep_blank_values=False, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("malformed parameters") from None
     params: Params = {}

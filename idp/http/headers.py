@@ -4,8 +4,7 @@ middleware that adds them to everything else cannot drift apart."""
 
 from __future__ import annotations
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-       "frame-ancestors 'none'")
+CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 
 
 def security_headers(hsts: bool) -> list[tuple[bytes, bytes]]:

@@ -15,8 +15,9 @@ from idp.core.interactions import InteractionGone, LoginOutcome, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.http import cookies
-from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
+from idp.http.offload import core, password_work
+from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
 
 
@@ -26,8 +27,7 @@ def _binding(request: Request, interaction_id: str) -> str | None:
 
 async def _step(request: Request) -> Step:
     interaction_id = request.path_params["interaction_id"]
-    return await core(interactions.load, request.app.state.provider, interaction_id,
-                      _binding(request, interaction_id))
+    return await core(interactions.load, request.app.state.provider, interaction_id, _binding(request, interaction_id))
 
 
 def _gone(request: Request) -> Response:
@@ -38,20 +38,43 @@ def _lang(request: Request, step: Step) -> str:
     return language(request, step.request.ui_locales if step.request else ())
 
 
-def _login_page(request: Request, step: Step, status_code: int = 200, error_key: str | None = None,
-                identifier: str = "") -> Response:
+def _login_page(
+    request: Request, step: Step, status_code: int = 200, error_key: str | None = None, identifier: str = ""
+) -> Response:
     hint = step.request.login_hint if step.request else None
-    return page(request, "login.html", _lang(request, step), status_code=status_code, step=step,
-                error_key=error_key, identifier=identifier or (hint or ""))
+    return page(
+        request,
+        "login.html",
+        _lang(request, step),
+        status_code=status_code,
+        step=step,
+        error_key=error_key,
+        identifier=identifier or (hint or ""),
+    )
 
 
-async def _second_factor_page(request: Request, step: Step, method: str | None = None, status_code: int = 200,
-                              error_key: str | None = None, sent: bool = False) -> Response:
+async def _second_factor_page(
+    request: Request,
+    step: Step,
+    method: str | None = None,
+    status_code: int = 200,
+    error_key: str | None = None,
+    sent: bool = False,
+) -> Response:
     provider = request.app.state.provider
     methods = await core(interactions.second_factor_methods, provider, step)
     chosen = method if method in methods else methods[0]
-    return page(request, "second_factor.html", _lang(request, step), status_code=status_code, step=step,
-                methods=methods, method=chosen, error_key=error_key, sent=sent)
+    return page(
+        request,
+        "second_factor.html",
+        _lang(request, step),
+        status_code=status_code,
+        step=step,
+        methods=methods,
+        method=chosen,
+        error_key=error_key,
+        sent=sent,
+    )
 
 
 async def show(request: Request) -> Response:
@@ -67,8 +90,9 @@ async def show(request: Request) -> Response:
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
     citizen = await core(provider.store.citizens.get, session.citizen_id) if session else None
     assert step.request is not None
-    return page(request, "consent.html", _lang(request, step), step=step, citizen=citizen,
-                scopes=list(step.request.scope))
+    return page(
+        request, "consent.html", _lang(request, step), step=step, citizen=citizen, scopes=list(step.request.scope)
+    )
 
 
 def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
@@ -79,8 +103,13 @@ def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
     else:
         response = redirect(f"{provider.issuer}/interaction/{step.interaction.id}")
     if outcome.cookie_value:
-        cookies.put(response, provider.settings, cookies.session_name(provider.settings), outcome.cookie_value,
-                    provider.settings.session_max_ttl)
+        cookies.put(
+            response,
+            provider.settings,
+            cookies.session_name(provider.settings),
+            outcome.cookie_value,
+            provider.settings.session_max_ttl,
+        )
     return response
 
 
@@ -112,8 +141,13 @@ async def login(request: Request) -> Response:
     except TooManyAttempts:
         return _login_page(request, step, 429, "login.too_many", identifier)
     try:
-        outcome = await core(interactions.after_password, provider, step, citizen,
-                             request.cookies.get(cookies.session_name(provider.settings)))
+        outcome = await core(
+            interactions.after_password,
+            provider,
+            step,
+            citizen,
+            request.cookies.get(cookies.session_name(provider.settings)),
+        )
     except InteractionGone:
         return _gone(request)
     return _apply(request, step, outcome)
@@ -136,8 +170,14 @@ async def second_factor(request: Request) -> Response:
             return await _second_factor_page(request, step, "sms", 429, "code.send_refused")
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
-        outcome = await core(interactions.after_second_factor, provider, step, method, one(form, "code") or "",
-                             request.cookies.get(cookies.session_name(provider.settings)))
+        outcome = await core(
+            interactions.after_second_factor,
+            provider,
+            step,
+            method,
+            one(form, "code") or "",
+            request.cookies.get(cookies.session_name(provider.settings)),
+        )
     except CodeRefused:
         return await _second_factor_page(request, step, method, 401, "code.refused")
     except InteractionGone:

@@ -15,8 +15,8 @@ from idp.core import logout as core_logout
 from idp.core import sessions
 from idp.crypto.opaque import derive, equal
 from idp.http import cookies
-from idp.http._run import core
 from idp.http.forms import one, parse_params, read_form
+from idp.http.offload import core
 from idp.http.render import error_page, language, page, redirect
 
 _CARRIED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
@@ -44,11 +44,19 @@ async def logout(request: Request) -> Response:
     target = core_logout.post_logout_target(hint, carried["post_logout_redirect_uri"], carried["state"])
     if session is not None and not confirming and not (hint and core_logout.hint_matches(provider, hint, session)):
         assert cookie_value is not None
-        return page(request, "logout.html", lang, csrf_token=_token(cookie_value),
-                    carried={k: v for k, v in carried.items() if v})
+        return page(
+            request,
+            "logout.html",
+            lang,
+            csrf_token=_token(cookie_value),
+            carried={k: v for k, v in carried.items() if v},
+        )
     if session is not None:
         await core(core_logout.end_session, provider, session)
-    response = redirect(target) if target else page(request, "message.html", lang, title_key="logout.title",
-                                                    message_key="logout.done")
+    response = (
+        redirect(target)
+        if target
+        else page(request, "message.html", lang, title_key="logout.title", message_key="logout.done")
+    )
     cookies.drop(response, provider.settings, name)
     return response

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -10,7 +11,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.http._run import core
+from idp.http.offload import core
 from idp.observability import OUTBOX_PENDING
 
 
@@ -24,9 +25,6 @@ def _registry() -> CollectorRegistry:
 
 async def metrics(request: Request) -> Response:
     housekeeping = request.app.state.housekeeper
-    try:
+    with contextlib.suppress(Exception):
         OUTBOX_PENDING.set(await core(housekeeping.outbox_pending))
-    except Exception:  # noqa: BLE001  (a scrape still answers when the database does not)
-        pass
-    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST,
-                    headers={"Cache-Control": "no-store"})
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -15,8 +15,9 @@ from idp.core.otp import CodeRefused
 from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
 from idp.http import cookies, csrf
 from idp.http.flow_pages import live_secret, posted_form
-from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
+from idp.http.offload import core, password_work
+from idp.http.peer import client_ip
 from idp.http.render import error_page, json_response, language, page, redirect
 from idp.i18n import pick_language, refusal, t
 
@@ -34,11 +35,20 @@ def _lang(request: Request) -> str:
     return language(request, tuple(requested))
 
 
-def _form_page(request: Request, lang: str, status_code: int = 200, values: dict[str, str] | None = None,
-               error: str | None = None) -> Response:
+def _form_page(
+    request: Request, lang: str, status_code: int = 200, values: dict[str, str] | None = None, error: str | None = None
+) -> Response:
     token, new_cookie = csrf.token_for(request)
-    response = page(request, "register.html", lang, status_code=status_code, values=values or {}, error=error,
-                    csrf_token=token, ix=request.query_params.get("ix", ""))
+    response = page(
+        request,
+        "register.html",
+        lang,
+        status_code=status_code,
+        values=values or {},
+        error=error,
+        csrf_token=token,
+        ix=request.query_params.get("ix", ""),
+    )
     return csrf.remember(request, response, new_cookie)
 
 
@@ -55,23 +65,50 @@ async def submit(request: Request) -> Response:
         return error_page(request, "error.csrf", 403)
     declaration = CitizenDeclaration(**values)
     try:
-        started = await password_work(request, registration.register, provider, declaration,
-                                      one(form, "password") or "", client_ip=client_ip(request), lang=lang,
-                                      return_to=_return_to(request.query_params.get("ix")))
+        started = await password_work(
+            request,
+            registration.register,
+            provider,
+            declaration,
+            one(form, "password") or "",
+            client_ip=client_ip(request),
+            lang=lang,
+            return_to=_return_to(request.query_params.get("ix")),
+        )
     except ValidationError as exc:
         return _form_page(request, lang, 400, values, refusal(lang, exc.field, exc.code, exc.params))
     except SendRefused:
         return _form_page(request, lang, 429, values, t(lang, "code.send_refused"))
     response = redirect(f"{provider.issuer}/register/{started.flow_id}?lang={lang}")
-    cookies.put(response, provider.settings, cookies.flow_name(provider.settings, started.flow_id), started.secret,
-                flows.FLOW_TTL)
+    cookies.put(
+        response,
+        provider.settings,
+        cookies.flow_name(provider.settings, started.flow_id),
+        started.secret,
+        flows.FLOW_TTL,
+    )
     return response
 
 
-def _verify_page(request: Request, flow_id: str, secret: str, lang: str, status_code: int = 200,
-                 error_key: str | None = None, notice_key: str | None = None) -> Response:
-    return page(request, "register_verify.html", lang, status_code=status_code, flow_id=flow_id,
-                csrf_token=flows.csrf_token(secret, flow_id), error_key=error_key, notice_key=notice_key)
+def _verify_page(
+    request: Request,
+    flow_id: str,
+    secret: str,
+    lang: str,
+    status_code: int = 200,
+    error_key: str | None = None,
+    notice_key: str | None = None,
+) -> Response:
+    return page(
+        request,
+        "register_verify.html",
+        lang,
+        status_code=status_code,
+        flow_id=flow_id,
+        csrf_token=flows.csrf_token(secret, flow_id),
+        error_key=error_key,
+        notice_key=notice_key,
+    )
 
 
 async def show_verify(request: Request) -> Response:
@@ -107,6 +144,7 @@ async def verify(request: Request) -> Response:
 
 # -- JSON API (for a mobile app): the same core, a secret in the body instead of a cookie --------
 
+
 async def _json_body(request: Request) -> dict[str, object]:
     provider = request.app.state.provider
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
@@ -131,11 +169,21 @@ def _api_lang(request: Request) -> str:
 def _refused(request: Request, exc: Exception) -> Response:
     lang = _api_lang(request)
     if isinstance(exc, ValidationError):
-        return json_response({"error": "invalid_request", "field": exc.field, "reason": exc.code,
-                              "error_description": refusal(lang, exc.field, exc.code, exc.params)}, 400)
+        return json_response(
+            {
+                "error": "invalid_request",
+                "field": exc.field,
+                "reason": exc.code,
+                "error_description": refusal(lang, exc.field, exc.code, exc.params),
+            },
+            400,
+        )
     if isinstance(exc, SendRefused):
-        return json_response({"error": "slow_down", "error_description": t(lang, "code.send_refused")}, 429,
-                             {"Retry-After": str(exc.retry_after or 60)})
+        return json_response(
+            {"error": "slow_down", "error_description": t(lang, "code.send_refused")},
+            429,
+            {"Retry-After": str(exc.retry_after or 60)},
+        )
     if isinstance(exc, CodeRefused):
         return json_response({"error": "invalid_code", "error_description": t(lang, "code.refused")}, 400)
     return json_response({"error": "invalid_flow", "error_description": t(lang, "error.expired")}, 400)
@@ -146,13 +194,20 @@ async def api_register(request: Request) -> Response:
     data = await _json_body(request)
     declaration = CitizenDeclaration(**{name: str(data.get(name, "")) for name in FIELDS})
     try:
-        started = await password_work(request, registration.register, provider, declaration,
-                                      str(data.get("password", "")), client_ip=client_ip(request),
-                                      lang=_api_lang(request))
+        started = await password_work(
+            request,
+            registration.register,
+            provider,
+            declaration,
+            str(data.get("password", "")),
+            client_ip=client_ip(request),
+            lang=_api_lang(request),
+        )
     except (ValidationError, SendRefused) as exc:
         return _refused(request, exc)
-    return json_response({"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": flows.FLOW_TTL,
-                          "next": "verify"}, 202)
+    return json_response(
+        {"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": flows.FLOW_TTL, "next": "verify"}, 202
+    )
 
 
 async def api_verify(request: Request) -> Response:
@@ -161,8 +216,9 @@ async def api_verify(request: Request) -> Response:
     flow_id, secret = request.path_params["flow_id"], str(data.get("flow_secret", "")) or None
     try:
         if request.url.path.endswith("/resend"):
-            await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request),
-                       lang=_api_lang(request))
+            await core(
+                registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=_api_lang(request)
+            )
             return json_response({"status": "sent"}, 202)
         citizen, _ = await core(registration.verify, provider, flow_id, secret, str(data.get("code", "")))
     except (flows.FlowGone, SendRefused, CodeRefused) as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,7 @@ from idp.i18n import pick_language, t
 log = logging.getLogger("idp.http")
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 templates.env.globals["t"] = t
-templates.env.filters["datetime"] = lambda epoch: datetime.fromtimestamp(int(epoch), timezone.utc).strftime(
-    "%Y-%m-%d %H:%M UTC")
+templates.env.filters["datetime"] = lambda epoch: datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -35,8 +34,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 def language(request: Request, requested: tuple[str, ...] = ()) -> str:
     chosen = request.query_params.get("lang")
-    return pick_language(((chosen,) if chosen else ()) + tuple(requested),
-                         request.app.state.provider.settings.default_locale)
+    return pick_language(
+        ((chosen,) if chosen else ()) + tuple(requested), request.app.state.provider.settings.default_locale
+    )
 
 
 def page(request: Request, name: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -46,8 +46,12 @@ def page(request: Request, name: str, lang: str, status_code: int = 200, **conte
 
 
 def json_response(body: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status_code,
-                    media_type="application/json", headers={**NO_STORE, **(headers or {})})
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status_code,
+        media_type="application/json",
+        headers={**NO_STORE, **(headers or {})},
+    )
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -70,8 +74,9 @@ def json_error(request: Request, exc: OAuthError) -> Response:
 
 
 def error_page(request: Request, message_key: str, status_code: int, detail: str = "") -> HTMLResponse:
-    return page(request, "error.html", language(request), status_code=status_code, message_key=message_key,
-                detail=detail)
+    return page(
+        request, "error.html", language(request), status_code=status_code, message_key=message_key, detail=detail
+    )
 
 
 def is_page(request: Request) -> bool:

@@ -11,16 +11,16 @@ from idp.core.otp import CodeRefused
 from idp.errors import ValidationError
 from idp.http import cookies, csrf
 from idp.http.flow_pages import live_secret, posted_form
-from idp.http._run import client_ip, core, password_work
 from idp.http.forms import one, read_form
+from idp.http.offload import core, password_work
+from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
 from idp.i18n import refusal, t
 
 
 def _start_page(request: Request, status_code: int = 200, error: str | None = None) -> Response:
     token, new_cookie = csrf.token_for(request)
-    response = page(request, "reset.html", language(request), status_code=status_code, csrf_token=token,
-                    error=error)
+    response = page(request, "reset.html", language(request), status_code=status_code, csrf_token=token, error=error)
     return csrf.remember(request, response, new_cookie)
 
 
@@ -35,20 +35,34 @@ async def submit(request: Request) -> Response:
     if not csrf.valid(request, one(form, "csrf_token")):
         return error_page(request, "error.csrf", 403)
     try:
-        started = await core(reset.start, provider, one(form, "identifier") or "", client_ip=client_ip(request),
-                             lang=lang)
+        started = await core(
+            reset.start, provider, one(form, "identifier") or "", client_ip=client_ip(request), lang=lang
+        )
     except SendRefused:
         return _start_page(request, 429, t(lang, "code.send_refused"))
     response = redirect(f"{provider.issuer}/reset/{started.flow_id}?lang={lang}")
-    cookies.put(response, provider.settings, cookies.flow_name(provider.settings, started.flow_id), started.secret,
-                flows.FLOW_TTL)
+    cookies.put(
+        response,
+        provider.settings,
+        cookies.flow_name(provider.settings, started.flow_id),
+        started.secret,
+        flows.FLOW_TTL,
+    )
     return response
 
 
-def _code_page(request: Request, flow_id: str, secret: str, status_code: int = 200, error: str | None = None
-               ) -> Response:
-    return page(request, "reset_verify.html", language(request), status_code=status_code, flow_id=flow_id,
-                csrf_token=flows.csrf_token(secret, flow_id), error=error)
+def _code_page(
+    request: Request, flow_id: str, secret: str, status_code: int = 200, error: str | None = None
+) -> Response:
+    return page(
+        request,
+        "reset_verify.html",
+        language(request),
+        status_code=status_code,
+        flow_id=flow_id,
+        csrf_token=flows.csrf_token(secret, flow_id),
+        error=error,
+    )
 
 
 async def show_code(request: Request) -> Response:
@@ -67,8 +81,9 @@ async def finish(request: Request) -> Response:
     flow_id = request.path_params["flow_id"]
     lang = language(request)
     try:
-        await password_work(request, reset.finish, provider, flow_id, secret, one(form, "code") or "",
-                            one(form, "password") or "")
+        await password_work(
+            request, reset.finish, provider, flow_id, secret, one(form, "code") or "", one(form, "password") or ""
+        )
     except flows.FlowGone:
         return error_page(request, "error.expired", 400)
     except ValidationError as exc:

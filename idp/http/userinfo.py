@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from idp.core import dpop, tokens
 from idp.errors import InvalidDpopProof, UseDpopNonce
-from idp.http._run import core
+from idp.http.offload import core
 from idp.http.render import json_response
 
 
@@ -17,19 +17,28 @@ async def userinfo(request: Request) -> Response:
     scheme, token = scheme.lower(), token.strip()
     if scheme not in ("bearer", "dpop") or not token:
         # RFC 6750 §3.1: no error code when the request carried no credentials at all.
-        return json_response({"error": "invalid_token", "error_description": "an access token is required"},
-                             401, {"WWW-Authenticate": f'Bearer realm="{provider.issuer}", DPoP algs="ES256 PS256 RS256"'})
+        return json_response(
+            {"error": "invalid_token", "error_description": "an access token is required"},
+            401,
+            {"WWW-Authenticate": f'Bearer realm="{provider.issuer}", DPoP algs="ES256 PS256 RS256"'},
+        )
     proofs = request.headers.getlist("dpop")
 
     def run() -> dict[str, object]:
         with provider.store.unit_of_work():
-            jkt = dpop.check_proof(provider, proofs, method=request.method, path="/userinfo", access_token=token) \
-                if scheme == "dpop" else None
+            jkt = (
+                dpop.check_proof(provider, proofs, method=request.method, path="/userinfo", access_token=token)
+                if scheme == "dpop"
+                else None
+            )
             return tokens.userinfo(provider, token, scheme, jkt)
 
     try:
         return json_response(await core(run))
     except (InvalidDpopProof, UseDpopNonce) as exc:
         # RFC 9449 §7.1 and §9: at a resource, proof problems are 401 with a DPoP challenge.
-        return json_response({"error": exc.error, "error_description": exc.description}, 401, {
-            "WWW-Authenticate": f'DPoP error="{exc.error}", algs="ES256 PS256 RS256"', **exc.headers})
+        return json_response(
+            {"error": exc.error, "error_description": exc.description},
+            401,
+            {"WWW-Authenticate": f'DPoP error="{exc.error}", algs="ES256 PS256 RS256"', **exc.headers},
+        )

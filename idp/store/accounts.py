@@ -63,14 +63,18 @@ class Citizens:
     def find_holders(self, citizen_id: str, phone: str) -> list[CitizenRecord]:
         """Accounts that already hold this ID number or this phone (to tell their owners)."""
         with self._db.connect() as conn:
-            rows = conn.execute(select(*_CITIZEN_COLUMNS)
-                                .where(or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))).all()
+            rows = conn.execute(
+                select(*_CITIZEN_COLUMNS).where(or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))
+            ).all()
         return [_citizen_record(r) for r in rows]
 
     def remove_stale_pending(self, citizen_id: str, phone: str, created_before: int) -> int:
         """Pending registrations never proven by their code stop holding the ID number and phone."""
-        stale = and_(_citizen.c.status == "pending", _citizen.c.created_at < created_before,
-                     or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))
+        stale = and_(
+            _citizen.c.status == "pending",
+            _citizen.c.created_at < created_before,
+            or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone),
+        )
         with self._db.begin() as conn:
             ids = [r.id for r in conn.execute(select(_citizen.c.id).where(stale)).all()]
             if not ids:
@@ -82,15 +86,21 @@ class Citizens:
     def activate(self, citizen_pk: str, now: int) -> bool:
         """Pending → active at LoA1 with the phone proven; only once."""
         with self._db.begin() as conn:
-            result = conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk, _citizen.c.status == "pending")
-                                  .values(status="active", phone_verified=True, updated_at=now))
+            result = conn.execute(
+                update(_citizen)
+                .where(_citizen.c.id == citizen_pk, _citizen.c.status == "pending")
+                .values(status="active", phone_verified=True, updated_at=now)
+            )
         return result.rowcount == 1
 
     def set_phone(self, citizen_pk: str, phone: str, now: int) -> None:
         try:
             with self._db.begin() as conn:
-                conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk)
-                             .values(phone=phone, phone_verified=True, updated_at=now))
+                conn.execute(
+                    update(_citizen)
+                    .where(_citizen.c.id == citizen_pk)
+                    .values(phone=phone, phone_verified=True, updated_at=now)
+                )
         except IntegrityError:
             raise Conflict("phone") from None
 

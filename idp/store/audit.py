@@ -12,8 +12,9 @@ keeps the chain, it does not define it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, Text, delete, func, select, update
 from sqlmodel import Field, SQLModel
@@ -31,11 +32,11 @@ class AuditEvent(SQLModel, table=True):
     at: int = _epoch(index=True)  # type: ignore[assignment]
     action: str = Field(max_length=64, index=True)
     outcome: str = Field(max_length=16)
-    actor: Optional[str] = Field(default=None, max_length=100, index=True)
-    subject: Optional[str] = Field(default=None, max_length=100, index=True)
-    client_id: Optional[str] = Field(default=None, max_length=64)
-    ip: Optional[str] = Field(default=None, max_length=64)
-    user_agent: Optional[str] = Field(default=None, max_length=300)
+    actor: str | None = Field(default=None, max_length=100, index=True)
+    subject: str | None = Field(default=None, max_length=100, index=True)
+    client_id: str | None = Field(default=None, max_length=64)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
     detail: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
@@ -118,8 +119,9 @@ class AuditLog:
         self._ensure_head()
         with self._db.begin() as conn:
             # Taking the head row first serialises appends (row lock / SQLite write lock).
-            head = conn.execute(update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1)
-                                .returning(_head.c.seq, _head.c.hash)).one()
+            head = conn.execute(
+                update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq, _head.c.hash)
+            ).one()
             fields = dict(values, seq=head.seq)
             digest = hasher(fields, head.hash)
             conn.execute(_event.insert().values(**fields, prev_hash=head.hash, hash=digest))
@@ -141,8 +143,9 @@ class AuditLog:
         after = -1
         while True:
             with self._db.connect() as conn:
-                rows = conn.execute(select(_event).where(_event.c.seq > after).order_by(_event.c.seq)
-                                    .limit(batch)).all()
+                rows = conn.execute(
+                    select(_event).where(_event.c.seq > after).order_by(_event.c.seq).limit(batch)
+                ).all()
             if not rows:
                 return
             for row in rows:
@@ -170,8 +173,12 @@ class AuditLog:
                 first_kept = newest_seq
             if first_kept is None:
                 return 0
-            last_removed = conn.execute(select(_event.c.seq, _event.c.hash).where(_event.c.seq < first_kept)
-                                        .order_by(_event.c.seq.desc()).limit(1)).first()
+            last_removed = conn.execute(
+                select(_event.c.seq, _event.c.hash)
+                .where(_event.c.seq < first_kept)
+                .order_by(_event.c.seq.desc())
+                .limit(1)
+            ).first()
             if last_removed is None:
                 return 0
             removed = conn.execute(delete(_event).where(_event.c.seq <= last_removed.seq)).rowcount

@@ -31,9 +31,16 @@ class ChallengeRecord:
 
 def _challenge_record(row: Any) -> ChallengeRecord:
     return ChallengeRecord(
-        id=row.id, citizen_id=row.citizen_id, purpose=row.purpose, channel=row.channel,
-        destination=row.destination, flow_id=row.flow_id, code_digest=row.code_digest, attempts=row.attempts,
-        expires_at=row.expires_at, consumed_at=row.consumed_at,
+        id=row.id,
+        citizen_id=row.citizen_id,
+        purpose=row.purpose,
+        channel=row.channel,
+        destination=row.destination,
+        flow_id=row.flow_id,
+        code_digest=row.code_digest,
+        attempts=row.attempts,
+        expires_at=row.expires_at,
+        consumed_at=row.consumed_at,
     )
 
 
@@ -55,8 +62,11 @@ class Challenges:
         with self._db.begin() as conn:
             conn.execute(
                 update(_challenge)
-                .where(_challenge.c.flow_id == values["flow_id"], _challenge.c.purpose == values["purpose"],
-                       _challenge.c.consumed_at.is_(None))
+                .where(
+                    _challenge.c.flow_id == values["flow_id"],
+                    _challenge.c.purpose == values["purpose"],
+                    _challenge.c.consumed_at.is_(None),
+                )
                 .values(consumed_at=values["created_at"])
             )
             conn.execute(_challenge.insert().values(**dict(values, attempts=0, consumed_at=None)))
@@ -64,9 +74,15 @@ class Challenges:
     def live_for_flow(self, flow_id: str, purpose: str, now: int) -> ChallengeRecord | None:
         with self._db.connect() as conn:
             row = conn.execute(
-                select(_challenge).where(_challenge.c.flow_id == flow_id, _challenge.c.purpose == purpose,
-                                         _challenge.c.consumed_at.is_(None), _challenge.c.expires_at > now)
-                .order_by(_challenge.c.created_at.desc()).limit(1)
+                select(_challenge)
+                .where(
+                    _challenge.c.flow_id == flow_id,
+                    _challenge.c.purpose == purpose,
+                    _challenge.c.consumed_at.is_(None),
+                    _challenge.c.expires_at > now,
+                )
+                .order_by(_challenge.c.created_at.desc())
+                .limit(1)
             ).first()
         return _challenge_record(row) if row else None
 
@@ -76,8 +92,12 @@ class Challenges:
         with self._db.begin() as conn:
             row = conn.execute(
                 update(_challenge)
-                .where(_challenge.c.id == challenge_id, _challenge.c.consumed_at.is_(None),
-                       _challenge.c.expires_at > now, _challenge.c.attempts < max_attempts)
+                .where(
+                    _challenge.c.id == challenge_id,
+                    _challenge.c.consumed_at.is_(None),
+                    _challenge.c.expires_at > now,
+                    _challenge.c.attempts < max_attempts,
+                )
                 .values(attempts=_challenge.c.attempts + 1)
                 .returning(*_challenge.c)
             ).first()
@@ -85,9 +105,11 @@ class Challenges:
 
     def consume(self, challenge_id: str, now: int) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_challenge)
-                                  .where(_challenge.c.id == challenge_id, _challenge.c.consumed_at.is_(None))
-                                  .values(consumed_at=now))
+            result = conn.execute(
+                update(_challenge)
+                .where(_challenge.c.id == challenge_id, _challenge.c.consumed_at.is_(None))
+                .values(consumed_at=now)
+            )
         return result.rowcount == 1
 
 
@@ -104,8 +126,15 @@ class Authenticators:
         """A new, unconfirmed secret; replaces an earlier unconfirmed one, never a confirmed one."""
         with self._db.begin() as conn:
             conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_id, _totp.c.confirmed_at.is_(None)))
-            conn.execute(_totp.insert().values(citizen_id=citizen_id, secret_sealed=secret_sealed, created_at=now,
-                                               confirmed_at=None, last_step=None))
+            conn.execute(
+                _totp.insert().values(
+                    citizen_id=citizen_id,
+                    secret_sealed=secret_sealed,
+                    created_at=now,
+                    confirmed_at=None,
+                    last_step=None,
+                )
+            )
 
     def accept_step(self, citizen_id: str, step: int, now: int, confirm: bool = False) -> bool:
         """Record `step` as used; False when it (or a later one) was already used, so a code is
@@ -116,8 +145,7 @@ class Authenticators:
         with self._db.begin() as conn:
             result = conn.execute(
                 update(_totp)
-                .where(_totp.c.citizen_id == citizen_id,
-                       (_totp.c.last_step.is_(None)) | (_totp.c.last_step < step))
+                .where(_totp.c.citizen_id == citizen_id, (_totp.c.last_step.is_(None)) | (_totp.c.last_step < step))
                 .values(**values)
             )
         return result.rowcount == 1
@@ -135,19 +163,29 @@ class RecoveryCodes:
         """A new set voids the old one."""
         with self._db.begin() as conn:
             conn.execute(delete(_recovery).where(_recovery.c.citizen_id == citizen_id))
-            conn.execute(_recovery.insert(), [{"code_digest": d, "citizen_id": citizen_id, "created_at": now,
-                                               "used_at": None} for d in digests])
+            conn.execute(
+                _recovery.insert(),
+                [{"code_digest": d, "citizen_id": citizen_id, "created_at": now, "used_at": None} for d in digests],
+            )
 
     def use(self, citizen_id: str, digest: str, now: int) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_recovery)
-                                  .where(_recovery.c.code_digest == digest, _recovery.c.citizen_id == citizen_id,
-                                         _recovery.c.used_at.is_(None))
-                                  .values(used_at=now))
+            result = conn.execute(
+                update(_recovery)
+                .where(
+                    _recovery.c.code_digest == digest,
+                    _recovery.c.citizen_id == citizen_id,
+                    _recovery.c.used_at.is_(None),
+                )
+                .values(used_at=now)
+            )
         return result.rowcount == 1
 
     def remaining(self, citizen_id: str) -> int:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_recovery.c.code_digest).where(
-                _recovery.c.citizen_id == citizen_id, _recovery.c.used_at.is_(None))).all()
+            rows = conn.execute(
+                select(_recovery.c.code_digest).where(
+                    _recovery.c.citizen_id == citizen_id, _recovery.c.used_at.is_(None)
+                )
+            ).all()
         return len(rows)

@@ -29,22 +29,44 @@ class Flows:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, *, id: str, kind: str, binding_digest: str, citizen_id: str | None, data: dict[str, Any],
-               created_at: int, expires_at: int) -> None:
+    def create(
+        self,
+        *,
+        id: str,
+        kind: str,
+        binding_digest: str,
+        citizen_id: str | None,
+        data: dict[str, Any],
+        created_at: int,
+        expires_at: int,
+    ) -> None:
         with self._db.begin() as conn:
-            conn.execute(_flow.insert().values(id=id, kind=kind, binding_digest=binding_digest, citizen_id=citizen_id,
-                                               data=json.dumps(data), created_at=created_at, expires_at=expires_at))
+            conn.execute(
+                _flow.insert().values(
+                    id=id,
+                    kind=kind,
+                    binding_digest=binding_digest,
+                    citizen_id=citizen_id,
+                    data=json.dumps(data),
+                    created_at=created_at,
+                    expires_at=expires_at,
+                )
+            )
 
     def get(self, flow_id: str) -> FlowRecord | None:
         with self._db.connect() as conn:
             row = conn.execute(select(_flow).where(_flow.c.id == flow_id)).first()
         if row is None:
             return None
-        return FlowRecord(row.id, row.kind, row.binding_digest, row.citizen_id, json.loads(row.data),
-                          row.expires_at, row.completed_at)
+        return FlowRecord(
+            row.id, row.kind, row.binding_digest, row.citizen_id, json.loads(row.data), row.expires_at, row.completed_at
+        )
 
     def complete(self, flow_id: str, now: int) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_flow).where(_flow.c.id == flow_id, _flow.c.completed_at.is_(None),
-                                                      _flow.c.expires_at > now).values(completed_at=now))
+            result = conn.execute(
+                update(_flow)
+                .where(_flow.c.id == flow_id, _flow.c.completed_at.is_(None), _flow.c.expires_at > now)
+                .values(completed_at=now)
+            )
         return result.rowcount == 1

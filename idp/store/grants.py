@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.store.database import Database
 from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record
+from idp.store.database import Database
 from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
 from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken
 
@@ -28,25 +28,44 @@ def _grant_record(row: Any) -> GrantRecord:
     """From a result row, or a plain mapping of the same names."""
     m = row if isinstance(row, dict) else row._mapping
     return GrantRecord(
-        id=m["id"], citizen_id=m["citizen_id"], client_id=m["client_id"], sid=m["sid"], scope=m["scope"],
-        auth_time=m["auth_time"], acr=m["acr"], amr=tuple(json.loads(m["amr"])), expires_at=m["expires_at"],
-        revoked_at=m["revoked_at"], dpop_jkt=m["dpop_jkt"], created_at=m["created_at"],
+        id=m["id"],
+        citizen_id=m["citizen_id"],
+        client_id=m["client_id"],
+        sid=m["sid"],
+        scope=m["scope"],
+        auth_time=m["auth_time"],
+        acr=m["acr"],
+        amr=tuple(json.loads(m["amr"])),
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+        dpop_jkt=m["dpop_jkt"],
+        created_at=m["created_at"],
         citizen_active=bool(m.get("citizen_active", True)),
     )
 
 
 def _code_record(row: Any) -> CodeRecord:
     return CodeRecord(
-        grant_id=row.grant_id, client_id=row.client_id, redirect_uri=row.redirect_uri,
-        code_challenge=row.code_challenge, nonce=row.nonce, expires_at=row.expires_at, consumed_at=row.consumed_at,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        redirect_uri=row.redirect_uri,
+        code_challenge=row.code_challenge,
+        nonce=row.nonce,
+        expires_at=row.expires_at,
+        consumed_at=row.consumed_at,
         dpop_jkt=row.dpop_jkt,
     )
 
 
 def _refresh_record(row: Any) -> RefreshRecord:
     return RefreshRecord(
-        grant_id=row.grant_id, client_id=row.client_id, scope=row.scope, expires_at=row.expires_at,
-        consumed_at=row.consumed_at, replaced_by=row.replaced_by, grace_used=row.grace_used,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        scope=row.scope,
+        expires_at=row.expires_at,
+        consumed_at=row.consumed_at,
+        replaced_by=row.replaced_by,
+        grace_used=row.grace_used,
     )
 
 
@@ -76,8 +95,11 @@ class Grants:
         revoked = exists().where(_revoked.c.jti == jti)
         with self._db.connect() as conn:
             row = conn.execute(
-                select(revoked.label("jti_revoked"), *(c.label(f"g_{c.name}") for c in _grant.c),
-                       *(c.label(f"c_{c.name}") for c in _CITIZEN_COLUMNS))
+                select(
+                    revoked.label("jti_revoked"),
+                    *(c.label(f"g_{c.name}") for c in _grant.c),
+                    *(c.label(f"c_{c.name}") for c in _CITIZEN_COLUMNS),
+                )
                 .join_from(_grant, _citizen, _citizen.c.id == _grant.c.citizen_id)
                 .where(_grant.c.id == grant_id)
             ).first()
@@ -85,14 +107,16 @@ class Grants:
             return None
         fields = row._mapping
         citizen = _citizen_record({c.name: fields[f"c_{c.name}"] for c in _CITIZEN_COLUMNS})
-        grant = _grant_record({**{c.name: fields[f"g_{c.name}"] for c in _grant.c},
-                               "citizen_active": citizen.status == "active"})
+        grant = _grant_record(
+            {**{c.name: fields[f"g_{c.name}"] for c in _grant.c}, "citizen_active": citizen.status == "active"}
+        )
         return bool(fields["jti_revoked"]), grant, citizen
 
     def revoke(self, grant_id: str, now: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None))
-                         .values(revoked_at=now))
+            conn.execute(
+                update(_grant).where(_grant.c.id == grant_id, _grant.c.revoked_at.is_(None)).values(revoked_at=now)
+            )
 
     def bind_dpop(self, grant_id: str, jkt: str) -> None:
         with self._db.begin() as conn:
@@ -105,8 +129,9 @@ class Grants:
 
     def for_citizen(self, citizen_id: str) -> list[GrantRecord]:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_grant).where(_grant.c.citizen_id == citizen_id)
-                                .order_by(_grant.c.created_at.desc())).all()
+            rows = conn.execute(
+                select(_grant).where(_grant.c.citizen_id == citizen_id).order_by(_grant.c.created_at.desc())
+            ).all()
         return [_grant_record(r) for r in rows]
 
     def revoke_all_for(self, citizen_id: str, now: int, client_id: str | None = None) -> None:
@@ -122,8 +147,9 @@ class Grants:
         with self._db.begin() as conn:
             row = conn.execute(
                 update(_code)
-                .where(_code.c.code_digest == code_digest, _code.c.client_id == client_id,
-                       _code.c.consumed_at.is_(None))
+                .where(
+                    _code.c.code_digest == code_digest, _code.c.client_id == client_id, _code.c.consumed_at.is_(None)
+                )
                 .values(consumed_at=now)
                 .returning(*_code.c)
             ).first()
@@ -139,12 +165,21 @@ class RefreshTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int,
-            expires_at: int) -> None:
+    def add(
+        self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int, expires_at: int
+    ) -> None:
         with self._db.begin() as conn:
-            conn.execute(_refresh.insert().values(
-                token_digest=token_digest, grant_id=grant_id, client_id=client_id, scope=scope,
-                created_at=created_at, expires_at=expires_at, consumed_at=None))
+            conn.execute(
+                _refresh.insert().values(
+                    token_digest=token_digest,
+                    grant_id=grant_id,
+                    client_id=client_id,
+                    scope=scope,
+                    created_at=created_at,
+                    expires_at=expires_at,
+                    consumed_at=None,
+                )
+            )
 
     def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
         """Consume the old token and store its successor (same grant, scope and end), in one transaction."""
@@ -152,44 +187,71 @@ class RefreshTokens:
             with self._db.begin() as conn:
                 row = conn.execute(
                     update(_refresh)
-                    .where(_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
-                           _refresh.c.consumed_at.is_(None))
+                    .where(
+                        _refresh.c.token_digest == old_digest,
+                        _refresh.c.client_id == client_id,
+                        _refresh.c.consumed_at.is_(None),
+                    )
                     .values(consumed_at=now, replaced_by=new_digest)
                     .returning(*_refresh.c)
                 ).first()
                 if row is None:
                     return None
-                conn.execute(_refresh.insert().values(
-                    token_digest=new_digest, grant_id=row.grant_id, client_id=client_id, scope=row.scope,
-                    created_at=now, expires_at=row.expires_at, consumed_at=None))
+                conn.execute(
+                    _refresh.insert().values(
+                        token_digest=new_digest,
+                        grant_id=row.grant_id,
+                        client_id=client_id,
+                        scope=row.scope,
+                        created_at=now,
+                        expires_at=row.expires_at,
+                        consumed_at=None,
+                    )
+                )
         except IntegrityError:
             return None
         return _refresh_record(row)
 
-    def retry_within_grace(self, old_digest: str, client_id: str, now: int, grace: int,
-                           new_digest: str) -> RefreshRecord | None:
+    def retry_within_grace(
+        self, old_digest: str, client_id: str, now: int, grace: int, new_digest: str
+    ) -> RefreshRecord | None:
         """The one retry a client gets when it never received the successor (a lost response):
         the old token was rotated at most `grace` seconds ago, its successor was never used, and
         no retry was spent yet. The successor dies and a new one takes its place."""
-        eligible = (_refresh.c.token_digest == old_digest, _refresh.c.client_id == client_id,
-                    _refresh.c.consumed_at >= now - grace, _refresh.c.grace_used.is_(False))
+        eligible = (
+            _refresh.c.token_digest == old_digest,
+            _refresh.c.client_id == client_id,
+            _refresh.c.consumed_at >= now - grace,
+            _refresh.c.grace_used.is_(False),
+        )
         successor = select(_refresh.c.replaced_by).where(*eligible).scalar_subquery()
         with self._db.begin() as conn:
             # Killing the unused successor is the race's one winner; only then is the old token touched,
             # so a loser has written nothing and no rollback is needed (none may be: a unit of work
             # shares this transaction).
-            killed = conn.execute(update(_refresh)
-                                  .where(_refresh.c.token_digest == successor, _refresh.c.consumed_at.is_(None))
-                                  .values(consumed_at=now)).rowcount
+            killed = conn.execute(
+                update(_refresh)
+                .where(_refresh.c.token_digest == successor, _refresh.c.consumed_at.is_(None))
+                .values(consumed_at=now)
+            ).rowcount
             if killed != 1:
                 return None
-            row = conn.execute(update(_refresh).where(*eligible).values(grace_used=True, replaced_by=new_digest)
-                               .returning(*_refresh.c)).first()
+            row = conn.execute(
+                update(_refresh).where(*eligible).values(grace_used=True, replaced_by=new_digest).returning(*_refresh.c)
+            ).first()
             if row is None:
                 raise RuntimeError("refresh token changed between two statements of one transaction")
-            conn.execute(_refresh.insert().values(
-                token_digest=new_digest, grant_id=row.grant_id, client_id=client_id, scope=row.scope,
-                created_at=now, expires_at=row.expires_at, consumed_at=None))
+            conn.execute(
+                _refresh.insert().values(
+                    token_digest=new_digest,
+                    grant_id=row.grant_id,
+                    client_id=client_id,
+                    scope=row.scope,
+                    created_at=now,
+                    expires_at=row.expires_at,
+                    consumed_at=None,
+                )
+            )
         return _refresh_record(row)
 
     def find(self, token_digest: str) -> RefreshRecord | None:

@@ -82,15 +82,21 @@ class Housekeeping:
     def prune(self, horizon: Horizon) -> dict[str, int]:
         """Delete expired rows table by table; returns how many rows went from each table."""
         now, cutoff = horizon.now, horizon.now - horizon.grace
-        ended_grants = select(_grant.c.id).where(or_(
-            _grant.c.expires_at < now - horizon.grant_grace,
-            _grant.c.revoked_at < now - horizon.grant_grace,
-        ))
+        ended_grants = select(_grant.c.id).where(
+            or_(
+                _grant.c.expires_at < now - horizon.grant_grace,
+                _grant.c.revoked_at < now - horizon.grant_grace,
+            )
+        )
         pruned = {
-            "authorization_code": self._delete_batched(_code, _code.c.code_digest, or_(
-                _code.c.expires_at < cutoff, _code.c.grant_id.in_(ended_grants))),
-            "refresh_token": self._delete_batched(_refresh, _refresh.c.token_digest, or_(
-                _refresh.c.expires_at < cutoff, _refresh.c.grant_id.in_(ended_grants))),
+            "authorization_code": self._delete_batched(
+                _code, _code.c.code_digest, or_(_code.c.expires_at < cutoff, _code.c.grant_id.in_(ended_grants))
+            ),
+            "refresh_token": self._delete_batched(
+                _refresh,
+                _refresh.c.token_digest,
+                or_(_refresh.c.expires_at < cutoff, _refresh.c.grant_id.in_(ended_grants)),
+            ),
         }
         # A grant goes once nothing hangs off it any more.
         orphan = and_(
@@ -100,38 +106,66 @@ class Housekeeping:
         )
         pruned["auth_grant"] = self._delete_batched(_grant, _grant.c.id, orphan)
         pruned["revoked_token"] = self._delete_batched(_revoked, _revoked.c.jti, _revoked.c.expires_at < now)
-        pruned["browser_session"] = self._delete_batched(_session, _session.c.id_digest, or_(
-            _session.c.expires_at < cutoff,
-            _session.c.ended_at < cutoff,
-            _session.c.last_seen_at < cutoff - horizon.session_idle_ttl,
-        ))
-        pruned["interaction"] = self._delete_batched(_interaction, _interaction.c.id, _interaction.c.expires_at < cutoff)
+        pruned["browser_session"] = self._delete_batched(
+            _session,
+            _session.c.id_digest,
+            or_(
+                _session.c.expires_at < cutoff,
+                _session.c.ended_at < cutoff,
+                _session.c.last_seen_at < cutoff - horizon.session_idle_ttl,
+            ),
+        )
+        pruned["interaction"] = self._delete_batched(
+            _interaction, _interaction.c.id, _interaction.c.expires_at < cutoff
+        )
         pruned["flow"] = self._delete_batched(_flow, _flow.c.id, _flow.c.expires_at < cutoff)
         pruned["otp_challenge"] = self._delete_batched(_challenge, _challenge.c.id, _challenge.c.expires_at < cutoff)
         pruned["rate_counter"] = self._delete_batched(_counter, _counter.c.key, _counter.c.window_ends_at < now)
         # A jti is remembered only while a token bearing it could still be accepted.
         pruned["used_jti"] = self._delete_batched(_used_jti, _used_jti.c.key, _used_jti.c.expires_at < now)
         pruned["pushed_request"] = self._delete_batched(_pushed, _pushed.c.uri_digest, _pushed.c.expires_at < cutoff)
-        pruned["outbox"] = self._delete_batched(_outbox, _outbox.c.id, and_(
-            _outbox.c.status != PENDING, _outbox.c.finished_at < now - horizon.finished_outbox_retention))
+        pruned["outbox"] = self._delete_batched(
+            _outbox,
+            _outbox.c.id,
+            and_(_outbox.c.status != PENDING, _outbox.c.finished_at < now - horizon.finished_outbox_retention),
+        )
         with self._db.begin() as conn:
             # Cleared failure counters (nothing to remember) carry no information.
-            pruned["auth_failure"] = conn.execute(delete(_failure).where(
-                _failure.c.consecutive == 0, _failure.c.locked.is_(False), _failure.c.blocked_until <= now,
-                _failure.c.updated_at < cutoff)).rowcount or 0
+            pruned["auth_failure"] = (
+                conn.execute(
+                    delete(_failure).where(
+                        _failure.c.consecutive == 0,
+                        _failure.c.locked.is_(False),
+                        _failure.c.blocked_until <= now,
+                        _failure.c.updated_at < cutoff,
+                    )
+                ).rowcount
+                or 0
+            )
         return pruned
 
     def outbox_pending(self) -> int:
         with self._db.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(_outbox)
-                                    .where(_outbox.c.status == PENDING)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(_outbox).where(_outbox.c.status == PENDING)).scalar_one()
+            )
 
     def counts(self) -> dict[str, int]:
         """Rows per prunable table (for `idp housekeeping --dry-run` and tests)."""
-        tables = {"authorization_code": _code, "refresh_token": _refresh, "auth_grant": _grant,
-                  "revoked_token": _revoked, "browser_session": _session, "interaction": _interaction,
-                  "flow": _flow, "otp_challenge": _challenge, "rate_counter": _counter, "outbox": _outbox,
-                  "auth_failure": _failure}
+        tables = {
+            "authorization_code": _code,
+            "refresh_token": _refresh,
+            "auth_grant": _grant,
+            "revoked_token": _revoked,
+            "browser_session": _session,
+            "interaction": _interaction,
+            "flow": _flow,
+            "otp_challenge": _challenge,
+            "rate_counter": _counter,
+            "outbox": _outbox,
+            "auth_failure": _failure,
+        }
         with self._db.connect() as conn:
-            return {name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-                    for name, t in tables.items()}
+            return {
+                name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for name, t in tables.items()
+            }

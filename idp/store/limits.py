@@ -7,8 +7,8 @@ requests on several processes can never both see the old value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import Connection, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,8 +42,9 @@ class AuthFailures:
 
     def state(self, citizen_id: str, kind: str) -> FailureState:
         with self._db.connect() as conn:
-            row = conn.execute(select(_failure).where(_failure.c.citizen_id == citizen_id,
-                                                      _failure.c.kind == kind)).first()
+            row = conn.execute(
+                select(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
+            ).first()
         return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
 
     def record(self, citizen_id: str, kind: str, now: int, delay_for: DelayPolicy) -> FailureState:
@@ -51,10 +52,12 @@ class AuthFailures:
         with self._db.begin() as conn:
             insert = _insert(conn)
             consecutive = conn.execute(
-                insert(_failure).values(citizen_id=citizen_id, kind=kind, consecutive=1, blocked_until=0,
-                                        locked=False, updated_at=now)
-                .on_conflict_do_update(index_elements=["citizen_id", "kind"],
-                                       set_={"consecutive": _failure.c.consecutive + 1, "updated_at": now})
+                insert(_failure)
+                .values(citizen_id=citizen_id, kind=kind, consecutive=1, blocked_until=0, locked=False, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=["citizen_id", "kind"],
+                    set_={"consecutive": _failure.c.consecutive + 1, "updated_at": now},
+                )
                 .returning(_failure.c.consecutive)
             ).scalar_one()
             delay, lock = delay_for(consecutive)
@@ -64,8 +67,11 @@ class AuthFailures:
             if lock:
                 values["locked"] = True
             if values:
-                conn.execute(update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
-                             .values(**values))
+                conn.execute(
+                    update(_failure)
+                    .where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
+                    .values(**values)
+                )
         return FailureState(consecutive, now + delay if delay else 0, lock)
 
     def clear(self, citizen_id: str, kind: str, now: int, unlock: bool = False) -> None:
@@ -73,8 +79,9 @@ class AuthFailures:
         if unlock:
             values["locked"] = False
         with self._db.begin() as conn:
-            conn.execute(update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
-                         .values(**values))
+            conn.execute(
+                update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind).values(**values)
+            )
 
 
 class RateCounters:
@@ -86,17 +93,22 @@ class RateCounters:
         with self._db.begin() as conn:
             insert = _insert(conn)
             expired = _counter.c.window_ends_at <= now
-            return int(conn.execute(
-                insert(_counter).values(key=key, window_ends_at=now + window, count=1)
-                .on_conflict_do_update(index_elements=["key"], set_={
-                    "count": case((expired, 1), else_=_counter.c.count + 1),
-                    "window_ends_at": case((expired, now + window), else_=_counter.c.window_ends_at),
-                })
-                .returning(_counter.c.count)
-            ).scalar_one())
+            return int(
+                conn.execute(
+                    insert(_counter)
+                    .values(key=key, window_ends_at=now + window, count=1)
+                    .on_conflict_do_update(
+                        index_elements=["key"],
+                        set_={
+                            "count": case((expired, 1), else_=_counter.c.count + 1),
+                            "window_ends_at": case((expired, now + window), else_=_counter.c.window_ends_at),
+                        },
+                    )
+                    .returning(_counter.c.count)
+                ).scalar_one()
+            )
 
     def peek(self, key: str, now: int) -> int:
         with self._db.connect() as conn:
-            row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at)
-                               .where(_counter.c.key == key)).first()
+            row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at).where(_counter.c.key == key)).first()
         return int(row.count) if row and row.window_ends_at > now else 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Column, Index, Integer, Text, and_, or_, select, update
 from sqlmodel import Field, SQLModel
@@ -38,18 +38,18 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=8)  # sms | email
     recipient: str = Field(max_length=254)  # E.164 phone or email address
     purpose: str = Field(max_length=16)
-    subject: Optional[str] = Field(default=None, max_length=200)
-    text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # erased once finished
-    code: Optional[str] = Field(default=None, max_length=16)  # erased once finished
+    subject: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # erased once finished
+    code: str | None = Field(default=None, max_length=16)  # erased once finished
     redacted_text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=8)
     attempts: int = Field(sa_column=Column(Integer, nullable=False))
     next_attempt_at: int = _epoch()  # type: ignore[assignment]
-    claimed_until: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
-    claim_token: Optional[str] = Field(default=None, max_length=32)
-    last_error: Optional[str] = Field(default=None, max_length=ERROR_MAX_LENGTH)
+    claimed_until: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    claim_token: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=ERROR_MAX_LENGTH)
     created_at: int = _epoch()  # type: ignore[assignment]
-    finished_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    finished_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class Outgoing(Protocol):
@@ -99,10 +99,21 @@ _outbox = OutboxMessage.__table__
 
 def _record(row: Any) -> OutboxRecord:
     return OutboxRecord(
-        id=row.id, channel=row.channel, to=row.recipient, purpose=row.purpose, subject=row.subject,
-        redacted_text=row.redacted_text, status=row.status, attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at, claimed_until=row.claimed_until, last_error=row.last_error,
-        created_at=row.created_at, finished_at=row.finished_at, text=row.text, code=row.code,
+        id=row.id,
+        channel=row.channel,
+        to=row.recipient,
+        purpose=row.purpose,
+        subject=row.subject,
+        redacted_text=row.redacted_text,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        claimed_until=row.claimed_until,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        text=row.text,
+        code=row.code,
         claim_token=row.claim_token,
     )
 
@@ -132,12 +143,26 @@ class OutboxRepository:
         """One INSERT, in the caller's request; the message is due at once. Returns its id."""
         message_id = str(uuid.uuid4())
         with self._db.begin() as conn:
-            conn.execute(_outbox.insert().values(
-                id=message_id, channel=message.channel, recipient=message.to, purpose=message.purpose,
-                subject=message.subject, text=message.text, code=message.code,
-                redacted_text=message.redacted_text, status=PENDING, attempts=0, next_attempt_at=now,
-                claimed_until=None, claim_token=None, last_error=None, created_at=now, finished_at=None,
-            ))
+            conn.execute(
+                _outbox.insert().values(
+                    id=message_id,
+                    channel=message.channel,
+                    recipient=message.to,
+                    purpose=message.purpose,
+                    subject=message.subject,
+                    text=message.text,
+                    code=message.code,
+                    redacted_text=message.redacted_text,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                    claim_token=None,
+                    last_error=None,
+                    created_at=now,
+                    finished_at=None,
+                )
+            )
         return message_id
 
     def claim_due(self, now: int, lease: int, limit: int = 20) -> list[OutboxRecord]:
@@ -156,13 +181,22 @@ class OutboxRepository:
 
     def _claim_skipping_locked(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
         """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on."""
-        due = (select(_outbox.c.id).where(_due(now)).order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
-               .limit(limit).with_for_update(skip_locked=True))
+        due = (
+            select(_outbox.c.id)
+            .where(_due(now))
+            .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         with self._db.begin() as conn:
-            return list(conn.execute(
-                update(_outbox).where(_outbox.c.id.in_(due.scalar_subquery()), _due(now))
-                .values(**claim).returning(*_outbox.c)
-            ).all())
+            return list(
+                conn.execute(
+                    update(_outbox)
+                    .where(_outbox.c.id.in_(due.scalar_subquery()), _due(now))
+                    .values(**claim)
+                    .returning(*_outbox.c)
+                ).all()
+            )
 
     def _claim_one_by_one(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
         """SQLite: list candidates, then take each with its own conditional UPDATE; a row another
@@ -172,16 +206,19 @@ class OutboxRepository:
         SQLite's WAL mode refuses under contention instead of waiting).
         """
         with self._db.connect() as conn:
-            candidates = list(conn.execute(
-                select(_outbox.c.id).where(_due(now))
-                .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at).limit(limit)
-            ).scalars())
+            candidates = list(
+                conn.execute(
+                    select(_outbox.c.id)
+                    .where(_due(now))
+                    .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
+                    .limit(limit)
+                ).scalars()
+            )
         rows = []
         for message_id in candidates:
             with self._db.begin() as conn:
                 row = conn.execute(
-                    update(_outbox).where(_outbox.c.id == message_id, _due(now)).values(**claim)
-                    .returning(*_outbox.c)
+                    update(_outbox).where(_outbox.c.id == message_id, _due(now)).values(**claim).returning(*_outbox.c)
                 ).first()
             if row is not None:
                 rows.append(row)
@@ -198,14 +235,20 @@ class OutboxRepository:
     def retry_later(self, message_id: str, claim_token: str, error: str, next_attempt_at: int) -> bool:
         """Release the lease and make the message due again at `next_attempt_at`."""
         with self._db.begin() as conn:
-            result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
-                claimed_until=None, claim_token=None, last_error=_error(error), next_attempt_at=next_attempt_at))
+            result = conn.execute(
+                update(_outbox)
+                .where(_held(message_id, claim_token))
+                .values(claimed_until=None, claim_token=None, last_error=_error(error), next_attempt_at=next_attempt_at)
+            )
         return result.rowcount == 1
 
     def _finish(self, message_id: str, claim_token: str, **values: Any) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_outbox).where(_held(message_id, claim_token)).values(
-                text=None, code=None, claimed_until=None, claim_token=None, **values))
+            result = conn.execute(
+                update(_outbox)
+                .where(_held(message_id, claim_token))
+                .values(text=None, code=None, claimed_until=None, claim_token=None, **values)
+            )
         return result.rowcount == 1
 
     def get(self, message_id: str) -> OutboxRecord | None:

@@ -32,16 +32,28 @@ class PushedRequests:
 
     def push(self, uri_digest: str, client_id: str, params: dict[str, list[str]], now: int, expires_at: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(_pushed.insert().values(uri_digest=uri_digest, client_id=client_id, params=json.dumps(params),
-                                                 created_at=now, expires_at=expires_at, consumed_at=None))
+            conn.execute(
+                _pushed.insert().values(
+                    uri_digest=uri_digest,
+                    client_id=client_id,
+                    params=json.dumps(params),
+                    created_at=now,
+                    expires_at=expires_at,
+                    consumed_at=None,
+                )
+            )
 
     def take(self, uri_digest: str, client_id: str, now: int) -> dict[str, Any] | None:
         """The pushed parameters, once: used, expired, or another client's gives None."""
         with self._db.begin() as conn:
             row = conn.execute(
                 update(_pushed)
-                .where(_pushed.c.uri_digest == uri_digest, _pushed.c.client_id == client_id,
-                       _pushed.c.consumed_at.is_(None), _pushed.c.expires_at > now)
+                .where(
+                    _pushed.c.uri_digest == uri_digest,
+                    _pushed.c.client_id == client_id,
+                    _pushed.c.consumed_at.is_(None),
+                    _pushed.c.expires_at > now,
+                )
                 .values(consumed_at=now)
                 .returning(_pushed.c.params)
             ).first()

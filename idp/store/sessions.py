@@ -28,9 +28,16 @@ class BrowserSessions:
         with self._db.begin() as conn:
             conn.execute(
                 _session.insert().values(
-                    id_digest=id_digest, sid=sid, citizen_id=citizen_id, auth_time=auth_time,
-                    amr=json.dumps(amr), acr=acr, created_at=auth_time, last_seen_at=auth_time,
-                    expires_at=expires_at, ended_at=None,
+                    id_digest=id_digest,
+                    sid=sid,
+                    citizen_id=citizen_id,
+                    auth_time=auth_time,
+                    amr=json.dumps(amr),
+                    acr=acr,
+                    created_at=auth_time,
+                    last_seen_at=auth_time,
+                    expires_at=expires_at,
+                    ended_at=None,
                 )
             )
 
@@ -53,27 +60,50 @@ class BrowserSessions:
         if row is None:
             return None
         return SessionRecord(
-            id_digest=row.id_digest, sid=row.sid, citizen_id=row.citizen_id, auth_time=row.auth_time,
-            amr=tuple(json.loads(row.amr)), acr=row.acr, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
+            id_digest=row.id_digest,
+            sid=row.sid,
+            citizen_id=row.citizen_id,
+            auth_time=row.auth_time,
+            amr=tuple(json.loads(row.amr)),
+            acr=row.acr,
+            expires_at=row.expires_at,
+            last_seen_at=row.last_seen_at,
         )
 
     def live_for(self, citizen_id: str, now: int) -> list[SessionRecord]:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_session).where(_session.c.citizen_id == citizen_id,
-                                                       _session.c.ended_at.is_(None), _session.c.expires_at > now)).all()
-        return [SessionRecord(id_digest=r.id_digest, sid=r.sid, citizen_id=r.citizen_id, auth_time=r.auth_time,
-                              amr=tuple(json.loads(r.amr)), acr=r.acr, expires_at=r.expires_at,
-                              last_seen_at=r.last_seen_at) for r in rows]
+            rows = conn.execute(
+                select(_session).where(
+                    _session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None), _session.c.expires_at > now
+                )
+            ).all()
+        return [
+            SessionRecord(
+                id_digest=r.id_digest,
+                sid=r.sid,
+                citizen_id=r.citizen_id,
+                auth_time=r.auth_time,
+                amr=tuple(json.loads(r.amr)),
+                acr=r.acr,
+                expires_at=r.expires_at,
+                last_seen_at=r.last_seen_at,
+            )
+            for r in rows
+        ]
 
     def end_all_for(self, citizen_id: str, now: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(update(_session).where(_session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None))
-                         .values(ended_at=now))
+            conn.execute(
+                update(_session)
+                .where(_session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
 
     def end(self, id_digest: str, now: int) -> bool:
         with self._db.begin() as conn:
             result = conn.execute(
-                update(_session).where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
+                update(_session)
+                .where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
                 .values(ended_at=now)
             )
         return result.rowcount == 1
@@ -81,9 +111,16 @@ class BrowserSessions:
 
 def _interaction_record(row: Any) -> InteractionRecord:
     return InteractionRecord(
-        id=row.id, binding_digest=row.binding_digest, client_id=row.client_id, request=json.loads(row.request),
-        session_digest=row.session_digest, logged_in_at=row.logged_in_at, expires_at=row.expires_at,
-        completed_at=row.completed_at, return_to=row.return_to, pending_citizen_id=row.pending_citizen_id,
+        id=row.id,
+        binding_digest=row.binding_digest,
+        client_id=row.client_id,
+        request=json.loads(row.request),
+        session_digest=row.session_digest,
+        logged_in_at=row.logged_in_at,
+        expires_at=row.expires_at,
+        completed_at=row.completed_at,
+        return_to=row.return_to,
+        pending_citizen_id=row.pending_citizen_id,
         pending_amr=tuple(json.loads(row.pending_amr)) if row.pending_amr else (),
     )
 
@@ -93,15 +130,28 @@ class Interactions:
         self._db = db
 
     def create(
-        self, *, id: str, binding_digest: str, client_id: str | None, request: dict[str, Any], created_at: int,
-        expires_at: int, session_digest: str | None = None, return_to: str | None = None,
+        self,
+        *,
+        id: str,
+        binding_digest: str,
+        client_id: str | None,
+        request: dict[str, Any],
+        created_at: int,
+        expires_at: int,
+        session_digest: str | None = None,
+        return_to: str | None = None,
     ) -> None:
         with self._db.begin() as conn:
             conn.execute(
                 _interaction.insert().values(
-                    id=id, binding_digest=binding_digest, client_id=client_id,
-                    request=json.dumps(request, separators=(",", ":")), created_at=created_at, expires_at=expires_at,
-                    session_digest=session_digest, return_to=return_to,
+                    id=id,
+                    binding_digest=binding_digest,
+                    client_id=client_id,
+                    request=json.dumps(request, separators=(",", ":")),
+                    created_at=created_at,
+                    expires_at=expires_at,
+                    session_digest=session_digest,
+                    return_to=return_to,
                 )
             )
 
@@ -109,7 +159,8 @@ class Interactions:
         """The password is proven; a second factor is still owed before a session starts."""
         with self._db.begin() as conn:
             conn.execute(
-                update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
+                update(_interaction)
+                .where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
                 .values(pending_citizen_id=citizen_id, pending_amr=json.dumps(amr))
             )
 
@@ -121,7 +172,8 @@ class Interactions:
     def record_login(self, interaction_id: str, session_digest: str, now: int) -> None:
         with self._db.begin() as conn:
             conn.execute(
-                update(_interaction).where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
+                update(_interaction)
+                .where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None))
                 .values(session_digest=session_digest, logged_in_at=now, pending_citizen_id=None, pending_amr=None)
             )
 
@@ -130,8 +182,11 @@ class Interactions:
         with self._db.begin() as conn:
             result = conn.execute(
                 update(_interaction)
-                .where(_interaction.c.id == interaction_id, _interaction.c.completed_at.is_(None),
-                       _interaction.c.expires_at > now)
+                .where(
+                    _interaction.c.id == interaction_id,
+                    _interaction.c.completed_at.is_(None),
+                    _interaction.c.expires_at > now,
+                )
                 .values(completed_at=now)
             )
         return result.rowcount == 1
@@ -144,14 +199,18 @@ class Consents:
     def for_citizen(self, citizen_id: str) -> list[tuple[str, frozenset[str], int]]:
         """(client id, scopes allowed, when last changed) for each portal the citizen allowed."""
         with self._db.connect() as conn:
-            rows = conn.execute(select(_consent.c.client_id, _consent.c.scopes, _consent.c.updated_at)
-                                .where(_consent.c.citizen_id == citizen_id)).all()
+            rows = conn.execute(
+                select(_consent.c.client_id, _consent.c.scopes, _consent.c.updated_at).where(
+                    _consent.c.citizen_id == citizen_id
+                )
+            ).all()
         return [(r.client_id, frozenset(r.scopes.split()), r.updated_at) for r in rows]
 
     def withdraw(self, citizen_id: str, client_id: str) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(delete(_consent).where(_consent.c.citizen_id == citizen_id,
-                                                         _consent.c.client_id == client_id))
+            result = conn.execute(
+                delete(_consent).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+            )
         return result.rowcount == 1
 
     def scopes(self, citizen_id: str, client_id: str) -> frozenset[str]:
@@ -171,15 +230,24 @@ class Consents:
     def _merge(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
         with self._db.begin() as conn:
             current = conn.execute(
-                select(_consent.c.scopes).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+                select(_consent.c.scopes)
+                .where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
                 .with_for_update()
             ).scalar()
             if current is None:
-                conn.execute(_consent.insert().values(
-                    citizen_id=citizen_id, client_id=client_id, scopes=" ".join(sorted(scopes)),
-                    created_at=now, updated_at=now))
+                conn.execute(
+                    _consent.insert().values(
+                        citizen_id=citizen_id,
+                        client_id=client_id,
+                        scopes=" ".join(sorted(scopes)),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             else:
                 merged = " ".join(sorted(set(current.split()) | scopes))
                 conn.execute(
-                    update(_consent).where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
-                    .values(scopes=merged, updated_at=now))
+                    update(_consent)
+                    .where(_consent.c.citizen_id == citizen_id, _consent.c.client_id == client_id)
+                    .values(scopes=merged, updated_at=now)
+                )

@@ -7,7 +7,7 @@ staff password hash or sealed TOTP seed never reaches a record (both travel apar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import Column, Text, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ class StaffUser(SQLModel, table=True):
     full_name: str = Field(max_length=200)
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     totp_sealed: str = Field(sa_column=Column(Text, nullable=False))
-    totp_last_step: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    totp_last_step: int | None = _epoch(nullable=True)  # type: ignore[assignment]
     roles: str = Field(max_length=100)  # space-separated
     status: str = Field(max_length=16)  # active | disabled
     created_at: int = _epoch()  # type: ignore[assignment]
@@ -41,7 +41,7 @@ class StaffSession(SQLModel, table=True):
     created_at: int = _epoch()  # type: ignore[assignment]
     last_seen_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
-    ended_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    ended_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 _staff = StaffUser.__table__
@@ -78,22 +78,47 @@ class StaffSessionRecord:
 
 
 def _record(row: Any) -> StaffRecord:
-    return StaffRecord(id=row.id, username=row.username, full_name=row.full_name,
-                       roles=frozenset(row.roles.split()), status=row.status, created_at=row.created_at)
+    return StaffRecord(
+        id=row.id,
+        username=row.username,
+        full_name=row.full_name,
+        roles=frozenset(row.roles.split()),
+        status=row.status,
+        created_at=row.created_at,
+    )
 
 
 class StaffUsers:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, *, id: str, username: str, full_name: str, password_hash: str, totp_sealed: str,
-            roles: list[str], now: int) -> StaffRecord:
+    def add(
+        self,
+        *,
+        id: str,
+        username: str,
+        full_name: str,
+        password_hash: str,
+        totp_sealed: str,
+        roles: list[str],
+        now: int,
+    ) -> StaffRecord:
         try:
             with self._db.begin() as conn:
-                conn.execute(_staff.insert().values(
-                    id=id, username=username, full_name=full_name, password_hash=password_hash,
-                    totp_sealed=totp_sealed, totp_last_step=None, roles=" ".join(sorted(roles)), status="active",
-                    created_at=now, updated_at=now))
+                conn.execute(
+                    _staff.insert().values(
+                        id=id,
+                        username=username,
+                        full_name=full_name,
+                        password_hash=password_hash,
+                        totp_sealed=totp_sealed,
+                        totp_last_step=None,
+                        roles=" ".join(sorted(roles)),
+                        status="active",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
         except IntegrityError:
             raise Conflict("username") from None
         return self.get(id)  # type: ignore[return-value]
@@ -118,15 +143,18 @@ class StaffUsers:
     def accept_step(self, staff_id: str, step: int) -> bool:
         """Record a TOTP step as used, once: a replayed or racing code loses."""
         with self._db.begin() as conn:
-            result = conn.execute(update(_staff).where(
-                _staff.c.id == staff_id,
-                (_staff.c.totp_last_step.is_(None)) | (_staff.c.totp_last_step < step)).values(totp_last_step=step))
+            result = conn.execute(
+                update(_staff)
+                .where(_staff.c.id == staff_id, (_staff.c.totp_last_step.is_(None)) | (_staff.c.totp_last_step < step))
+                .values(totp_last_step=step)
+            )
         return result.rowcount == 1
 
     def set_password_hash(self, staff_id: str, password_hash: str, now: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(update(_staff).where(_staff.c.id == staff_id)
-                         .values(password_hash=password_hash, updated_at=now))
+            conn.execute(
+                update(_staff).where(_staff.c.id == staff_id).values(password_hash=password_hash, updated_at=now)
+            )
 
     def set_status(self, staff_id: str, status: str, now: int) -> bool:
         with self._db.begin() as conn:
@@ -140,29 +168,49 @@ class StaffSessions:
 
     def create(self, *, id_digest: str, staff_id: str, now: int, expires_at: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(_session.insert().values(id_digest=id_digest, staff_id=staff_id, created_at=now,
-                                                  last_seen_at=now, expires_at=expires_at, ended_at=None))
+            conn.execute(
+                _session.insert().values(
+                    id_digest=id_digest,
+                    staff_id=staff_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=expires_at,
+                    ended_at=None,
+                )
+            )
 
     def get_live(self, id_digest: str, now: int, idle_ttl: int) -> StaffSessionRecord | None:
         """The session unless ended, expired, idle too long, or its staff member disabled; marks it seen."""
         with self._db.begin() as conn:
             row = conn.execute(
-                update(_session).where(
-                    _session.c.id_digest == id_digest, _session.c.ended_at.is_(None), _session.c.expires_at > now,
+                update(_session)
+                .where(
+                    _session.c.id_digest == id_digest,
+                    _session.c.ended_at.is_(None),
+                    _session.c.expires_at > now,
                     _session.c.last_seen_at > now - idle_ttl,
-                    _session.c.staff_id.in_(select(_staff.c.id).where(_staff.c.status == "active")))
-                .values(last_seen_at=now).returning(*_session.c)).first()
+                    _session.c.staff_id.in_(select(_staff.c.id).where(_staff.c.status == "active")),
+                )
+                .values(last_seen_at=now)
+                .returning(*_session.c)
+            ).first()
         if row is None:
             return None
         return StaffSessionRecord(row.id_digest, row.staff_id, row.created_at, row.last_seen_at, row.expires_at)
 
     def end(self, id_digest: str, now: int) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_session).where(_session.c.id_digest == id_digest,
-                                                         _session.c.ended_at.is_(None)).values(ended_at=now))
+            result = conn.execute(
+                update(_session)
+                .where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
         return result.rowcount == 1
 
     def end_all_for(self, staff_id: str, now: int) -> None:
         with self._db.begin() as conn:
-            conn.execute(update(_session).where(_session.c.staff_id == staff_id, _session.c.ended_at.is_(None))
-                         .values(ended_at=now))
+            conn.execute(
+                update(_session)
+                .where(_session.c.staff_id == staff_id, _session.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )

@@ -6,8 +6,6 @@ Times are integer seconds since the epoch (UTC), read from the injected clock.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -34,7 +32,7 @@ class Citizen(SQLModel, table=True):
     sex: str = Field(max_length=6)
     phone: str = Field(max_length=16, unique=True)  # E.164
     phone_verified: bool = False
-    email: Optional[str] = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
     email_verified: bool = False
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16)  # pending | active | locked
@@ -48,7 +46,7 @@ class Client(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    secret_digest: Optional[str] = Field(default=None, max_length=64)
+    secret_digest: str | None = Field(default=None, max_length=64)
     auth_method: str = Field(max_length=32)
     redirect_uris: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
     post_logout_redirect_uris: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
@@ -58,13 +56,16 @@ class Client(SQLModel, table=True):
     created_at: int = _epoch()  # type: ignore[assignment]
     # pairwise (default: a `sub` of its own per portal) or public (one `sub` for portals of one organisation)
     subject_type: str = Field(default="pairwise", max_length=8, sa_column_kwargs={"server_default": "pairwise"})
-    sector_id: Optional[str] = Field(default=None, max_length=64)  # pairwise sector; None means the client id
-    grant_types: str = Field(default="authorization_code refresh_token", max_length=200,
-                             sa_column_kwargs={"server_default": "authorization_code refresh_token"})
+    sector_id: str | None = Field(default=None, max_length=64)  # pairwise sector; None means the client id
+    grant_types: str = Field(
+        default="authorization_code refresh_token",
+        max_length=200,
+        sa_column_kwargs={"server_default": "authorization_code refresh_token"},
+    )
     min_level: str = Field(default="LoA1", max_length=8, sa_column_kwargs={"server_default": "LoA1"})
-    jwks: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # for private_key_jwt
-    jwks_uri: Optional[str] = Field(default=None, max_length=500)
-    backchannel_logout_uri: Optional[str] = Field(default=None, max_length=500)
+    jwks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # for private_key_jwt
+    jwks_uri: str | None = Field(default=None, max_length=500)
+    backchannel_logout_uri: str | None = Field(default=None, max_length=500)
     require_par: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     require_dpop: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
@@ -81,7 +82,7 @@ class BrowserSession(SQLModel, table=True):
     created_at: int = _epoch()  # type: ignore[assignment]
     last_seen_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
-    ended_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    ended_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class Interaction(SQLModel, table=True):
@@ -91,24 +92,24 @@ class Interaction(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     binding_digest: str = Field(max_length=64)
-    client_id: Optional[str] = Field(default=None, foreign_key="client.id", max_length=64)
+    client_id: str | None = Field(default=None, foreign_key="client.id", max_length=64)
     request: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the validated request
-    return_to: Optional[str] = Field(default=None, max_length=200)  # account-page logins: where to go after
-    session_digest: Optional[str] = Field(default=None, max_length=64)
+    return_to: str | None = Field(default=None, max_length=200)  # account-page logins: where to go after
+    session_digest: str | None = Field(default=None, max_length=64)
     # Password proven, second factor still owed: who, and what was used so far.
-    pending_citizen_id: Optional[str] = Field(default=None, max_length=36)
-    pending_amr: Optional[str] = Field(default=None, max_length=100)
-    logged_in_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    pending_citizen_id: str | None = Field(default=None, max_length=36)
+    pending_amr: str | None = Field(default=None, max_length=100)
+    logged_in_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    completed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    completed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class Consent(SQLModel, table=True):
     __tablename__ = "consent"
     __table_args__ = (UniqueConstraint("citizen_id", "client_id", name="uq_consent_citizen_client"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36)
     client_id: str = Field(foreign_key="client.id", max_length=64)
     scopes: str = Field(max_length=500)
@@ -125,15 +126,15 @@ class Grant(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
     client_id: str = Field(foreign_key="client.id", max_length=64, index=True)
-    sid: Optional[str] = Field(default=None, max_length=64)
+    sid: str | None = Field(default=None, max_length=64)
     scope: str = Field(max_length=500)
     auth_time: int = _epoch()  # type: ignore[assignment]
     acr: str = Field(max_length=8)
     amr: str = Field(max_length=100)
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
-    revoked_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
-    dpop_jkt: Optional[str] = Field(default=None, max_length=64)  # tokens of this grant are bound to this key
+    revoked_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    dpop_jkt: str | None = Field(default=None, max_length=64)  # tokens of this grant are bound to this key
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -144,11 +145,11 @@ class AuthorizationCode(SQLModel, table=True):
     client_id: str = Field(max_length=64)
     redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
     code_challenge: str = Field(max_length=128)
-    nonce: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    dpop_jkt: Optional[str] = Field(default=None, max_length=64)  # RFC 9449 §10: bound at /authorize
+    nonce: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    dpop_jkt: str | None = Field(default=None, max_length=64)  # RFC 9449 §10: bound at /authorize
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class RefreshToken(SQLModel, table=True):
@@ -160,9 +161,9 @@ class RefreshToken(SQLModel, table=True):
     scope: str = Field(max_length=500)
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
-    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
     # Rotation: the successor's digest, and whether the one retry inside the grace window was spent.
-    replaced_by: Optional[str] = Field(default=None, max_length=64)
+    replaced_by: str | None = Field(default=None, max_length=64)
     grace_used: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
@@ -175,7 +176,6 @@ class RevokedToken(SQLModel, table=True):
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
 
 
-
 class Flow(SQLModel, table=True):
     """A multi-step self-service flow (registration, password reset, phone change), bound to the
     browser or app that started it by a secret whose digest is kept here."""
@@ -185,11 +185,11 @@ class Flow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=16)
     binding_digest: str = Field(max_length=64)
-    citizen_id: Optional[str] = Field(default=None, max_length=36)
+    citizen_id: str | None = Field(default=None, max_length=36)
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    completed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    completed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class OtpChallenge(SQLModel, table=True):
@@ -207,7 +207,7 @@ class OtpChallenge(SQLModel, table=True):
     attempts: int = 0
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch()  # type: ignore[assignment]
-    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class TotpFactor(SQLModel, table=True):
@@ -216,8 +216,8 @@ class TotpFactor(SQLModel, table=True):
     citizen_id: str = Field(foreign_key="citizen.id", primary_key=True, max_length=36)
     secret_sealed: str = Field(sa_column=Column(Text, nullable=False))
     created_at: int = _epoch()  # type: ignore[assignment]
-    confirmed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
-    last_step: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    confirmed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    last_step: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class RecoveryCode(SQLModel, table=True):
@@ -226,7 +226,7 @@ class RecoveryCode(SQLModel, table=True):
     code_digest: str = Field(primary_key=True, max_length=64)
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
     created_at: int = _epoch()  # type: ignore[assignment]
-    used_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    used_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
 
 
 class AuthFailure(SQLModel, table=True):
@@ -271,4 +271,4 @@ class PushedRequest(SQLModel, table=True):
     params: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the pushed parameters
     created_at: int = _epoch()  # type: ignore[assignment]
     expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    consumed_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
+    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import Column, Text, select, update
 from sqlmodel import Field, SQLModel
@@ -36,9 +36,9 @@ class VerificationRequest(SQLModel, table=True):
     recorded_by: str = Field(foreign_key="staff_user.id", max_length=36)
     recorded_at: int = _epoch()  # type: ignore[assignment]
     status: str = Field(max_length=16, index=True)  # pending | approved | rejected | void
-    decided_by: Optional[str] = Field(default=None, max_length=36)
-    decided_at: Optional[int] = _epoch(nullable=True)  # type: ignore[assignment]
-    decision_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: str | None = Field(default=None, max_length=36)
+    decided_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 _request = VerificationRequest.__table__
@@ -73,13 +73,36 @@ class Verifications:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, *, id: str, citizen_pk: str, document_type: str, document_number: str, data_matches: bool,
-            note: str, identity: dict[str, str], identity_digest: str, recorded_by: str, now: int) -> VerificationRecord:
+    def add(
+        self,
+        *,
+        id: str,
+        citizen_pk: str,
+        document_type: str,
+        document_number: str,
+        data_matches: bool,
+        note: str,
+        identity: dict[str, str],
+        identity_digest: str,
+        recorded_by: str,
+        now: int,
+    ) -> VerificationRecord:
         with self._db.begin() as conn:
-            conn.execute(_request.insert().values(
-                id=id, citizen_pk=citizen_pk, document_type=document_type, document_number=document_number,
-                data_matches=data_matches, note=note, identity=json.dumps(identity, sort_keys=True),
-                identity_digest=identity_digest, recorded_by=recorded_by, recorded_at=now, status="pending"))
+            conn.execute(
+                _request.insert().values(
+                    id=id,
+                    citizen_pk=citizen_pk,
+                    document_type=document_type,
+                    document_number=document_number,
+                    data_matches=data_matches,
+                    note=note,
+                    identity=json.dumps(identity, sort_keys=True),
+                    identity_digest=identity_digest,
+                    recorded_by=recorded_by,
+                    recorded_at=now,
+                    status="pending",
+                )
+            )
         return self.get(id)  # type: ignore[return-value]
 
     def get(self, request_id: str) -> VerificationRecord | None:
@@ -87,7 +110,9 @@ class Verifications:
             row = conn.execute(select(_request).where(_request.c.id == request_id)).first()
         return _record(row) if row else None
 
-    def list(self, status: str | None = None, citizen_pk: str | None = None, limit: int = 100) -> list[VerificationRecord]:
+    def list(
+        self, status: str | None = None, citizen_pk: str | None = None, limit: int = 100
+    ) -> list[VerificationRecord]:
         query = select(_request).order_by(_request.c.recorded_at.desc(), _request.c.id).limit(limit)
         if status:
             query = query.where(_request.c.status == status)
@@ -105,15 +130,19 @@ class Verifications:
         if record.recorded_by == approver:
             return "own"
         with self._db.begin() as conn:
-            taken = conn.execute(update(_request).where(
-                _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != approver)
-                .values(status="approved", decided_by=approver, decided_at=now)).rowcount
+            taken = conn.execute(
+                update(_request)
+                .where(_request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != approver)
+                .values(status="approved", decided_by=approver, decided_at=now)
+            ).rowcount
             if taken != 1:
                 return "gone"
             unchanged = [_citizen.c[name] == record.identity.get(name) for name in IDENTITY_FIELDS]
-            raised = conn.execute(update(_citizen).where(
-                _citizen.c.id == record.citizen_pk, _citizen.c.status == "active", *unchanged)
-                .values(level="LoA2", updated_at=now)).rowcount
+            raised = conn.execute(
+                update(_citizen)
+                .where(_citizen.c.id == record.citizen_pk, _citizen.c.status == "active", *unchanged)
+                .values(level="LoA2", updated_at=now)
+            ).rowcount
             if raised == 1:
                 return "approved"
             conn.rollback()
@@ -127,13 +156,18 @@ class Verifications:
         if record.recorded_by == decider:
             return "own"
         with self._db.begin() as conn:
-            taken = conn.execute(update(_request).where(
-                _request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != decider)
-                .values(status="rejected", decided_by=decider, decided_at=now, decision_reason=reason)).rowcount
+            taken = conn.execute(
+                update(_request)
+                .where(_request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != decider)
+                .values(status="rejected", decided_by=decider, decided_at=now, decision_reason=reason)
+            ).rowcount
         return "rejected" if taken == 1 else "gone"
 
     def void(self, request_id: str, decider: str | None, now: int, reason: str) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_request).where(_request.c.id == request_id, _request.c.status == "pending")
-                                  .values(status="void", decided_by=decider, decided_at=now, decision_reason=reason))
+            result = conn.execute(
+                update(_request)
+                .where(_request.c.id == request_id, _request.c.status == "pending")
+                .values(status="void", decided_by=decider, decided_at=now, decision_reason=reason)
+            )
         return result.rowcount == 1

@@ -9,6 +9,7 @@ import pytest
 
 from idp.core import staff
 from idp.crypto.totp import totp_code
+from tests.e2e.conftest import running_provider  # noqa: F401  (the served-provider fixture, shared with e2e)
 
 PASSWORD = "staff password long enough"
 

@@ -28,8 +28,14 @@ def idp_env(monkeypatch, settings):
 
 def _events(provider, n=5):
     for i in range(n):
-        audit.record(provider, action="citizen.login", outcome="success" if i % 2 else "failure",
-                     actor=f"citizen:{i}", ip="192.0.2.1", detail={"n": i})
+        audit.record(
+            provider,
+            action="citizen.login",
+            outcome="success" if i % 2 else "failure",
+            actor=f"citizen:{i}",
+            ip="192.0.2.1",
+            detail={"n": i},
+        )
 
 
 def _verify(capsys):
@@ -46,12 +52,15 @@ def test_an_untouched_chain_verifies(provider, idp_env, capsys):
     assert status == 0 and report["ok"] and report["checked"] == 5
 
 
-@pytest.mark.parametrize("tamper, bad_seq", [
-    ("UPDATE audit_event SET outcome = 'success' WHERE seq = 3", 3),
-    ("DELETE FROM audit_event WHERE seq = 2", 2),
-    ("UPDATE audit_event SET seq = CASE seq WHEN 3 THEN -4 WHEN 4 THEN -3 END WHERE seq IN (3, 4)", 3),
-    ("DELETE FROM audit_event WHERE seq = 5", 5),
-])
+@pytest.mark.parametrize(
+    "tamper, bad_seq",
+    [
+        ("UPDATE audit_event SET outcome = 'success' WHERE seq = 3", 3),
+        ("DELETE FROM audit_event WHERE seq = 2", 2),
+        ("UPDATE audit_event SET seq = CASE seq WHEN 3 THEN -4 WHEN 4 THEN -3 END WHERE seq IN (3, 4)", 3),
+        ("DELETE FROM audit_event WHERE seq = 5", 5),
+    ],
+)
 def test_an_edited_deleted_or_reordered_row_is_named(provider, idp_env, capsys, tamper, bad_seq):
     _events(provider)
     with provider.store.engine.begin() as conn:
@@ -98,8 +107,9 @@ def test_the_console_exports_filtered_csv_and_json_lines(client, provider, staff
     _events(provider)
     act_as(client, staff_of("auditor"))
 
-    lines = client.get("/admin/audit/export", params={"format": "jsonl", "outcome": "failure",
-                                                       "action": "citizen.login"})
+    lines = client.get(
+        "/admin/audit/export", params={"format": "jsonl", "outcome": "failure", "action": "citizen.login"}
+    )
     table = client.get("/admin/audit/export", params={"format": "csv", "action": "citizen.login"})
 
     rows = [json.loads(line) for line in lines.text.splitlines()]

@@ -16,14 +16,12 @@ import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
 from idp.crypto.totp import totp_code
+from tests.e2e.conftest import _idp
 from tests.helpers import codes_in_outbox
-from tests.e2e.conftest import _idp, running_provider  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 STAFF_PASSWORD = "a long staff password"
-
-
 
 
 def _add_staff(env, username: str, *roles: str) -> str:
@@ -49,8 +47,7 @@ def _staff_login(chromium, base: str, username: str, secret: str):
     return context, page
 
 
-def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs_in_at_loa2(
-        running_provider, chromium):
+def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs_in_at_loa2(running_provider, chromium):
     rp = running_provider
     admin = _add_staff(rp.env, "root.admin", "admin")
     clerk = _add_staff(rp.env, "counter.clerk", "clerk")
@@ -84,11 +81,21 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
 
     # The citizen's next login to a portal asking LoA2: password, then an SMS code.
     meta = httpx.get(f"{rp.issuer}/.well-known/openid-configuration").json()
-    client = OAuth2Client(rp.client_id, rp.client_secret, scope="openid profile", redirect_uri=rp.redirect_uri,
-                          code_challenge_method="S256")
+    client = OAuth2Client(
+        rp.client_id,
+        rp.client_secret,
+        scope="openid profile",
+        redirect_uri=rp.redirect_uri,
+        code_challenge_method="S256",
+    )
     verifier = secrets.token_urlsafe(48)
-    url, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier,
-                                                 nonce=secrets.token_urlsafe(8), acr_values="LoA2", ui_locales="en")
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"],
+        code_verifier=verifier,
+        nonce=secrets.token_urlsafe(8),
+        acr_values="LoA2",
+        ui_locales="en",
+    )
     context = chromium.new_context()
     page = context.new_page()
     seen: list[str] = []
@@ -116,7 +123,8 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
 
     callback = seen[-1]
     assert "error" not in parse_qs(urlsplit(callback).query), unquote(callback)
-    token = client.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
-                               code_verifier=verifier)
+    token = client.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, state=state, code_verifier=verifier
+    )
     claims = jwt.decode(token["id_token"], options={"verify_signature": False})
     assert claims["acr"] == "LoA2" and "mfa" in claims["amr"]

@@ -23,8 +23,9 @@ def test_an_api_write_without_the_csrf_header_changes_nothing(client, provider, 
     member = act_as(client, staff_of("admin"))
 
     refused = client.post(f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "fraud"})
-    done = client.post(f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "fraud"},
-                       headers={"X-CSRF-Token": member.csrf})
+    done = client.post(
+        f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "fraud"}, headers={"X-CSRF-Token": member.csrf}
+    )
 
     assert refused.status_code == 403 and done.status_code == 200
     assert done.json()["citizen"]["status"] == "locked"
@@ -67,8 +68,9 @@ def test_lock_ends_sessions_unlock_restores_and_both_need_a_reason(client, provi
     no_reason = client.post(f"/admin/api/citizens/{citizen.id}/lock", json={}, headers=headers)
     locked = client.post(f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "stolen phone"}, headers=headers)
     session_after_lock = sessions.current(provider, live.cookie_value)
-    unlocked = client.post(f"/admin/api/citizens/{citizen.id}/unlock", json={"reason": "owner came in"},
-                           headers=headers)
+    unlocked = client.post(
+        f"/admin/api/citizens/{citizen.id}/unlock", json={"reason": "owner came in"}, headers=headers
+    )
 
     assert no_reason.status_code == 400
     assert locked.json()["citizen"]["status"] == "locked" and session_after_lock is None
@@ -83,8 +85,10 @@ def test_resetting_the_authenticator_removes_it_and_tells_the_citizen_by_sms(cli
     factors.confirm_totp(provider, citizen.id, totp_code(enrolment.secret, clock.now()))
     member = act_as(client, staff_of("admin"))
 
-    response = client.post(f"/admin/citizens/{citizen.id}/reset-authenticator",
-                           data={"csrf_token": member.csrf, "reason": "lost phone, ID checked"})
+    response = client.post(
+        f"/admin/citizens/{citizen.id}/reset-authenticator",
+        data={"csrf_token": member.csrf, "reason": "lost phone, ID checked"},
+    )
 
     assert response.status_code == 303
     assert not factors.has_totp(provider, citizen.id)

@@ -12,9 +12,16 @@ from tests.helpers import add_citizen
 
 
 def _record(client, member, citizen_pk):
-    response = client.post(f"/admin/api/citizens/{citizen_pk}/verifications",
-                           json={"document_type": "cccd", "document_number": "001090000123", "data_matches": True,
-                                 "note": "seen at the Hoàn Kiếm counter"}, headers={"X-CSRF-Token": member.csrf})
+    response = client.post(
+        f"/admin/api/citizens/{citizen_pk}/verifications",
+        json={
+            "document_type": "cccd",
+            "document_number": "001090000123",
+            "data_matches": True,
+            "note": "seen at the Hoàn Kiếm counter",
+        },
+        headers={"X-CSRF-Token": member.csrf},
+    )
     assert response.status_code == 201, response.text
     return response.json()["verification"]["id"]
 
@@ -59,13 +66,20 @@ def test_a_change_to_the_account_between_record_and_approval_voids_the_record(cl
 def test_the_store_refuses_a_stale_approval_even_when_the_change_lands_after_the_core_check(provider, staff_of, clock):
     citizen, _ = add_citizen(provider)
     clerk, supervisor = staff_of("clerk"), staff_of("supervisor")
-    record = verification.record_check(provider, staff.current(provider, clerk.cookie), citizen.id,
-                                       document_type="cccd", document_number="X1", data_matches=True)
+    record = verification.record_check(
+        provider,
+        staff.current(provider, clerk.cookie),
+        citizen.id,
+        document_type="cccd",
+        document_number="X1",
+        data_matches=True,
+    )
     with provider.store.engine.begin() as conn:  # the name is corrected behind the desk's back
         conn.execute(text("UPDATE citizen SET full_name = 'Trần Thị Bính' WHERE id = :id"), {"id": citizen.id})
 
-    outcome = provider.store.verifications.approve(record.id, staff.current(provider, supervisor.cookie).staff.id,
-                                                   clock.now())
+    outcome = provider.store.verifications.approve(
+        record.id, staff.current(provider, supervisor.cookie).staff.id, clock.now()
+    )
 
     assert outcome == "stale" and provider.store.citizens.get(citizen.id).level == "LoA1"
 
@@ -73,8 +87,9 @@ def test_the_store_refuses_a_stale_approval_even_when_the_change_lands_after_the
 def test_two_supervisors_approving_at_once_have_exactly_one_winner(provider, staff_of):
     citizen, _ = add_citizen(provider)
     clerk = staff.current(provider, staff_of("clerk").cookie)
-    record = verification.record_check(provider, clerk, citizen.id, document_type="cccd", document_number="X2",
-                                       data_matches=True)
+    record = verification.record_check(
+        provider, clerk, citizen.id, document_type="cccd", document_number="X2", data_matches=True
+    )
     deciders = [staff.current(provider, staff_of("supervisor", username=f"sup{i}").cookie) for i in range(4)]
     barrier = threading.Barrier(len(deciders))
     results: list[str] = []
@@ -102,8 +117,10 @@ def test_a_rejection_records_why_and_leaves_the_level(client, provider, staff_of
     request_id = _record(client, act_as(client, staff_of("clerk")), citizen.id)
     supervisor = act_as(client, staff_of("supervisor"))
 
-    page = client.post(f"/admin/desk/{request_id}", data={"csrf_token": supervisor.csrf, "decision": "reject",
-                                                          "reason": "photo does not match"})
+    page = client.post(
+        f"/admin/desk/{request_id}",
+        data={"csrf_token": supervisor.csrf, "decision": "reject", "reason": "photo does not match"},
+    )
 
     assert page.status_code == 303
     record = provider.store.verifications.get(request_id)
@@ -115,7 +132,10 @@ def test_the_level_cannot_be_set_through_a_generic_update(client, provider, staf
     citizen, _ = add_citizen(provider)
     member = act_as(client, staff_of("admin"))
 
-    client.post(f"/admin/api/citizens/{citizen.id}/unlock", json={"reason": "x", "level": "LoA2", "status": "active"},
-                headers={"X-CSRF-Token": member.csrf})
+    client.post(
+        f"/admin/api/citizens/{citizen.id}/unlock",
+        json={"reason": "x", "level": "LoA2", "status": "active"},
+        headers={"X-CSRF-Token": member.csrf},
+    )
 
     assert provider.store.citizens.get(citizen.id).level == "LoA1"

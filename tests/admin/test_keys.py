@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import jwt
-import pytest
 
 from clients import PostIDClient
 from clients.client import drive
@@ -28,12 +27,19 @@ def _login(client, sdk, portal, citizen, password):
 
 
 def _sdk(client, portal, clock):
-    return PostIDClient(ISSUER, portal.client_id, client_secret=portal.secret, redirect_uri=portal.redirect_uri,
-                        http_client=client, clock=lambda: float(clock.now()))
+    return PostIDClient(
+        ISSUER,
+        portal.client_id,
+        client_secret=portal.secret,
+        redirect_uri=portal.redirect_uri,
+        http_client=client,
+        clock=lambda: float(clock.now()),
+    )
 
 
 def test_a_token_signed_before_rotation_still_validates_after_it_and_new_tokens_use_the_new_key(
-        client, provider, clock, staff_of):
+    client, provider, clock, staff_of
+):
     portal = add_portal(provider)
     citizen, password = add_citizen(provider)
     sdk = _sdk(client, portal, clock)
@@ -63,8 +69,7 @@ def test_a_token_signed_before_rotation_still_validates_after_it_and_new_tokens_
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {before.access_token}"}).status_code == 200
 
 
-def test_a_retired_key_leaves_the_jwks_once_its_tokens_expired_plus_the_cache_time(
-        client, provider, clock, staff_of):
+def test_a_retired_key_leaves_the_jwks_once_its_tokens_expired_plus_the_cache_time(client, provider, clock, staff_of):
     admin = act_as(client, staff_of("admin"))
     headers = {"X-CSRF-Token": admin.csrf}
     old_kid = provider.keys.signer("ES256").kid
@@ -101,8 +106,9 @@ def test_idp_staff_add_prints_the_enrolment_uri_and_a_terminal_qr(provider, idp_
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long staff password\n"))
 
-    status = cli.main(["staff", "add", "--username", "first.admin", "--role", "admin", "--role", "auditor",
-                       "--password-stdin"])
+    status = cli.main(
+        ["staff", "add", "--username", "first.admin", "--role", "admin", "--role", "auditor", "--password-stdin"]
+    )
     out = capsys.readouterr()
 
     created = json.loads(out.out)

@@ -9,8 +9,10 @@ from tests.admin.conftest import PASSWORD, add_staff, cookie_name, csrf_in
 
 def _login(client, username, password, code):
     page = client.get("/admin/login")
-    return client.post("/admin/login", data={"csrf_token": csrf_in(page.text), "username": username,
-                                             "password": password, "code": code})
+    return client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_in(page.text), "username": username, "password": password, "code": code},
+    )
 
 
 def test_a_staff_member_logs_in_with_password_and_totp_and_gets_a_strict_host_cookie(client, provider, clock):
@@ -33,8 +35,11 @@ def test_a_right_password_with_a_wrong_or_missing_code_is_refused_the_same_way(c
     right = totp_code(created.totp_secret, clock.now())
     wrong = "000000" if right != "000000" else "111111"
 
-    refused = [_login(client, "clerk1", PASSWORD, wrong), _login(client, "clerk1", "not the password", right),
-               _login(client, "nobody", PASSWORD, right)]
+    refused = [
+        _login(client, "clerk1", PASSWORD, wrong),
+        _login(client, "clerk1", "not the password", right),
+        _login(client, "nobody", PASSWORD, right),
+    ]
 
     assert [r.status_code for r in refused] == [401, 401, 401]
     assert all(cookie_name() not in r.headers.get("set-cookie", "") for r in refused)

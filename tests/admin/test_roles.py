@@ -9,13 +9,13 @@ from idp.admin import ROUTES
 from idp.core.staff import PERMISSIONS, ROLES
 from tests.admin.conftest import act_as
 
-GUARDED = [(method, path, permission) for method, path, _, permission in ROUTES
-           if permission not in (None, "session")]
+GUARDED = [(method, path, permission) for method, path, _, permission in ROUTES if permission not in (None, "session")]
 
 
 def _call(client, member, method, path):
-    url = "/admin" + path.replace("{citizen_pk}", "no-such-citizen").replace("{request_id}", "no-such-request") \
-        .replace("{client_id}", "no-such-client")
+    url = "/admin" + path.replace("{citizen_pk}", "no-such-citizen").replace("{request_id}", "no-such-request").replace(
+        "{client_id}", "no-such-client"
+    )
     if method == "GET":
         return client.get(url)
     if path.startswith("/api/"):

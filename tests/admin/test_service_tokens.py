@@ -34,7 +34,9 @@ def test_a_token_with_the_read_scope_searches_citizens_and_is_audited_as_the_cli
     citizen, _ = add_citizen(provider)
     backend = _backend(provider, "admin:citizens.read")
 
-    found = client.get("/admin/api/citizens", params={"q": CITIZEN.citizen_id}, headers=_bearer(_token(client, backend)))
+    found = client.get(
+        "/admin/api/citizens", params={"q": CITIZEN.citizen_id}, headers=_bearer(_token(client, backend))
+    )
 
     assert found.status_code == 200 and [c["id"] for c in found.json()["citizens"]] == [citizen.id]
     events = audit.search(provider, audit_filter({"action": "citizen.search"}), 10)
@@ -45,8 +47,9 @@ def test_a_token_writes_without_a_csrf_header_when_its_scope_allows(client, prov
     citizen, _ = add_citizen(provider)
     backend = _backend(provider, "admin:citizens.lock")
 
-    locked = client.post(f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "fraud"},
-                         headers=_bearer(_token(client, backend)))
+    locked = client.post(
+        f"/admin/api/citizens/{citizen.id}/lock", json={"reason": "fraud"}, headers=_bearer(_token(client, backend))
+    )
 
     assert locked.status_code == 200 and locked.json()["citizen"]["status"] == "locked"
 
@@ -75,8 +78,11 @@ def test_no_scope_lets_a_token_record_or_decide_identity_checks(client, provider
     citizen, _ = add_citizen(provider)
     backend = _backend(provider, *staff.ADMIN_SCOPES.values())
 
-    refused = client.post(f"/admin/api/citizens/{citizen.id}/verifications", headers=_bearer(_token(client, backend)),
-                          json={"document_type": "cccd", "document_number": "001", "data_matches": True})
+    refused = client.post(
+        f"/admin/api/citizens/{citizen.id}/verifications",
+        headers=_bearer(_token(client, backend)),
+        json={"document_type": "cccd", "document_number": "001", "data_matches": True},
+    )
 
     assert refused.status_code == 403
 
@@ -117,7 +123,10 @@ def test_a_disabled_clients_token_stops_working(client, provider, staff_of):
     backend = _backend(provider, "admin:citizens.read")
     token = _token(client, backend)
     admin = act_as(client, staff_of("admin"))
-    assert client.post(f"/admin/api/clients/{backend.client_id}/disable", headers={"X-CSRF-Token": admin.csrf}).status_code == 200
+    assert (
+        client.post(f"/admin/api/clients/{backend.client_id}/disable", headers={"X-CSRF-Token": admin.csrf}).status_code
+        == 200
+    )
     client.cookies.clear()
 
     refused = client.get("/admin/api/citizens", headers=_bearer(token))

@@ -23,15 +23,24 @@ def holder(provider):
 
 
 def _send(provider, citizen, flow=FLOW, ip="192.0.2.1", purpose="login"):
-    otp.send_code(provider, citizen_id=citizen.id, purpose=purpose, destination=citizen.phone, flow_id=flow,
-                  client_ip=ip, lang="vi")
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id,
+        purpose=purpose,
+        destination=citizen.phone,
+        flow_id=flow,
+        client_ip=ip,
+        lang="vi",
+    )
 
 
 def _code(provider, citizen, purpose="login"):
     """The newest code queued for the citizen (no outbox worker runs here, so the row still has it)."""
     with provider.store.engine.connect() as conn:
-        return conn.execute(text("SELECT code FROM outbox WHERE recipient = :to AND purpose = :p "
-                                 "ORDER BY created_at DESC LIMIT 1"), {"to": citizen.phone, "p": purpose}).scalar()
+        return conn.execute(
+            text("SELECT code FROM outbox WHERE recipient = :to AND purpose = :p ORDER BY created_at DESC LIMIT 1"),
+            {"to": citizen.phone, "p": purpose},
+        ).scalar()
 
 
 def _verify(provider, citizen, code, purpose="login"):
@@ -142,9 +151,19 @@ def test_a_phone_gets_at_most_five_codes_a_day(provider, clock, holder):
 def test_one_client_ip_gets_at_most_twenty_codes_a_day(provider, holder):
     from idp.core.accounts import CitizenDeclaration
 
-    others = [add_citizen(provider, declaration=CitizenDeclaration(
-        citizen_id=f"00109000{n:04d}", full_name="Lê Văn Tám", birth_date="1990-01-01", sex="male",
-        phone=f"0903{n:06d}"))[0] for n in range(limits.SENDS_PER_IP_PER_DAY + 1)]
+    others = [
+        add_citizen(
+            provider,
+            declaration=CitizenDeclaration(
+                citizen_id=f"00109000{n:04d}",
+                full_name="Lê Văn Tám",
+                birth_date="1990-01-01",
+                sex="male",
+                phone=f"0903{n:06d}",
+            ),
+        )[0]
+        for n in range(limits.SENDS_PER_IP_PER_DAY + 1)
+    ]
     for citizen in others[:-1]:
         _send(provider, citizen, flow=f"f-{citizen.id}", ip="198.51.100.7")
 
@@ -156,20 +175,27 @@ def test_one_client_ip_gets_at_most_twenty_codes_a_day(provider, holder):
 
 def test_only_vietnamese_mobile_numbers_are_sent_to(provider, holder):
     with pytest.raises(SendRefused) as refused:
-        otp.send_code(provider, citizen_id=holder.id, purpose="login", destination="+16505550100", flow_id=FLOW,
-                      client_ip="192.0.2.1", lang="vi")
+        otp.send_code(
+            provider,
+            citizen_id=holder.id,
+            purpose="login",
+            destination="+16505550100",
+            flow_id=FLOW,
+            client_ip="192.0.2.1",
+            lang="vi",
+        )
 
     assert refused.value.reason == "destination"
 
 
 def test_code_failures_across_codes_bring_growing_delays_then_a_lock(provider, clock, holder):
-    for n in range(limits.CODE_FREE_TRIES):
+    for _n in range(limits.CODE_FREE_TRIES):
         otp.record_failure(provider, holder.id)
     with pytest.raises(CodeRefused) as blocked:
         otp.check_not_blocked(provider, holder.id)
     assert blocked.value.reason == "blocked" and blocked.value.retry_after == 30
 
-    for n in range(limits.CODE_HARD_CAP - limits.CODE_FREE_TRIES):
+    for _n in range(limits.CODE_HARD_CAP - limits.CODE_FREE_TRIES):
         otp.record_failure(provider, holder.id)
     clock.advance(limits.MAX_DELAY + 1)
 

@@ -8,15 +8,28 @@ from urllib.parse import urlencode
 import pytest
 
 from idp.core import limits
-from tests.helpers import Pkce, add_citizen, add_portal, authorize_params, csrf_of, exchange, form_action, \
-    login_and_consent, messages_to, path_of, sent_codes
+from tests.helpers import (
+    Pkce,
+    add_citizen,
+    add_portal,
+    authorize_params,
+    csrf_of,
+    exchange,
+    form_action,
+    login_and_consent,
+    messages_to,
+    path_of,
+    sent_codes,
+)
 
 
 def _try_login(client, portal, identifier, password, ip_headers=None):
     start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce())))
     page = client.get(path_of(start.headers["location"]))
-    return client.post(form_action(page.text, "/login"), data={"csrf_token": csrf_of(page.text),
-                                                               "identifier": identifier, "password": password})
+    return client.post(
+        form_action(page.text, "/login"),
+        data={"csrf_token": csrf_of(page.text), "identifier": identifier, "password": password},
+    )
 
 
 @pytest.fixture
@@ -72,12 +85,16 @@ def test_one_address_is_refused_after_a_hundred_failed_logins_whatever_the_accou
 
 def _reset(client, provider, citizen, new_password, identifier=None):
     form = client.get("/reset")
-    started = client.post(form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text),
-                                                                  "identifier": identifier or citizen.citizen_id})
+    started = client.post(
+        form_action(form.text, "/reset"),
+        data={"csrf_token": csrf_of(form.text), "identifier": identifier or citizen.citizen_id},
+    )
     page = client.get(path_of(started.headers["location"]))
     code = sent_codes(provider, citizen.phone, "reset")[-1]
-    return started, client.post(form_action(page.text, "/reset/"), data={
-        "csrf_token": csrf_of(page.text), "code": code, "password": new_password})
+    return started, client.post(
+        form_action(page.text, "/reset/"),
+        data={"csrf_token": csrf_of(page.text), "code": code, "password": new_password},
+    )
 
 
 def test_a_reset_sets_the_new_password_and_ends_sessions_and_refresh_tokens(client, provider, setup):
@@ -89,8 +106,9 @@ def test_a_reset_sets_the_new_password_and_ends_sessions_and_refresh_tokens(clie
     _, done = _reset(client, provider, citizen, "một mật khẩu mới thật dài", identifier="0912 345 678")
 
     assert done.status_code == 200
-    refreshed = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                                 "refresh_token": tokens["refresh_token"]})
+    refreshed = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
     assert refreshed.json()["error"] == "invalid_grant"
     silent = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), prompt="none")))
     assert "login_required" in silent.headers["location"]
@@ -99,10 +117,12 @@ def test_a_reset_sets_the_new_password_and_ends_sessions_and_refresh_tokens(clie
 
 def test_a_reset_for_an_unknown_account_answers_the_same_and_sends_nothing(client, provider, setup):
     form = client.get("/reset")
-    known = client.post(form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text),
-                                                                "identifier": setup[1].citizen_id})
-    unknown = client.post(form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text),
-                                                                  "identifier": "079090000999"})
+    known = client.post(
+        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": setup[1].citizen_id}
+    )
+    unknown = client.post(
+        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": "079090000999"}
+    )
 
     assert known.status_code == unknown.status_code == 303
     assert client.get(path_of(unknown.headers["location"])).status_code == 200
@@ -110,17 +130,21 @@ def test_a_reset_for_an_unknown_account_answers_the_same_and_sends_nothing(clien
 
 
 def test_a_reset_refuses_a_weak_new_password_without_burning_the_code(client, provider, setup):
-    portal, citizen, _ = setup
+    _portal, citizen, _ = setup
     form = client.get("/reset")
-    started = client.post(form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text),
-                                                                  "identifier": citizen.citizen_id})
+    started = client.post(
+        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": citizen.citizen_id}
+    )
     page = client.get(path_of(started.headers["location"]))
     code = sent_codes(provider, citizen.phone, "reset")[-1]
 
-    weak = client.post(form_action(page.text, "/reset/"), data={"csrf_token": csrf_of(page.text), "code": code,
-                                                                "password": "12345678"})
-    strong = client.post(form_action(page.text, "/reset/"), data={"csrf_token": csrf_of(page.text), "code": code,
-                                                                  "password": "một mật khẩu mới thật dài"})
+    weak = client.post(
+        form_action(page.text, "/reset/"), data={"csrf_token": csrf_of(page.text), "code": code, "password": "12345678"}
+    )
+    strong = client.post(
+        form_action(page.text, "/reset/"),
+        data={"csrf_token": csrf_of(page.text), "code": code, "password": "một mật khẩu mới thật dài"},
+    )
 
     assert weak.status_code == 400 and strong.status_code == 200
 
@@ -130,14 +154,22 @@ def test_changing_the_phone_needs_the_password_and_a_code_to_the_new_number(clie
     login_and_consent(client, portal, citizen.citizen_id, password)
     account = client.get("/account")
 
-    wrong = client.post(form_action(account.text, "/account/phone"), data={
-        "csrf_token": csrf_of(account.text), "phone": "0977 000 111", "password": "not it at all"})
-    started = client.post(form_action(account.text, "/account/phone"), data={
-        "csrf_token": csrf_of(account.text), "phone": "0977 000 111", "password": password})
-    done = client.post(form_action(started.text, "/account/phone/confirm"), data={
-        "csrf_token": csrf_of(started.text), "flow_id": re.search(r'name="flow_id" value="([^"]+)"',
-                                                                  started.text).group(1),
-        "code": sent_codes(provider, "+84977000111", "phone_change")[-1]})
+    wrong = client.post(
+        form_action(account.text, "/account/phone"),
+        data={"csrf_token": csrf_of(account.text), "phone": "0977 000 111", "password": "not it at all"},
+    )
+    started = client.post(
+        form_action(account.text, "/account/phone"),
+        data={"csrf_token": csrf_of(account.text), "phone": "0977 000 111", "password": password},
+    )
+    done = client.post(
+        form_action(started.text, "/account/phone/confirm"),
+        data={
+            "csrf_token": csrf_of(started.text),
+            "flow_id": re.search(r'name="flow_id" value="([^"]+)"', started.text).group(1),
+            "code": sent_codes(provider, "+84977000111", "phone_change")[-1],
+        },
+    )
 
     assert wrong.status_code == 401 and started.status_code == 200 and done.status_code == 200
     assert "0977000111" in done.text
@@ -145,11 +177,13 @@ def test_changing_the_phone_needs_the_password_and_a_code_to_the_new_number(clie
 
 
 def test_the_account_page_refuses_a_form_without_its_csrf_token(client, provider, setup):
-    portal, citizen, password = setup
+    _portal, citizen, password = setup
     start = client.get("/account")
     page = client.get(path_of(start.headers["location"]))
-    client.post(form_action(page.text, "/login"), data={"csrf_token": csrf_of(page.text),
-                                                        "identifier": citizen.citizen_id, "password": password})
+    client.post(
+        form_action(page.text, "/login"),
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+    )
 
     response = client.post("/account/totp", data={"csrf_token": "forged"})
 

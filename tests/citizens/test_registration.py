@@ -11,11 +11,27 @@ import pytest
 from idp.core import registration
 from idp.core.accounts import CitizenDeclaration
 from idp.errors import ValidationError
-from tests.helpers import PageRefused, add_citizen, add_portal, csrf_of, form_action, login_and_consent, messages_to, \
-    path_of, sent_codes
+from tests.helpers import (
+    PageRefused,
+    add_citizen,
+    add_portal,
+    csrf_of,
+    form_action,
+    login_and_consent,
+    messages_to,
+    path_of,
+    sent_codes,
+)
 
-NEW = {"full_name": "Phạm Minh Châu", "citizen_id": "079303001234", "birth_date": "2003-04-05", "sex": "female",
-       "phone": "0987 654 321", "email": "", "password": "mây trắng bay qua đồi xanh"}
+NEW = {
+    "full_name": "Phạm Minh Châu",
+    "citizen_id": "079303001234",
+    "birth_date": "2003-04-05",
+    "sex": "female",
+    "phone": "0987 654 321",
+    "email": "",
+    "password": "mây trắng bay qua đồi xanh",
+}
 NEW_PHONE = "+84987654321"
 
 
@@ -27,8 +43,9 @@ def _register(client, lang="vi", **changes):
 
 def _verify(client, response, code):
     page = client.get(path_of(response.headers["location"]))
-    return client.post(form_action(page.text, "/register/"), data={"csrf_token": csrf_of(page.text), "code": code,
-                                                                     "action": "verify"})
+    return client.post(
+        form_action(page.text, "/register/"), data={"csrf_token": csrf_of(page.text), "code": code, "action": "verify"}
+    )
 
 
 def test_a_citizen_registers_proves_the_phone_and_logs_in_to_a_portal(client, provider):
@@ -54,18 +71,21 @@ def test_a_pending_account_cannot_log_in_before_the_code(client, provider):
     assert refused.value.response.status_code == 401
 
 
-@pytest.mark.parametrize("changes, field_label", [
-    ({"citizen_id": "079303001"}, "Số định danh cá nhân"),
-    ({"citizen_id": "003303001234"}, "Số định danh cá nhân"),
-    ({"sex": "male"}, "Số định danh cá nhân"),
-    ({"birth_date": "2004-04-05"}, "Số định danh cá nhân"),
-    ({"phone": "+1 650 555 0100"}, "Số điện thoại"),
-    ({"full_name": "X"}, "Họ và tên"),
-    ({"password": "short"}, "Mật khẩu"),
-    ({"password": "password123"}, "Mật khẩu"),
-    ({"password": "my id 079303001234 ok"}, "Mật khẩu"),
-    ({"password": "call me on 0987654321"}, "Mật khẩu"),
-])
+@pytest.mark.parametrize(
+    "changes, field_label",
+    [
+        ({"citizen_id": "079303001"}, "Số định danh cá nhân"),
+        ({"citizen_id": "003303001234"}, "Số định danh cá nhân"),
+        ({"sex": "male"}, "Số định danh cá nhân"),
+        ({"birth_date": "2004-04-05"}, "Số định danh cá nhân"),
+        ({"phone": "+1 650 555 0100"}, "Số điện thoại"),
+        ({"full_name": "X"}, "Họ và tên"),
+        ({"password": "short"}, "Mật khẩu"),
+        ({"password": "password123"}, "Mật khẩu"),
+        ({"password": "my id 079303001234 ok"}, "Mật khẩu"),
+        ({"password": "call me on 0987654321"}, "Mật khẩu"),
+    ],
+)
 def test_each_refusal_names_the_field_in_vietnamese(client, provider, changes, field_label):
     response = _register(client, **changes)
 
@@ -95,9 +115,16 @@ def test_a_password_of_128_characters_is_accepted_and_not_truncated(client, prov
 
 
 def test_registering_an_existing_id_number_answers_like_a_new_one_and_tells_the_holder(client, provider):
-    holder, _ = add_citizen(provider, declaration=CitizenDeclaration(
-        citizen_id=NEW["citizen_id"], full_name="Phạm Minh Châu", birth_date=NEW["birth_date"], sex="female",
-        phone="0911111111"))
+    holder, _ = add_citizen(
+        provider,
+        declaration=CitizenDeclaration(
+            citizen_id=NEW["citizen_id"],
+            full_name="Phạm Minh Châu",
+            birth_date=NEW["birth_date"],
+            sex="female",
+            phone="0911111111",
+        ),
+    )
     fresh = _register(client, citizen_id="001303009999", phone="0977777777")
 
     duplicate = _register(client, phone="0988888888")
@@ -111,9 +138,16 @@ def test_registering_an_existing_id_number_answers_like_a_new_one_and_tells_the_
 
 
 def test_a_collided_registration_accepts_no_code(client, provider):
-    add_citizen(provider, declaration=CitizenDeclaration(
-        citizen_id=NEW["citizen_id"], full_name="Phạm Minh Châu", birth_date=NEW["birth_date"], sex="female",
-        phone="0911111111"))
+    add_citizen(
+        provider,
+        declaration=CitizenDeclaration(
+            citizen_id=NEW["citizen_id"],
+            full_name="Phạm Minh Châu",
+            birth_date=NEW["birth_date"],
+            sex="female",
+            phone="0911111111",
+        ),
+    )
     duplicate = _register(client)
 
     refused = _verify(client, duplicate, "000000")
@@ -126,17 +160,24 @@ def test_twenty_parallel_registrations_of_one_id_number_create_exactly_one_accou
 
     def attempt(n):
         barrier.wait()
-        declaration = CitizenDeclaration(citizen_id=NEW["citizen_id"], full_name=NEW["full_name"],
-                                         birth_date=NEW["birth_date"], sex="female", phone=f"09876{n:05d}")
+        declaration = CitizenDeclaration(
+            citizen_id=NEW["citizen_id"],
+            full_name=NEW["full_name"],
+            birth_date=NEW["birth_date"],
+            sex="female",
+            phone=f"09876{n:05d}",
+        )
         return registration.register(provider, declaration, NEW["password"], client_ip=f"10.0.0.{n}", lang="vi")
 
     with ThreadPoolExecutor(20) as pool:
         list(pool.map(attempt, range(20)))
 
     from sqlalchemy import text
+
     with provider.store.engine.connect() as conn:
-        count = conn.execute(text("SELECT count(*) FROM citizen WHERE citizen_id = :c"),
-                             {"c": NEW["citizen_id"]}).scalar()
+        count = conn.execute(
+            text("SELECT count(*) FROM citizen WHERE citizen_id = :c"), {"c": NEW["citizen_id"]}
+        ).scalar()
     assert count == 1
 
 
@@ -160,9 +201,10 @@ def test_the_registration_api_creates_and_activates_an_account(client, provider)
     started = client.post("/api/registrations", json={k: v for k, v in NEW.items() if k != "email"})
     body = started.json()
 
-    verified = client.post(f"/api/registrations/{body['flow_id']}/verify",
-                           json={"flow_secret": body["flow_secret"],
-                                 "code": sent_codes(provider, NEW_PHONE, "register")[-1]})
+    verified = client.post(
+        f"/api/registrations/{body['flow_id']}/verify",
+        json={"flow_secret": body["flow_secret"], "code": sent_codes(provider, NEW_PHONE, "register")[-1]},
+    )
 
     assert started.status_code == 202 and body["next"] == "verify"
     assert verified.status_code == 200 and verified.json() == {"status": "active", "level": "LoA1"}
@@ -176,9 +218,16 @@ def test_the_registration_api_names_the_bad_field(client):
 
 
 def test_the_registration_api_answers_a_duplicate_like_a_new_one(client, provider):
-    add_citizen(provider, declaration=CitizenDeclaration(
-        citizen_id=NEW["citizen_id"], full_name="Phạm Minh Châu", birth_date=NEW["birth_date"], sex="female",
-        phone="0911111111"))
+    add_citizen(
+        provider,
+        declaration=CitizenDeclaration(
+            citizen_id=NEW["citizen_id"],
+            full_name="Phạm Minh Châu",
+            birth_date=NEW["birth_date"],
+            sex="female",
+            phone="0911111111",
+        ),
+    )
 
     response = client.post("/api/registrations", json=NEW)
 
@@ -188,8 +237,10 @@ def test_the_registration_api_answers_a_duplicate_like_a_new_one(client, provide
 def test_the_registration_api_refuses_a_flow_without_its_secret(client, provider):
     body = client.post("/api/registrations", json=NEW).json()
 
-    response = client.post(f"/api/registrations/{body['flow_id']}/verify",
-                           json={"flow_secret": "guess", "code": sent_codes(provider, NEW_PHONE, "register")[-1]})
+    response = client.post(
+        f"/api/registrations/{body['flow_id']}/verify",
+        json={"flow_secret": "guess", "code": sent_codes(provider, NEW_PHONE, "register")[-1]},
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_flow"
 
@@ -202,8 +253,12 @@ def test_the_registration_api_refuses_a_non_json_body(client):
 
 def test_validation_errors_carry_the_field(provider):
     with pytest.raises(ValidationError) as refused:
-        registration.register(provider, CitizenDeclaration(**{**{k: v for k, v in NEW.items() if k != "password"},
-                                                               "phone": "0212345678"}),
-                              NEW["password"], client_ip="1.2.3.4", lang="vi")
+        registration.register(
+            provider,
+            CitizenDeclaration(**{**{k: v for k, v in NEW.items() if k != "password"}, "phone": "0212345678"}),
+            NEW["password"],
+            client_ip="1.2.3.4",
+            lang="vi",
+        )
 
     assert refused.value.field == "phone"

@@ -10,16 +10,29 @@ import pytest
 from sqlalchemy import text
 
 from idp.crypto.totp import totp_code
-from tests.helpers import Pkce, add_citizen, add_portal, authorize_params, csrf_of, exchange, form_action, \
-    login_and_consent, PageRefused, path_of, query_of, sent_codes
+from tests.helpers import (
+    PageRefused,
+    Pkce,
+    add_citizen,
+    add_portal,
+    authorize_params,
+    csrf_of,
+    exchange,
+    form_action,
+    login_and_consent,
+    path_of,
+    query_of,
+    sent_codes,
+)
 
 
 def _account_login(client, citizen, password):
     start = client.get("/account")
     page = client.get(path_of(start.headers["location"]))
-    done = client.post(form_action(page.text, "/login"), data={"csrf_token": csrf_of(page.text),
-                                                               "identifier": citizen.citizen_id,
-                                                               "password": password})
+    done = client.post(
+        form_action(page.text, "/login"),
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+    )
     assert done.headers["location"].endswith("/account"), done.text
     return client.get("/account")
 
@@ -28,8 +41,10 @@ def _enrol(client, clock):
     account = client.get("/account")
     enrol = client.post(form_action(account.text, "/account/totp"), data={"csrf_token": csrf_of(account.text)})
     secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrol.text).group(1)
-    confirmed = client.post(form_action(enrol.text, "/account/totp/confirm"),
-                            data={"csrf_token": csrf_of(enrol.text), "code": totp_code(secret, clock.now())})
+    confirmed = client.post(
+        form_action(enrol.text, "/account/totp/confirm"),
+        data={"csrf_token": csrf_of(enrol.text), "code": totp_code(secret, clock.now())},
+    )
     codes = re.findall(r"<li><code>([0-9A-Z-]+)</code></li>", confirmed.text)
     return enrol, secret, codes
 
@@ -58,7 +73,7 @@ def test_enrolment_shows_a_qr_code_and_the_key_and_gives_ten_recovery_codes(enro
 
 
 def test_the_totp_seed_is_sealed_at_rest(provider, enrolled):
-    citizen, _, secret, _, _ = enrolled
+    _citizen, _, secret, _, _ = enrolled
 
     with provider.store.engine.connect() as conn:
         stored = conn.execute(text("SELECT secret_sealed FROM totp_factor")).scalar()
@@ -71,8 +86,9 @@ def test_an_enrolled_citizen_is_asked_for_the_app_code_and_the_token_says_otp(cl
     portal = add_portal(provider)
     pkce = Pkce()
 
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce,
-                                 second_factor=lambda: totp_code(secret, clock.now()))
+    callback = login_and_consent(
+        client, portal, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+    )
 
     claims = _claims(client, portal, callback, pkce)
     assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "LoA1"
@@ -108,11 +124,15 @@ def test_a_recovery_code_works_once(client, provider, enrolled):
     def use_recovery(code):
         start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce())))
         page = client.get(path_of(start.headers["location"]))
-        second = client.post(form_action(page.text, "/login"), data={
-            "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+        second = client.post(
+            form_action(page.text, "/login"),
+            data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        )
         recovery_page = client.get(path_of(second.headers["location"]) + "?method=recovery")
-        return client.post(form_action(recovery_page.text, "/second-factor"), data={
-            "csrf_token": csrf_of(recovery_page.text), "method": "recovery", "code": code.lower()})
+        return client.post(
+            form_action(recovery_page.text, "/second-factor"),
+            data={"csrf_token": csrf_of(recovery_page.text), "method": "recovery", "code": code.lower()},
+        )
 
     first = use_recovery(codes[0])
     client.cookies.clear()
@@ -127,17 +147,28 @@ def test_an_sms_code_can_stand_in_for_the_app(client, provider, enrolled):
     pkce = Pkce()
     start = client.get("/authorize?" + urlencode(authorize_params(portal, pkce)))
     page = client.get(path_of(start.headers["location"]))
-    second = client.post(form_action(page.text, "/login"), data={
-        "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+    second = client.post(
+        form_action(page.text, "/login"),
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+    )
     sms_page = client.get(path_of(second.headers["location"]) + "?method=sms")
-    sent = client.post(form_action(sms_page.text, "/second-factor"), data={
-        "csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"})
+    sent = client.post(
+        form_action(sms_page.text, "/second-factor"),
+        data={"csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"},
+    )
 
-    done = client.post(form_action(sent.text, "/second-factor"), data={
-        "csrf_token": csrf_of(sent.text), "method": "sms", "code": sent_codes(provider, citizen.phone, "login")[-1]})
+    done = client.post(
+        form_action(sent.text, "/second-factor"),
+        data={
+            "csrf_token": csrf_of(sent.text),
+            "method": "sms",
+            "code": sent_codes(provider, citizen.phone, "login")[-1],
+        },
+    )
     consent = client.get(path_of(done.headers["location"]))
-    back = client.post(form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text),
-                                                                     "decision": "allow"})
+    back = client.post(
+        form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text), "decision": "allow"}
+    )
 
     claims = _claims(client, portal, query_of(back.headers["location"]), pkce)
     assert claims["amr"] == ["pwd", "sms", "mfa"]
@@ -154,8 +185,15 @@ def test_a_verified_citizen_reaches_loa2_with_two_factors(client, clock, provide
     portal = add_portal(provider)
     pkce = Pkce()
 
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, acr_values="LoA2",
-                                 second_factor=lambda: totp_code(secret, clock.now()))
+    callback = login_and_consent(
+        client,
+        portal,
+        citizen.citizen_id,
+        password,
+        pkce,
+        acr_values="LoA2",
+        second_factor=lambda: totp_code(secret, clock.now()),
+    )
 
     assert _claims(client, portal, callback, pkce)["acr"] == "LoA2"
 
@@ -167,17 +205,28 @@ def test_a_verified_citizen_without_an_app_reaches_loa2_with_an_sms_code(client,
     pkce = Pkce()
     start = client.get("/authorize?" + urlencode(authorize_params(portal, pkce, acr_values="LoA2")))
     page = client.get(path_of(start.headers["location"]))
-    second = client.post(form_action(page.text, "/login"), data={
-        "csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password})
+    second = client.post(
+        form_action(page.text, "/login"),
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+    )
     sms_page = client.get(path_of(second.headers["location"]))
     assert 'name="method" value="sms"' in sms_page.text
-    sent = client.post(form_action(sms_page.text, "/second-factor"), data={
-        "csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"})
-    done = client.post(form_action(sent.text, "/second-factor"), data={
-        "csrf_token": csrf_of(sent.text), "method": "sms", "code": sent_codes(provider, citizen.phone, "login")[-1]})
+    sent = client.post(
+        form_action(sms_page.text, "/second-factor"),
+        data={"csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"},
+    )
+    done = client.post(
+        form_action(sent.text, "/second-factor"),
+        data={
+            "csrf_token": csrf_of(sent.text),
+            "method": "sms",
+            "code": sent_codes(provider, citizen.phone, "login")[-1],
+        },
+    )
     consent = client.get(path_of(done.headers["location"]))
-    back = client.post(form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text),
-                                                                     "decision": "allow"})
+    back = client.post(
+        form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text), "decision": "allow"}
+    )
 
     assert _claims(client, portal, query_of(back.headers["location"]), pkce)["acr"] == "LoA2"
 
@@ -209,13 +258,15 @@ def test_a_portal_registered_for_loa2_gets_it_or_nothing_whatever_it_asks(client
     strict = add_portal(provider, min_level="LoA2")
     pkce = Pkce()
 
-    refused = login_and_consent(client, strict, citizen.citizen_id, password, pkce,
-                                second_factor=lambda: totp_code(secret, clock.now()))
+    refused = login_and_consent(
+        client, strict, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+    )
     _verify_identity(provider, citizen)
     client.cookies.clear()
     clock.advance(30)
-    granted = login_and_consent(client, strict, citizen.citizen_id, password, pkce,
-                                second_factor=lambda: totp_code(secret, clock.now()))
+    granted = login_and_consent(
+        client, strict, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+    )
 
     assert refused["error"] == "unmet_authentication_requirements"
     assert _claims(client, strict, granted, pkce)["acr"] == "LoA2"
@@ -226,12 +277,15 @@ def test_logins_and_factor_changes_reach_the_audit_trail_with_ip_and_user_agent(
 
     citizen, password, secret, _, _ = enrolled
     portal = add_portal(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password,
-                      second_factor=lambda: totp_code(secret, clock.now()))
+    login_and_consent(
+        client, portal, citizen.citizen_id, password, second_factor=lambda: totp_code(secret, clock.now())
+    )
 
     with provider.store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT action, outcome, ip, user_agent, detail FROM audit_event "
-                                 "WHERE subject = :s ORDER BY seq"), {"s": f"citizen:{citizen.id}"}).all()
+        rows = conn.execute(
+            text("SELECT action, outcome, ip, user_agent, detail FROM audit_event WHERE subject = :s ORDER BY seq"),
+            {"s": f"citizen:{citizen.id}"},
+        ).all()
     actions = [(r.action, r.outcome) for r in rows]
     assert ("factor.totp.enrolled", "success") in actions and ("citizen.login", "success") in actions
     assert ("citizen.login.password", "success") in actions

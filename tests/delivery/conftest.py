@@ -4,7 +4,8 @@ gateway (a real HTTP server on 127.0.0.1) and a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,8 +14,15 @@ from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
 from idp.settings import Settings
 from idp.store.outbox import OutboxRepository
-from tests.delivery.servers import (GATEWAY_TOKEN, FakeGateway, GatewayHandler, GatewayServer, Mailbox,
-                                    SmtpServer, free_port)
+from tests.delivery.servers import (
+    GATEWAY_TOKEN,
+    FakeGateway,
+    GatewayHandler,
+    GatewayServer,
+    Mailbox,
+    SmtpServer,
+)
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -29,8 +37,9 @@ def make_worker(provider: Provider, outbox: OutboxRepository) -> Iterator[Callab
 
     def make(settings: Settings | None = None, batch_size: int = 20, **overrides: Any) -> OutboxWorker:
         chosen = (settings or provider.settings).with_overrides(**overrides)
-        worker = OutboxWorker.from_settings(outbox, senders_from_settings(chosen, provider.clock), chosen,
-                                            provider.clock, batch_size=batch_size)
+        worker = OutboxWorker.from_settings(
+            outbox, senders_from_settings(chosen, provider.clock), chosen, provider.clock, batch_size=batch_size
+        )
         workers.append(worker)
         return worker
 
@@ -54,8 +63,14 @@ def gateway() -> Iterator[FakeGateway]:
 
 @pytest.fixture
 def sms_settings(settings: Settings, gateway: FakeGateway) -> Settings:
-    return settings.with_overrides(sms_backend="http", sms_gateway_url=gateway.url, sms_gateway_token=GATEWAY_TOKEN,
-                                   sms_brandname="PostID", delivery_timeout=1, delivery_max_attempts=3)
+    return settings.with_overrides(
+        sms_backend="http",
+        sms_gateway_url=gateway.url,
+        sms_gateway_token=GATEWAY_TOKEN,
+        sms_brandname="PostID",
+        delivery_timeout=1,
+        delivery_max_attempts=3,
+    )
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.helpers import free_port
-
 GATEWAY_TOKEN = "gw-token-5f2c"
 
 
@@ -43,7 +41,7 @@ class FakeGateway:
 class GatewayHandler(BaseHTTPRequestHandler):
     server: GatewayServer
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches on
+    def do_POST(self) -> None:
         gateway = self.server.gateway
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = gateway.answer({k.lower(): v for k, v in self.headers.items()}, body)
@@ -59,7 +57,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up waiting (the timeout test)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -75,14 +73,20 @@ class Mailbox:
         self.envelopes: list[Envelope] = []
         self.refused: set[str] = set()
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if address in self.refused:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
         return "250 OK"
 

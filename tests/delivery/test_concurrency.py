@@ -9,10 +9,16 @@ from idp.delivery import Message
 
 
 def test_two_workers_draining_the_same_outbox_concurrently_send_each_message_exactly_once(
-        sms_settings, clock, outbox, gateway, make_worker):
+    sms_settings, clock, outbox, gateway, make_worker
+):
     gateway.delay = 0.005
-    ids = {outbox.enqueue(Message(channel="sms", to=f"+8491234{n:04d}", purpose="login", text=f"Mã {n:06d}",
-                                  code=f"{n:06d}"), clock.now()) for n in range(30)}
+    ids = {
+        outbox.enqueue(
+            Message(channel="sms", to=f"+8491234{n:04d}", purpose="login", text=f"Mã {n:06d}", code=f"{n:06d}"),
+            clock.now(),
+        )
+        for n in range(30)
+    }
     workers = [make_worker(sms_settings, batch_size=3) for _ in range(2)]
     barrier = Barrier(2)
 

@@ -6,7 +6,10 @@ from tests.test_architecture import _imports
 
 
 def test_the_delivery_package_never_imports_the_core_or_http():
-    offenders = [f for f, names in _imports("idp").items()
-                 if f.startswith("idp/delivery/") and any(n.startswith(("idp.core", "idp.http")) for n in names)]
+    offenders = [
+        f
+        for f, names in _imports("idp").items()
+        if f.startswith("idp/delivery/") and any(n.startswith(("idp.core", "idp.http")) for n in names)
+    ]
 
     assert offenders == []

@@ -24,7 +24,8 @@ def console_lines(settings) -> list[str]:
 
 
 def test_enqueue_then_drain_with_the_console_sender_writes_the_exact_json_line_and_redacts_the_row(
-        provider, settings, clock, outbox, make_worker):
+    provider, settings, clock, outbox, make_worker
+):
     message_id = outbox.enqueue(sms(), clock.now())
     worker = make_worker()
 
@@ -56,8 +57,10 @@ def test_a_drained_message_is_not_sent_again_by_the_next_drain(settings, clock, 
 
 
 def test_an_email_without_a_code_goes_to_the_console_with_a_null_code(settings, clock, outbox, make_worker):
-    outbox.enqueue(Message(channel="email", to="binh@example.org", purpose="notice", text="Tài khoản đã được xác minh."),
-                   clock.now())
+    outbox.enqueue(
+        Message(channel="email", to="binh@example.org", purpose="notice", text="Tài khoản đã được xác minh."),
+        clock.now(),
+    )
 
     make_worker().drain_once(clock.now())
 
@@ -82,8 +85,7 @@ def test_a_crash_between_claim_and_send_is_retried_after_the_lease_expires(setti
     assert (record.status, record.attempts) == ("sent", 2)
 
 
-def test_a_message_whose_workers_keep_dying_fails_once_its_attempts_are_used_up(settings, clock, outbox,
-                                                                                make_worker):
+def test_a_message_whose_workers_keep_dying_fails_once_its_attempts_are_used_up(settings, clock, outbox, make_worker):
     message_id = outbox.enqueue(sms(), clock.now())
     for _ in range(2):
         outbox.claim_due(clock.now(), lease=60)

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from idp.delivery import Message, backoff_delay
-from tests.delivery.servers import GATEWAY_TOKEN, free_port
+from tests.delivery.servers import GATEWAY_TOKEN
+from tests.helpers import free_port
 
 TEXT = "Mã đăng nhập PostID: 305118. Hết hạn sau 5 phút."
 
@@ -17,7 +18,8 @@ def sms(to: str = "+84912345678") -> Message:
 
 
 def test_the_gateway_receives_the_message_as_json_with_the_bearer_token_and_brandname(
-        sms_settings, clock, outbox, gateway, make_worker):
+    sms_settings, clock, outbox, gateway, make_worker
+):
     message_id = outbox.enqueue(sms(), clock.now())
 
     make_worker(sms_settings).drain_once(clock.now())
@@ -31,7 +33,8 @@ def test_the_gateway_receives_the_message_as_json_with_the_bearer_token_and_bran
 
 @pytest.mark.parametrize("busy", [503, 429])
 def test_a_busy_gateway_gets_the_message_on_the_drain_after_the_backoff_and_not_before(
-        busy, sms_settings, clock, outbox, gateway, make_worker):
+    busy, sms_settings, clock, outbox, gateway, make_worker
+):
     gateway.answers = [busy, 200]
     message_id = outbox.enqueue(sms(), clock.now())
     worker = make_worker(sms_settings)
@@ -65,7 +68,8 @@ def test_a_400_fails_the_message_for_good(sms_settings, clock, outbox, gateway, 
 
 
 def test_a_gateway_slower_than_the_timeout_is_retried_later_and_the_drain_returns_within_the_timeout(
-        sms_settings, clock, outbox, gateway, make_worker):
+    sms_settings, clock, outbox, gateway, make_worker
+):
     gateway.delay = 10
     message_id = outbox.enqueue(sms(), clock.now())
     worker = make_worker(sms_settings)
@@ -95,8 +99,7 @@ def test_after_max_attempts_the_message_is_failed(sms_settings, clock, outbox, g
 
 
 @pytest.mark.parametrize("to", ["+14155550123", "+842439330000", "+84112345678", "+8491234567", "+849123456789"])
-def test_a_number_that_is_not_a_vietnamese_mobile_is_never_sent(to, sms_settings, clock, outbox, gateway,
-                                                               make_worker):
+def test_a_number_that_is_not_a_vietnamese_mobile_is_never_sent(to, sms_settings, clock, outbox, gateway, make_worker):
     message_id = outbox.enqueue(sms(to), clock.now())
 
     make_worker(sms_settings).drain_once(clock.now())

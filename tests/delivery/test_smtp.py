@@ -9,7 +9,7 @@ import pytest
 
 from idp.delivery import Message, senders_from_settings
 from idp.errors import SettingsError
-from tests.delivery.servers import free_port
+from tests.helpers import free_port
 
 TEXT = "Chào Trần Thị Bình,\n\nMã đặt lại mật khẩu PostID của bạn là 771204. Mã hết hạn sau 5 phút."
 SUBJECT = "Đặt lại mật khẩu PostID"
@@ -21,12 +21,18 @@ def mail(to: str = "binh@example.org") -> Message:
 
 @pytest.fixture
 def smtp_settings(settings, smtp_server):
-    return settings.with_overrides(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-                                   smtp_from="PostID <no-reply@postid.test>", delivery_timeout=2)
+    return settings.with_overrides(
+        email_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_from="PostID <no-reply@postid.test>",
+        delivery_timeout=2,
+    )
 
 
-def test_a_real_smtp_server_receives_a_utf8_email_with_the_right_headers(smtp_settings, smtp_server, clock, outbox,
-                                                                         make_worker):
+def test_a_real_smtp_server_receives_a_utf8_email_with_the_right_headers(
+    smtp_settings, smtp_server, clock, outbox, make_worker
+):
     message_id = outbox.enqueue(mail(), clock.now())
 
     make_worker(smtp_settings).drain_once(clock.now())
@@ -45,8 +51,7 @@ def test_a_real_smtp_server_receives_a_utf8_email_with_the_right_headers(smtp_se
     assert outbox.get(message_id).status == "sent"
 
 
-def test_a_recipient_the_server_refuses_with_550_fails_for_good(smtp_settings, smtp_server, clock, outbox,
-                                                                make_worker):
+def test_a_recipient_the_server_refuses_with_550_fails_for_good(smtp_settings, smtp_server, clock, outbox, make_worker):
     smtp_server.mailbox.refused.add("nobody@example.org")
     message_id = outbox.enqueue(mail("nobody@example.org"), clock.now())
 
@@ -72,8 +77,14 @@ def test_an_smtp_server_that_is_down_is_retried_later(smtp_settings, clock, outb
 def test_a_password_is_never_sent_to_a_remote_smtp_server_without_starttls(tmp_path, clock):
     from idp.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, email_backend="smtp", smtp_host="smtp.example.org", smtp_username="idp",
-                        smtp_password="secret", smtp_starttls=False)
+    settings = Settings(
+        data_dir=tmp_path,
+        email_backend="smtp",
+        smtp_host="smtp.example.org",
+        smtp_username="idp",
+        smtp_password="secret",
+        smtp_starttls=False,
+    )
 
     with pytest.raises(SettingsError) as refused:
         senders_from_settings(settings, clock)

@@ -25,8 +25,9 @@ def test_the_running_worker_sends_a_new_message_as_soon_as_it_is_woken(settings,
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop, poll_interval=60))
         await asyncio.sleep(0.2)  # the first, empty drain
-        outbox.enqueue(Message(channel="sms", to="+84912345678", purpose="login", text="Mã 123456", code="123456"),
-                       clock.now())
+        outbox.enqueue(
+            Message(channel="sms", to="+84912345678", purpose="login", text="Mã 123456", code="123456"), clock.now()
+        )
         worker.wake()
         delivered = await _until(outfile.exists, timeout=5)
         stop.set()
@@ -48,8 +49,9 @@ def test_the_running_worker_drains_on_its_own_every_poll_interval(settings, cloc
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop, poll_interval=0.1))
         await asyncio.sleep(0.2)
-        outbox.enqueue(Message(channel="sms", to="+84912345678", purpose="login", text="Mã 123456", code="123456"),
-                       clock.now())
+        outbox.enqueue(
+            Message(channel="sms", to="+84912345678", purpose="login", text="Mã 123456", code="123456"), clock.now()
+        )
         delivered = await _until(outfile.exists, timeout=5)
         stop.set()
         await asyncio.wait_for(task, timeout=5)

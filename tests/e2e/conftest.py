@@ -7,9 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -35,8 +35,9 @@ def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subproces
 
 
 @pytest.fixture
-def running_provider(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path,
-                     database_url: str) -> Iterator[RunningProvider]:
+def running_provider(
+    request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path, database_url: str
+) -> Iterator[RunningProvider]:
     """`@pytest.mark.provider_env(IDP_X="...")` on a test adds settings to the served provider."""
     marker = request.node.get_closest_marker("provider_env")
     provider_extra_env = dict(marker.kwargs) if marker else {}
@@ -44,17 +45,38 @@ def running_provider(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: P
     issuer = f"http://127.0.0.1:{port}"
     shutil.copytree(keys_dir, tmp_path / "keys")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_ISSUER=issuer, IDP_DATA_DIR=str(tmp_path / "data"), IDP_KEYS_DIR=str(tmp_path / "keys"),
-               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests", **provider_extra_env)
+    env.update(
+        IDP_ISSUER=issuer,
+        IDP_DATA_DIR=str(tmp_path / "data"),
+        IDP_KEYS_DIR=str(tmp_path / "keys"),
+        IDP_DATABASE_URL=database_url,
+        IDP_PASSWORD_PROFILE="tests",
+        **provider_extra_env,
+    )
     assert _idp(env, "init").returncode == 0
     added = _idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
     assert added.returncode == 0, added.stderr
     client = json.loads(added.stdout)
     password = "a long enough test password"
-    citizen = _idp(env, "citizens", "add", "--citizen-id", CITIZEN.citizen_id, "--name", CITIZEN.full_name,
-                   "--birth-date", CITIZEN.birth_date, "--sex", CITIZEN.sex, "--phone", CITIZEN.phone,
-                   "--password-stdin", stdin=password + "\n")
+    citizen = _idp(
+        env,
+        "citizens",
+        "add",
+        "--citizen-id",
+        CITIZEN.citizen_id,
+        "--name",
+        CITIZEN.full_name,
+        "--birth-date",
+        CITIZEN.birth_date,
+        "--sex",
+        CITIZEN.sex,
+        "--phone",
+        CITIZEN.phone,
+        "--password-stdin",
+        stdin=password + "\n",
+    )
     assert citizen.returncode == 0, citizen.stderr
     with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
-        yield RunningProvider(issuer, client["client_id"], client["client_secret"], REDIRECT_URI,
-                              CITIZEN.citizen_id, password, env)
+        yield RunningProvider(
+            issuer, client["client_id"], client["client_secret"], REDIRECT_URI, CITIZEN.citizen_id, password, env
+        )

@@ -18,8 +18,10 @@ def _logged_in(page, portal: DemoPortal) -> bool:
 
 
 def test_logging_out_at_one_portal_ends_the_session_at_the_other(running_provider, chromium):
-    with started_demo_portal(running_provider, "Cổng A", "127.0.0.1", backchannel=True) as first, \
-            started_demo_portal(running_provider, "Cổng B", "localhost", backchannel=True) as second:
+    with (
+        started_demo_portal(running_provider, "Cổng A", "127.0.0.1", backchannel=True) as first,
+        started_demo_portal(running_provider, "Cổng B", "localhost", backchannel=True) as second,
+    ):
         page = chromium.new_context().new_page()
         page.goto(first.url + "/")
         page.click("#login")

@@ -12,16 +12,19 @@ from authlib.integrations.httpx_client import OAuth2Client
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-
-
-
 def _authorization_url(rp_config, **extra):
     meta = httpx.get(f"{rp_config.issuer}/.well-known/openid-configuration").json()
-    rp = OAuth2Client(rp_config.client_id, rp_config.client_secret, scope="openid profile",
-                      redirect_uri=rp_config.redirect_uri, code_challenge_method="S256")
+    rp = OAuth2Client(
+        rp_config.client_id,
+        rp_config.client_secret,
+        scope="openid profile",
+        redirect_uri=rp_config.redirect_uri,
+        code_challenge_method="S256",
+    )
     verifier = secrets.token_urlsafe(48)
-    url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier,
-                                             nonce=secrets.token_urlsafe(8), **extra)
+    url, state = rp.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=secrets.token_urlsafe(8), **extra
+    )
     return rp, meta, url, state, verifier
 
 
@@ -53,8 +56,7 @@ def test_a_citizen_logs_in_and_consents_in_chromium_and_the_portal_gets_tokens(r
     callback = callbacks[-1]
     query = parse_qs(urlsplit(callback).query)
     assert query["state"] == [state] and query["iss"] == [running_provider.issuer]
-    token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state,
-                           code_verifier=verifier)
+    token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state, code_verifier=verifier)
     assert token["token_type"].lower() == "bearer" and token["id_token"]
     page.close()
 

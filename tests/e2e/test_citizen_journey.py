@@ -22,8 +22,6 @@ PHONE = "0987 654 321"
 PASSWORD = "mây trắng bay qua đồi xanh"
 
 
-
-
 def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(running_provider, chromium):
     base = running_provider.issuer
     data_dir = Path(running_provider.env["IDP_DATA_DIR"])
@@ -58,14 +56,22 @@ def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(runn
     page.click("button[type=submit]")
 
     meta = httpx.get(f"{base}/.well-known/openid-configuration").json()
-    rp = OAuth2Client(running_provider.client_id, running_provider.client_secret, scope="openid profile",
-                      redirect_uri=running_provider.redirect_uri, code_challenge_method="S256")
+    rp = OAuth2Client(
+        running_provider.client_id,
+        running_provider.client_secret,
+        scope="openid profile",
+        redirect_uri=running_provider.redirect_uri,
+        code_challenge_method="S256",
+    )
     verifier = secrets.token_urlsafe(48)
-    url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier,
-                                             nonce=secrets.token_urlsafe(8))
+    url, state = rp.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=secrets.token_urlsafe(8)
+    )
     seen = []
-    page.route(running_provider.redirect_uri + "*",
-               lambda route: (seen.append(route.request.url), route.fulfill(status=200, body="portal")))
+    page.route(
+        running_provider.redirect_uri + "*",
+        lambda route: (seen.append(route.request.url), route.fulfill(status=200, body="portal")),
+    )
     page.goto(url)
     page.fill("#identifier", "0987654321")
     page.fill("#password", PASSWORD)
@@ -77,8 +83,7 @@ def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(runn
     page.click("button[value=allow]")
     page.wait_for_url(running_provider.redirect_uri + "*")
 
-    token = rp.fetch_token(meta["token_endpoint"], authorization_response=seen[-1], state=state,
-                           code_verifier=verifier)
+    token = rp.fetch_token(meta["token_endpoint"], authorization_response=seen[-1], state=state, code_verifier=verifier)
     claims = jwt.decode(token["id_token"], options={"verify_signature": False})
     assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "LoA1"
     page.close()

@@ -8,9 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import httpx
 import pytest
@@ -37,9 +37,13 @@ class DemoPortal:
 
 
 def _register(running_provider, name: str, redirect_uri: str, *options: str) -> Registered:
-    added = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "add", "--name", name,
-                            "--redirect-uri", redirect_uri, *options],
-                           env=running_provider.env, capture_output=True, text=True, timeout=60)
+    added = subprocess.run(
+        [sys.executable, "-m", "idp.cli", "clients", "add", "--name", name, "--redirect-uri", redirect_uri, *options],
+        env=running_provider.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert added.returncode == 0, added.stderr
     created = json.loads(added.stdout)
     return Registered(created["client_id"], created.get("client_secret"), redirect_uri)
@@ -55,8 +59,10 @@ def anyio_backend() -> str:
 
 def test_the_sync_client_logs_in_reads_userinfo_refreshes_and_revokes(running_provider):
     rp = running_provider
-    with PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret,
-                      redirect_uri=rp.redirect_uri) as client, httpx.Client(base_url=rp.issuer) as browser:
+    with (
+        PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret, redirect_uri=rp.redirect_uri) as client,
+        httpx.Client(base_url=rp.issuer) as browser,
+    ):
         login = client.start_login(scope=SCOPE)
 
         callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
@@ -80,8 +86,9 @@ def test_the_sync_client_logs_in_reads_userinfo_refreshes_and_revokes(running_pr
 async def test_the_async_client_of_a_public_portal_logs_in_refreshes_and_revokes(running_provider):
     rp = running_provider
     portal = _register(rp, "Cổng công khai", "http://127.0.0.1:9/public-callback", "--auth-method", "none")
-    async with AsyncPostIDClient(rp.issuer, portal.client_id, auth=NoClientAuth(),
-                                 redirect_uri=portal.redirect_uri) as client:
+    async with AsyncPostIDClient(
+        rp.issuer, portal.client_id, auth=NoClientAuth(), redirect_uri=portal.redirect_uri
+    ) as client:
         login = await client.start_login(scope=SCOPE)
 
         with httpx.Client(base_url=rp.issuer) as browser:  # the citizen's browser, not the portal
@@ -103,8 +110,10 @@ async def test_the_async_client_of_a_public_portal_logs_in_refreshes_and_revokes
 
 def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_code(running_provider):
     rp = running_provider
-    with PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret,
-                      redirect_uri=rp.redirect_uri) as client, httpx.Client(base_url=rp.issuer) as browser:
+    with (
+        PostIDClient(rp.issuer, rp.client_id, client_secret=rp.client_secret, redirect_uri=rp.redirect_uri) as client,
+        httpx.Client(base_url=rp.issuer) as browser,
+    ):
         login = client.start_login(scope="openid profile", acr_values="LoA2")
 
         callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
@@ -118,22 +127,25 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
 # -- the demo portal in Chromium -----------------------------------------------------------------
 
 
-
-
 @contextmanager
-def started_demo_portal(running_provider, name: str = "Cổng dịch vụ công (demo)", host: str = "127.0.0.1",
-                        backchannel: bool = False) -> Iterator[DemoPortal]:
+def started_demo_portal(
+    running_provider, name: str = "Cổng dịch vụ công (demo)", host: str = "127.0.0.1", backchannel: bool = False
+) -> Iterator[DemoPortal]:
     """`python -m clients.demo` on a free port, registered with the provider for its callback.
     Give each portal of one test its own host name: browsers scope cookies by host, not port."""
     port = free_port()
     url = f"http://{host}:{port}"
     options = ("--backchannel-logout-uri", f"{url}/backchannel-logout") if backchannel else ()
-    registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/",
-                           *options)
+    registered = _register(running_provider, name, f"{url}/callback", "--post-logout-redirect-uri", f"{url}/", *options)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "POSTID_", "DEMO_"))}
-    env.update(POSTID_ISSUER=running_provider.issuer, POSTID_CLIENT_ID=registered.client_id,
-               POSTID_CLIENT_SECRET=registered.client_secret or "", POSTID_REDIRECT_URI=registered.redirect_uri,
-               DEMO_HOST="127.0.0.1", DEMO_PORT=str(port))
+    env.update(
+        POSTID_ISSUER=running_provider.issuer,
+        POSTID_CLIENT_ID=registered.client_id,
+        POSTID_CLIENT_SECRET=registered.client_secret or "",
+        POSTID_REDIRECT_URI=registered.redirect_uri,
+        DEMO_HOST="127.0.0.1",
+        DEMO_PORT=str(port),
+    )
     with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
 
@@ -145,8 +157,7 @@ def demo_portal(running_provider) -> Iterator[DemoPortal]:
 
 
 @pytest.mark.browser
-def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(running_provider, demo_portal,
-                                                                             chromium):
+def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(running_provider, demo_portal, chromium):
     context = chromium.new_context()
     page = context.new_page()
     page.goto(demo_portal.url + "/")

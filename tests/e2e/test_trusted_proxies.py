@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from idp.store.repo import Store
+from idp.store.repositories import Store
 from tests.helpers import Pkce, Portal, authorize_params, csrf_of, form_action, path_of
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +22,21 @@ def _failed_login_from(running_provider, forwarded_for: str) -> str:
     with httpx.Client(base_url=running_provider.issuer, headers={"X-Forwarded-For": forwarded_for}) as browser:
         start = browser.get("/authorize?" + urlencode(authorize_params(portal, Pkce())))
         page = browser.get(path_of(start.headers["location"]))
-        refused = browser.post(form_action(page.text, "/login"), data={
-            "csrf_token": csrf_of(page.text), "identifier": running_provider.citizen_id,
-            "password": "not the password at all"})
+        refused = browser.post(
+            form_action(page.text, "/login"),
+            data={
+                "csrf_token": csrf_of(page.text),
+                "identifier": running_provider.citizen_id,
+                "password": "not the password at all",
+            },
+        )
     assert refused.status_code == 401
     store = Store.open(running_provider.env["IDP_DATABASE_URL"])
     try:
         with store.engine.connect() as conn:
-            return conn.execute(text("SELECT ip FROM audit_event WHERE action = 'citizen.login.password' "
-                                     "ORDER BY seq DESC LIMIT 1")).scalar()
+            return conn.execute(
+                text("SELECT ip FROM audit_event WHERE action = 'citizen.login.password' ORDER BY seq DESC LIMIT 1")
+            ).scalar()
     finally:
         store.close()
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from idp.crypto.codes import RECOVERY_ALPHABET, normalize_recovery_code, numeric_code, recovery_code
-from idp.crypto.random import SeededRandom, SystemRandom
+from idp.crypto.randomness import SeededRandom, SystemRandom
 
 RECOVERY_FORMAT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
 
@@ -83,12 +83,15 @@ def test_a_shown_recovery_code_normalises_to_its_ten_characters():
     assert normalize_recovery_code(code) == code.replace("-", "")
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("abcde-fghjk", "ABCDEFGHJK"),
-    ("  ABCDE FGHJK ", "ABCDEFGHJK"),
-    ("o1il0-LOIo9", "0111010109"),
-    ("0ilo-", "0110"),
-    ("ab-cd-ef-gh-jk", "ABCDEFGHJK"),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("abcde-fghjk", "ABCDEFGHJK"),
+        ("  ABCDE FGHJK ", "ABCDEFGHJK"),
+        ("o1il0-LOIo9", "0111010109"),
+        ("0ilo-", "0110"),
+        ("ab-cd-ef-gh-jk", "ABCDEFGHJK"),
+    ],
+)
 def test_typed_recovery_codes_are_normalised_as_crockford_reads_them(typed, expected):
     assert normalize_recovery_code(typed) == expected

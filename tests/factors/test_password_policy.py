@@ -39,11 +39,14 @@ def test_a_password_of_129_characters_is_too_long_and_not_truncated():
     assert (error.code, error.params) == ("password_long", {"max": 128})
 
 
-@pytest.mark.parametrize("password", [
-    "zebra-violin-harbor-" * 3 + "moon",                                  # 64 characters
-    "q" * 64 + "W" * 64,                                                   # 128 characters
-    "Mùa xuân về trên phố cổ, chúng ta cùng uống cà phê sữa đá nhé em",   # 64, spaces and Vietnamese
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "zebra-violin-harbor-" * 3 + "moon",  # 64 characters
+        "q" * 64 + "W" * 64,  # 128 characters
+        "Mùa xuân về trên phố cổ, chúng ta cùng uống cà phê sữa đá nhé em",  # 64, spaces and Vietnamese
+    ],
+)
 def test_long_passwords_and_passphrases_are_accepted(password):
     assert len(password) in (64, MAX_LENGTH)
 
@@ -54,8 +57,9 @@ def test_no_composition_rule_refuses_lowercase_letters_only():
     check_new_password("correcthorsebatterystaple", **CITIZEN)
 
 
-@pytest.mark.parametrize("password", ["password", "12345678", "iloveyou", "PassWord", "ILOVEYOU", "qwertyuiop",
-                                      "anhyeuem"])
+@pytest.mark.parametrize(
+    "password", ["password", "12345678", "iloveyou", "PassWord", "ILOVEYOU", "qwertyuiop", "anhyeuem"]
+)
 def test_common_passwords_are_refused_whatever_their_case(password):
     error = _refusal(password)
 
@@ -74,8 +78,10 @@ def test_the_citizen_id_number_broken_by_spaces_is_still_refused():
     assert error.code == "password_contains_id"
 
 
-@pytest.mark.parametrize("password", ["call 0912345678", "x912345678x", "+84912345678", "tel:84912345678",
-                                      "0912.345.678 home", "0912 345 678"])
+@pytest.mark.parametrize(
+    "password",
+    ["call 0912345678", "x912345678x", "+84912345678", "tel:84912345678", "0912.345.678 home", "0912 345 678"],
+)
 def test_the_phone_number_in_any_of_its_forms_is_refused(password):
     error = _refusal(password, **CITIZEN)
 
@@ -88,8 +94,17 @@ def test_the_phone_is_recognised_however_the_citizen_record_writes_it():
     assert error.code == "password_contains_phone"
 
 
-@pytest.mark.parametrize("password", ["nguyen-is-me-2024", "NGUYỄN rất vui", "Hoa hồng đỏ thắm", "hoàng hôn hoà bình",
-                                      "nguyenthihoa", "i am thi the best"])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "nguyen-is-me-2024",
+        "NGUYỄN rất vui",
+        "Hoa hồng đỏ thắm",
+        "hoàng hôn hoà bình",
+        "nguyenthihoa",
+        "i am thi the best",
+    ],
+)
 def test_a_part_of_the_name_is_refused_with_or_without_diacritics(password):
     error = _refusal(password, **CITIZEN)
 

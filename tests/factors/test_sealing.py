@@ -9,7 +9,7 @@ import pytest
 
 from idp.crypto.keys import load_keys
 from idp.crypto.opaque import b64url
-from idp.crypto.random import SeededRandom
+from idp.crypto.randomness import SeededRandom
 from idp.crypto.sealing import KEY_FILE, SealError, SecretBox, _write_new_key
 from idp.errors import IdpError
 
@@ -50,7 +50,7 @@ def test_changing_any_character_of_the_sealed_text_makes_it_fail(box, secret):
     for i, char in enumerate(sealed):
         for replacement in {"A", "B", "-", "_"} - {char}:
             try:
-                box.unseal(sealed[:i] + replacement + sealed[i + 1:], "citizen-1")
+                box.unseal(sealed[:i] + replacement + sealed[i + 1 :], "citizen-1")
                 opened += 1
             except SealError:
                 pass
@@ -76,9 +76,20 @@ def test_flipping_any_bit_of_the_nonce_or_ciphertext_makes_it_fail(box):
     assert opened == 0
 
 
-@pytest.mark.parametrize("garbage", ["", "v1", "v1..", "v2.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA", "v1.AA.AA",
-                                     "v1.AAAAAAAAAAAAAAAA.AAAA", "v1.AAAAAAAAAAAAAAA=.AAAAAAAAAAAAAAAAAAAAAA",
-                                     "v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AA", SEED])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        "v1",
+        "v1..",
+        "v2.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA",
+        "v1.AA.AA",
+        "v1.AAAAAAAAAAAAAAAA.AAAA",
+        "v1.AAAAAAAAAAAAAAA=.AAAAAAAAAAAAAAAAAAAAAA",
+        "v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AA",
+        SEED,
+    ],
+)
 def test_text_that_is_not_a_sealed_value_fails_with_a_seal_error(box, garbage):
     with pytest.raises(SealError):
         box.unseal(garbage, "citizen-1")
@@ -168,8 +179,11 @@ def test_mac_is_stable_for_one_key_and_label(box):
 def test_mac_differs_per_label_per_value_and_per_key(box):
     base = box.mac("sms", "123456")
 
-    others = {box.mac("recovery", "123456"), box.mac("sms", "123457"),
-              SecretBox(SeededRandom(2).token_bytes(32)).mac("sms", "123456")}
+    others = {
+        box.mac("recovery", "123456"),
+        box.mac("sms", "123457"),
+        SecretBox(SeededRandom(2).token_bytes(32)).mac("sms", "123456"),
+    }
 
     assert base not in others and len(others) == 3
 

@@ -7,7 +7,7 @@ import base64
 import pyotp
 import pytest
 
-from idp.crypto.random import SeededRandom
+from idp.crypto.randomness import SeededRandom
 from idp.crypto.totp import hotp, new_totp_secret, provisioning_uri, qr_svg, totp_code, verify_totp
 
 RFC4226_KEY = b"12345678901234567890"
@@ -24,22 +24,41 @@ def secret() -> str:
     return new_totp_secret(SeededRandom(6238))
 
 
-@pytest.mark.parametrize("counter, expected", list(enumerate(
-    ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"])))
+@pytest.mark.parametrize(
+    "counter, expected",
+    list(
+        enumerate(["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"])
+    ),
+)
 def test_hotp_matches_rfc_4226_appendix_d(counter, expected):
     code = hotp(RFC4226_KEY, counter)
 
     assert code == expected
 
 
-@pytest.mark.parametrize("epoch, digest, expected", [
-    (59, "sha1", "94287082"), (59, "sha256", "46119246"), (59, "sha512", "90693936"),
-    (1111111109, "sha1", "07081804"), (1111111109, "sha256", "68084774"), (1111111109, "sha512", "25091201"),
-    (1111111111, "sha1", "14050471"), (1111111111, "sha256", "67062674"), (1111111111, "sha512", "99943326"),
-    (1234567890, "sha1", "89005924"), (1234567890, "sha256", "91819424"), (1234567890, "sha512", "93441116"),
-    (2000000000, "sha1", "69279037"), (2000000000, "sha256", "90698825"), (2000000000, "sha512", "38618901"),
-    (20000000000, "sha1", "65353130"), (20000000000, "sha256", "77737706"), (20000000000, "sha512", "47863826"),
-])
+@pytest.mark.parametrize(
+    "epoch, digest, expected",
+    [
+        (59, "sha1", "94287082"),
+        (59, "sha256", "46119246"),
+        (59, "sha512", "90693936"),
+        (1111111109, "sha1", "07081804"),
+        (1111111109, "sha256", "68084774"),
+        (1111111109, "sha512", "25091201"),
+        (1111111111, "sha1", "14050471"),
+        (1111111111, "sha256", "67062674"),
+        (1111111111, "sha512", "99943326"),
+        (1234567890, "sha1", "89005924"),
+        (1234567890, "sha256", "91819424"),
+        (1234567890, "sha512", "93441116"),
+        (2000000000, "sha1", "69279037"),
+        (2000000000, "sha256", "90698825"),
+        (2000000000, "sha512", "38618901"),
+        (20000000000, "sha1", "65353130"),
+        (20000000000, "sha256", "77737706"),
+        (20000000000, "sha512", "47863826"),
+    ],
+)
 def test_totp_matches_rfc_6238_appendix_b(epoch, digest, expected):
     code = hotp(RFC6238_KEYS[digest], epoch // 30, digits=8, digest=digest)
 
@@ -116,14 +135,17 @@ def test_spaces_in_a_typed_code_are_ignored(secret):
     assert step == NOW // 30
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda c: c[:5],                                                   # too short
-    lambda c: c + "0",                                                 # too long
-    lambda c: c[:5] + "x",                                             # not a digit
-    lambda c: "".join(chr(ord(d) - ord("0") + 0x0660) for d in c),     # Arabic-Indic digits
-    lambda c: "".join(chr(ord(d) - ord("0") + 0xFF10) for d in c),     # full-width digits
-    lambda c: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c[:5],  # too short
+        lambda c: c + "0",  # too long
+        lambda c: c[:5] + "x",  # not a digit
+        lambda c: "".join(chr(ord(d) - ord("0") + 0x0660) for d in c),  # Arabic-Indic digits
+        lambda c: "".join(chr(ord(d) - ord("0") + 0xFF10) for d in c),  # full-width digits
+        lambda c: "",
+    ],
+)
 def test_anything_but_six_ascii_digits_is_refused(secret, mangle):
     step = verify_totp(secret, mangle(totp_code(secret, NOW)), NOW, None)
 
@@ -161,5 +183,5 @@ def test_the_qr_code_is_a_bare_inline_svg_without_script_or_external_references(
 
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     lowered = svg.lower()
-    assert all(bad not in lowered for bad in ("<script", "<?xml", "href", "style", "<foreignobject", "on"+"load"))
+    assert all(bad not in lowered for bad in ("<script", "<?xml", "href", "style", "<foreignobject", "on" + "load"))
     assert secret not in svg

@@ -13,13 +13,16 @@ def _authorize(client, portal, **overrides):
     return client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), **overrides)))
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    "https://portal.example/callback/extra",
-    "https://portal.example/callback?next=/admin",
-    "https://portal.example/callback/",
-    "https://PORTAL.example/callback",
-    "https://evil.example/callback",
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://portal.example/callback/extra",
+        "https://portal.example/callback?next=/admin",
+        "https://portal.example/callback/",
+        "https://PORTAL.example/callback",
+        "https://evil.example/callback",
+    ],
+)
 def test_a_redirect_uri_that_is_not_exactly_registered_gets_an_error_page_and_no_redirect(client, portal, redirect_uri):
     response = _authorize(client, portal, redirect_uri=redirect_uri)
 
@@ -40,23 +43,26 @@ def test_a_missing_redirect_uri_gets_an_error_page(client, portal):
     assert response.status_code == 400 and "location" not in response.headers
 
 
-@pytest.mark.parametrize("overrides, error", [
-    ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge": "short"}, "invalid_request"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"response_type": "code id_token"}, "unsupported_response_type"),
-    ({"response_type": None}, "invalid_request"),
-    ({"response_mode": "fragment"}, "invalid_request"),
-    ({"scope": "profile"}, "invalid_scope"),
-    ({"scope": "openid admin"}, "invalid_scope"),
-    ({"prompt": "none login"}, "invalid_request"),
-    ({"prompt": "bogus"}, "invalid_request"),
-    ({"max_age": "-5"}, "invalid_request"),
-    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
-    ({"acr_values": "LoA2"}, None),  # refused after login: see test_sessions
-])
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge": "short"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": "code id_token"}, "unsupported_response_type"),
+        ({"response_type": None}, "invalid_request"),
+        ({"response_mode": "fragment"}, "invalid_request"),
+        ({"scope": "profile"}, "invalid_scope"),
+        ({"scope": "openid admin"}, "invalid_scope"),
+        ({"prompt": "none login"}, "invalid_request"),
+        ({"prompt": "bogus"}, "invalid_request"),
+        ({"max_age": "-5"}, "invalid_request"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"acr_values": "LoA2"}, None),  # refused after login: see test_sessions
+    ],
+)
 def test_a_bad_request_with_a_proven_redirect_uri_is_sent_back_with_state_and_iss(client, portal, overrides, error):
     response = _authorize(client, portal, state="keep-me", **overrides)
 
@@ -98,8 +104,7 @@ def test_invalid_utf8_gets_an_error_page(client, portal):
 
 
 def test_the_interaction_link_is_built_from_the_issuer_never_from_the_host_header(client, portal):
-    response = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce())),
-                          headers={"Host": "evil.example"})
+    response = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce())), headers={"Host": "evil.example"})
 
     assert response.headers["location"].startswith(ISSUER + "/interaction/")
 

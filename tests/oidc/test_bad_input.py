@@ -12,8 +12,12 @@ def test_a_json_body_at_the_token_endpoint_gets_415_invalid_request(client, port
 
 
 def test_a_huge_body_gets_413_invalid_request(client, portal):
-    response = client.post("/token", auth=portal.basic, content=b"grant_type=" + b"a" * 200_000,
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        content=b"grant_type=" + b"a" * 200_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     assert response.status_code == 413 and response.json()["error"] == "invalid_request"
 
@@ -23,24 +27,29 @@ def test_a_huge_chunked_body_without_length_gets_413(client, portal):
         for _ in range(100):
             yield b"a" * 4096
 
-    response = client.post("/token", auth=portal.basic, content=chunks(),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/token", auth=portal.basic, content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
 
     assert response.status_code == 413
 
 
 @pytest.mark.parametrize("body", [b"grant_type=%zz", b"grant_type=%ff%fe", b"grant_type=\xff", b"a=%00"])
 def test_broken_encoding_gets_400_invalid_request(client, portal, body):
-    response = client.post("/token", auth=portal.basic, content=body,
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/token", auth=portal.basic, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
 def test_a_repeated_parameter_at_the_token_endpoint_is_refused(client, portal):
-    response = client.post("/token", auth=portal.basic,
-                           content=b"grant_type=authorization_code&code=a&code=b",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        content=b"grant_type=authorization_code&code=a&code=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
@@ -75,8 +84,9 @@ def test_a_login_form_with_the_wrong_content_type_gets_an_error_page(client, por
 
 
 def test_an_overlong_state_is_refused(client, portal):
-    from tests.helpers import Pkce, authorize_params, query_of
     from urllib.parse import urlencode
+
+    from tests.helpers import Pkce, authorize_params, query_of
 
     response = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), state="s" * 5000)))
 

@@ -25,10 +25,21 @@ class ClientKey:
         self.public_jwk = {**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}
 
     def assertion(self, client_id: str, now: int, **changes) -> str:
-        claims = {"iss": client_id, "sub": client_id, "aud": ISSUER, "iat": now, "exp": now + 60,
-                  "jti": secrets.token_hex(8), **changes}
-        return jwt.encode({k: v for k, v in claims.items() if v is not None}, self.private, algorithm="ES256",
-                          headers={"kid": self.kid})
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": ISSUER,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_hex(8),
+            **changes,
+        }
+        return jwt.encode(
+            {k: v for k, v in claims.items() if v is not None},
+            self.private,
+            algorithm="ES256",
+            headers={"kid": self.kid},
+        )
 
 
 def _hs256(header: dict, claims: dict, secret: bytes) -> str:
@@ -53,8 +64,12 @@ def _cc(client, portal, scope=None):
 
 @pytest.fixture
 def backend(provider):
-    return add_portal(provider, redirect_uris=[], grant_types=["client_credentials"],
-                      scopes=["profile", "notices.send", "payments.read"])
+    return add_portal(
+        provider,
+        redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["profile", "notices.send", "payments.read"],
+    )
 
 
 def test_a_portal_backend_gets_a_token_for_itself_with_client_credentials(client, provider, backend):
@@ -87,8 +102,9 @@ def tokens(client, provider):
     portal = add_portal(provider)
     citizen, password = add_citizen(provider)
     pkce = Pkce()
-    code = login_and_consent(client, portal, citizen.citizen_id, password, pkce,
-                             scope="openid profile offline_access")["code"]
+    code = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid profile offline_access")[
+        "code"
+    ]
     return portal, exchange(client, portal, code, pkce).json()
 
 
@@ -148,13 +164,21 @@ def key():
 
 @pytest.fixture
 def signed_portal(provider, key):
-    return add_portal(provider, auth_method="private_key_jwt", redirect_uris=[], grant_types=["client_credentials"],
-                      scopes=["openid"], jwks={"keys": [key.public_jwk]})
+    return add_portal(
+        provider,
+        auth_method="private_key_jwt",
+        redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["openid"],
+        jwks={"keys": [key.public_jwk]},
+    )
 
 
 def _with_assertion(client, portal, assertion):
-    return client.post("/token", data={"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER,
-                                       "client_assertion": assertion})
+    return client.post(
+        "/token",
+        data={"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER, "client_assertion": assertion},
+    )
 
 
 def test_a_client_authenticates_with_a_signed_assertion(client, clock, signed_portal, key):
@@ -169,13 +193,16 @@ def test_the_token_endpoint_url_is_accepted_as_audience(client, clock, signed_po
     assert _with_assertion(client, signed_portal, assertion).status_code == 200
 
 
-@pytest.mark.parametrize("changes", [
-    {"aud": "https://other.example"},
-    {"exp": 1_800_000_000 + 600},
-    {"exp": 1_800_000_000 - 120},
-    {"iss": "someone-else"},
-    {"jti": None},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "https://other.example"},
+        {"exp": 1_800_000_000 + 600},
+        {"exp": 1_800_000_000 - 120},
+        {"iss": "someone-else"},
+        {"jti": None},
+    ],
+)
 def test_a_bad_assertion_is_refused(client, clock, signed_portal, key, changes):
     response = _with_assertion(client, signed_portal, key.assertion(signed_portal.client_id, clock.now(), **changes))
 
@@ -193,9 +220,17 @@ def test_an_assertion_jti_is_never_accepted_twice(client, clock, signed_portal, 
 def test_an_assertion_signed_by_another_key_or_with_hmac_is_refused(client, clock, signed_portal, key):
     stranger = ClientKey()
     stranger.kid = key.kid
-    hmac_assertion = _hs256({"alg": "HS256", "kid": key.kid},
-                            {"iss": signed_portal.client_id, "sub": signed_portal.client_id, "aud": ISSUER,
-                             "exp": clock.now() + 60, "jti": "x"}, json.dumps(key.public_jwk).encode())
+    hmac_assertion = _hs256(
+        {"alg": "HS256", "kid": key.kid},
+        {
+            "iss": signed_portal.client_id,
+            "sub": signed_portal.client_id,
+            "aud": ISSUER,
+            "exp": clock.now() + 60,
+            "jti": "x",
+        },
+        json.dumps(key.public_jwk).encode(),
+    )
 
     forged = _with_assertion(client, signed_portal, stranger.assertion(signed_portal.client_id, clock.now()))
     hmac_one = _with_assertion(client, signed_portal, hmac_assertion)
@@ -208,7 +243,7 @@ def test_keys_published_at_a_jwks_uri_are_fetched_and_rotation_is_picked_up(clie
     published = {"keys": [old.public_jwk]}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = json.dumps(published).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -221,9 +256,14 @@ def test_keys_published_at_a_jwks_uri_are_fetched_and_rotation_is_picked_up(clie
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        portal = add_portal(provider, auth_method="private_key_jwt", redirect_uris=[],
-                            grant_types=["client_credentials"], scopes=["openid"],
-                            jwks_uri=f"http://127.0.0.1:{server.server_port}/jwks-{secrets.token_hex(4)}.json")
+        portal = add_portal(
+            provider,
+            auth_method="private_key_jwt",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=["openid"],
+            jwks_uri=f"http://127.0.0.1:{server.server_port}/jwks-{secrets.token_hex(4)}.json",
+        )
 
         before = _with_assertion(client, portal, old.assertion(portal.client_id, clock.now()))
         published["keys"] = [new.public_jwk]

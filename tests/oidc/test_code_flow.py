@@ -24,9 +24,15 @@ def test_a_citizen_logs_in_and_the_portal_gets_signed_tokens_and_claims(provider
     assert id_claims["amr"] == ["pwd"] and id_claims["sub"] not in (citizen.id, citizen.citizen_id)
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200
-    assert info.json() == {"sub": id_claims["sub"], "name": "Trần Thị Bình", "birthdate": "1990-05-01", "gender": "male",
-                           "updated_at": citizen.updated_at, "phone_number": "+84912345678",
-                           "phone_number_verified": True}
+    assert info.json() == {
+        "sub": id_claims["sub"],
+        "name": "Trần Thị Bình",
+        "birthdate": "1990-05-01",
+        "gender": "male",
+        "updated_at": citizen.updated_at,
+        "phone_number": "+84912345678",
+        "phone_number_verified": True,
+    }
 
 
 def _login(client, portal, citizen, password, scope="openid"):
@@ -62,6 +68,7 @@ def test_the_citizen_id_number_needs_its_own_scope_which_portals_do_not_get_by_d
     allowed = add_portal(provider, scopes=["openid", "citizen_id", "national_profile"])
     citizen, password = add_citizen(provider)
     from urllib.parse import urlencode
+
     from tests.helpers import authorize_params, query_of
 
     refused = client.get("/authorize?" + urlencode(authorize_params(ordinary, Pkce(), scope="openid citizen_id")))

@@ -20,18 +20,33 @@ def test_discovery_lists_exactly_the_code_flow_with_s256(client):
     assert meta["response_types_supported"] == ["code"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
-    assert set(meta["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post",
-                                                                  "private_key_jwt", "none"}
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    }
 
 
 def test_discovery_advertises_every_endpoint_and_capability_that_exists(client):
     meta = client.get("/.well-known/openid-configuration").json()
 
-    for endpoint in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint",
-                     "introspection_endpoint", "end_session_endpoint", "pushed_authorization_request_endpoint"):
+    for endpoint in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "end_session_endpoint",
+        "pushed_authorization_request_endpoint",
+    ):
         path = meta[endpoint].removeprefix(ISSUER)
-        probe = client.get(path) if endpoint in ("jwks_uri", "userinfo_endpoint", "end_session_endpoint") \
+        probe = (
+            client.get(path)
+            if endpoint in ("jwks_uri", "userinfo_endpoint", "end_session_endpoint")
             else client.post(path)
+        )
         assert probe.status_code != 404, endpoint
     assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
     assert meta["subject_types_supported"] == ["pairwise", "public"]

@@ -30,10 +30,12 @@ def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(client, por
     record, _ = citizen
     page, action = _login_form(client, portal)
 
-    wrong = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
-                                      "password": "not the password"})
-    unknown = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": "079090000999",
-                                        "password": "not the password"})
+    wrong = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": "not the password"}
+    )
+    unknown = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": "079090000999", "password": "not the password"}
+    )
 
     assert wrong.status_code == unknown.status_code == 401
     message = re.compile(r'<p class="error" role="alert">(.*?)</p>')
@@ -53,8 +55,7 @@ def test_the_login_form_without_its_csrf_token_is_refused(client, portal, citize
     record, password = citizen
     _, action = _login_form(client, portal)
 
-    response = client.post(action, data={"csrf_token": "forged", "identifier": record.citizen_id,
-                                         "password": password})
+    response = client.post(action, data={"csrf_token": "forged", "identifier": record.citizen_id, "password": password})
 
     assert response.status_code == 403
 
@@ -63,9 +64,9 @@ def test_an_interaction_opened_in_another_browser_is_refused(client, provider, p
     record, password = citizen
     page, action = _login_form(client, portal)
     with TestClient(create_app(provider), base_url=ISSUER, follow_redirects=False) as other_browser:
-
-        response = other_browser.post(action, data={"csrf_token": csrf_of(page.text),
-                                                    "identifier": record.citizen_id, "password": password})
+        response = other_browser.post(
+            action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+        )
 
     assert response.status_code == 400
 
@@ -74,8 +75,9 @@ def test_the_session_cookie_is_host_prefixed_secure_httponly_and_lax(client, por
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid")
 
-    response = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
-                                         "password": password})
+    response = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+    )
 
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("__Host-idp_session="))
     attributes = {part.strip().lower() for part in cookie.split(";")}
@@ -190,8 +192,9 @@ def test_denying_consent_sends_access_denied_to_the_portal(client, portal, citiz
 def test_the_consent_page_lists_what_the_portal_asks_for(client, portal, citizen):
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid email phone")
-    consent = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
-                                        "password": password})
+    consent = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+    )
 
     shown = client.get(path_of(consent.headers["location"]))
 
@@ -227,8 +230,9 @@ def test_logout_without_its_csrf_token_keeps_the_session(client, portal, citizen
     assert "code" in query_of(_start(client, portal, prompt="none").headers["location"])
 
 
-@pytest.mark.parametrize("ui_locales, expected", [("en", "Log in"), ("vi", "Đăng nhập"), (None, "Đăng nhập"),
-                                                  ("fr en-GB", "Log in")])
+@pytest.mark.parametrize(
+    "ui_locales, expected", [("en", "Log in"), ("vi", "Đăng nhập"), (None, "Đăng nhập"), ("fr en-GB", "Log in")]
+)
 def test_the_login_page_speaks_the_requested_language_vietnamese_first(client, portal, ui_locales, expected):
     page, _ = _login_form(client, portal, ui_locales=ui_locales)
 
@@ -247,8 +251,9 @@ def test_pages_forbid_framing_and_inline_script(client, portal):
 def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen):
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid")
-    consent = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
-                                        "password": password})
+    consent = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+    )
     consent_page = client.get(path_of(consent.headers["location"]))
     consent_action = re.search(r'<form method="post" action="([^"]+)"', consent_page.text).group(1)
     first = client.post(consent_action, data={"csrf_token": csrf_of(consent_page.text), "decision": "allow"})
@@ -269,15 +274,17 @@ def test_a_locked_account_loses_single_sign_on_at_once(client, provider, portal,
     assert query_of(response.headers["location"])["error"] == "login_required"
 
 
-def test_a_locked_account_gets_the_wrong_password_answer_even_with_the_right_password(client, provider, portal,
-                                                                                      citizen):
+def test_a_locked_account_gets_the_wrong_password_answer_even_with_the_right_password(
+    client, provider, portal, citizen
+):
     record, password = citizen
     with provider.store.engine.begin() as conn:
         conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": record.id})
     page, action = _login_form(client, portal)
 
-    response = client.post(action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id,
-                                         "password": password})
+    response = client.post(
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+    )
 
     assert response.status_code == 401 and "idp_session" not in response.headers.get("set-cookie", "")
     assert "not correct" in response.text or "không đúng" in response.text

@@ -29,8 +29,13 @@ def test_a_pushed_request_is_used_by_its_request_uri_once(client, provider):
     pushed = _push(client, portal, pkce, state="pushed-state")
     uri = pushed.json()["request_uri"]
 
-    callback = walk_pages(client, "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
-                          portal.redirect_uri, citizen.citizen_id, password)
+    callback = walk_pages(
+        client,
+        "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
+        portal.redirect_uri,
+        citizen.citizen_id,
+        password,
+    )
     again = client.get("/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}))
 
     assert pushed.status_code == 201 and pushed.json()["expires_in"] == 60 and uri.startswith("urn:ietf:params")
@@ -88,14 +93,20 @@ class DpopKey:
         self.jwk = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
         self.jkt = thumbprint(self.jwk)
 
-    def proof(self, method: str, url: str, now: int, nonce: str | None = None, access_token: str | None = None,
-              **changes) -> str:
+    def proof(
+        self, method: str, url: str, now: int, nonce: str | None = None, access_token: str | None = None, **changes
+    ) -> str:
         claims = {"jti": secrets.token_hex(8), "htm": method, "htu": url, "iat": now, "nonce": nonce, **changes}
         if access_token:
-            claims["ath"] = base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).rstrip(
-                b"=").decode()
-        return jwt.encode({k: v for k, v in claims.items() if v is not None}, self.private, algorithm="ES256",
-                          headers={"typ": "dpop+jwt", "jwk": self.jwk})
+            claims["ath"] = (
+                base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).rstrip(b"=").decode()
+            )
+        return jwt.encode(
+            {k: v for k, v in claims.items() if v is not None},
+            self.private,
+            algorithm="ES256",
+            headers={"typ": "dpop+jwt", "jwk": self.jwk},
+        )
 
 
 @pytest.fixture
@@ -110,9 +121,17 @@ def _login_code(client, provider, portal, pkce, citizen=None, **overrides):
 
 
 def _token(client, portal, code, pkce, proof):
-    return client.post("/token", auth=portal.basic, headers={"DPoP": proof}, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier})
+    return client.post(
+        "/token",
+        auth=portal.basic,
+        headers={"DPoP": proof},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+        },
+    )
 
 
 def test_a_token_bound_to_a_dpop_key_works_only_with_proofs_of_that_key(client, clock, provider, key):
@@ -123,11 +142,18 @@ def test_a_token_bound_to_a_dpop_key_works_only_with_proofs_of_that_key(client, 
 
     body = _token(client, portal, code, pkce, key.proof("POST", ISSUER + "/token", clock.now(), nonce)).json()
     at = body["access_token"]
-    with_proof = client.get("/userinfo", headers={
-        "Authorization": f"DPoP {at}", "DPoP": key.proof("GET", ISSUER + "/userinfo", clock.now(), nonce, at)})
+    with_proof = client.get(
+        "/userinfo",
+        headers={"Authorization": f"DPoP {at}", "DPoP": key.proof("GET", ISSUER + "/userinfo", clock.now(), nonce, at)},
+    )
     as_bearer = client.get("/userinfo", headers={"Authorization": f"Bearer {at}"})
-    other_key = client.get("/userinfo", headers={
-        "Authorization": f"DPoP {at}", "DPoP": DpopKey().proof("GET", ISSUER + "/userinfo", clock.now(), nonce, at)})
+    other_key = client.get(
+        "/userinfo",
+        headers={
+            "Authorization": f"DPoP {at}",
+            "DPoP": DpopKey().proof("GET", ISSUER + "/userinfo", clock.now(), nonce, at),
+        },
+    )
 
     assert body["token_type"] == "DPoP"
     assert jwt.decode(at, options={"verify_signature": False})["cnf"] == {"jkt": key.jkt}
@@ -141,27 +167,32 @@ def test_a_proof_without_the_server_nonce_is_answered_with_one(client, clock, pr
     code = _login_code(client, provider, portal, pkce)
 
     first = _token(client, portal, code, pkce, key.proof("POST", ISSUER + "/token", clock.now()))
-    second = _token(client, portal, code, pkce,
-                    key.proof("POST", ISSUER + "/token", clock.now(), first.headers["dpop-nonce"]))
+    second = _token(
+        client, portal, code, pkce, key.proof("POST", ISSUER + "/token", clock.now(), first.headers["dpop-nonce"])
+    )
 
     assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"
     assert second.status_code == 200
 
 
-@pytest.mark.parametrize("changes, method, url", [
-    ({}, "GET", ISSUER + "/token"),
-    ({}, "POST", ISSUER + "/userinfo"),
-    ({}, "POST", "https://evil.example/token"),
-    ({"iat": 1_800_000_000 - 600}, "POST", ISSUER + "/token"),
-    ({"iat": 1_800_000_000 + 600}, "POST", ISSUER + "/token"),
-])
+@pytest.mark.parametrize(
+    "changes, method, url",
+    [
+        ({}, "GET", ISSUER + "/token"),
+        ({}, "POST", ISSUER + "/userinfo"),
+        ({}, "POST", "https://evil.example/token"),
+        ({"iat": 1_800_000_000 - 600}, "POST", ISSUER + "/token"),
+        ({"iat": 1_800_000_000 + 600}, "POST", ISSUER + "/token"),
+    ],
+)
 def test_a_proof_for_another_request_or_time_is_refused(client, clock, provider, key, changes, method, url):
     portal = add_portal(provider)
     pkce = Pkce()
     code = _login_code(client, provider, portal, pkce)
 
-    response = _token(client, portal, code, pkce,
-                      key.proof(method, url, clock.now(), dpop.current_nonce(provider), **changes))
+    response = _token(
+        client, portal, code, pkce, key.proof(method, url, clock.now(), dpop.current_nonce(provider), **changes)
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof"
 
@@ -184,9 +215,16 @@ def test_a_client_that_must_use_dpop_is_refused_without_a_proof(client, provider
     pkce = Pkce()
     code = _login_code(client, provider, portal, pkce)
 
-    response = client.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+        },
+    )
 
     assert response.json()["error"] == "invalid_dpop_proof"
 
@@ -207,14 +245,24 @@ def test_a_public_clients_refresh_token_stays_bound_to_its_key(client, clock, pr
     pkce = Pkce()
     code = _login_code(client, provider, portal, pkce)
     nonce = dpop.current_nonce(provider)
-    body = client.post("/token", headers={"DPoP": key.proof("POST", ISSUER + "/token", clock.now(), nonce)}, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_id": portal.client_id}).json()
+    body = client.post(
+        "/token",
+        headers={"DPoP": key.proof("POST", ISSUER + "/token", clock.now(), nonce)},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_id": portal.client_id,
+        },
+    ).json()
 
     def refresh(proof_key):
-        return client.post("/token", headers={"DPoP": proof_key.proof("POST", ISSUER + "/token", clock.now(), nonce)},
-                           data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
-                                 "client_id": portal.client_id})
+        return client.post(
+            "/token",
+            headers={"DPoP": proof_key.proof("POST", ISSUER + "/token", clock.now(), nonce)},
+            data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": portal.client_id},
+        )
 
     thief, owner = refresh(DpopKey()), refresh(key)
 
@@ -226,12 +274,19 @@ def test_a_proof_at_par_binds_the_code_to_its_key(client, clock, provider, key):
     citizen, password = add_citizen(provider)
     pkce = Pkce()
     nonce = dpop.current_nonce(provider)
-    uri = _push(client, portal, pkce, headers={"DPoP": key.proof("POST", ISSUER + "/par", clock.now(), nonce)},
-                scope="openid").json()["request_uri"]
-    callback = walk_pages(client, "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
-                          portal.redirect_uri, citizen.citizen_id, password)
+    uri = _push(
+        client, portal, pkce, headers={"DPoP": key.proof("POST", ISSUER + "/par", clock.now(), nonce)}, scope="openid"
+    ).json()["request_uri"]
+    callback = walk_pages(
+        client,
+        "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
+        portal.redirect_uri,
+        citizen.citizen_id,
+        password,
+    )
 
-    stolen = _token(client, portal, query_of(callback)["code"], pkce,
-                    DpopKey().proof("POST", ISSUER + "/token", clock.now(), nonce))
+    stolen = _token(
+        client, portal, query_of(callback)["code"], pkce, DpopKey().proof("POST", ISSUER + "/token", clock.now(), nonce)
+    )
 
     assert stolen.json()["error"] == "invalid_grant"

@@ -15,8 +15,9 @@ from tests.helpers import Pkce, add_portal, exchange, login_and_consent
 def logged_in(client, portal, citizen):
     record, password = citizen
     pkce = Pkce()
-    callback = login_and_consent(client, portal, record.citizen_id, password, pkce,
-                                 scope="openid profile offline_access")
+    callback = login_and_consent(
+        client, portal, record.citizen_id, password, pkce, scope="openid profile offline_access"
+    )
     return callback["code"], pkce
 
 
@@ -32,13 +33,13 @@ def test_a_replayed_code_is_refused_and_revokes_the_tokens_issued_from_it(client
 
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert client.get("/userinfo", headers=_bearer(first["access_token"])).status_code == 401
-    refreshed = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                                 "refresh_token": first["refresh_token"]})
+    refreshed = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-def test_a_code_presented_by_another_client_is_refused_and_stays_usable_by_its_own(client, provider, portal,
-                                                                                   logged_in):
+def test_a_code_presented_by_another_client_is_refused_and_stays_usable_by_its_own(client, provider, portal, logged_in):
     code, pkce = logged_in
     other = add_portal(provider)
 
@@ -60,8 +61,11 @@ def test_a_wrong_code_verifier_is_refused(client, portal, logged_in):
 def test_a_missing_code_verifier_is_refused(client, portal, logged_in):
     code, _ = logged_in
 
-    response = client.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri},
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
@@ -69,9 +73,16 @@ def test_a_missing_code_verifier_is_refused(client, portal, logged_in):
 def test_the_plain_challenge_itself_is_not_accepted_as_verifier(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.challenge})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.challenge,
+        },
+    )
 
     assert response.json()["error"] == "invalid_grant"
 
@@ -79,9 +90,16 @@ def test_the_plain_challenge_itself_is_not_accepted_as_verifier(client, portal, 
 def test_a_redirect_uri_different_from_the_authorization_request_is_refused(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri + "/x",
-        "code_verifier": pkce.verifier})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri + "/x",
+            "code_verifier": pkce.verifier,
+        },
+    )
 
     assert response.json()["error"] == "invalid_grant"
 
@@ -98,9 +116,16 @@ def test_a_code_older_than_sixty_seconds_is_refused(client, clock, portal, logge
 def test_a_wrong_client_secret_gets_401_invalid_client_with_www_authenticate(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", auth=(portal.client_id, "wrong"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier})
+    response = client.post(
+        "/token",
+        auth=(portal.client_id, "wrong"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+        },
+    )
 
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
@@ -109,9 +134,16 @@ def test_a_wrong_client_secret_gets_401_invalid_client_with_www_authenticate(cli
 def test_a_confidential_client_cannot_authenticate_as_public(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_id": portal.client_id})
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_id": portal.client_id,
+        },
+    )
 
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
@@ -119,9 +151,17 @@ def test_a_confidential_client_cannot_authenticate_as_public(client, portal, log
 def test_a_client_must_use_the_method_it_registered(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_id": portal.client_id, "client_secret": portal.secret})
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_id": portal.client_id,
+            "client_secret": portal.secret,
+        },
+    )
 
     assert response.status_code == 401
 
@@ -129,9 +169,17 @@ def test_a_client_must_use_the_method_it_registered(client, portal, logged_in):
 def test_two_authentication_methods_at_once_are_refused(client, portal, logged_in):
     code, pkce = logged_in
 
-    response = client.post("/token", auth=portal.basic, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_secret": portal.secret})
+    response = client.post(
+        "/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_secret": portal.secret,
+        },
+    )
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
@@ -143,9 +191,16 @@ def test_basic_credentials_are_form_urlencoded_before_base64(client, provider, c
     code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
     raw = base64.b64encode(f"{portal.client_id}:{portal.secret}".replace("-", "%2D").encode()).decode()
 
-    response = client.post("/token", headers={"Authorization": f"Basic {raw}"}, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier})
+    response = client.post(
+        "/token",
+        headers={"Authorization": f"Basic {raw}"},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+        },
+    )
 
     assert response.status_code == 200, response.text
 
@@ -156,9 +211,17 @@ def test_client_secret_post_works_for_a_client_registered_with_it(client, provid
     pkce = Pkce()
     code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
 
-    response = client.post("/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_id": portal.client_id, "client_secret": portal.secret})
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_id": portal.client_id,
+            "client_secret": portal.secret,
+        },
+    )
 
     assert response.status_code == 200
 
@@ -169,9 +232,16 @@ def test_a_public_client_exchanges_with_client_id_and_pkce_only(client, provider
     pkce = Pkce()
     code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
 
-    response = client.post("/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": portal.redirect_uri,
-        "code_verifier": pkce.verifier, "client_id": portal.client_id})
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": pkce.verifier,
+            "client_id": portal.client_id,
+        },
+    )
 
     assert response.status_code == 200 and "id_token" in response.json()
 
@@ -214,16 +284,19 @@ def test_a_refresh_rotates_the_token_and_a_reused_one_revokes_the_grant(client, 
     code, pkce = logged_in
     first = exchange(client, portal, code, pkce).json()
 
-    second = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                              "refresh_token": first["refresh_token"]}).json()
+    second = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    ).json()
     clock.advance(11)  # past the grace window
-    reuse = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                             "refresh_token": first["refresh_token"]})
+    reuse = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
 
     assert second["refresh_token"] != first["refresh_token"] and "id_token" in second
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
-    after = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                             "refresh_token": second["refresh_token"]})
+    after = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+    )
     assert after.json()["error"] == "invalid_grant"
     assert client.get("/userinfo", headers=_bearer(second["access_token"])).status_code == 401
 
@@ -232,10 +305,16 @@ def test_a_refresh_may_narrow_the_scope_but_never_widen_it(client, portal, logge
     code, pkce = logged_in
     first = exchange(client, portal, code, pkce).json()
 
-    narrowed = client.post("/token", auth=portal.basic, data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "scope": "openid"}).json()
-    widened = client.post("/token", auth=portal.basic, data={
-        "grant_type": "refresh_token", "refresh_token": narrowed["refresh_token"], "scope": "openid email"})
+    narrowed = client.post(
+        "/token",
+        auth=portal.basic,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "scope": "openid"},
+    ).json()
+    widened = client.post(
+        "/token",
+        auth=portal.basic,
+        data={"grant_type": "refresh_token", "refresh_token": narrowed["refresh_token"], "scope": "openid email"},
+    )
 
     assert narrowed["scope"] == "openid"
     assert widened.json()["error"] == "invalid_scope"
@@ -246,12 +325,14 @@ def test_a_refresh_token_belongs_to_its_client(client, provider, portal, logged_
     first = exchange(client, portal, code, pkce).json()
     other = add_portal(provider)
 
-    response = client.post("/token", auth=other.basic, data={"grant_type": "refresh_token",
-                                                               "refresh_token": first["refresh_token"]})
+    response = client.post(
+        "/token", auth=other.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
 
     assert response.json()["error"] == "invalid_grant"
-    still = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                             "refresh_token": first["refresh_token"]})
+    still = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
     assert still.status_code == 200
 
 
@@ -260,8 +341,9 @@ def test_a_refresh_token_dies_with_its_absolute_lifetime(client, clock, provider
     first = exchange(client, portal, code, pkce).json()
     clock.advance(provider.settings.refresh_token_ttl + 1)
 
-    response = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                                "refresh_token": first["refresh_token"]})
+    response = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
 
     assert response.json()["error"] == "invalid_grant"
 

@@ -15,8 +15,9 @@ from tests.helpers import Pkce, exchange, login_and_consent
 def tokens(client, portal, citizen):
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce,
-                             scope="openid profile offline_access")["code"]
+    code = login_and_consent(client, portal, record.citizen_id, password, pkce, scope="openid profile offline_access")[
+        "code"
+    ]
     return exchange(client, portal, code, pkce).json()
 
 
@@ -40,8 +41,10 @@ def test_a_missing_token_gets_401_with_a_bare_bearer_challenge(client):
     response = client.get("/userinfo")
 
     assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Bearer") and "error=" not in \
-        response.headers["www-authenticate"]
+    assert (
+        response.headers["www-authenticate"].startswith("Bearer")
+        and "error=" not in response.headers["www-authenticate"]
+    )
 
 
 def test_a_tampered_token_gets_401_invalid_token(client, tokens):
@@ -57,8 +60,12 @@ def test_a_tampered_token_gets_401_invalid_token(client, tokens):
 
 def test_an_unsigned_alg_none_token_gets_401(client, tokens):
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    unsigned = _b64({"alg": "none", "typ": "at+jwt", "kid": jwt.get_unverified_header(tokens["access_token"])["kid"]}) \
-        + "." + _b64(claims) + "."
+    unsigned = (
+        _b64({"alg": "none", "typ": "at+jwt", "kid": jwt.get_unverified_header(tokens["access_token"])["kid"]})
+        + "."
+        + _b64(claims)
+        + "."
+    )
 
     assert _userinfo(client, unsigned).status_code == 401
 
@@ -70,9 +77,15 @@ def test_an_hmac_token_keyed_with_our_public_key_gets_401(client, provider, toke
     signing_input = _b64(header) + "." + _b64(claims)
     import hashlib
     import hmac
+
     secret = json.dumps(key.public_jwk).encode()
-    forged = signing_input + "." + base64.urlsafe_b64encode(
-        hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    forged = (
+        signing_input
+        + "."
+        + base64.urlsafe_b64encode(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
 
     assert _userinfo(client, forged).status_code == 401
 
@@ -96,8 +109,9 @@ def test_an_access_token_within_the_leeway_still_works(client, clock, provider, 
 
 
 def test_a_revoked_access_token_gets_401(client, portal, tokens):
-    revoked = client.post("/revoke", auth=portal.basic, data={"token": tokens["access_token"],
-                                                                "token_type_hint": "access_token"})
+    revoked = client.post(
+        "/revoke", auth=portal.basic, data={"token": tokens["access_token"], "token_type_hint": "access_token"}
+    )
 
     assert revoked.status_code == 200
     assert _userinfo(client, tokens["access_token"]).status_code == 401
@@ -106,8 +120,9 @@ def test_a_revoked_access_token_gets_401(client, portal, tokens):
 def test_revoking_a_refresh_token_ends_it_and_the_access_tokens_of_its_grant(client, portal, tokens):
     client.post("/revoke", auth=portal.basic, data={"token": tokens["refresh_token"]})
 
-    refreshed = client.post("/token", auth=portal.basic, data={"grant_type": "refresh_token",
-                                                                 "refresh_token": tokens["refresh_token"]})
+    refreshed = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
 
     assert refreshed.json()["error"] == "invalid_grant"
     assert _userinfo(client, tokens["access_token"]).status_code == 401

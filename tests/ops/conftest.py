@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -71,25 +71,49 @@ def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Clust
     shared_keys = tmp_path / "keys"
     shutil.copytree(keys_dir, shared_keys)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(IDP_ISSUER=issuer, IDP_DATA_DIR=str(tmp_path / "data"), IDP_KEYS_DIR=str(shared_keys),
-               IDP_DATABASE_URL=database_url, IDP_PASSWORD_PROFILE="tests", IDP_KEYS_RESCAN_INTERVAL="1",
-               IDP_ACCESS_LOG="false")
+    env.update(
+        IDP_ISSUER=issuer,
+        IDP_DATA_DIR=str(tmp_path / "data"),
+        IDP_KEYS_DIR=str(shared_keys),
+        IDP_DATABASE_URL=database_url,
+        IDP_PASSWORD_PROFILE="tests",
+        IDP_KEYS_RESCAN_INTERVAL="1",
+        IDP_ACCESS_LOG="false",
+    )
     assert idp(env, "init").returncode == 0
     added = idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
     assert added.returncode == 0, added.stderr
     client = json.loads(added.stdout)
-    citizen = idp(env, "citizens", "add", "--citizen-id", CITIZEN.citizen_id, "--name", CITIZEN.full_name,
-                  "--birth-date", CITIZEN.birth_date, "--sex", CITIZEN.sex, "--phone", CITIZEN.phone,
-                  "--password-stdin", stdin=PASSWORD + "\n")
+    citizen = idp(
+        env,
+        "citizens",
+        "add",
+        "--citizen-id",
+        CITIZEN.citizen_id,
+        "--name",
+        CITIZEN.full_name,
+        "--birth-date",
+        CITIZEN.birth_date,
+        "--sex",
+        CITIZEN.sex,
+        "--phone",
+        CITIZEN.phone,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert citizen.returncode == 0, citizen.stderr
-    found = Cluster(issuer, [f"http://127.0.0.1:{p}" for p in ports], client["client_id"], client["client_secret"],
-                    env, shared_keys)
+    found = Cluster(
+        issuer, [f"http://127.0.0.1:{p}" for p in ports], client["client_id"], client["client_secret"], env, shared_keys
+    )
     try:
         for port in ports:
             with open(tmp_path / f"serve-{port}.log", "w") as log:
-                found.processes.append(subprocess.Popen([*IDP, "serve", "--port", str(port)], env=env,
-                                                        stdout=subprocess.DEVNULL, stderr=log, text=True))
-        for port, url, process in zip(ports, found.urls, found.processes):
+                found.processes.append(
+                    subprocess.Popen(
+                        [*IDP, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
+                    )
+                )
+        for port, url, process in zip(ports, found.urls, found.processes, strict=False):
             wait_ready(url, process, tmp_path / f"serve-{port}.log")
         yield found
     finally:

@@ -22,9 +22,18 @@ def _on(base: str, url: str) -> str:
 
 
 def _authorize(http: httpx.Client, cluster: Cluster, base: str, pkce: Pkce, state: str) -> str:
-    query = urlencode({"client_id": cluster.client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
-                       "scope": "openid profile phone", "state": state, "nonce": "n-" + state,
-                       "code_challenge": pkce.challenge, "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "client_id": cluster.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid profile phone",
+            "state": state,
+            "nonce": "n-" + state,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     response = http.get(f"{base}/authorize?{query}")
     assert response.status_code == 303, response.text
     return response.headers["location"]
@@ -33,8 +42,10 @@ def _authorize(http: httpx.Client, cluster: Cluster, base: str, pkce: Pkce, stat
 def _login(http: httpx.Client, base: str, interaction_url: str, password: str) -> httpx.Response:
     page = http.get(_on(base, interaction_url))
     assert page.status_code == 200 and 'name="password"' in page.text, page.text
-    return http.post(_on(base, form_action(page.text, "/login")), data={
-        "csrf_token": csrf_of(page.text), "identifier": CITIZEN.citizen_id, "password": password})
+    return http.post(
+        _on(base, form_action(page.text, "/login")),
+        data={"csrf_token": csrf_of(page.text), "identifier": CITIZEN.citizen_id, "password": password},
+    )
 
 
 def test_a_login_hops_between_processes_and_ends_with_the_same_answers(cluster: Cluster):
@@ -46,16 +57,32 @@ def test_a_login_hops_between_processes_and_ends_with_the_same_answers(cluster: 
         logged_in = _login(http, b, interaction_url, PASSWORD)
         assert logged_in.status_code == 303, logged_in.text
         consent_page = http.get(_on(b, logged_in.headers["location"]))
-        decided = http.post(_on(b, form_action(consent_page.text, "/consent")),
-                            data={"csrf_token": csrf_of(consent_page.text), "decision": "allow"})
+        decided = http.post(
+            _on(b, form_action(consent_page.text, "/consent")),
+            data={"csrf_token": csrf_of(consent_page.text), "decision": "allow"},
+        )
         callback = query_of(decided.headers["location"])
-        tokens = http.post(f"{b}/token", auth=(cluster.client_id, cluster.client_secret), data={
-            "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT_URI,
-            "code_verifier": pkce.verifier})
+        tokens = http.post(
+            f"{b}/token",
+            auth=(cluster.client_id, cluster.client_secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": callback["code"],
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": pkce.verifier,
+            },
+        )
         userinfo = http.get(f"{a}/userinfo", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
-        replay = http.post(f"{a}/token", auth=(cluster.client_id, cluster.client_secret), data={
-            "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT_URI,
-            "code_verifier": pkce.verifier})
+        replay = http.post(
+            f"{a}/token",
+            auth=(cluster.client_id, cluster.client_secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": callback["code"],
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": pkce.verifier,
+            },
+        )
 
     assert decided.headers["location"].startswith(REDIRECT_URI) and callback["state"] == "st-hop"
     assert tokens.status_code == 200, tokens.text
@@ -69,8 +96,9 @@ def test_password_failures_on_both_processes_add_up_to_one_account_delay(cluster
 
     with httpx.Client(timeout=10) as http:
         interaction_url = _authorize(http, cluster, a, Pkce(), "st-limits")
-        failures = [_login(http, base, interaction_url, "wrong password, try again").status_code
-                    for base in (a, b, a, b, a)]
+        failures = [
+            _login(http, base, interaction_url, "wrong password, try again").status_code for base in (a, b, a, b, a)
+        ]
         # Neither process saw five failures itself; together they did, so the account now waits
         # and even the right password is refused (with the same answer as a wrong one).
         right_password = _login(http, b, interaction_url, PASSWORD)
@@ -79,8 +107,7 @@ def test_password_failures_on_both_processes_add_up_to_one_account_delay(cluster
     assert right_password.status_code == 401
 
 
-def test_a_key_added_to_the_folder_is_published_by_every_process_without_a_restart(cluster: Cluster,
-                                                                                      tmp_path: Path):
+def test_a_key_added_to_the_folder_is_published_by_every_process_without_a_restart(cluster: Cluster, tmp_path: Path):
     fresh = tmp_path / "fresh-keys"
     ensure_keys(fresh)
     new_key = next(fresh.glob("es256-*.pem"))

@@ -30,12 +30,17 @@ def test_readyz_reports_the_database_and_keys_reachable(client):
 
 def test_readyz_is_unavailable_when_the_database_is_gone(client, provider):
     provider.store.engine.dispose()
-    provider.store.engine.url = provider.store.engine.url.set(database="/nonexistent/dir/db.sqlite3") \
-        if provider.store.engine.url.get_backend_name() == "sqlite" else provider.store.engine.url.set(port=1)
+    provider.store.engine.url = (
+        provider.store.engine.url.set(database="/nonexistent/dir/db.sqlite3")
+        if provider.store.engine.url.get_backend_name() == "sqlite"
+        else provider.store.engine.url.set(port=1)
+    )
     from sqlalchemy import create_engine
 
-    broken = create_engine(provider.store.engine.url, connect_args={"connect_timeout": 1}
-                           if provider.store.engine.url.get_backend_name() == "postgresql" else {})
+    broken = create_engine(
+        provider.store.engine.url,
+        connect_args={"connect_timeout": 1} if provider.store.engine.url.get_backend_name() == "postgresql" else {},
+    )
     provider.store.engine = broken
 
     response = client.get("/readyz")
@@ -124,8 +129,7 @@ def test_the_compose_file_runs_postgres_two_replicas_and_a_proxy_with_secrets_fr
         assert "--workers" in replica["command"]
         assert replica["environment"]["IDP_ISSUER"].startswith("https://")
         assert "postgres_password" in replica["secrets"]
-        assert not any("PASSWORD=" in str(v) or "password:" in str(v).lower()
-                       for v in replica["environment"].values())
+        assert not any("PASSWORD=" in str(v) or "password:" in str(v).lower() for v in replica["environment"].values())
         assert replica["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert all(Path(ROOT / s["file"].lstrip("./")).parent.name == "secrets" for s in compose["secrets"].values())
     assert (ROOT / "deploy" / "nginx.conf").exists() and (ROOT / "deploy" / "entrypoint.sh").exists()

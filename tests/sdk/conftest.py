@@ -144,8 +144,14 @@ class FakeProvider:
         claims.update(changes)
         return {name: value for name, value in claims.items() if value is not None}
 
-    def sign(self, claims: dict[str, Any], *, key: SigningKey | None = None, typ: str | None = "JWT",
-             headers: dict[str, Any] | None = None) -> str:
+    def sign(
+        self,
+        claims: dict[str, Any],
+        *,
+        key: SigningKey | None = None,
+        typ: str | None = "JWT",
+        headers: dict[str, Any] | None = None,
+    ) -> str:
         key = key or self.keys[-1]
         header: dict[str, Any] = {"kid": key.kid, **(headers or {})}
         if typ is not None:
@@ -153,8 +159,13 @@ class FakeProvider:
         return jwt.encode(claims, key.private, algorithm=key.alg, headers=header)
 
     def answer_with_id_token(self, id_token: str, **extra: Any) -> None:
-        self.token_body = {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 600,
-                           "id_token": id_token, **extra}
+        self.token_body = {
+            "access_token": ACCESS_TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 600,
+            "id_token": id_token,
+            **extra,
+        }
 
 
 def callback_url(login: LoginRequest, **params: str | None) -> str:
@@ -162,8 +173,14 @@ def callback_url(login: LoginRequest, **params: str | None) -> str:
     return REDIRECT_URI + "?" + urlencode({name: value for name, value in values.items() if value is not None})
 
 
-def log_in(provider: FakeProvider, client: PostIDClient, *, login_options: dict[str, Any] | None = None,
-           token: Callable[[LoginRequest], str] | None = None, **claim_changes: Any) -> TokenSet:
+def log_in(
+    provider: FakeProvider,
+    client: PostIDClient,
+    *,
+    login_options: dict[str, Any] | None = None,
+    token: Callable[[LoginRequest], str] | None = None,
+    **claim_changes: Any,
+) -> TokenSet:
     """Run a whole login whose ID token carries `claim_changes` (or is built by `token`)."""
     login = client.start_login(**(login_options or {}))
     id_token = token(login) if token else provider.sign(provider.id_token_claims(login, **claim_changes))
@@ -174,9 +191,9 @@ def log_in(provider: FakeProvider, client: PostIDClient, *, login_options: dict[
 def unsigned_json_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
     from clients._jose import b64url_encode
 
-    return ".".join(
-        b64url_encode(json.dumps(part).encode()) for part in (header, claims)
-    ) + "." + b64url_encode(signature)
+    return (
+        ".".join(b64url_encode(json.dumps(part).encode()) for part in (header, claims)) + "." + b64url_encode(signature)
+    )
 
 
 @pytest.fixture

@@ -35,8 +35,9 @@ def test_userinfo_about_another_subject_is_refused(provider, client):
 def test_an_invalid_access_token_at_userinfo_reports_the_bearer_challenge_error():
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/userinfo":
-            return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
-                                                'error_description="expired"'})
+            return httpx.Response(
+                401, headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired"'}
+            )
         from .conftest import FakeClock, FakeProvider
 
         return FakeProvider(FakeClock()).handler(request)
@@ -49,7 +50,10 @@ def test_an_invalid_access_token_at_userinfo_reports_the_bearer_challenge_error(
         client.userinfo("stale", expected_sub="citizen-1")
 
     assert (caught.value.error, caught.value.error_description, caught.value.status_code) == (
-        "invalid_token", "expired", 401)
+        "invalid_token",
+        "expired",
+        401,
+    )
 
 
 def test_refresh_returns_the_rotated_refresh_token_and_checks_the_new_id_token_subject(provider, client):
@@ -98,10 +102,15 @@ def test_revocation_posts_the_token_with_its_type_hint_and_client_authentication
 
 
 def test_the_logout_url_carries_the_hint_the_return_address_state_and_client_id(client):
-    url = client.logout_url(id_token_hint="id.token.value", post_logout_redirect_uri="https://portal.test/",
-                            state="bye")
+    url = client.logout_url(
+        id_token_hint="id.token.value", post_logout_redirect_uri="https://portal.test/", state="bye"
+    )
 
     params = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
     assert url.startswith(f"{ISSUER}/logout?")
-    assert params == {"client_id": CLIENT_ID, "id_token_hint": "id.token.value",
-                      "post_logout_redirect_uri": "https://portal.test/", "state": "bye"}
+    assert params == {
+        "client_id": CLIENT_ID,
+        "id_token_hint": "id.token.value",
+        "post_logout_redirect_uri": "https://portal.test/",
+        "state": "bye",
+    }

@@ -40,7 +40,11 @@ def test_every_login_gets_its_own_state_nonce_and_verifier(client):
 
 def test_the_optional_parameters_reach_the_provider(client):
     login = client.start_login(
-        scope="profile email", acr_values="LoA2", max_age=600, prompt="login", login_hint="079123456789",
+        scope="profile email",
+        acr_values="LoA2",
+        max_age=600,
+        prompt="login",
+        login_hint="079123456789",
         ui_locales="vi en",
     )
 

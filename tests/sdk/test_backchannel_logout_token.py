@@ -12,8 +12,16 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 def logout_claims(now: float, **changes):
-    claims = {"iss": ISSUER, "aud": CLIENT_ID, "iat": int(now), "exp": int(now) + 120, "jti": "logout-1",
-              "sid": "session-1", "sub": "citizen-1", "events": {EVENT: {}}}
+    claims = {
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "iat": int(now),
+        "exp": int(now) + 120,
+        "jti": "logout-1",
+        "sid": "session-1",
+        "sub": "citizen-1",
+        "events": {EVENT: {}},
+    }
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 

@@ -54,8 +54,9 @@ def test_a_callback_without_iss_is_accepted_when_the_provider_does_not_send_it(p
 
 def test_a_provider_error_on_the_callback_keeps_its_error_and_description(client):
     login = client.start_login()
-    url = callback_url(login, code=None, error="unmet_authentication_requirements",
-                       error_description="Tài khoản chưa đạt mức 2")
+    url = callback_url(
+        login, code=None, error="unmet_authentication_requirements", error_description="Tài khoản chưa đạt mức 2"
+    )
 
     with pytest.raises(AuthorizationDenied) as caught:
         client.finish_login(url, login)
@@ -98,5 +99,9 @@ def test_the_code_exchange_sends_the_verifier_and_the_exact_redirect_uri(provide
     client.finish_login({"code": "the-code", "state": login.state, "iss": provider.discovery["issuer"]}, login)
 
     form = provider.form("/token")
-    assert form == {"grant_type": "authorization_code", "code": "the-code", "redirect_uri": REDIRECT_URI,
-                    "code_verifier": login.code_verifier}
+    assert form == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": login.code_verifier,
+    }

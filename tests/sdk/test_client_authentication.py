@@ -16,7 +16,7 @@ from .conftest import CLIENT_ID, ISSUER, SECRET, log_in
 def test_client_secret_basic_form_urlencodes_id_and_secret_before_base64(provider, client):
     log_in(provider, client)
 
-    header = [r for r in provider.requests if r.url.path == "/token"][0].headers["Authorization"]
+    header = next(r for r in provider.requests if r.url.path == "/token").headers["Authorization"]
     raw_id, raw_secret = base64.b64decode(header.removeprefix("Basic ")).decode("ascii").split(":")
     assert raw_secret == "s3cret%3Awith+spaces%26symbols%2F%C3%A9"
     assert (unquote_plus(raw_id), unquote_plus(raw_secret)) == (CLIENT_ID, SECRET)
@@ -30,7 +30,7 @@ def test_client_secret_post_sends_id_and_secret_in_the_body(provider):
 
     form = provider.form("/token")
     assert (form["client_id"], form["client_secret"]) == (CLIENT_ID, SECRET)
-    assert "Authorization" not in [r for r in provider.requests if r.url.path == "/token"][0].headers
+    assert "Authorization" not in next(r for r in provider.requests if r.url.path == "/token").headers
 
 
 def test_a_public_client_sends_only_its_client_id(provider):
@@ -51,8 +51,13 @@ def test_private_key_jwt_sends_a_short_assertion_about_the_client_for_the_issuer
 
     form = provider.form("/token")
     key = jwt.PyJWK(auth.public_jwks()["keys"][0])
-    claims = jwt.decode(form["client_assertion"], key.key, algorithms=["ES256"], audience=ISSUER,
-                        options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        form["client_assertion"],
+        key.key,
+        algorithms=["ES256"],
+        audience=ISSUER,
+        options={"verify_exp": False, "verify_iat": False},
+    )
     assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     assert claims["iss"] == claims["sub"] == CLIENT_ID
     assert 0 < claims["exp"] - clock() <= 300

@@ -18,8 +18,12 @@ PORTAL = "http://127.0.0.1:8001"
 @pytest.fixture
 def mock() -> MockProvider:
     provider = MockProvider()
-    provider.register_client("demo-portal", redirect_uris=[f"{PORTAL}/callback"], client_secret="demo-secret",
-                             post_logout_redirect_uris=[f"{PORTAL}/"])
+    provider.register_client(
+        "demo-portal",
+        redirect_uris=[f"{PORTAL}/callback"],
+        client_secret="demo-secret",
+        post_logout_redirect_uris=[f"{PORTAL}/"],
+    )
     return provider
 
 
@@ -133,9 +137,19 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(browser):
 
 
 def test_the_demo_settings_come_from_the_environment():
-    settings = DemoSettings.from_env({"POSTID_ISSUER": "https://id.postid.vn", "POSTID_CLIENT_ID": "dvc",
-                                      "POSTID_CLIENT_SECRET": "s", "DEMO_PORT": "9000"})
+    settings = DemoSettings.from_env(
+        {
+            "POSTID_ISSUER": "https://id.postid.vn",
+            "POSTID_CLIENT_ID": "dvc",
+            "POSTID_CLIENT_SECRET": "s",
+            "DEMO_PORT": "9000",
+        }
+    )
 
     assert (settings.issuer, settings.client_id, settings.client_secret, settings.port) == (
-        "https://id.postid.vn", "dvc", "s", 9000)
+        "https://id.postid.vn",
+        "dvc",
+        "s",
+        9000,
+    )
     assert settings.redirect_uri == "http://127.0.0.1:8001/callback"

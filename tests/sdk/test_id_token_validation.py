@@ -98,8 +98,10 @@ def test_an_unsigned_alg_none_id_token_is_refused(provider, client):
 
 
 def test_an_hs256_token_keyed_with_the_providers_public_key_is_refused(provider, client):
-    public_pem = provider.keys[0].private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    public_pem = (
+        provider.keys[0]
+        .private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
     def confused_token(login):
@@ -140,8 +142,11 @@ def test_an_access_token_presented_as_id_token_is_refused_by_its_typ(provider, c
 
 def test_an_id_token_with_a_critical_header_extension_is_refused(provider, client):
     with pytest.raises(TokenValidationError) as caught:
-        log_in(provider, client, token=lambda login: provider.sign(
-            provider.id_token_claims(login), headers={"crit": ["exp"], "exp": 1}))
+        log_in(
+            provider,
+            client,
+            token=lambda login: provider.sign(provider.id_token_claims(login), headers={"crit": ["exp"], "exp": 1}),
+        )
 
     assert caught.value.code == "unsupported_crit"
 
@@ -241,4 +246,3 @@ def test_a_token_claiming_ps256_is_not_verified_with_a_key_pinned_to_es256(provi
 
     with pytest.raises(UnknownSigningKey):
         log_in(provider, client, token=mislabelled)
-

@@ -28,8 +28,13 @@ def mock() -> MockProvider:
 
 @pytest.fixture
 def portal(mock: MockProvider) -> PostIDClient:
-    return PostIDClient(mock.issuer, "portal", client_secret="s3cret", redirect_uri=PORTAL,
-                        http_client=httpx.Client(transport=mock.transport()))
+    return PostIDClient(
+        mock.issuer,
+        "portal",
+        client_secret="s3cret",
+        redirect_uri=PORTAL,
+        http_client=httpx.Client(transport=mock.transport()),
+    )
 
 
 def test_an_auto_approved_login_returns_signed_tokens_for_the_chosen_citizen(mock, portal):
@@ -91,8 +96,13 @@ def test_a_code_works_only_once(mock, portal):
 
 
 def test_an_unregistered_redirect_uri_is_never_redirected_to(mock):
-    other = PostIDClient(mock.issuer, "portal", client_secret="s3cret", redirect_uri="https://evil.test/cb",
-                         http_client=httpx.Client(transport=mock.transport()))
+    other = PostIDClient(
+        mock.issuer,
+        "portal",
+        client_secret="s3cret",
+        redirect_uri="https://evil.test/cb",
+        http_client=httpx.Client(transport=mock.transport()),
+    )
     login = other.start_login()
 
     with pytest.raises(AssertionError, match="400"):
@@ -100,8 +110,13 @@ def test_an_unregistered_redirect_uri_is_never_redirected_to(mock):
 
 
 def test_a_wrong_client_secret_is_refused_with_invalid_client(mock):
-    wrong = PostIDClient(mock.issuer, "portal", client_secret="guess", redirect_uri=PORTAL,
-                         http_client=httpx.Client(transport=mock.transport()))
+    wrong = PostIDClient(
+        mock.issuer,
+        "portal",
+        client_secret="guess",
+        redirect_uri=PORTAL,
+        http_client=httpx.Client(transport=mock.transport()),
+    )
     login = wrong.start_login()
 
     with pytest.raises(OAuthError) as caught:
@@ -113,8 +128,9 @@ def test_a_wrong_client_secret_is_refused_with_invalid_client(mock):
 def test_a_private_key_jwt_portal_logs_in_with_its_registered_jwks(mock):
     auth = PrivateKeyJwt.generate()
     mock.register_client("keyed", redirect_uris=[PORTAL], jwks=auth.public_jwks())
-    portal = PostIDClient(mock.issuer, "keyed", auth=auth, redirect_uri=PORTAL,
-                          http_client=httpx.Client(transport=mock.transport()))
+    portal = PostIDClient(
+        mock.issuer, "keyed", auth=auth, redirect_uri=PORTAL, http_client=httpx.Client(transport=mock.transport())
+    )
     login = portal.start_login()
 
     tokens = portal.finish_login(mock.approve(login.url), login)
@@ -159,8 +175,14 @@ def test_key_rotation_at_the_mock_is_followed_by_the_sdk_after_the_refetch_inter
     mock = MockProvider(clock=clock)
     mock.register_client("portal", redirect_uris=[PORTAL], client_secret="s3cret")
     mock.login_as("citizen-lan")
-    portal = PostIDClient(mock.issuer, "portal", client_secret="s3cret", redirect_uri=PORTAL, clock=clock,
-                          http_client=httpx.Client(transport=mock.transport()))
+    portal = PostIDClient(
+        mock.issuer,
+        "portal",
+        client_secret="s3cret",
+        redirect_uri=PORTAL,
+        clock=clock,
+        http_client=httpx.Client(transport=mock.transport()),
+    )
     login = portal.start_login()
     portal.finish_login(mock.approve(login.url), login)
     mock.rotate_key()
@@ -185,8 +207,16 @@ def test_without_a_chosen_citizen_the_mock_shows_a_chooser_page(mock):
     mock.login_as(None)
     mock.add_citizen(Citizen(sub="citizen-hoa", name="Lê Thị Hoa"))
     url = f"{mock.issuer}/authorize?" + "&".join(
-        f"{k}={v}" for k, v in {"client_id": "portal", "redirect_uri": PORTAL, "response_type": "code",
-                                "scope": "openid", "code_challenge": "x" * 43, "code_challenge_method": "S256"}.items())
+        f"{k}={v}"
+        for k, v in {
+            "client_id": "portal",
+            "redirect_uri": PORTAL,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": "x" * 43,
+            "code_challenge_method": "S256",
+        }.items()
+    )
 
     page = httpx.Client(transport=mock.transport()).get(url)
 

@@ -13,13 +13,42 @@ CLIENTS_DIR = Path(__file__).resolve().parents[2] / "clients"
 
 def test_the_public_api_is_exactly_the_pinned_list():
     assert clients.__all__ == [
-        "ASSURANCE_LEVELS", "AsyncPostIDClient", "AuthorizationDenied", "CallbackError", "ClientAuth",
-        "ClientSecretBasic", "ClientSecretPost", "Clock", "ConfigurationError", "IdTokenClaims",
-        "InMemoryReplayCache", "InsufficientAssurance", "InvalidProviderResponse", "InvalidSignature",
-        "IssuerMismatch", "LoginRequest", "LogoutToken", "NoClientAuth", "NonceMismatch", "OAuthError",
-        "PostIDClient", "PostIDError", "PrivateKeyJwt", "ProviderMetadata", "ProviderUnavailable", "ReplayCache",
-        "ReplayedToken", "StateMismatch", "SubjectMismatch", "TokenExpired", "TokenSet", "TokenValidationError",
-        "UnknownSigningKey", "__version__", "meets_level", "system_clock",
+        "ASSURANCE_LEVELS",
+        "AsyncPostIDClient",
+        "AuthorizationDenied",
+        "CallbackError",
+        "ClientAuth",
+        "ClientSecretBasic",
+        "ClientSecretPost",
+        "Clock",
+        "ConfigurationError",
+        "IdTokenClaims",
+        "InMemoryReplayCache",
+        "InsufficientAssurance",
+        "InvalidProviderResponse",
+        "InvalidSignature",
+        "IssuerMismatch",
+        "LoginRequest",
+        "LogoutToken",
+        "NoClientAuth",
+        "NonceMismatch",
+        "OAuthError",
+        "PostIDClient",
+        "PostIDError",
+        "PrivateKeyJwt",
+        "ProviderMetadata",
+        "ProviderUnavailable",
+        "ReplayCache",
+        "ReplayedToken",
+        "StateMismatch",
+        "SubjectMismatch",
+        "TokenExpired",
+        "TokenSet",
+        "TokenValidationError",
+        "UnknownSigningKey",
+        "__version__",
+        "meets_level",
+        "system_clock",
     ]
 
 
@@ -30,8 +59,11 @@ def test_every_public_name_exists():
 
 
 def test_every_error_descends_from_the_one_root_and_has_a_code():
-    errors = [getattr(clients, name) for name in clients.__all__
-              if isinstance(getattr(clients, name), type) and issubclass(getattr(clients, name), Exception)]
+    errors = [
+        getattr(clients, name)
+        for name in clients.__all__
+        if isinstance(getattr(clients, name), type) and issubclass(getattr(clients, name), Exception)
+    ]
 
     assert all(issubclass(error, clients.PostIDError) for error in errors)
     assert len({error.code for error in errors}) == len(errors)
@@ -41,8 +73,11 @@ def test_the_sdk_never_imports_the_provider():
     offenders = []
     for path in CLIENTS_DIR.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             offenders += [f"{path.name}: {name}" for name in names if name == "idp" or name.startswith("idp.")]
 
     assert offenders == []

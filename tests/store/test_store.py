@@ -46,10 +46,28 @@ def _seed_code(provider):
     citizen, _ = add_citizen(provider)
     now = provider.clock.now()
     provider.store.grants.create_with_code(
-        grant={"id": "g1", "citizen_id": citizen.id, "client_id": portal.client_id, "sid": "s", "scope": "openid",
-               "auth_time": now, "acr": "LoA1", "amr": ["pwd"], "created_at": now, "expires_at": now + 3600},
-        code={"code_digest": "c" * 64, "client_id": portal.client_id, "redirect_uri": portal.redirect_uri,
-              "code_challenge": "x" * 43, "nonce": None, "created_at": now, "expires_at": now + 60})
+        grant={
+            "id": "g1",
+            "citizen_id": citizen.id,
+            "client_id": portal.client_id,
+            "sid": "s",
+            "scope": "openid",
+            "auth_time": now,
+            "acr": "LoA1",
+            "amr": ["pwd"],
+            "created_at": now,
+            "expires_at": now + 3600,
+        },
+        code={
+            "code_digest": "c" * 64,
+            "client_id": portal.client_id,
+            "redirect_uri": portal.redirect_uri,
+            "code_challenge": "x" * 43,
+            "nonce": None,
+            "created_at": now,
+            "expires_at": now + 60,
+        },
+    )
     return portal
 
 
@@ -64,8 +82,14 @@ def test_of_eight_racing_consumers_of_one_code_exactly_one_wins(provider):
 def test_of_eight_racing_rotations_of_one_refresh_token_exactly_one_wins(provider):
     portal = _seed_code(provider)
     now = provider.clock.now()
-    provider.store.refresh_tokens.add(token_digest="r" * 64, grant_id="g1", client_id=portal.client_id,
-                                      scope="openid offline_access", created_at=now, expires_at=now + 3600)
+    provider.store.refresh_tokens.add(
+        token_digest="r" * 64,
+        grant_id="g1",
+        client_id=portal.client_id,
+        scope="openid offline_access",
+        created_at=now,
+        expires_at=now + 3600,
+    )
     successors = iter(f"{i:064d}" for i in range(8))
 
     results = _race(8, lambda: provider.store.refresh_tokens.rotate("r" * 64, portal.client_id, now, next(successors)))
@@ -88,8 +112,9 @@ def test_parallel_registrations_of_one_citizen_id_create_exactly_one_account(pro
 
 def test_a_second_account_with_the_same_phone_is_refused_by_the_database(provider):
     add_citizen(provider)
-    other = CitizenDeclaration(citizen_id="079185000001", full_name="Lê Thị Hoa", birth_date="1985-06-01",
-                               sex="female", phone="+84912345678")
+    other = CitizenDeclaration(
+        citizen_id="079185000001", full_name="Lê Thị Hoa", birth_date="1985-06-01", sex="female", phone="+84912345678"
+    )
 
     with pytest.raises(ValidationError) as refused:
         add_active_citizen(provider, other, "correct horse battery")
@@ -101,9 +126,17 @@ def test_a_duplicate_client_id_is_a_conflict(provider):
     portal = add_portal(provider)
 
     with pytest.raises(Conflict):
-        provider.store.clients.add(id=portal.client_id, name="x", secret_digest=None, auth_method="none",
-                                   redirect_uris=[], post_logout_redirect_uris=[], scopes=["openid"],
-                                   id_token_alg="ES256", created_at=0)
+        provider.store.clients.add(
+            id=portal.client_id,
+            name="x",
+            secret_digest=None,
+            auth_method="none",
+            redirect_uris=[],
+            post_logout_redirect_uris=[],
+            scopes=["openid"],
+            id_token_alg="ES256",
+            created_at=0,
+        )
 
 
 def test_records_never_carry_the_password_hash(provider):

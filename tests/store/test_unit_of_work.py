@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from idp.errors import InvalidGrant
-from idp.store.db import PING_IDLE_AFTER
-from idp.store.repo import Store
+from idp.store.engine import PING_IDLE_AFTER
+from idp.store.repositories import Store
 from tests.conftest import postgres_url
 from tests.store.test_store import _race, _seed_code
 

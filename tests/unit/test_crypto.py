@@ -15,11 +15,14 @@ from idp.crypto.passwords import ARGON2_TESTS, Argon2Profile, PasswordHasher
 
 def test_the_thumbprint_matches_rfc_7638_section_3_1():
     jwk = {
-        "kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+        "kty": "RSA",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29",
         "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRX"
-             "jBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaS"
-             "qzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINH"
-             "aQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "jBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaS"
+        "qzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINH"
+        "aQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
     }
 
     assert thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
@@ -68,8 +71,9 @@ def test_a_token_of_another_type_is_refused(ring):
 
 def test_an_unknown_crit_header_is_refused(ring):
     key = ring.signer("ES256")
-    token = pyjwt.encode(_claims(), key.private_key, algorithm="ES256",
-                         headers={"kid": key.kid, "typ": "at+jwt", "crit": ["exp"]})
+    token = pyjwt.encode(
+        _claims(), key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "at+jwt", "crit": ["exp"]}
+    )
 
     with pytest.raises(BadToken):
         _verify(token, ring)

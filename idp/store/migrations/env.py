@@ -3,9 +3,14 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from idp.store import tables  # noqa: F401  (registers the tables on the metadata)
-from idp.store import outbox  # noqa: F401  (registers the outbox table on the metadata)
-from idp.store import audit, console, staff, verification  # noqa: F401  (staff, audit and desk tables)
+from idp.store import (  # noqa: F401  (staff, audit and desk tables)
+    audit,
+    directories,
+    outbox,
+    staff,
+    tables,
+    verification,
+)
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

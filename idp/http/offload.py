@@ -6,8 +6,9 @@ limiter so a login storm cannot take every worker thread from the token endpoint
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -20,10 +21,4 @@ async def core(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 async def password_work(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs),
-                                          limiter=request.app.state.password_limiter)
-
-
-def client_ip(request: Request) -> str:
-    """The peer address; rate limits count per address. Behind a proxy this is the proxy's."""
-    return request.client.host if request.client else "unknown"
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=request.app.state.password_limiter)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ContextManager
+from contextlib import AbstractContextManager as ContextManager
 
 from sqlalchemy import Engine, text
 
 from idp.store.accounts import Citizens, Clients
+from idp.store.audit import AuditLog
 from idp.store.database import Database
-from idp.store.db import make_engine, migrate
+from idp.store.directories import CitizenDirectory, ClientDirectory
+from idp.store.engine import make_engine, migrate
 from idp.store.factors import Authenticators, Challenges, RecoveryCodes
 from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
@@ -16,8 +18,6 @@ from idp.store.limits import AuthFailures, RateCounters
 from idp.store.outbox import OutboxRepository
 from idp.store.replay import PushedRequests, UsedJtis
 from idp.store.sessions import BrowserSessions, Consents, Interactions
-from idp.store.audit import AuditLog
-from idp.store.console import CitizenDirectory, ClientDirectory
 from idp.store.staff import StaffSessions, StaffUsers
 from idp.store.verification import Verifications
 

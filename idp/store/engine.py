@@ -47,7 +47,7 @@ def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any, _proxy: An
         return  # new, or back in the pool a moment ago
     try:
         alive = engine.dialect.do_ping(dbapi_connection)
-    except Exception:  # noqa: BLE001  (any failure means this connection is gone)
+    except Exception:
         alive = False
     if not alive:
         raise DisconnectionError("pooled connection is gone")  # the pool replaces it and retries

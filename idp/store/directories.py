@@ -8,14 +8,15 @@ brought up to date incrementally before each name search: rows whose citizen cha
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlmodel import Field, SQLModel
 
+from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record, _client_record, forget_client
 from idp.store.database import Database
-from idp.store.accounts import forget_client, _CITIZEN_COLUMNS, _citizen_record, _client_record
 from idp.store.records import CitizenRecord, ClientRecord
 from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch
 
@@ -57,17 +58,27 @@ class CitizenDirectory:
         self._db = db
 
     def _refresh_index(self, fold: Callable[[str], str]) -> None:
-        stale = (select(_citizen.c.id, _citizen.c.full_name, _citizen.c.updated_at)
-                 .select_from(_citizen.outerjoin(_index, _index.c.citizen_pk == _citizen.c.id))
-                 .where(or_(_index.c.citizen_pk.is_(None), _index.c.updated_at < _citizen.c.updated_at)))
+        stale = (
+            select(_citizen.c.id, _citizen.c.full_name, _citizen.c.updated_at)
+            .select_from(_citizen.outerjoin(_index, _index.c.citizen_pk == _citizen.c.id))
+            .where(or_(_index.c.citizen_pk.is_(None), _index.c.updated_at < _citizen.c.updated_at))
+        )
         with self._db.begin() as conn:
             for row in conn.execute(stale).all():
                 values = {"folded_name": fold(row.full_name)[:200], "updated_at": row.updated_at}
                 if conn.execute(update(_index).where(_index.c.citizen_pk == row.id).values(**values)).rowcount == 0:
                     conn.execute(_index.insert().values(citizen_pk=row.id, **values))
 
-    def search(self, *, citizen_id: str | None = None, phone: str | None = None, folded_name: str | None = None,
-               fold: Callable[[str], str] = str, limit: int = 20, offset: int = 0) -> tuple[list[CitizenRecord], int]:
+    def search(
+        self,
+        *,
+        citizen_id: str | None = None,
+        phone: str | None = None,
+        folded_name: str | None = None,
+        fold: Callable[[str], str] = str,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[CitizenRecord], int]:
         conditions: list[Any] = []
         query = select(*_CITIZEN_COLUMNS)
         if citizen_id:
@@ -84,14 +95,18 @@ class CitizenDirectory:
         where = and_(*conditions)
         with self._db.connect() as conn:
             total = conn.execute(select(func.count()).select_from(query.where(where).subquery())).scalar_one()
-            rows = conn.execute(query.where(where).order_by(_citizen.c.full_name, _citizen.c.id)
-                                .limit(limit).offset(offset)).all()
+            rows = conn.execute(
+                query.where(where).order_by(_citizen.c.full_name, _citizen.c.id).limit(limit).offset(offset)
+            ).all()
         return [_citizen_record(r) for r in rows], int(total)
 
     def set_status(self, citizen_pk: str, from_status: str, to_status: str, now: int) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_citizen).where(_citizen.c.id == citizen_pk, _citizen.c.status == from_status)
-                                  .values(status=to_status, updated_at=now))
+            result = conn.execute(
+                update(_citizen)
+                .where(_citizen.c.id == citizen_pk, _citizen.c.status == from_status)
+                .values(status=to_status, updated_at=now)
+            )
         return result.rowcount == 1
 
     def remove_second_factors(self, citizen_pk: str) -> None:
@@ -102,16 +117,26 @@ class CitizenDirectory:
 
     def live_sessions(self, citizen_pk: str, now: int, idle_ttl: int) -> list[SessionSummary]:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_session).where(
-                _session.c.citizen_id == citizen_pk, _session.c.ended_at.is_(None), _session.c.expires_at > now,
-                _session.c.last_seen_at > now - idle_ttl).order_by(_session.c.last_seen_at.desc())).all()
+            rows = conn.execute(
+                select(_session)
+                .where(
+                    _session.c.citizen_id == citizen_pk,
+                    _session.c.ended_at.is_(None),
+                    _session.c.expires_at > now,
+                    _session.c.last_seen_at > now - idle_ttl,
+                )
+                .order_by(_session.c.last_seen_at.desc())
+            ).all()
         return [SessionSummary(r.sid, r.auth_time, r.last_seen_at, r.acr, tuple(json.loads(r.amr))) for r in rows]
 
     def connected_portals(self, citizen_pk: str) -> list[ConnectedPortal]:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_consent.c.client_id, _client.c.name, _consent.c.scopes, _consent.c.created_at)
-                                .select_from(_consent.join(_client, _client.c.id == _consent.c.client_id))
-                                .where(_consent.c.citizen_id == citizen_pk).order_by(_client.c.name)).all()
+            rows = conn.execute(
+                select(_consent.c.client_id, _client.c.name, _consent.c.scopes, _consent.c.created_at)
+                .select_from(_consent.join(_client, _client.c.id == _consent.c.client_id))
+                .where(_consent.c.citizen_id == citizen_pk)
+                .order_by(_client.c.name)
+            ).all()
         return [ConnectedPortal(r.client_id, r.name, r.scopes, r.created_at) for r in rows]
 
 
@@ -123,19 +148,41 @@ class ClientDirectory:
 
     def list(self, limit: int = 200, offset: int = 0) -> list[ClientRecord]:
         with self._db.connect() as conn:
-            rows = conn.execute(select(_client).order_by(_client.c.name, _client.c.id).limit(limit).offset(offset)).all()
+            rows = conn.execute(
+                select(_client).order_by(_client.c.name, _client.c.id).limit(limit).offset(offset)
+            ).all()
         return [_client_record(r) for r in rows]
 
-    def update_settings(self, client_id: str, *, name: str, redirect_uris: list[str],
-                        post_logout_redirect_uris: list[str], scopes: list[str], id_token_alg: str,
-                        min_level: str, backchannel_logout_uri: str | None, jwks: dict[str, Any] | None,
-                        jwks_uri: str | None) -> bool:
+    def update_settings(
+        self,
+        client_id: str,
+        *,
+        name: str,
+        redirect_uris: list[str],
+        post_logout_redirect_uris: list[str],
+        scopes: list[str],
+        id_token_alg: str,
+        min_level: str,
+        backchannel_logout_uri: str | None,
+        jwks: dict[str, Any] | None,
+        jwks_uri: str | None,
+    ) -> bool:
         with self._db.begin() as conn:
-            result = conn.execute(update(_client).where(_client.c.id == client_id).values(
-                name=name, redirect_uris=json.dumps(redirect_uris),
-                post_logout_redirect_uris=json.dumps(post_logout_redirect_uris), scopes=" ".join(scopes),
-                id_token_alg=id_token_alg, min_level=min_level, backchannel_logout_uri=backchannel_logout_uri,
-                jwks=json.dumps(jwks) if jwks else None, jwks_uri=jwks_uri))
+            result = conn.execute(
+                update(_client)
+                .where(_client.c.id == client_id)
+                .values(
+                    name=name,
+                    redirect_uris=json.dumps(redirect_uris),
+                    post_logout_redirect_uris=json.dumps(post_logout_redirect_uris),
+                    scopes=" ".join(scopes),
+                    id_token_alg=id_token_alg,
+                    min_level=min_level,
+                    backchannel_logout_uri=backchannel_logout_uri,
+                    jwks=json.dumps(jwks) if jwks else None,
+                    jwks_uri=jwks_uri,
+                )
+            )
         forget_client(client_id)
         return result.rowcount == 1
 

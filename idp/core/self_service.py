@@ -48,8 +48,14 @@ def withdraw(provider: Provider, citizen_id: str, client_id: str) -> bool:
     """The portal loses the consent and every token it holds for the citizen, at once."""
     withdrawn = provider.store.consents.withdraw(citizen_id, client_id)
     provider.store.grants.revoke_all_for(citizen_id, provider.clock.now(), client_id=client_id)
-    audit.record(provider, action="consent.withdrawn", outcome="success" if withdrawn else "failure",
-                 actor=f"citizen:{citizen_id}", subject=f"citizen:{citizen_id}", client_id=client_id[:64])
+    audit.record(
+        provider,
+        action="consent.withdrawn",
+        outcome="success" if withdrawn else "failure",
+        actor=f"citizen:{citizen_id}",
+        subject=f"citizen:{citizen_id}",
+        client_id=client_id[:64],
+    )
     return withdrawn
 
 
@@ -57,8 +63,12 @@ def overview(provider: Provider, citizen_id: str) -> Overview | None:
     citizen = provider.store.citizens.get(citizen_id)
     if citizen is None:
         return None
-    return Overview(citizen, factors.has_totp(provider, citizen_id), provider.store.recovery_codes.remaining(citizen_id),
-                    connected_services(provider, citizen_id))
+    return Overview(
+        citizen,
+        factors.has_totp(provider, citizen_id),
+        provider.store.recovery_codes.remaining(citizen_id),
+        connected_services(provider, citizen_id),
+    )
 
 
 def pending_enrolment(provider: Provider, citizen: CitizenRecord) -> factors.Enrolment | None:
@@ -71,8 +81,9 @@ def pending_enrolment(provider: Provider, citizen: CitizenRecord) -> factors.Enr
     return factors.Enrolment(secret, uri, qr_svg(uri))
 
 
-def start_phone_change(provider: Provider, citizen: CitizenRecord, password: str, new_phone: str, *,
-                       client_ip: str, lang: str) -> flows.StartedFlow:
+def start_phone_change(
+    provider: Provider, citizen: CitizenRecord, password: str, new_phone: str, *, client_ip: str, lang: str
+) -> flows.StartedFlow:
     """The password again, then a code to the *new* number proves it."""
     found = provider.store.citizens.find_for_login(citizen.citizen_id, None)
     if found is None or not provider.passwords.verify(found[1], password):
@@ -81,13 +92,21 @@ def start_phone_change(provider: Provider, citizen: CitizenRecord, password: str
     if phone == citizen.phone:
         raise ValidationError("phone", "same_phone")
     started = flows.start(provider, "phone_change", citizen.id, {"phone": phone})
-    otp.send_code(provider, citizen_id=citizen.id, purpose="phone_change", destination=phone,
-                  flow_id=started.flow_id, client_ip=client_ip, lang=lang)
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id,
+        purpose="phone_change",
+        destination=phone,
+        flow_id=started.flow_id,
+        client_ip=client_ip,
+        lang=lang,
+    )
     return started
 
 
-def finish_phone_change(provider: Provider, citizen: CitizenRecord, flow_id: str, secret: str | None, code: str,
-                        lang: str) -> str:
+def finish_phone_change(
+    provider: Provider, citizen: CitizenRecord, flow_id: str, secret: str | None, code: str, lang: str
+) -> str:
     flow = flows.load(provider, flow_id, secret, "phone_change")
     if flow.citizen_id != citizen.id:
         raise flows.FlowGone()
@@ -99,8 +118,12 @@ def finish_phone_change(provider: Provider, citizen: CitizenRecord, flow_id: str
     except Conflict:
         raise ValidationError("phone", "taken") from None
     provider.store.flows.complete(flow.id, now)
-    notify.send(provider, channel="sms", to=citizen.phone, purpose="notice",
-                text=t(lang, "sms.notice.phone_changed"))
-    audit.record(provider, action="citizen.phone_changed", outcome="success", actor=f"citizen:{citizen.id}",
-                 subject=f"citizen:{citizen.id}")
+    notify.send(provider, channel="sms", to=citizen.phone, purpose="notice", text=t(lang, "sms.notice.phone_changed"))
+    audit.record(
+        provider,
+        action="citizen.phone_changed",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+    )
     return new_phone

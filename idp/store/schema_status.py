@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from idp.store import outbox, tables  # noqa: F401  (registers the tables on the metadata)
-from idp.store.db import alembic_config
+from idp.store.engine import alembic_config
 
 CURRENT = "current"
 BEHIND = "behind"
@@ -36,8 +36,13 @@ class SchemaStatus:
     drift: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "database_revisions": list(self.database), "code_heads": list(self.code),
-                "pending": list(self.pending), "drift": list(self.drift)}
+        return {
+            "state": self.state,
+            "database_revisions": list(self.database),
+            "code_heads": list(self.code),
+            "pending": list(self.pending),
+            "drift": list(self.drift),
+        }
 
 
 def _describe(diff: Any) -> str:
@@ -62,8 +67,7 @@ def status(engine: Engine) -> SchemaStatus:
         if any(rev not in known for rev in current):
             return SchemaStatus(AHEAD, current, heads)
         if current == heads:
-            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
-                                     SQLModel.metadata)
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
             return SchemaStatus(CURRENT, current, heads, drift=tuple(_describe(d) for d in diffs))
     pending = tuple(rev.revision for rev in script.iterate_revisions(heads, current))
     return SchemaStatus(BEHIND, current, heads, pending=pending)
