@@ -155,12 +155,6 @@ class InvalidToken(OAuthError):
     status_code = 401
 
 
-class UnsupportedTokenType(OAuthError):
-    """RFC 7009 §2.2.1: the server does not support the revocation of the presented token type."""
-
-    error = "unsupported_token_type"
-
-
 class PayloadTooLarge(InvalidRequest):
     """The body exceeds the configured limit; an invalid_request answered with 413."""
 

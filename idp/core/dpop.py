@@ -14,7 +14,6 @@ from idp.errors import InvalidDpopProof, UseDpopNonce
 
 PROOF_MAX_AGE = 60
 NONCE_WINDOW = 300
-ALGS = ("ES256", "PS256", "RS256")
 
 
 def current_nonce(provider: Provider, now: int | None = None) -> str:

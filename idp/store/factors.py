@@ -150,10 +150,6 @@ class Authenticators:
             )
         return result.rowcount == 1
 
-    def remove(self, citizen_id: str) -> None:
-        with self._db.begin() as conn:
-            conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_id))
-
 
 class RecoveryCodes:
     def __init__(self, db: Database) -> None:

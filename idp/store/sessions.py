@@ -70,27 +70,6 @@ class BrowserSessions:
             last_seen_at=row.last_seen_at,
         )
 
-    def live_for(self, citizen_id: str, now: int) -> list[SessionRecord]:
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                select(_session).where(
-                    _session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None), _session.c.expires_at > now
-                )
-            ).all()
-        return [
-            SessionRecord(
-                id_digest=r.id_digest,
-                sid=r.sid,
-                citizen_id=r.citizen_id,
-                auth_time=r.auth_time,
-                amr=tuple(json.loads(r.amr)),
-                acr=r.acr,
-                expires_at=r.expires_at,
-                last_seen_at=r.last_seen_at,
-            )
-            for r in rows
-        ]
-
     def end_all_for(self, citizen_id: str, now: int) -> None:
         with self._db.begin() as conn:
             conn.execute(
