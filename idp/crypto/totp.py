@@ -1,25 +1,25 @@
 """Time-based one-time passwords (RFC 6238) for authenticator apps, and the QR code that enrols one.
 
-The parameters are the ones every authenticator app understands (SHA-1, 6 digits, 30 s); see
-SECURITY.md. Verification accepts the current and the previous step only, so a code typed just
-as it rolled over still works, and it refuses any step at or before the last one accepted, so an
-observed code can never be replayed, not even within its own 30 seconds. The caller stores the
-returned step (with one conditional update, so two racing requests cannot both win).
+The parameters are the ones every authenticator app understands (SHA-1, 6 digits, 30 s), so any
+app enrols from the QR code alone. Verification accepts the current and the previous step only, so
+a code typed just as it rolled over still works, and it refuses any step at or before the last one
+accepted, so an observed code can never be replayed, not even within its own 30 seconds. The caller
+stores the returned step (with one conditional update, so two racing requests cannot both win).
 
-`hotp` is our own RFC 4226 implementation rather than pyotp's because the RFC vectors need 8 digits
-and SHA-256/SHA-512 with a raw key, and a check of the RFC vectors is the check that matters.
+pyotp computes the codes; the acceptance window and the replay rule are ours, because pyotp's
+`verify` answers only yes or no, also accepts the next step, and knows nothing of the last one used.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
 import unicodedata
 from urllib.parse import quote, urlencode
 
+import pyotp
 import qrcode
 import qrcode.image.svg
 
@@ -44,15 +44,14 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 
 
 def hotp(key: bytes, counter: int, digits: int = DIGITS, digest: str = "sha1") -> str:
-    """RFC 4226 §5.3: HMAC over the 8-byte big-endian counter, dynamic truncation to 31 bits."""
+    """RFC 4226 §5.3 for a raw key (the RFC vectors use 8 digits and SHA-256/SHA-512): pyotp takes
+    keys as base32, so the key is encoded for it."""
     if not 6 <= digits <= 8:
         raise ValueError("RFC 4226 §5.3 allows 6 to 8 digits")
     if not 0 <= counter < 2**64:
         raise ValueError("the counter is an unsigned 64-bit integer")
-    mac = hmac.new(key, counter.to_bytes(8, "big"), _DIGESTS[digest]).digest()
-    offset = mac[-1] & 0x0F
-    binary = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
-    return str(binary % 10**digits).zfill(digits)
+    secret = base64.b32encode(key).decode("ascii")
+    return pyotp.HOTP(secret, digits=digits, digest=_DIGESTS[digest]).at(counter)
 
 
 def new_totp_secret(rng: RandomSource) -> str:
@@ -60,12 +59,14 @@ def new_totp_secret(rng: RandomSource) -> str:
     return base64.b32encode(rng.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def _key(secret: str) -> bytes:
+def _totp(secret: str) -> pyotp.TOTP:
+    """The authenticator app's parameters. pyotp checks the secret when it is given one: one that
+    is not base32 (`binascii.Error` is a `ValueError`) or shorter than 112 bits is a `ValueError`."""
     compact = secret.replace(" ", "").upper()
     try:
-        return base64.b32decode(compact + "=" * (-len(compact) % 8))
-    except (binascii.Error, ValueError):
-        raise ValueError("the TOTP secret is not base32") from None
+        return pyotp.TOTP(compact, digits=DIGITS, digest=hashlib.sha1, interval=PERIOD)
+    except ValueError:
+        raise ValueError("the TOTP secret is not base32 of at least 112 bits") from None
 
 
 def provisioning_uri(secret: str, account_name: str, issuer_name: str) -> str:
@@ -89,7 +90,7 @@ def provisioning_uri(secret: str, account_name: str, issuer_name: str) -> str:
 
 def totp_code(secret: str, epoch_seconds: int) -> str:
     """The code an authenticator app shows at that moment (for tests and the development console)."""
-    return hotp(_key(secret), epoch_seconds // PERIOD)
+    return _totp(secret).at(epoch_seconds)
 
 
 def _well_formed(code: str) -> str | None:
@@ -109,13 +110,13 @@ def verify_totp(secret: str, code: str, now: int, last_step: int | None) -> int 
     typed = _well_formed(code)
     if typed is None:
         return None
-    key = _key(secret)
+    totp = _totp(secret)
     current = now // PERIOD
     matched: int | None = None
     for step in (current - 1, current):
         if step < 0:
             continue
-        if hmac.compare_digest(hotp(key, step).encode("ascii"), typed.encode("ascii")):
+        if hmac.compare_digest(totp.generate_otp(step).encode("ascii"), typed.encode("ascii")):
             if last_step is None or step > last_step:
                 matched = step
     return matched
