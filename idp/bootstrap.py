@@ -42,11 +42,12 @@ def open_provider(
     keys = load_keys(settings.keys_dir)
     for alg in ("ES256", "RS256"):
         keys.signer(alg)  # fail at start-up, not at the first token, when a key is missing
+    clock = clock or SystemClock()
     return Provider(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         rng=rng or SystemRandom(),
-        store=Store.open(settings.effective_database_url),
+        store=Store.open(settings.effective_database_url, clock),
         keys=keys,
         passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
         secrets=SecretBox.load_or_create(settings.keys_dir),

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record, _client_record, forget_client
+from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
+from idp.store.clients import Clients, _client_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, ClientRecord
 from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch
@@ -141,10 +142,12 @@ class CitizenDirectory:
 
 
 class ClientDirectory:
-    """Listing and editing portal clients; every change names its columns (no generic update)."""
+    """Listing and editing portal clients; every change names its columns (no generic update).
+    Each change makes `clients` forget its cached record, so this process serves the new one at once."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clients: Clients) -> None:
         self._db = db
+        self._clients = clients
 
     def list(self, limit: int = 200, offset: int = 0) -> list[ClientRecord]:
         with self._db.connect() as conn:
@@ -183,11 +186,11 @@ class ClientDirectory:
                     jwks_uri=jwks_uri,
                 )
             )
-        forget_client(client_id)
+        self._clients.forget(client_id)
         return result.rowcount == 1
 
     def set_disabled(self, client_id: str, disabled: bool) -> bool:
         with self._db.begin() as conn:
             result = conn.execute(update(_client).where(_client.c.id == client_id).values(disabled=disabled))
-        forget_client(client_id)
+        self._clients.forget(client_id)
         return result.rowcount == 1

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record
+from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
 from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken

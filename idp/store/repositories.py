@@ -6,8 +6,10 @@ from contextlib import AbstractContextManager as ContextManager
 
 from sqlalchemy import Engine, text
 
-from idp.store.accounts import Citizens, Clients
+from idp.clock import Clock, SystemClock
 from idp.store.audit import AuditLog
+from idp.store.citizens import Citizens
+from idp.store.clients import Clients
 from idp.store.database import Database
 from idp.store.directories import CitizenDirectory, ClientDirectory
 from idp.store.engine import make_engine, migrate
@@ -23,11 +25,12 @@ from idp.store.verification import Verifications
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        """`clock` times the caches kept in the process (the provider's, so tests can move it)."""
         self.engine = engine
         self.db = db = Database(engine)
         self.citizens = Citizens(db)
-        self.clients = Clients(db)
+        self.clients = Clients(db, clock or SystemClock())
         self.sessions = BrowserSessions(db)
         self.interactions = Interactions(db)
         self.consents = Consents(db)
@@ -48,11 +51,11 @@ class Store:
         self.audit = AuditLog(db)
         self.verifications = Verifications(db)
         self.citizen_directory = CitizenDirectory(db)
-        self.client_directory = ClientDirectory(db)
+        self.client_directory = ClientDirectory(db, self.clients)
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        return cls(make_engine(url))
+    def open(cls, url: str, clock: Clock | None = None) -> Store:
+        return cls(make_engine(url), clock)
 
     def migrate(self) -> None:
         migrate(self.engine)
