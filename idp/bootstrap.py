@@ -10,6 +10,7 @@ from idp.crypto.keys import ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
 from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
+from idp.delivery.client_jwks import JwksFetcher
 from idp.settings import Settings
 from idp.store.repositories import Store
 
@@ -51,6 +52,7 @@ def open_provider(
         keys=keys,
         passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
         secrets=SecretBox.load_or_create(settings.keys_dir),
+        client_jwks=JwksFetcher(clock),
     )
 
 

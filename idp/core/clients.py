@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from idp.core.client_keys import client_jwks
 from idp.core.provider import Provider
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
@@ -157,7 +157,7 @@ def check_client_assertion(provider: Provider, client: ClientRecord, assertion: 
     or the token endpoint, `exp` at most 5 minutes ahead, and a `jti` never seen before."""
     now = provider.clock.now()
     try:
-        jwks = client_jwks(provider, client, assertion_kid(assertion))
+        jwks = _client_keys(provider, client, assertion_kid(assertion))
         claims = verify_client_assertion(
             assertion,
             jwks,
@@ -173,6 +173,16 @@ def check_client_assertion(provider: Provider, client: ClientRecord, assertion: 
         f"assertion:{client.id}:{claims['jti']}", int(claims["exp"]) + provider.settings.clock_leeway
     ):
         raise InvalidClient("client authentication failed", detail="assertion jti replayed")
+
+
+def _client_keys(provider: Provider, client: ClientRecord, kid: str | None) -> dict[str, Any]:
+    """Registered inline, or fetched from the client's `jwks_uri` (through `provider.client_jwks`,
+    which caches them)."""
+    if client.jwks is not None:
+        return client.jwks
+    if not client.jwks_uri:
+        raise BadToken("the client registered no keys")
+    return provider.client_jwks.keys(client.jwks_uri, kid)
 
 
 def require_known_client(provider: Provider, client_id: str | None) -> ClientRecord:

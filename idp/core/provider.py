@@ -1,4 +1,5 @@
-"""`Provider`: everything the core needs, handed in once (settings, clock, randomness, store, keys)."""
+"""`Provider`: everything the core needs, handed in once (settings, clock, randomness, store, keys, and
+the fetcher of client key sets, the one outbound call a request waits for)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from idp.crypto.keys import KeyRing
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.randomness import RandomSource
 from idp.crypto.sealing import SecretBox
+from idp.delivery.client_jwks import JwksFetcher
 from idp.settings import Settings
 from idp.store.repositories import Store
 
@@ -23,6 +25,7 @@ class Provider:
     keys: KeyRing
     passwords: PasswordHasher
     secrets: SecretBox
+    client_jwks: JwksFetcher
     # Called after a message is queued, so the outbox worker sends it without waiting to poll.
     wake_outbox: Callable[[], None] = field(default=lambda: None)
 

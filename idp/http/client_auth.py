@@ -64,15 +64,18 @@ def credentials(request: Request, params: Params) -> ClientCredentials:
 async def client_call(request: Request, action: Callable[[Provider, ClientRecord, Params, list[str]], T]) -> T:
     """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
     client's credentials, then authenticate the client and run `action` in one worker-thread
-    hop and one database transaction (`Store.unit_of_work`). The client is always proven first
-    (RFC 7009 §2.1, RFC 7662 §2.1); `action` also gets the request's DPoP proofs."""
+    hop, `action` in one database transaction (`Store.unit_of_work`). The client is always proven
+    first (RFC 7009 §2.1, RFC 7662 §2.1), before the unit opens: proving a `private_key_jwt`
+    client may fetch its JWKS from the portal, and a slow portal must not hold a database
+    connection meanwhile. `action` also gets the request's DPoP proofs."""
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)
     proofs = request.headers.getlist("dpop")
 
     def run() -> T:
+        client = authenticate_client(provider, found)
         with provider.store.unit_of_work():
-            return action(provider, authenticate_client(provider, found), params, proofs)
+            return action(provider, client, params, proofs)
 
     return await core(run)

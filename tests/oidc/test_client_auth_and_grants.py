@@ -12,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from idp.delivery.client_jwks import JwksFetcher
+from idp.store.repositories import Store
 from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, login_and_consent
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -273,3 +275,35 @@ def test_keys_published_at_a_jwks_uri_are_fetched_and_rotation_is_picked_up(clie
         server.shutdown()
 
     assert before.status_code == 200 and after.status_code == 200, after.text
+
+
+def test_no_database_connection_is_held_while_a_client_jwks_is_fetched(client, clock, provider):
+    key = ClientKey()
+    portal = add_portal(
+        provider,
+        auth_method="private_key_jwt",
+        redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["openid"],
+        jwks_uri="https://portal.example/jwks.json",
+    )
+    held = []
+
+    class SlowPortal(JwksFetcher):
+        """Stands for a portal that takes seconds to answer: notes the connections out meanwhile."""
+
+        def fetch(self, uri):
+            held.append(provider.store.engine.pool.checkedout())
+            return {"keys": [key.public_jwk]}
+
+    # A store of its own: only this request's connections are counted, and the client is not cached.
+    shared = provider.store
+    provider.store = Store.open(provider.settings.effective_database_url, clock)
+    provider.client_jwks = SlowPortal(clock)
+    try:
+        response = _with_assertion(client, portal, key.assertion(portal.client_id, clock.now()))
+    finally:
+        provider.store.close()
+        provider.store = shared
+
+    assert response.status_code == 200 and held == [0], response.text

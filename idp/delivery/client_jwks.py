@@ -1,0 +1,62 @@
+"""Fetching the JWKS a `private_key_jwt` client publishes at its `jwks_uri`, so a portal rotates its
+keys without telling anyone.
+
+Outbound HTTP lives in `delivery/` with the other senders, never in the core. The cache belongs to
+the `JwksFetcher` the provider holds and is timed by the provider's clock: a key set is reused for
+5 minutes, and an assertion signed with an unknown `kid` refetches it at most once a minute, so
+forged `kid`s cannot make the provider hammer a portal. A fetch can take seconds: callers make sure
+no database connection is held meanwhile (see `http/client_auth.client_call`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+
+from idp.clock import Clock
+from idp.crypto.assertions import key_ids, parse_jwks
+from idp.crypto.jwts import BadToken
+
+CACHE_SECONDS = 300
+REFETCH_AT_MOST_EVERY = 60
+FETCH_TIMEOUT = 5.0
+MAX_JWKS_BYTES = 64 * 1024
+
+
+class JwksFetcher:
+    """A fetch that fails or answers something other than a JWKS is a `BadToken`: to the core it is
+    an assertion that cannot be checked, which is how the client learns of it."""
+
+    def __init__(self, clock: Clock, timeout: float = FETCH_TIMEOUT) -> None:
+        self._clock = clock
+        self._timeout = timeout
+        self._cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, jwks)
+        self._lock = threading.Lock()
+
+    def keys(self, uri: str, kid: str | None) -> dict[str, Any]:
+        """The key set at `uri`, from the cache while it is fresh and knows `kid`."""
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache.get(uri)
+        if cached is not None:
+            fetched_at, jwks = cached
+            unknown_kid = kid is not None and kid not in key_ids(jwks)
+            if now - fetched_at < CACHE_SECONDS and not (unknown_kid and now - fetched_at >= REFETCH_AT_MOST_EVERY):
+                return jwks
+        jwks = self.fetch(uri)
+        with self._lock:
+            self._cache[uri] = (now, jwks)
+        return jwks
+
+    def fetch(self, uri: str) -> dict[str, Any]:
+        """One GET, no redirects, certificates verified, the body capped."""
+        try:
+            with httpx.Client(timeout=self._timeout, follow_redirects=False, verify=True) as http:
+                response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
+        except httpx.HTTPError as exc:
+            raise BadToken(f"the client's JWKS could not be fetched ({type(exc).__name__})") from None
+        if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
+            raise BadToken(f"the client's JWKS answered HTTP {response.status_code}")
+        return parse_jwks(response.text)
