@@ -54,7 +54,9 @@ async def login(request: Request) -> Response:
         )
     except staff.StaffLoginFailed:
         token, new_cookie = csrf.token_for(request)
-        response = render(request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code.")
+        response: Response = render(
+            request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code."
+        )
         return csrf.remember(request, response, new_cookie)
     response = see_other("/")
     put_session_cookie(request, response, done.cookie_value)

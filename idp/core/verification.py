@@ -20,6 +20,7 @@ from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.errors import IdpError, ValidationError
+from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord
 from idp.store.verification import IDENTITY_FIELDS, VerificationRecord
@@ -105,7 +106,7 @@ class CitizenDetail:
     sessions: list[SessionSummary]
     portals: list[ConnectedPortal]
     verifications: list[VerificationRecord]
-    activity: list[audit.AuditRow]
+    activity: list[AuditRow]
 
 
 def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> CitizenDetail:

@@ -15,13 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from idp.store.accounts import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
-from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken
+from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken, table_of
 
-_grant = Grant.__table__
-_code = AuthorizationCode.__table__
-_refresh = RefreshToken.__table__
-_revoked = RevokedToken.__table__
-_citizen = Citizen.__table__
+_grant = table_of(Grant)
+_code = table_of(AuthorizationCode)
+_refresh = table_of(RefreshToken)
+_revoked = table_of(RevokedToken)
+_citizen = table_of(Citizen)
 
 
 def _grant_record(row: Any) -> GrantRecord:

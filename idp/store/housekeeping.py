@@ -28,23 +28,24 @@ from idp.store.tables import (
     RefreshToken,
     RevokedToken,
     UsedJti,
+    table_of,
 )
 
 BATCH = 2000
 
-_code = AuthorizationCode.__table__
-_refresh = RefreshToken.__table__
-_grant = Grant.__table__
-_revoked = RevokedToken.__table__
-_session = BrowserSession.__table__
-_interaction = Interaction.__table__
-_flow = Flow.__table__
-_challenge = OtpChallenge.__table__
-_counter = RateCounter.__table__
-_outbox = OutboxMessage.__table__
-_failure = AuthFailure.__table__
-_used_jti = UsedJti.__table__
-_pushed = PushedRequest.__table__
+_code = table_of(AuthorizationCode)
+_refresh = table_of(RefreshToken)
+_grant = table_of(Grant)
+_revoked = table_of(RevokedToken)
+_session = table_of(BrowserSession)
+_interaction = table_of(Interaction)
+_flow = table_of(Flow)
+_challenge = table_of(OtpChallenge)
+_counter = table_of(RateCounter)
+_outbox = table_of(OutboxMessage)
+_failure = table_of(AuthFailure)
+_used_jti = table_of(UsedJti)
+_pushed = table_of(PushedRequest)
 
 
 @dataclass(frozen=True)

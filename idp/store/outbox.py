@@ -19,7 +19,7 @@ from sqlalchemy import Column, Index, Integer, Text, and_, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import _epoch
+from idp.store.tables import _epoch, table_of
 
 PENDING = "pending"
 SENT = "sent"
@@ -44,12 +44,12 @@ class OutboxMessage(SQLModel, table=True):
     redacted_text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=8)
     attempts: int = Field(sa_column=Column(Integer, nullable=False))
-    next_attempt_at: int = _epoch()  # type: ignore[assignment]
-    claimed_until: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    next_attempt_at: int = _epoch()
+    claimed_until: int | None = _epoch(nullable=True)
     claim_token: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=ERROR_MAX_LENGTH)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    finished_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    finished_at: int | None = _epoch(nullable=True)
 
 
 class Outgoing(Protocol):
@@ -94,7 +94,7 @@ class OutboxRecord:
     claim_token: str | None = field(default=None, repr=False)
 
 
-_outbox = OutboxMessage.__table__
+_outbox = table_of(OutboxMessage)
 
 
 def _record(row: Any) -> OutboxRecord:

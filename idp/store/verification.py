@@ -17,7 +17,7 @@ from sqlalchemy import Column, Text, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import Citizen, _epoch
+from idp.store.tables import Citizen, _epoch, table_of
 
 IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
 
@@ -34,15 +34,15 @@ class VerificationRequest(SQLModel, table=True):
     identity: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the fields the clerk saw
     identity_digest: str = Field(max_length=64)
     recorded_by: str = Field(foreign_key="staff_user.id", max_length=36)
-    recorded_at: int = _epoch()  # type: ignore[assignment]
+    recorded_at: int = _epoch()
     status: str = Field(max_length=16, index=True)  # pending | approved | rejected | void
     decided_by: str | None = Field(default=None, max_length=36)
-    decided_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    decided_at: int | None = _epoch(nullable=True)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-_request = VerificationRequest.__table__
-_citizen = Citizen.__table__
+_request = table_of(VerificationRequest)
+_citizen = table_of(Citizen)
 
 
 @dataclass(frozen=True)
