@@ -334,7 +334,7 @@ def approve(provider: Provider, console: Console, request_id: str, *, ip: str | 
     )
     if outcome != "approved":
         raise DecisionRefused(outcome)
-    return provider.store.verifications.get(record.id)  # type: ignore[return-value]
+    return get_request(provider, console, record.id)
 
 
 def reject(
@@ -355,4 +355,4 @@ def reject(
     )
     if outcome != "rejected":
         raise DecisionRefused(outcome)
-    return provider.store.verifications.get(record.id)  # type: ignore[return-value]
+    return get_request(provider, console, record.id)

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, Text, delete, func, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Text, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import _epoch, table_of
+from idp.store.tables import AnyRow, _epoch, table_of
 
 GENESIS = "0" * 64
 
@@ -99,7 +99,7 @@ class AuditFilter:
     until: int | None = None
 
 
-def _row(row: Any) -> AuditRow:
+def _row(row: AnyRow) -> AuditRow:
     return AuditRow(**{c.name: row._mapping[c.name] for c in _event.c})
 
 
@@ -191,8 +191,8 @@ class AuditLog:
         return int(removed)
 
 
-def _conditions(where: AuditFilter) -> list[Any]:
-    conditions = []
+def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     for name in ("action", "actor", "subject", "outcome"):
         value = getattr(where, name)
         if value:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, delete, func, or_, select
 
 from idp.store.database import Database
 from idp.store.outbox import PENDING, OutboxMessage
@@ -70,7 +70,7 @@ class Housekeeping:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _delete_batched(self, table: Any, key: Any, condition: Any) -> int:
+    def _delete_batched(self, table: Table, key: Column[Any], condition: ColumnElement[bool]) -> int:
         total = 0
         while True:
             with self._db.begin() as conn:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, Table, case, select, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp.store.database import Database
@@ -21,7 +23,8 @@ _failure = table_of(AuthFailure)
 _counter = table_of(RateCounter)
 
 
-def _insert(conn: Connection):  # type: ignore[no-untyped-def]
+def _insert(conn: Connection) -> Callable[[Table], PgInsert | SqliteInsert]:
+    """The connection's dialect's INSERT, the one that takes an ON CONFLICT clause."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
 from idp.store.records import InteractionRecord, SessionRecord
-from idp.store.tables import BrowserSession, Citizen, Consent, Interaction, table_of
+from idp.store.tables import AnyRow, BrowserSession, Citizen, Consent, Interaction, table_of
 
 _session = table_of(BrowserSession)
 _interaction = table_of(Interaction)
@@ -109,7 +109,7 @@ class BrowserSessions:
         return result.rowcount == 1
 
 
-def _interaction_record(row: Any) -> InteractionRecord:
+def _interaction_record(row: AnyRow) -> InteractionRecord:
     return InteractionRecord(
         id=row.id,
         binding_digest=row.binding_digest,

@@ -7,7 +7,6 @@ staff password hash or sealed TOTP seed never reaches a record (both travel apar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Column, Text, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
 from idp.store.records import Conflict
-from idp.store.tables import _epoch, table_of
+from idp.store.tables import AnyRow, _epoch, table_of
 
 
 class StaffUser(SQLModel, table=True):
@@ -77,7 +76,7 @@ class StaffSessionRecord:
     expires_at: int = 0
 
 
-def _record(row: Any) -> StaffRecord:
+def _record(row: AnyRow) -> StaffRecord:
     return StaffRecord(
         id=row.id,
         username=row.username,
@@ -105,8 +104,9 @@ class StaffUsers:
     ) -> StaffRecord:
         try:
             with self._db.begin() as conn:
-                conn.execute(
-                    _staff.insert().values(
+                row = conn.execute(
+                    _staff.insert()
+                    .values(
                         id=id,
                         username=username,
                         full_name=full_name,
@@ -118,10 +118,11 @@ class StaffUsers:
                         created_at=now,
                         updated_at=now,
                     )
-                )
+                    .returning(*_PUBLIC)
+                ).one()
         except IntegrityError:
             raise Conflict("username") from None
-        return self.get(id)  # type: ignore[return-value]
+        return _record(row)
 
     def get(self, staff_id: str) -> StaffRecord | None:
         with self._db.connect() as conn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import BigInteger, Column, Row, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so later migrations (and SQLite's batch mode) can refer to them.
@@ -29,6 +29,10 @@ def table_of(model: type[SQLModel]) -> Table:
     """The Core table behind a model. Repositories write Core statements; SQLModel declares no
     `__table__` to the type checker, while the mapper's `local_table` is the same object."""
     return cast(Table, inspect(model).local_table)
+
+
+# A result row of any width: the record builders read its columns by name.
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class Citizen(SQLModel, table=True):
