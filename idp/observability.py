@@ -26,6 +26,8 @@ from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
+from idp.delivery.message import Message as Outgoing
+from idp.delivery.senders import Sender
 
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 HEADER = b"x-request-id"
@@ -59,11 +61,11 @@ _LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}
 _GRANT_TYPES = (b"authorization_code", b"refresh_token", b"client_credentials")
 
 
-def counting_sender(channel: str, sender: Any) -> Any:
+def counting_sender(channel: str, sender: Sender) -> Sender:
     """Wrap a sender so each send is counted by channel and result; the sender is unchanged."""
 
     class Counted:
-        def send(self, message: Any) -> None:
+        def send(self, message: Outgoing) -> None:
             try:
                 sender.send(message)
             except Exception:
