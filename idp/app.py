@@ -155,7 +155,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(provider: Provider) -> Starlette:
-    app = Starlette(routes=routes(), exception_handlers=ERROR_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    app = Starlette(routes=routes(), exception_handlers=ERROR_HANDLERS, lifespan=lifespan)
     app.state.provider = provider
     app.state.published = discovery.Published(provider)
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)

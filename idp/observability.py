@@ -20,12 +20,14 @@ import os
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
+from idp.delivery.message import Message as Outgoing
+from idp.delivery.senders import Sender
 
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 HEADER = b"x-request-id"
@@ -59,11 +61,11 @@ _LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}
 _GRANT_TYPES = (b"authorization_code", b"refresh_token", b"client_credentials")
 
 
-def counting_sender(channel: str, sender: Any) -> Any:
+def counting_sender(channel: str, sender: Sender) -> Sender:
     """Wrap a sender so each send is counted by channel and result; the sender is unchanged."""
 
     class Counted:
-        def send(self, message: Any) -> None:
+        def send(self, message: Outgoing) -> None:
             try:
                 sender.send(message)
             except Exception:
@@ -105,7 +107,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class BufferedStreamHandler(logging.StreamHandler[TextIO]):
     """Writes access-log lines in batches, at most `interval` seconds late; every other line (and
     any warning) at once, with the batch before it. One write per access line was a system call
     per request (8% of a token request's samples); nginx buffers its access log the same way.
@@ -122,13 +124,17 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._stopping = threading.Event()
         self._flusher.start()
 
+    def _lock(self) -> threading.RLock:
+        # Handler.__init__ always creates it; the stubs allow None for handlers that override createLock.
+        return cast(threading.RLock, self.lock)
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + self.terminator
         except Exception:
             self.handleError(record)
             return
-        with self.lock:  # type: ignore[union-attr]
+        with self._lock():
             self._pending.append(line)
             urgent = (
                 record.name not in self.batched
@@ -139,7 +145,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.flush()
 
     def flush(self) -> None:
-        with self.lock:  # type: ignore[union-attr]
+        with self._lock():
             lines, self._pending = self._pending, []
             if lines and self.stream is not None:
                 self.stream.write("".join(lines))

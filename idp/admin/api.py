@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin import openapi as admin_openapi
-from idp.admin.guard import api, json_out
+from idp.admin.guard import Handler, api, json_out
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
@@ -136,7 +136,7 @@ async def citizen(request: Request, console: Console, body: dict[str, Any]) -> R
     )
 
 
-def _citizen_action(action: str):  # type: ignore[no-untyped-def]
+def _citizen_action(action: str) -> Handler:
     @api(verification.CITIZEN_ACTIONS[action])
     async def act(request: Request, console: Console, body: dict[str, Any]) -> Response:
         provider = request.app.state.provider
@@ -224,9 +224,9 @@ async def client_register(request: Request, console: Console, body: dict[str, An
         portal_admin.ClientForm.from_mapping(body),
         ip=client_ip(request),
     )
-    out = {"client": _client(created.client)}
+    out: dict[str, Any] = {"client": _client(created.client)}
     if created.secret:
-        out["client_secret"] = created.secret  # type: ignore[assignment]
+        out["client_secret"] = created.secret
     return json_out(out, 201)
 
 

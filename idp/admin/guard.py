@@ -74,7 +74,7 @@ def render(
     request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     context.update(console=console, prefix=PREFIX)
-    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)  # type: ignore[return-value]
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
 
 
 def see_other(path: str) -> RedirectResponse:

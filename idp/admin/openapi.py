@@ -121,7 +121,7 @@ _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _security(method: str, permission: str | None) -> list[dict[str, list[str]]]:
-    staff = {"staffSession": [], "csrfHeader": []} if method in _WRITES else {"staffSession": []}
+    staff: dict[str, list[str]] = {"staffSession": [], "csrfHeader": []} if method in _WRITES else {"staffSession": []}
     if permission is None:
         return [staff, {"adminToken": []}]
     if permission in STAFF_ONLY:

@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from idp.admin.guard import console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other, templates
+from idp.admin.guard import (
+    Handler,
+    console_of,
+    drop_session_cookie,
+    one,
+    page,
+    put_session_cookie,
+    render,
+    see_other,
+    templates,
+)
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
 from idp.http import csrf
@@ -54,7 +64,9 @@ async def login(request: Request) -> Response:
         )
     except staff.StaffLoginFailed:
         token, new_cookie = csrf.token_for(request)
-        response = render(request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code.")
+        response: Response = render(
+            request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code."
+        )
         return csrf.remember(request, response, new_cookie)
     response = see_other("/")
     put_session_cookie(request, response, done.cookie_value)
@@ -100,7 +112,7 @@ async def citizen(request: Request, console: Console, form: Params) -> Response:
     )
 
 
-def _citizen_action(action: str):  # type: ignore[no-untyped-def]
+def _citizen_action(action: str) -> Handler:
     @page(verification.CITIZEN_ACTIONS[action])
     async def act(request: Request, console: Console, form: Params) -> Response:
         pk = request.path_params["citizen_pk"]

@@ -81,7 +81,8 @@ class AuthorizationRequest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuthorizationRequest:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
 
 
 def _one(params: Params, name: str) -> str | None:

@@ -379,7 +379,7 @@ def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict
             claims, grant_record = verify_access_token(provider, token)
         except InvalidToken:
             return {"active": False}
-        answer = {
+        answer: dict[str, Any] = {
             k: claims[k]
             for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "jti", "acr", "amr", "auth_time", "cnf")
             if k in claims

@@ -20,6 +20,7 @@ from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.errors import IdpError, ValidationError
+from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord
 from idp.store.verification import IDENTITY_FIELDS, VerificationRecord
@@ -105,7 +106,7 @@ class CitizenDetail:
     sessions: list[SessionSummary]
     portals: list[ConnectedPortal]
     verifications: list[VerificationRecord]
-    activity: list[audit.AuditRow]
+    activity: list[AuditRow]
 
 
 def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> CitizenDetail:
@@ -333,7 +334,7 @@ def approve(provider: Provider, console: Console, request_id: str, *, ip: str | 
     )
     if outcome != "approved":
         raise DecisionRefused(outcome)
-    return provider.store.verifications.get(record.id)  # type: ignore[return-value]
+    return get_request(provider, console, record.id)
 
 
 def reject(
@@ -354,4 +355,4 @@ def reject(
     )
     if outcome != "rejected":
         raise DecisionRefused(outcome)
-    return provider.store.verifications.get(record.id)  # type: ignore[return-value]
+    return get_request(provider, console, record.id)

@@ -20,9 +20,16 @@ _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 _KTY_FOR_ALG = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA"}
 
 
-def _public_key(jwk: dict[str, Any], alg: str) -> Any:
-    if not isinstance(jwk, dict) or _PRIVATE_MEMBERS & set(jwk) or jwk.get("kty") != _KTY_FOR_ALG[alg]:
+def _public_jwk(value: object, alg: str) -> dict[str, Any]:
+    """`value` once it is known to be a public JWK of the family `alg` needs: a header's `jwk` is
+    whatever the sender put there."""
+    if not isinstance(value, dict) or _PRIVATE_MEMBERS & set(value) or value.get("kty") != _KTY_FOR_ALG[alg]:
         raise BadToken("the key is not a public key for this algorithm")
+    return value
+
+
+def _public_key(jwk: dict[str, Any], alg: str) -> Any:
+    _public_jwk(jwk, alg)
     try:
         return jwt.PyJWK(jwk, algorithm=alg).key
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
@@ -127,7 +134,7 @@ def verify_dpop_proof(
     header = _header(proof, ASSERTION_ALGS)
     if header.get("typ") != "dpop+jwt":
         raise BadToken("typ must be dpop+jwt")
-    jwk = header.get("jwk")
+    jwk = _public_jwk(header.get("jwk"), header["alg"])
     key = _public_key(jwk, header["alg"])
     try:
         claims = jwt.decode(

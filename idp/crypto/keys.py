@@ -24,6 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from idp.crypto.opaque import b64url
@@ -31,6 +32,9 @@ from idp.crypto.opaque import b64url
 log = logging.getLogger(__name__)
 
 SIGNING_ALGS = ("ES256", "RS256")
+# The key families SIGNING_ALGS use: P-256 for ES256, RSA for RS256.
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
 
 
@@ -38,8 +42,8 @@ _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
 class SigningKey:
     kid: str
     alg: str
-    private_key: Any
-    public_key: Any
+    private_key: PrivateKey
+    public_key: PublicKey
     public_jwk: dict[str, str]
     created: float
     status: str = "active"  # next | active | retired (see `rotate_keys`)
@@ -53,8 +57,8 @@ def thumbprint(jwk: dict[str, str]) -> str:
     return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
-def _public_jwk(public_key: Any, alg: str) -> dict[str, str]:
-    if alg == "ES256":
+def _public_jwk(public_key: PublicKey, alg: str) -> dict[str, str]:
+    if isinstance(public_key, ec.EllipticCurvePublicKey):  # ES256: `_alg_of` pairs each algorithm with its key family
         jwk = ECAlgorithm.to_jwk(public_key, as_dict=True)
     else:
         jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
@@ -63,7 +67,7 @@ def _public_jwk(public_key: Any, alg: str) -> dict[str, str]:
     return public
 
 
-def _alg_of(private_key: Any) -> str:
+def _alg_of(private_key: PrivateKeyTypes) -> str:
     if isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(private_key.curve, ec.SECP256R1):
         return "ES256"
     if isinstance(private_key, rsa.RSAPrivateKey) and private_key.key_size >= 2048:
@@ -71,14 +75,15 @@ def _alg_of(private_key: Any) -> str:
     raise ValueError("only P-256 EC keys and RSA keys of 2048 bits or more are accepted")
 
 
-def _generate(alg: str) -> Any:
+def _generate(alg: str) -> PrivateKey:
     if alg == "ES256":
         return ec.generate_private_key(ec.SECP256R1())
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _from_private(private_key: Any, created: float) -> SigningKey:
+def _from_private(private_key: PrivateKeyTypes, created: float) -> SigningKey:
     alg = _alg_of(private_key)
+    assert isinstance(private_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))  # _alg_of refused the rest
     public_key = private_key.public_key()
     jwk = _public_jwk(public_key, alg)
     return SigningKey(jwk["kid"], alg, private_key, public_key, jwk, created)

@@ -26,7 +26,7 @@ BATCH_SIZE = 20
 
 def backoff_delay(attempts: int) -> int:
     """Seconds before the next try after `attempts` failed ones: 5, 10, 20, … capped at 5 minutes."""
-    return min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
+    return min(RETRY_BASE_SECONDS * (1 << max(attempts - 1, 0)), RETRY_CAP_SECONDS)
 
 
 def lease_for(timeout: int) -> int:

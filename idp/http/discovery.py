@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 
+from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
@@ -154,7 +155,7 @@ class KeyWatch:
 
     REQUIRED = ("ES256", "RS256")
 
-    def __init__(self, state: object, provider: Provider) -> None:
+    def __init__(self, state: State, provider: Provider) -> None:
         self._state = state
         self._provider = provider
         self.fingerprint = keys_fingerprint(provider.settings.keys_dir)
@@ -173,7 +174,7 @@ class KeyWatch:
             log.warning("the keys folder changed but does not load; keeping the current keys: %s", exc)
             return False
         self._provider.keys = ring
-        self._state.published = Published(self._provider)  # type: ignore[attr-defined]
+        self._state.published = Published(self._provider)
         self.fingerprint = fingerprint
         log.info("signing keys reloaded", extra={"kids": " ".join(sorted(k.kid for k in ring.keys))})
         return True

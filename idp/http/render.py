@@ -42,7 +42,7 @@ def language(request: Request, requested: tuple[str, ...] = ()) -> str:
 def page(request: Request, name: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.update(lang=lang, other_lang="en" if lang == "vi" else "vi")
     response = templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
-    return response  # type: ignore[return-value]
+    return response
 
 
 def json_response(body: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

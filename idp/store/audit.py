@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, Text, delete, func, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Text, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import _epoch
+from idp.store.tables import AnyRow, _epoch, table_of
 
 GENESIS = "0" * 64
 
@@ -29,7 +29,7 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    at: int = _epoch(index=True)  # type: ignore[assignment]
+    at: int = _epoch(index=True)
     action: str = Field(max_length=64, index=True)
     outcome: str = Field(max_length=16)
     actor: str | None = Field(default=None, max_length=100, index=True)
@@ -60,12 +60,12 @@ class AuditCheckpoint(SQLModel, table=True):
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str = Field(max_length=64)
-    pruned_at: int = _epoch()  # type: ignore[assignment]
+    pruned_at: int = _epoch()
 
 
-_event = AuditEvent.__table__
-_head = AuditHead.__table__
-_checkpoint = AuditCheckpoint.__table__
+_event = table_of(AuditEvent)
+_head = table_of(AuditHead)
+_checkpoint = table_of(AuditCheckpoint)
 
 FIELDS = ("seq", "at", "action", "outcome", "actor", "subject", "client_id", "ip", "user_agent", "detail")
 
@@ -99,7 +99,7 @@ class AuditFilter:
     until: int | None = None
 
 
-def _row(row: Any) -> AuditRow:
+def _row(row: AnyRow) -> AuditRow:
     return AuditRow(**{c.name: row._mapping[c.name] for c in _event.c})
 
 
@@ -191,8 +191,8 @@ class AuditLog:
         return int(removed)
 
 
-def _conditions(where: AuditFilter) -> list[Any]:
-    conditions = []
+def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     for name in ("action", "actor", "subject", "outcome"):
         value = getattr(where, name)
         if value:

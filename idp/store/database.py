@@ -128,5 +128,7 @@ class Database:
         """An INSERT that skips a row whose key exists instead of failing (inside a PostgreSQL
         transaction a failed statement would void the rest of the unit). It returns the primary
         key of the row it added, and no row when it skipped."""
-        dialect = postgresql if self.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        keys = table.primary_key.columns
+        if self.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing().returning(*keys)
+        return sqlite.insert(table).on_conflict_do_nothing().returning(*keys)

@@ -7,19 +7,21 @@ brought up to date incrementally before each name search: rows whose citizen cha
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Field, SQLModel
 
 from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.clients import Clients, _client_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, ClientRecord
-from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch
+from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch, table_of
 
 
 class CitizenNameIndex(SQLModel, table=True):
@@ -27,14 +29,16 @@ class CitizenNameIndex(SQLModel, table=True):
 
     citizen_pk: str = Field(foreign_key="citizen.id", primary_key=True, max_length=36)
     folded_name: str = Field(max_length=200, index=True)
-    updated_at: int = _epoch()  # type: ignore[assignment]
+    updated_at: int = _epoch()
 
 
-_citizen = Citizen.__table__
-_index = CitizenNameIndex.__table__
-_client = Client.__table__
-_session = BrowserSession.__table__
-_consent = Consent.__table__
+_citizen = table_of(Citizen)
+_index = table_of(CitizenNameIndex)
+_client = table_of(Client)
+_session = table_of(BrowserSession)
+_consent = table_of(Consent)
+_totp = table_of(TotpFactor)
+_recovery = table_of(RecoveryCode)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class CitizenDirectory:
         limit: int = 20,
         offset: int = 0,
     ) -> tuple[list[CitizenRecord], int]:
-        conditions: list[Any] = []
+        conditions: list[ColumnElement[bool]] = []
         query = select(*_CITIZEN_COLUMNS)
         if citizen_id:
             conditions.append(_citizen.c.citizen_id == citizen_id)
@@ -113,8 +117,8 @@ class CitizenDirectory:
     def remove_second_factors(self, citizen_pk: str) -> None:
         """The authenticator app and every recovery code, in one transaction (a lost phone)."""
         with self._db.begin() as conn:
-            conn.execute(delete(TotpFactor.__table__).where(TotpFactor.__table__.c.citizen_id == citizen_pk))
-            conn.execute(delete(RecoveryCode.__table__).where(RecoveryCode.__table__.c.citizen_id == citizen_pk))
+            conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_pk))
+            conn.execute(delete(_recovery).where(_recovery.c.citizen_id == citizen_pk))
 
     def live_sessions(self, citizen_pk: str, now: int, idle_ttl: int) -> list[SessionSummary]:
         with self._db.connect() as conn:
@@ -161,9 +165,9 @@ class ClientDirectory:
         client_id: str,
         *,
         name: str,
-        redirect_uris: list[str],
-        post_logout_redirect_uris: list[str],
-        scopes: list[str],
+        redirect_uris: builtins.list[str],
+        post_logout_redirect_uris: builtins.list[str],
+        scopes: builtins.list[str],
         id_token_alg: str,
         min_level: str,
         backchannel_logout_uri: str | None,

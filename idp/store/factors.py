@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from idp.store.database import Database
-from idp.store.tables import OtpChallenge, RecoveryCode, TotpFactor
+from idp.store.tables import AnyRow, OtpChallenge, RecoveryCode, TotpFactor, table_of
 
-_challenge = OtpChallenge.__table__
-_totp = TotpFactor.__table__
-_recovery = RecoveryCode.__table__
+_challenge = table_of(OtpChallenge)
+_totp = table_of(TotpFactor)
+_recovery = table_of(RecoveryCode)
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ChallengeRecord:
     consumed_at: int | None
 
 
-def _challenge_record(row: Any) -> ChallengeRecord:
+def _challenge_record(row: AnyRow) -> ChallengeRecord:
     return ChallengeRecord(
         id=row.id,
         citizen_id=row.citizen_id,

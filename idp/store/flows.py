@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from idp.store.database import Database
-from idp.store.tables import Flow
+from idp.store.tables import Flow, table_of
 
-_flow = Flow.__table__
+_flow = table_of(Flow)
 
 
 @dataclass(frozen=True)

@@ -7,26 +7,27 @@ requests exactly one gets the row.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Row, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
-from idp.store.tables import AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken
+from idp.store.tables import AnyRow, AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken, table_of
 
-_grant = Grant.__table__
-_code = AuthorizationCode.__table__
-_refresh = RefreshToken.__table__
-_revoked = RevokedToken.__table__
-_citizen = Citizen.__table__
+_grant = table_of(Grant)
+_code = table_of(AuthorizationCode)
+_refresh = table_of(RefreshToken)
+_revoked = table_of(RevokedToken)
+_citizen = table_of(Citizen)
 
 
-def _grant_record(row: Any) -> GrantRecord:
+def _grant_record(row: AnyRow | Mapping[str, Any]) -> GrantRecord:
     """From a result row, or a plain mapping of the same names."""
-    m = row if isinstance(row, dict) else row._mapping
+    m = row._mapping if isinstance(row, Row) else row
     return GrantRecord(
         id=m["id"],
         citizen_id=m["citizen_id"],
@@ -44,7 +45,7 @@ def _grant_record(row: Any) -> GrantRecord:
     )
 
 
-def _code_record(row: Any) -> CodeRecord:
+def _code_record(row: AnyRow) -> CodeRecord:
     return CodeRecord(
         grant_id=row.grant_id,
         client_id=row.client_id,
@@ -57,7 +58,7 @@ def _code_record(row: Any) -> CodeRecord:
     )
 
 
-def _refresh_record(row: Any) -> RefreshRecord:
+def _refresh_record(row: AnyRow) -> RefreshRecord:
     return RefreshRecord(
         grant_id=row.grant_id,
         client_id=row.client_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, delete, func, or_, select
 
 from idp.store.database import Database
 from idp.store.outbox import PENDING, OutboxMessage
@@ -28,23 +28,24 @@ from idp.store.tables import (
     RefreshToken,
     RevokedToken,
     UsedJti,
+    table_of,
 )
 
 BATCH = 2000
 
-_code = AuthorizationCode.__table__
-_refresh = RefreshToken.__table__
-_grant = Grant.__table__
-_revoked = RevokedToken.__table__
-_session = BrowserSession.__table__
-_interaction = Interaction.__table__
-_flow = Flow.__table__
-_challenge = OtpChallenge.__table__
-_counter = RateCounter.__table__
-_outbox = OutboxMessage.__table__
-_failure = AuthFailure.__table__
-_used_jti = UsedJti.__table__
-_pushed = PushedRequest.__table__
+_code = table_of(AuthorizationCode)
+_refresh = table_of(RefreshToken)
+_grant = table_of(Grant)
+_revoked = table_of(RevokedToken)
+_session = table_of(BrowserSession)
+_interaction = table_of(Interaction)
+_flow = table_of(Flow)
+_challenge = table_of(OtpChallenge)
+_counter = table_of(RateCounter)
+_outbox = table_of(OutboxMessage)
+_failure = table_of(AuthFailure)
+_used_jti = table_of(UsedJti)
+_pushed = table_of(PushedRequest)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Housekeeping:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _delete_batched(self, table: Any, key: Any, condition: Any) -> int:
+    def _delete_batched(self, table: Table, key: Column[Any], condition: ColumnElement[bool]) -> int:
         total = 0
         while True:
             with self._db.begin() as conn:

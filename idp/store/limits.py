@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, Table, case, select, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp.store.database import Database
-from idp.store.tables import AuthFailure, RateCounter
+from idp.store.tables import AuthFailure, RateCounter, table_of
 
-_failure = AuthFailure.__table__
-_counter = RateCounter.__table__
+_failure = table_of(AuthFailure)
+_counter = table_of(RateCounter)
 
 
-def _insert(conn: Connection):  # type: ignore[no-untyped-def]
+def _insert(conn: Connection) -> Callable[[Table], PgInsert | SqliteInsert]:
+    """The connection's dialect's INSERT, the one that takes an ON CONFLICT clause."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
@@ -111,4 +114,5 @@ class RateCounters:
     def peek(self, key: str, now: int) -> int:
         with self._db.connect() as conn:
             row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at).where(_counter.c.key == key)).first()
-        return int(row.count) if row and row.window_ends_at > now else 0
+        # By position: type checkers read `row.count` as the sequence method Row also has.
+        return int(row[0]) if row and row[1] > now else 0

@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Index, Integer, Text, and_, or_, select, update
+from sqlalchemy import Column, ColumnElement, Index, Integer, Text, and_, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import _epoch
+from idp.store.tables import AnyRow, _epoch, table_of
 
 PENDING = "pending"
 SENT = "sent"
@@ -44,12 +44,12 @@ class OutboxMessage(SQLModel, table=True):
     redacted_text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=8)
     attempts: int = Field(sa_column=Column(Integer, nullable=False))
-    next_attempt_at: int = _epoch()  # type: ignore[assignment]
-    claimed_until: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    next_attempt_at: int = _epoch()
+    claimed_until: int | None = _epoch(nullable=True)
     claim_token: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=ERROR_MAX_LENGTH)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    finished_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    finished_at: int | None = _epoch(nullable=True)
 
 
 class Outgoing(Protocol):
@@ -94,10 +94,10 @@ class OutboxRecord:
     claim_token: str | None = field(default=None, repr=False)
 
 
-_outbox = OutboxMessage.__table__
+_outbox = table_of(OutboxMessage)
 
 
-def _record(row: Any) -> OutboxRecord:
+def _record(row: AnyRow) -> OutboxRecord:
     return OutboxRecord(
         id=row.id,
         channel=row.channel,
@@ -118,7 +118,7 @@ def _record(row: Any) -> OutboxRecord:
     )
 
 
-def _due(now: int) -> Any:
+def _due(now: int) -> ColumnElement[bool]:
     return and_(
         _outbox.c.status == PENDING,
         _outbox.c.next_attempt_at <= now,
@@ -126,7 +126,7 @@ def _due(now: int) -> Any:
     )
 
 
-def _held(message_id: str, claim_token: str) -> Any:
+def _held(message_id: str, claim_token: str) -> ColumnElement[bool]:
     """Only the worker still holding the lease may finish a message."""
     return and_(_outbox.c.id == message_id, _outbox.c.claim_token == claim_token, _outbox.c.status == PENDING)
 
@@ -179,7 +179,7 @@ class OutboxRepository:
             rows = self._claim_one_by_one(now, limit, claim)
         return sorted((_record(r) for r in rows), key=lambda r: (r.next_attempt_at, r.created_at))
 
-    def _claim_skipping_locked(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
+    def _claim_skipping_locked(self, now: int, limit: int, claim: dict[str, Any]) -> list[AnyRow]:
         """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on."""
         due = (
             select(_outbox.c.id)
@@ -198,7 +198,7 @@ class OutboxRepository:
                 ).all()
             )
 
-    def _claim_one_by_one(self, now: int, limit: int, claim: dict[str, Any]) -> list[Any]:
+    def _claim_one_by_one(self, now: int, limit: int, claim: dict[str, Any]) -> list[AnyRow]:
         """SQLite: list candidates, then take each with its own conditional UPDATE; a row another
         worker took in between no longer matches and is simply not returned.
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import update
 
 from idp.store.database import Database
-from idp.store.tables import PushedRequest, UsedJti
+from idp.store.tables import PushedRequest, UsedJti, table_of
 
-_used = UsedJti.__table__
-_pushed = PushedRequest.__table__
+_used = table_of(UsedJti)
+_pushed = table_of(PushedRequest)
 
 
 class UsedJtis:

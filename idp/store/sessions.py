@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
 from idp.store.records import InteractionRecord, SessionRecord
-from idp.store.tables import BrowserSession, Citizen, Consent, Interaction
+from idp.store.tables import AnyRow, BrowserSession, Citizen, Consent, Interaction, table_of
 
-_session = BrowserSession.__table__
-_interaction = Interaction.__table__
-_consent = Consent.__table__
-_citizen = Citizen.__table__
+_session = table_of(BrowserSession)
+_interaction = table_of(Interaction)
+_consent = table_of(Consent)
+_citizen = table_of(Citizen)
 
 
 class BrowserSessions:
@@ -88,7 +88,7 @@ class BrowserSessions:
         return result.rowcount == 1
 
 
-def _interaction_record(row: Any) -> InteractionRecord:
+def _interaction_record(row: AnyRow) -> InteractionRecord:
     return InteractionRecord(
         id=row.id,
         binding_digest=row.binding_digest,

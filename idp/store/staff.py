@@ -7,7 +7,6 @@ staff password hash or sealed TOTP seed never reaches a record (both travel apar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Column, Text, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
 from idp.store.records import Conflict
-from idp.store.tables import _epoch
+from idp.store.tables import AnyRow, _epoch, table_of
 
 
 class StaffUser(SQLModel, table=True):
@@ -26,11 +25,11 @@ class StaffUser(SQLModel, table=True):
     full_name: str = Field(max_length=200)
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     totp_sealed: str = Field(sa_column=Column(Text, nullable=False))
-    totp_last_step: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    totp_last_step: int | None = _epoch(nullable=True)
     roles: str = Field(max_length=100)  # space-separated
     status: str = Field(max_length=16)  # active | disabled
-    created_at: int = _epoch()  # type: ignore[assignment]
-    updated_at: int = _epoch()  # type: ignore[assignment]
+    created_at: int = _epoch()
+    updated_at: int = _epoch()
 
 
 class StaffSession(SQLModel, table=True):
@@ -38,14 +37,14 @@ class StaffSession(SQLModel, table=True):
 
     id_digest: str = Field(primary_key=True, max_length=64)
     staff_id: str = Field(foreign_key="staff_user.id", max_length=36, index=True)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    last_seen_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch()  # type: ignore[assignment]
-    ended_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    last_seen_at: int = _epoch()
+    expires_at: int = _epoch()
+    ended_at: int | None = _epoch(nullable=True)
 
 
-_staff = StaffUser.__table__
-_session = StaffSession.__table__
+_staff = table_of(StaffUser)
+_session = table_of(StaffSession)
 _PUBLIC = [c for c in _staff.c if c.name not in ("password_hash", "totp_sealed", "totp_last_step")]
 
 
@@ -77,7 +76,7 @@ class StaffSessionRecord:
     expires_at: int = 0
 
 
-def _record(row: Any) -> StaffRecord:
+def _record(row: AnyRow) -> StaffRecord:
     return StaffRecord(
         id=row.id,
         username=row.username,
@@ -105,8 +104,9 @@ class StaffUsers:
     ) -> StaffRecord:
         try:
             with self._db.begin() as conn:
-                conn.execute(
-                    _staff.insert().values(
+                row = conn.execute(
+                    _staff.insert()
+                    .values(
                         id=id,
                         username=username,
                         full_name=full_name,
@@ -118,10 +118,11 @@ class StaffUsers:
                         created_at=now,
                         updated_at=now,
                     )
-                )
+                    .returning(*_PUBLIC)
+                ).one()
         except IntegrityError:
             raise Conflict("username") from None
-        return self.get(id)  # type: ignore[return-value]
+        return _record(row)
 
     def get(self, staff_id: str) -> StaffRecord | None:
         with self._db.connect() as conn:

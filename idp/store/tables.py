@@ -6,7 +6,9 @@ Times are integer seconds since the epoch (UTC), read from the injected clock.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, Column, Row, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so later migrations (and SQLite's batch mode) can refer to them.
@@ -18,8 +20,19 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def _epoch(nullable: bool = False, index: bool = False) -> object:
+def _epoch(nullable: bool = False, index: bool = False) -> Any:
+    # Any, as sqlmodel's Field is: the value stands in for the attribute's declared type.
     return Field(default=None if nullable else ..., sa_column=Column(BigInteger, nullable=nullable, index=index))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model. Repositories write Core statements; SQLModel declares no
+    `__table__` to the type checker, while the mapper's `local_table` is the same object."""
+    return cast(Table, inspect(model).local_table)
+
+
+# A result row of any width: the record builders read its columns by name.
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class Citizen(SQLModel, table=True):
@@ -37,8 +50,8 @@ class Citizen(SQLModel, table=True):
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=16)  # pending | active | locked
     level: str = Field(max_length=8)  # LoA1 | LoA2
-    created_at: int = _epoch()  # type: ignore[assignment]
-    updated_at: int = _epoch()  # type: ignore[assignment]
+    created_at: int = _epoch()
+    updated_at: int = _epoch()
 
 
 class Client(SQLModel, table=True):
@@ -53,7 +66,7 @@ class Client(SQLModel, table=True):
     scopes: str = Field(max_length=500)  # space-separated
     id_token_alg: str = Field(max_length=8)
     disabled: bool = False
-    created_at: int = _epoch()  # type: ignore[assignment]
+    created_at: int = _epoch()
     # pairwise (default: a `sub` of its own per portal) or public (one `sub` for portals of one organisation)
     subject_type: str = Field(default="pairwise", max_length=8, sa_column_kwargs={"server_default": "pairwise"})
     sector_id: str | None = Field(default=None, max_length=64)  # pairwise sector; None means the client id
@@ -76,13 +89,13 @@ class BrowserSession(SQLModel, table=True):
     id_digest: str = Field(primary_key=True, max_length=64)
     sid: str = Field(max_length=64, unique=True)  # public session id for the `sid` claim
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
-    auth_time: int = _epoch()  # type: ignore[assignment]
+    auth_time: int = _epoch()
     amr: str = Field(max_length=100)  # JSON list
     acr: str = Field(max_length=8)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    last_seen_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch()  # type: ignore[assignment]
-    ended_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    last_seen_at: int = _epoch()
+    expires_at: int = _epoch()
+    ended_at: int | None = _epoch(nullable=True)
 
 
 class Interaction(SQLModel, table=True):
@@ -99,10 +112,10 @@ class Interaction(SQLModel, table=True):
     # Password proven, second factor still owed: who, and what was used so far.
     pending_citizen_id: str | None = Field(default=None, max_length=36)
     pending_amr: str | None = Field(default=None, max_length=100)
-    logged_in_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    completed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    logged_in_at: int | None = _epoch(nullable=True)
+    created_at: int = _epoch()
+    expires_at: int = _epoch(index=True)
+    completed_at: int | None = _epoch(nullable=True)
 
 
 class Consent(SQLModel, table=True):
@@ -113,8 +126,8 @@ class Consent(SQLModel, table=True):
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36)
     client_id: str = Field(foreign_key="client.id", max_length=64)
     scopes: str = Field(max_length=500)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    updated_at: int = _epoch()  # type: ignore[assignment]
+    created_at: int = _epoch()
+    updated_at: int = _epoch()
 
 
 class Grant(SQLModel, table=True):
@@ -128,12 +141,12 @@ class Grant(SQLModel, table=True):
     client_id: str = Field(foreign_key="client.id", max_length=64, index=True)
     sid: str | None = Field(default=None, max_length=64)
     scope: str = Field(max_length=500)
-    auth_time: int = _epoch()  # type: ignore[assignment]
+    auth_time: int = _epoch()
     acr: str = Field(max_length=8)
     amr: str = Field(max_length=100)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch()  # type: ignore[assignment]
-    revoked_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch()
+    revoked_at: int | None = _epoch(nullable=True)
     dpop_jkt: str | None = Field(default=None, max_length=64)  # tokens of this grant are bound to this key
 
 
@@ -147,9 +160,9 @@ class AuthorizationCode(SQLModel, table=True):
     code_challenge: str = Field(max_length=128)
     nonce: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     dpop_jkt: str | None = Field(default=None, max_length=64)  # RFC 9449 §10: bound at /authorize
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch(index=True)
+    consumed_at: int | None = _epoch(nullable=True)
 
 
 class RefreshToken(SQLModel, table=True):
@@ -159,9 +172,9 @@ class RefreshToken(SQLModel, table=True):
     grant_id: str = Field(foreign_key="auth_grant.id", max_length=64, index=True)
     client_id: str = Field(max_length=64)
     scope: str = Field(max_length=500)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch()  # type: ignore[assignment]
-    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch()
+    consumed_at: int | None = _epoch(nullable=True)
     # Rotation: the successor's digest, and whether the one retry inside the grace window was spent.
     replaced_by: str | None = Field(default=None, max_length=64)
     grace_used: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
@@ -173,7 +186,7 @@ class RevokedToken(SQLModel, table=True):
     __tablename__ = "revoked_token"
 
     jti: str = Field(primary_key=True, max_length=64)
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)
 
 
 class Flow(SQLModel, table=True):
@@ -187,9 +200,9 @@ class Flow(SQLModel, table=True):
     binding_digest: str = Field(max_length=64)
     citizen_id: str | None = Field(default=None, max_length=36)
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    completed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch(index=True)
+    completed_at: int | None = _epoch(nullable=True)
 
 
 class OtpChallenge(SQLModel, table=True):
@@ -205,9 +218,9 @@ class OtpChallenge(SQLModel, table=True):
     flow_id: str = Field(max_length=64, index=True)
     code_digest: str = Field(max_length=64)
     attempts: int = 0
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch()  # type: ignore[assignment]
-    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch()
+    consumed_at: int | None = _epoch(nullable=True)
 
 
 class TotpFactor(SQLModel, table=True):
@@ -215,9 +228,9 @@ class TotpFactor(SQLModel, table=True):
 
     citizen_id: str = Field(foreign_key="citizen.id", primary_key=True, max_length=36)
     secret_sealed: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: int = _epoch()  # type: ignore[assignment]
-    confirmed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
-    last_step: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    confirmed_at: int | None = _epoch(nullable=True)
+    last_step: int | None = _epoch(nullable=True)
 
 
 class RecoveryCode(SQLModel, table=True):
@@ -225,8 +238,8 @@ class RecoveryCode(SQLModel, table=True):
 
     code_digest: str = Field(primary_key=True, max_length=64)
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
-    created_at: int = _epoch()  # type: ignore[assignment]
-    used_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    used_at: int | None = _epoch(nullable=True)
 
 
 class AuthFailure(SQLModel, table=True):
@@ -239,7 +252,7 @@ class AuthFailure(SQLModel, table=True):
     consecutive: int = 0
     blocked_until: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     locked: bool = False
-    updated_at: int = _epoch()  # type: ignore[assignment]
+    updated_at: int = _epoch()
 
 
 class RateCounter(SQLModel, table=True):
@@ -248,7 +261,7 @@ class RateCounter(SQLModel, table=True):
     __tablename__ = "rate_counter"
 
     key: str = Field(primary_key=True, max_length=200)
-    window_ends_at: int = _epoch(index=True)  # type: ignore[assignment]
+    window_ends_at: int = _epoch(index=True)
     count: int = 0
 
 
@@ -258,7 +271,7 @@ class UsedJti(SQLModel, table=True):
     __tablename__ = "used_jti"
 
     key: str = Field(primary_key=True, max_length=200)  # "<kind>:<issuer of the jti>:<jti>"
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
+    expires_at: int = _epoch(index=True)
 
 
 class PushedRequest(SQLModel, table=True):
@@ -269,6 +282,6 @@ class PushedRequest(SQLModel, table=True):
     uri_digest: str = Field(primary_key=True, max_length=64)
     client_id: str = Field(foreign_key="client.id", max_length=64)
     params: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the pushed parameters
-    created_at: int = _epoch()  # type: ignore[assignment]
-    expires_at: int = _epoch(index=True)  # type: ignore[assignment]
-    consumed_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    created_at: int = _epoch()
+    expires_at: int = _epoch(index=True)
+    consumed_at: int | None = _epoch(nullable=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Column, Text, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.tables import Citizen, _epoch
+from idp.store.tables import AnyRow, Citizen, _epoch, table_of
 
 IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
 
@@ -34,15 +33,15 @@ class VerificationRequest(SQLModel, table=True):
     identity: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the fields the clerk saw
     identity_digest: str = Field(max_length=64)
     recorded_by: str = Field(foreign_key="staff_user.id", max_length=36)
-    recorded_at: int = _epoch()  # type: ignore[assignment]
+    recorded_at: int = _epoch()
     status: str = Field(max_length=16, index=True)  # pending | approved | rejected | void
     decided_by: str | None = Field(default=None, max_length=36)
-    decided_at: int | None = _epoch(nullable=True)  # type: ignore[assignment]
+    decided_at: int | None = _epoch(nullable=True)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-_request = VerificationRequest.__table__
-_citizen = Citizen.__table__
+_request = table_of(VerificationRequest)
+_citizen = table_of(Citizen)
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class VerificationRecord:
     decision_reason: str | None
 
 
-def _record(row: Any) -> VerificationRecord:
+def _record(row: AnyRow) -> VerificationRecord:
     values = {c.name: row._mapping[c.name] for c in _request.c}
     values["identity"] = json.loads(values["identity"])
     return VerificationRecord(**values)
@@ -88,8 +87,9 @@ class Verifications:
         now: int,
     ) -> VerificationRecord:
         with self._db.begin() as conn:
-            conn.execute(
-                _request.insert().values(
+            row = conn.execute(
+                _request.insert()
+                .values(
                     id=id,
                     citizen_pk=citizen_pk,
                     document_type=document_type,
@@ -102,8 +102,9 @@ class Verifications:
                     recorded_at=now,
                     status="pending",
                 )
-            )
-        return self.get(id)  # type: ignore[return-value]
+                .returning(*_request.c)
+            ).one()
+        return _record(row)
 
     def get(self, request_id: str) -> VerificationRecord | None:
         with self._db.connect() as conn:
