@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, Conflict
-from idp.store.tables import Citizen, OtpChallenge
+from idp.store.tables import Citizen, OtpChallenge, table_of
 
-_citizen = Citizen.__table__
-_challenge = OtpChallenge.__table__
+_citizen = table_of(Citizen)
+_challenge = table_of(OtpChallenge)
 _CITIZEN_COLUMNS = [c for c in _citizen.c if c.name != "password_hash"]
 
 
@@ -37,10 +37,10 @@ class Citizens:
         row = dict(values, password_hash=password_hash, created_at=created_at, updated_at=created_at)
         try:
             with self._db.begin() as conn:
-                conn.execute(_citizen.insert().values(**row))
+                added = conn.execute(_citizen.insert().values(**row).returning(*_CITIZEN_COLUMNS)).one()
         except IntegrityError as exc:
             raise Conflict(_conflicting_field(exc, ("citizen_id", "phone"))) from None
-        return self.get(values["id"])  # type: ignore[return-value]
+        return _citizen_record(added)
 
     def get(self, citizen_pk: str) -> CitizenRecord | None:
         with self._db.connect() as conn:

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from idp.clock import Clock
 from idp.store.database import Database
 from idp.store.records import ClientRecord, Conflict
-from idp.store.tables import Client
+from idp.store.tables import Client, table_of
 
-_client = Client.__table__
+_client = table_of(Client)
 
 # A write through this repository forgets the record at once; another process sees it this late.
 CLIENT_CACHE_SECONDS = 2
@@ -74,8 +74,9 @@ class Clients:
             options["grant_types"] = " ".join(sorted(options["grant_types"]))
         try:
             with self._db.begin() as conn:
-                conn.execute(
-                    _client.insert().values(
+                row = conn.execute(
+                    _client.insert()
+                    .values(
                         id=id,
                         name=name,
                         secret_digest=secret_digest,
@@ -88,10 +89,11 @@ class Clients:
                         created_at=created_at,
                         **options,
                     )
-                )
+                    .returning(_client)
+                ).one()
         except IntegrityError:
             raise Conflict("client_id") from None
-        return self.get(id)  # type: ignore[return-value]
+        return _client_record(row)
 
     def get(self, client_id: str) -> ClientRecord | None:
         now = self._clock.now()
