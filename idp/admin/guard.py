@@ -137,7 +137,7 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
             except REFUSALS as exc:
                 return refused_page(request, console, exc)
 
-        return guarded  # type: ignore[no-any-return]
+        return guarded
 
     return wrap
 

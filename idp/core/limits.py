@@ -55,6 +55,10 @@ class SendRefused(Refusal):
         self.reason = reason
         self.retry_after = retry_after
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after or 60)}
+
 
 def _growing_delay(consecutive: int, free: int, cap: int, first: int) -> tuple[int, bool]:
     if consecutive >= cap:

@@ -103,7 +103,7 @@ def account_form(handler: Callable[[Visit], Awaitable[Response]]) -> Callable[[R
         citizen = await core(request.app.state.provider.store.citizens.get, session.citizen_id)
         return await handler(Visit(request, session, cookie_value, form, citizen))
 
-    return endpoint  # type: ignore[no-any-return]
+    return endpoint
 
 
 @account_form

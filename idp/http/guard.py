@@ -37,6 +37,7 @@ class Bound(Generic[T]):
 Gate = Callable[[Request], Awaitable["Bound[Any] | Response"]]
 Handler = Callable[[Request, Params, Any], Awaitable[Response]]
 Refused = Callable[[Request, Any], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def csrf_refused(request: Request, state: object) -> Response:
@@ -45,13 +46,13 @@ def csrf_refused(request: Request, state: object) -> Response:
 
 def form(
     gate: Gate, *, refused: Refused = csrf_refused, only_when_sent: bool = False, gate_first: bool = False
-) -> Callable[[Handler], Any]:
+) -> Callable[[Handler], Endpoint]:
     """Wrap `handler(request, form, state)`. A GET carries no form and no token; a POST must carry
     the token, unless `only_when_sent` (logout: a relying party may POST without one, and only a
     confirmation the citizen clicked carries it). `gate_first` asks the gate before the body is
     read (the console sends an anonymous caller to its login page whatever it posted)."""
 
-    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def wrap(handler: Handler) -> Endpoint:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
             posting = request.method == "POST"
