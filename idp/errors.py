@@ -3,6 +3,10 @@
 Each protocol error carries the code a client sees (`error`), the HTTP status,
 a public `description` and a private `detail` that only reaches the log. The
 HTTP layer renders them in one place (`idp.http.render`); the core raises them.
+
+A domain refusal (`Refusal`: a wrong code, a send budget spent, a flow gone) carries what every
+surface needs to answer it the same way: the status, the i18n key a person reads, the English
+description an operator or a program reads, and the JSON `error` code.
 """
 
 from __future__ import annotations
@@ -21,18 +25,66 @@ class SettingsError(IdpError):
         self.problem = problem
 
 
-class ValidationError(IdpError):
+class Refusal(IdpError):
+    """A domain rule said no to what a person, an operator or a program asked. Never raised directly.
+
+    Each surface renders it in one place (`idp.http.render` for pages and the OAuth endpoints,
+    `idp.http.register` for the registration API, `idp.admin.guard` for the console): a person
+    reads `message_key` in their language, an operator or a program reads `description`.
+    """
+
+    status_code = 400
+    # The JSON APIs answer with this status when it differs from the pages' (a refused code is
+    # 401 on a page, where it asks for the code again, and 400 in the registration API).
+    api_status_code: int | None = None
+    error = "refused"
+    message_key = "error.generic"
+
+    @property
+    def description(self) -> str:
+        return str(self)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers a JSON answer carries with the refusal (a Retry-After, say)."""
+        return {}
+
+    @property
+    def fields(self) -> dict[str, object]:
+        """Extra members of a JSON answer, between `error` and `error_description`."""
+        return {}
+
+
+class Expired(Refusal):
+    """What the page worked on is gone (expired, finished, or started in another browser): the
+    person must begin again. Answered with a page of its own, never inside the form."""
+
+    error = "invalid_flow"
+    message_key = "error.expired"
+
+
+class ValidationError(Refusal):
     """A value supplied by a person or operator is refused.
 
     `field` names the value, `code` the rule it broke; `idp.i18n` words it in the citizen's
     language, so the same refusal reads right on a page, in the JSON API and in the CLI.
     """
 
+    error = "invalid_request"
+
     def __init__(self, field: str, code: str, **params: object) -> None:
         super().__init__(f"{field}: {code}")
         self.field = field
         self.code = code
         self.params = params
+
+    @property
+    def message_key(self) -> str:  # type: ignore[override]  # the rule broken names the words
+        return f"invalid.{self.code}"
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"field": self.field, "reason": self.code}
 
 
 class OAuthError(IdpError):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from idp.errors import Refusal, ValidationError
+
 LANGUAGES = ("vi", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -313,3 +315,10 @@ def t(lang: str, key: str, **params: object) -> str:
 def refusal(lang: str, field: str, code: str, params: dict[str, object]) -> str:
     """A ValidationError worded for a person: the field's label, then what is wrong."""
     return t(lang, f"invalid.{code}", field=t(lang, f"field.{field}"), **params)
+
+
+def words(lang: str, exc: Refusal) -> str:
+    """Any domain refusal worded for a person."""
+    if isinstance(exc, ValidationError):
+        return refusal(lang, exc.field, exc.code, exc.params)
+    return t(lang, exc.message_key)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin import openapi as admin_openapi
-from idp.admin.guard import Handler, api, json_out
+from idp.admin.guard import Handler, api, csrf_token, json_out
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
@@ -85,7 +85,7 @@ async def session(request: Request, console: Console, body: dict[str, Any]) -> R
             "username": console.staff.username,
             "roles": sorted(console.staff.roles),
             "permissions": sorted(p for p in staff.PERMISSIONS if console.can(p)),
-            "csrf_token": console.csrf_token,
+            "csrf_token": csrf_token(request),
             "expires_at": console.session.expires_at,
         }
     )

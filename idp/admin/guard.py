@@ -2,7 +2,10 @@
 
 Every console page and admin API route is wrapped by `page(...)` or `api(...)` with the
 permission it needs (`idp.core.staff.PERMISSIONS`); nothing else decides who may do what.
-Forms carry a token derived from the session cookie; API writes send it as `X-CSRF-Token`.
+Pages are the citizen pages' form guard (`idp.http.guard`) bound to the staff session; forms
+carry a token derived from the session cookie (`idp.http.csrf`); API writes send it as
+`X-CSRF-Token`. A domain refusal is answered here, once per surface (`refused_page`,
+`refused_json`), from its own status, code and description.
 
 API routes (never pages) also take `Authorization: Bearer <token>` from the provider's own
 `client_credentials` grant: the token's `admin:<permission>` scopes stand in for roles
@@ -24,14 +27,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from idp.core import staff
-from idp.core.keys import RotationRefused
 from idp.core.staff import Console, Forbidden
-from idp.core.verification import DecisionRefused, NotFound
-from idp.crypto.opaque import equal
-from idp.errors import InvalidToken, OAuthError, ValidationError
-from idp.http.forms import Params, read_form
+from idp.errors import InvalidToken, OAuthError, Refusal
+from idp.http import csrf, guard
+from idp.http.forms import Params
 from idp.http.offload import core
-from idp.http.render import NO_STORE
+from idp.http.render import NO_STORE, challenge
 
 log = logging.getLogger("idp.admin")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -70,10 +71,17 @@ async def console_of(request: Request) -> Console | None:
     return await core(staff.current, request.app.state.provider, request.cookies.get(cookie_name(request)))
 
 
+def csrf_token(request: Request) -> str:
+    """The token of the staff session's forms and API writes."""
+    return csrf.token(request.cookies.get(cookie_name(request)) or "", csrf.STAFF)
+
+
 def render(
     request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     context.update(console=console, prefix=PREFIX)
+    if console is not None and not console.is_service:
+        context.setdefault("csrf_token", csrf_token(request))
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
 
 
@@ -90,28 +98,28 @@ def json_out(body: Any, status_code: int = 200) -> Response:
     )
 
 
-def _refusal(exc: Exception) -> tuple[int, str, str]:
-    if isinstance(exc, Forbidden):
-        return 403, "forbidden", f"your roles do not allow {exc.permission}"
-    if isinstance(exc, NotFound):
-        return 404, "not_found", "no such record"
-    if isinstance(exc, ValidationError):
-        return 400, "invalid_request", f"{exc.field}: {exc.code}"
-    if isinstance(exc, DecisionRefused):
-        reasons = {
-            "own": "you cannot decide on a check you recorded yourself",
-            "stale": "the account's data changed after the check was recorded; the record is void",
-            "gone": "the record was already decided",
-        }
-        return 409, f"decision_{exc.reason}", reasons[exc.reason]
-    if isinstance(exc, RotationRefused):
-        return 409, "too_soon", str(exc)
-    if isinstance(exc, OAuthError):
-        return exc.status_code, exc.error, exc.description
-    raise exc
+REFUSALS = (Refusal, OAuthError)
 
 
-REFUSALS = (Forbidden, NotFound, ValidationError, DecisionRefused, RotationRefused, OAuthError)
+def refused_page(request: Request, console: Console | None, exc: Refusal | OAuthError) -> Response:
+    return render(request, "message.html", console, exc.status_code, title="Refused", message=exc.description)
+
+
+def refused_json(exc: Refusal | OAuthError) -> Response:
+    return json_out({"error": exc.error, "error_description": exc.description}, exc.status_code)
+
+
+async def _staff_session(request: Request) -> guard.Bound[Console] | Response:
+    """The form guard's gate for console pages: without a staff session, the login page."""
+    console = await console_of(request)
+    if console is None:
+        return see_other("/login")
+    return guard.Bound(request.cookies.get(cookie_name(request)), csrf.STAFF, console)
+
+
+def _csrf_refused(request: Request, console: Console) -> Response:
+    message = "The form expired or did not come from this console (CSRF). Reload and retry."
+    return render(request, "message.html", console, 403, title="Refused", message=message)
 
 
 def page(permission: str | None) -> Callable[[Handler], Handler]:
@@ -119,31 +127,15 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
     a POST must carry the session's CSRF token. The handler gets (request, console, form)."""
 
     def wrap(handler: Handler) -> Handler:
+        @guard.form(_staff_session, refused=_csrf_refused, gate_first=True)
         @wraps(handler)
-        async def guarded(request: Request) -> Response:
-            provider = request.app.state.provider
-            console = await console_of(request)
-            if console is None:
-                return see_other("/login")
-            form: Params = {}
-            if request.method == "POST":
-                form = await read_form(request, provider.settings.max_body_bytes)
-            if request.method == "POST" and not equal(console.csrf_token, (form.get("csrf_token") or [""])[0]):
-                return render(
-                    request,
-                    "message.html",
-                    console,
-                    403,
-                    title="Refused",
-                    message="The form expired or did not come from this console (CSRF). Reload and retry.",
-                )
+        async def guarded(request: Request, form: Params, console: Console) -> Response:
             try:
                 if permission is not None:
                     staff.require(console.staff, permission)
                 return await handler(request, console, form)
             except REFUSALS as exc:
-                status, _, message = _refusal(exc)
-                return render(request, "message.html", console, status, title="Refused", message=message)
+                return refused_page(request, console, exc)
 
         return guarded
 
@@ -152,11 +144,10 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
 
 def _bearer_refusal(request: Request, status: int, error: str, message: str, scope: str | None = None) -> Response:
     """RFC 6750 §3: a refused bearer token says why in `WWW-Authenticate` too."""
-    challenge = f'Bearer realm="{request.app.state.provider.issuer}", error="{error}"'
-    if scope:
-        challenge += f', scope="{scope}"'
     response = json_out({"error": error, "error_description": message}, status)
-    response.headers["WWW-Authenticate"] = challenge
+    response.headers["WWW-Authenticate"] = challenge(
+        "Bearer", realm=request.app.state.provider.issuer, error=error, scope=scope or None
+    )
     return response
 
 
@@ -209,7 +200,9 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
                 return _bearer_refusal(request, 403, "insufficient_scope", "the token carries no admin scope")
             body: dict[str, Any] = {}
             if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-                if not console.is_service and not equal(console.csrf_token, request.headers.get("x-csrf-token", "")):
+                if not console.is_service and not csrf.matches(
+                    request.cookies.get(cookie_name(request)), csrf.STAFF, request.headers.get("x-csrf-token", "")
+                ):
                     return json_out({"error": "csrf", "error_description": "X-CSRF-Token is missing or wrong"}, 403)
                 raw = await request.body()
                 if len(raw) > provider.settings.max_body_bytes:
@@ -234,11 +227,9 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
                         else f"{exc.permission} needs a staff member; no scope grants it"
                     )
                     return _bearer_refusal(request, 403, "insufficient_scope", why, scope)
-                status, error, message = _refusal(exc)
-                return json_out({"error": error, "error_description": message}, status)
+                return refused_json(exc)
             except REFUSALS as exc:
-                status, error, message = _refusal(exc)
-                return json_out({"error": error, "error_description": message}, status)
+                return refused_json(exc)
 
         guarded.permission = permission  # type: ignore[attr-defined]  # read by the OpenAPI builder's check
         return guarded

@@ -20,8 +20,8 @@ from idp.admin.guard import (
 )
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
-from idp.http import csrf
-from idp.http.forms import Params, read_form
+from idp.http import csrf, guard
+from idp.http.forms import Params
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 
@@ -46,11 +46,13 @@ async def login_form(request: Request) -> Response:
     return csrf.remember(request, render(request, "login.html", None, csrf_token=token), new_cookie)
 
 
-async def login(request: Request) -> Response:
+def _login_csrf_refused(request: Request, _: None) -> Response:
+    return render(request, "message.html", None, 403, title="Refused", message="The form expired (CSRF). Reload.")
+
+
+@guard.form(guard.form_cookie, refused=_login_csrf_refused)
+async def login(request: Request, form: Params, _: None) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
-    if not csrf.valid(request, one(form, "csrf_token")):
-        return render(request, "message.html", None, 403, title="Refused", message="The form expired (CSRF). Reload.")
     try:
         done = await password_work(
             request,

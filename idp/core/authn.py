@@ -11,12 +11,16 @@ from __future__ import annotations
 from idp.core import audit, limits
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
-from idp.errors import IdpError
+from idp.errors import Refusal
 from idp.store.records import CitizenRecord
 
 
-class LoginFailed(IdpError):
+class LoginFailed(Refusal):
     """Wrong identifier or password, or an account that may not log in now; says no more."""
+
+    status_code = 401
+    error = "login_failed"
+    message_key = "login.failed"
 
 
 def verify_password(provider: Provider, identifier: str, password: str, client_ip: str) -> CitizenRecord:

@@ -14,7 +14,7 @@ from idp.core.identity import phone_for_display
 from idp.core.provider import Provider
 from idp.crypto.codes import normalize_recovery_code, recovery_code
 from idp.crypto.totp import new_totp_secret, provisioning_uri, qr_svg, verify_totp
-from idp.errors import IdpError
+from idp.errors import Refusal
 from idp.store.records import CitizenRecord
 
 RECOVERY_CODES = 10
@@ -32,8 +32,12 @@ def has_totp(provider: Provider, citizen_id: str) -> bool:
     return record is not None and record.confirmed_at is not None
 
 
-class AlreadyEnrolled(IdpError):
+class AlreadyEnrolled(Refusal):
     """A confirmed authenticator exists; it must be removed before another is enrolled."""
+
+    status_code = 409
+    error = "already_enrolled"
+    message_key = "totp.already"
 
 
 def begin_totp(provider: Provider, citizen: CitizenRecord) -> Enrolment:

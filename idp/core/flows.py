@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.core.provider import Provider
-from idp.crypto.opaque import derive, digest, equal, new_token
-from idp.errors import IdpError
+from idp.crypto.opaque import digest, equal, new_token
+from idp.errors import Expired
 from idp.store.flows import FlowRecord
 
 FLOW_TTL = 30 * 60
 
 
-class FlowGone(IdpError):
+class FlowGone(Expired):
     """Unknown, expired, finished, or started elsewhere: the person must begin again."""
 
 
@@ -45,7 +45,3 @@ def load(provider: Provider, flow_id: str, secret: str | None, kind: str) -> Flo
     if record.completed_at is not None or record.expires_at <= provider.clock.now():
         raise FlowGone()
     return record
-
-
-def csrf_token(secret: str, flow_id: str) -> str:
-    return derive(secret, "flow-csrf:" + flow_id)

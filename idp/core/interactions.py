@@ -15,11 +15,11 @@ from urllib.parse import urlencode
 from idp.core import audit, factors, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.provider import Provider
-from idp.crypto.opaque import derive, digest, equal, new_token
+from idp.crypto.opaque import digest, equal, new_token
 from idp.errors import (
     AccessDenied,
     ConsentRequired,
-    IdpError,
+    Expired,
     LoginRequired,
     OAuthError,
     UnmetAuthenticationRequirements,
@@ -30,7 +30,7 @@ LEVELS = {"LoA1": 1, "LoA2": 2}
 SECOND_FACTORS = ("totp", "sms", "recovery")
 
 
-class InteractionGone(IdpError):
+class InteractionGone(Expired):
     """Unknown, expired, finished, or opened in another browser: the citizen must start again."""
 
 
@@ -52,7 +52,6 @@ class Step:
     interaction: InteractionRecord
     request: AuthorizationRequest | None  # None for an account-page login
     client: ClientRecord | None
-    csrf_token: str
 
     @property
     def needs_login(self) -> bool:
@@ -200,12 +199,7 @@ def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:
         interaction=record,
         request=AuthorizationRequest.from_json(record.request) if record.client_id else None,
         client=client,
-        csrf_token=derive(binding, "csrf:" + interaction_id),
     )
-
-
-def csrf_ok(step: Step, submitted: str | None) -> bool:
-    return bool(submitted) and equal(step.csrf_token, submitted or "")
 
 
 def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_cookie: str | None) -> LoginOutcome:

@@ -6,7 +6,7 @@ Counters live in the database, so every provider process sees the same numbers.
 from __future__ import annotations
 
 from idp.core.provider import Provider
-from idp.errors import IdpError
+from idp.errors import Refusal
 
 # Password failures per account: 5 free tries, then waits growing from 1 to 15 minutes;
 # 100 in a row lock the account until a reset by SMS code (NIST 800-63B §5.2.2).
@@ -31,21 +31,33 @@ DAY = 86400
 PENDING_ACCOUNT_TTL = DAY
 
 
-class TooManyAttempts(IdpError):
+class TooManyAttempts(Refusal):
     """Refused before any check: the account or address must wait (`retry_after` seconds)."""
+
+    status_code = 429
+    error = "slow_down"
+    message_key = "login.too_many"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after}s")
         self.retry_after = retry_after
 
 
-class SendRefused(IdpError):
+class SendRefused(Refusal):
     """No code is sent: too soon after the last one, a daily cap reached, or not a VN mobile."""
+
+    status_code = 429
+    error = "slow_down"
+    message_key = "code.send_refused"
 
     def __init__(self, reason: str, retry_after: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after or 60)}
 
 
 def _growing_delay(consecutive: int, free: int, cap: int, first: int) -> tuple[int, bool]:

@@ -13,15 +13,20 @@ from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.crypto.codes import numeric_code
 from idp.crypto.opaque import new_token
-from idp.errors import IdpError, ValidationError
+from idp.errors import Refusal, ValidationError
 from idp.i18n import t
 from idp.store.factors import ChallengeRecord
 
 PURPOSES = ("register", "login", "reset", "phone_change")
 
 
-class CodeRefused(IdpError):
+class CodeRefused(Refusal):
     """The code was not accepted. `reason` is for logs and tests; people see one message."""
+
+    status_code = 401
+    api_status_code = 400
+    error = "invalid_code"
+    message_key = "code.refused"
 
     def __init__(self, reason: str, retry_after: int = 0) -> None:
         super().__init__(reason)

@@ -15,9 +15,9 @@ from idp.core import audit
 from idp.core.accounts import check_password_length
 from idp.core.provider import Provider
 from idp.core.tokens import verify_access_token
-from idp.crypto.opaque import derive, digest, new_token
+from idp.crypto.opaque import digest, new_token
 from idp.crypto.totp import new_totp_secret, provisioning_uri, verify_totp
-from idp.errors import IdpError, InvalidToken, ValidationError
+from idp.errors import IdpError, InvalidToken, Refusal, ValidationError
 from idp.store.records import Conflict
 from idp.store.staff import StaffRecord, StaffSessionRecord
 
@@ -53,12 +53,19 @@ FAILURES_PER_USERNAME = 10
 USERNAME_MAX = 64
 
 
-class Forbidden(IdpError):
+class Forbidden(Refusal):
     """The staff member's roles do not include the permission the action needs."""
+
+    status_code = 403
+    error = "forbidden"
 
     def __init__(self, permission: str) -> None:
         super().__init__(permission)
         self.permission = permission
+
+    @property
+    def description(self) -> str:
+        return f"your roles do not allow {self.permission}"
 
 
 class StaffLoginFailed(IdpError):
@@ -90,14 +97,14 @@ class StaffLogin:
 
 @dataclass(frozen=True)
 class Console:
-    """The staff member behind a live session, and the CSRF token of that session's forms.
+    """The staff member behind a live session (the console derives its forms' CSRF token from the
+    session cookie).
 
-    For a service token (`service_console`) the "staff" is a `ServiceAccount`, the "session" is the
-    token's lifetime, and there is no CSRF token: no cookie is involved."""
+    For a service token (`service_console`) the "staff" is a `ServiceAccount` and the "session" is
+    the token's lifetime: no cookie is involved, so there is no CSRF token either."""
 
     staff: StaffRecord
     session: StaffSessionRecord
-    csrf_token: str
 
     @property
     def actor(self) -> str:
@@ -234,7 +241,7 @@ def current(provider: Provider, cookie_value: str | None) -> Console | None:
     staff = provider.store.staff.get(session.staff_id)
     if staff is None or staff.status != "active":
         return None
-    return Console(staff, session, derive(cookie_value, "staff-csrf"))
+    return Console(staff, session)
 
 
 def service_console(provider: Provider, access_token: str) -> Console:
@@ -269,7 +276,7 @@ def service_console(provider: Provider, access_token: str) -> Console:
         last_seen_at=provider.clock.now(),
         expires_at=int(claims.get("exp", 0)),
     )
-    return Console(account, lifetime, "")
+    return Console(account, lifetime)
 
 
 def logout(provider: Provider, console: Console, *, ip: str | None = None) -> None:

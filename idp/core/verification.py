@@ -19,7 +19,7 @@ from idp.core import audit, factors, notify
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
-from idp.errors import IdpError, ValidationError
+from idp.errors import Refusal, ValidationError
 from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord
@@ -31,17 +31,38 @@ REASON_MAX = 500
 PAGE_SIZE = 20
 
 
-class NotFound(IdpError):
+class NotFound(Refusal):
     """No such citizen, record or client."""
 
+    status_code = 404
+    error = "not_found"
 
-class DecisionRefused(IdpError):
+    @property
+    def description(self) -> str:
+        return "no such record"
+
+
+_DECISION_REFUSED = {
+    "own": "you cannot decide on a check you recorded yourself",
+    "stale": "the account's data changed after the check was recorded; the record is void",
+    "gone": "the record was already decided",
+}
+
+
+class DecisionRefused(Refusal):
     """`reason` is `own` (self-approval), `stale` (the account changed; the record is void) or
     `gone` (already decided, possibly by a racing supervisor)."""
+
+    status_code = 409
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.error = f"decision_{reason}"
+
+    @property
+    def description(self) -> str:
+        return _DECISION_REFUSED[self.reason]
 
 
 def identity_of(citizen: CitizenRecord) -> dict[str, str]:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from idp.crypto.opaque import b64url
+from idp.errors import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,11 @@ class KeyInfo:
     signing: bool
 
 
-class RotationRefused(ValueError):
+class RotationRefused(Refusal):
     """The `next` key has not been published long enough to sign (relying parties may not have it)."""
+
+    status_code = 409
+    error = "too_soon"
 
     def __init__(self, alg: str, ready_at: float) -> None:
         super().__init__(f"the next {alg} key may sign from {int(ready_at)}")

@@ -2,7 +2,7 @@
 services, logout.
 
 Without a session it starts a login through the same pages a portal login uses. Every form on the
-page goes through `account_form`, which checks the session and the CSRF token once.
+page goes through `account_form`: the form guard (`idp.http.guard`) bound to the citizen's session.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
-from idp.crypto.opaque import derive, equal
 from idp.errors import ValidationError
-from idp.http import cookies
-from idp.http.forms import Params, one, read_form
+from idp.http import cookies, csrf, guard
+from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
-from idp.i18n import refusal, t
+from idp.i18n import t, words
 from idp.store.records import CitizenRecord, SessionRecord
-
-
-def _csrf(cookie_value: str) -> str:
-    return derive(cookie_value, "account")
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class Visit:
             view=view,
             session=self.session,
             phone=phone_for_display(view.citizen.phone),
-            csrf_token=_csrf(self.cookie_value),
+            csrf_token=csrf.token(self.cookie_value, csrf.ACCOUNT),
             **extra,
         )
 
@@ -90,20 +85,22 @@ async def show(request: Request) -> Response:
     return await Visit(request, *found, form={}).render()
 
 
+async def _bound_session(request: Request) -> guard.Bound[tuple[SessionRecord, str]] | Response:
+    """The guard's gate: without a live session, back to the account page (which logs in)."""
+    found = await _session(request)
+    if found is None:
+        return redirect(f"{request.app.state.provider.issuer}/account")
+    return guard.Bound(found[1], csrf.ACCOUNT, found)
+
+
 def account_form(handler: Callable[[Visit], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """A form posted on the account page: a live session and the CSRF token derived from it."""
 
+    @guard.form(_bound_session)
     @wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        provider = request.app.state.provider
-        form = await read_form(request, provider.settings.max_body_bytes)
-        found = await _session(request)
-        if found is None:
-            return redirect(f"{provider.issuer}/account")
+    async def endpoint(request: Request, form: Params, found: tuple[SessionRecord, str]) -> Response:
         session, cookie_value = found
-        if not equal(_csrf(cookie_value), one(form, "csrf_token") or ""):
-            return error_page(request, "error.csrf", 403)
-        citizen = await core(provider.store.citizens.get, session.citizen_id)
+        citizen = await core(request.app.state.provider.store.citizens.get, session.citizen_id)
         return await handler(Visit(request, session, cookie_value, form, citizen))
 
     return endpoint
@@ -113,8 +110,8 @@ def account_form(handler: Callable[[Visit], Awaitable[Response]]) -> Callable[[R
 async def totp_begin(visit: Visit) -> Response:
     try:
         enrolment = await core(factors.begin_totp, visit.request.app.state.provider, visit.citizen)
-    except factors.AlreadyEnrolled:
-        return await visit.render(409, notice=t(visit.lang, "totp.already"))
+    except factors.AlreadyEnrolled as exc:
+        return await visit.render(exc.status_code, notice=words(visit.lang, exc))
     return await visit.render(template="totp_enrol.html", enrolment=enrolment)
 
 
@@ -124,14 +121,16 @@ async def totp_confirm(visit: Visit) -> Response:
     assert citizen is not None
     try:
         codes = await core(factors.confirm_totp, provider, citizen.id, one(visit.form, "code") or "")
-    except CodeRefused:
-        codes = None
-    if codes is not None:
-        return await visit.render(template="recovery_codes.html", codes=codes)
-    enrolment = await core(self_service.pending_enrolment, provider, citizen)
-    if enrolment is None:
-        return await visit.render()
-    return await visit.render(401, template="totp_enrol.html", enrolment=enrolment, error=t(visit.lang, "code.refused"))
+        if codes is None:
+            raise CodeRefused("totp")
+    except CodeRefused as exc:
+        enrolment = await core(self_service.pending_enrolment, provider, citizen)
+        if enrolment is None:
+            return await visit.render()
+        return await visit.render(
+            exc.status_code, template="totp_enrol.html", enrolment=enrolment, error=words(visit.lang, exc)
+        )
+    return await visit.render(template="recovery_codes.html", codes=codes)
 
 
 @account_form
@@ -155,12 +154,8 @@ async def phone_begin(visit: Visit) -> Response:
             client_ip=client_ip(visit.request),
             lang=visit.lang,
         )
-    except LoginFailed:
-        return await visit.render(401, notice=t(visit.lang, "login.failed"))
-    except ValidationError as exc:
-        return await visit.render(400, notice=refusal(visit.lang, exc.field, exc.code, exc.params))
-    except SendRefused:
-        return await visit.render(429, notice=t(visit.lang, "code.send_refused"))
+    except (LoginFailed, ValidationError, SendRefused) as exc:
+        return await visit.render(exc.status_code, notice=words(visit.lang, exc))
     response = await visit.render(template="phone_verify.html", flow_id=started.flow_id)
     cookies.put(
         response,
@@ -187,14 +182,12 @@ async def phone_confirm(visit: Visit) -> Response:
             one(visit.form, "code") or "",
             visit.lang,
         )
-    except flows.FlowGone:
-        return error_page(visit.request, "error.expired", 400)
-    except CodeRefused:
+    except CodeRefused as exc:
         return await visit.render(
-            401, template="phone_verify.html", flow_id=flow_id, error=t(visit.lang, "code.refused")
+            exc.status_code, template="phone_verify.html", flow_id=flow_id, error=words(visit.lang, exc)
         )
     except ValidationError as exc:
-        return await visit.render(400, notice=refusal(visit.lang, exc.field, exc.code, exc.params))
+        return await visit.render(exc.status_code, notice=words(visit.lang, exc))
     response = await visit.render(notice=t(visit.lang, "phone.changed"))
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response

@@ -1,7 +1,8 @@
 """The citizen's pages inside an authorization: login, second factor, consent.
 
-Each works on a parked interaction, bound to this browser by a cookie and protected by a
-CSRF token derived from that cookie's secret.
+Each works on a parked interaction, bound to this browser by a cookie; its forms go through
+`idp.http.guard` with the CSRF token derived from that cookie's secret. A gone interaction and
+every other refusal are answered from the refusal itself (its status and words).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from idp.core.authn import LoginFailed, verify_password
 from idp.core.interactions import InteractionGone, LoginOutcome, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
-from idp.http import cookies
-from idp.http.forms import one, read_form
+from idp.http import cookies, csrf, guard
+from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import error_page, language, page, redirect
+from idp.http.render import language, page, redirect
 
 
 def _binding(request: Request, interaction_id: str) -> str | None:
@@ -30,8 +31,14 @@ async def _step(request: Request) -> Step:
     return await core(interactions.load, request.app.state.provider, interaction_id, _binding(request, interaction_id))
 
 
-def _gone(request: Request) -> Response:
-    return error_page(request, "error.expired", 400)
+async def _bound_step(request: Request) -> guard.Bound[Step]:
+    step = await _step(request)
+    interaction_id = step.interaction.id
+    return guard.Bound(_binding(request, interaction_id), csrf.for_interaction(interaction_id), step)
+
+
+def _csrf(request: Request, step: Step) -> str:
+    return csrf.token(_binding(request, step.interaction.id) or "", csrf.for_interaction(step.interaction.id))
 
 
 def _lang(request: Request, step: Step) -> str:
@@ -48,6 +55,7 @@ def _login_page(
         _lang(request, step),
         status_code=status_code,
         step=step,
+        csrf_token=_csrf(request, step),
         error_key=error_key,
         identifier=identifier or (hint or ""),
     )
@@ -70,6 +78,7 @@ async def _second_factor_page(
         _lang(request, step),
         status_code=status_code,
         step=step,
+        csrf_token=_csrf(request, step),
         methods=methods,
         method=chosen,
         error_key=error_key,
@@ -79,10 +88,7 @@ async def _second_factor_page(
 
 async def show(request: Request) -> Response:
     provider = request.app.state.provider
-    try:
-        step = await _step(request)
-    except InteractionGone:
-        return _gone(request)
+    step = await _step(request)
     if step.needs_login:
         return _login_page(request, step)
     if step.needs_second_factor:
@@ -91,7 +97,13 @@ async def show(request: Request) -> Response:
     citizen = await core(provider.store.citizens.get, session.citizen_id) if session else None
     assert step.request is not None
     return page(
-        request, "consent.html", _lang(request, step), step=step, citizen=citizen, scopes=list(step.request.scope)
+        request,
+        "consent.html",
+        _lang(request, step),
+        step=step,
+        csrf_token=_csrf(request, step),
+        citizen=citizen,
+        scopes=list(step.request.scope),
     )
 
 
@@ -113,61 +125,38 @@ def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
     return response
 
 
-async def _checked_step(request: Request) -> tuple[Step, dict[str, list[str]]] | Response:
+@guard.form(_bound_step)
+async def login(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
-    try:
-        step = await _step(request)
-    except InteractionGone:
-        return _gone(request)
-    if not interactions.csrf_ok(step, one(form, "csrf_token")):
-        return error_page(request, "error.csrf", 403)
-    return step, form
-
-
-async def login(request: Request) -> Response:
-    provider = request.app.state.provider
-    checked = await _checked_step(request)
-    if isinstance(checked, Response):
-        return checked
-    step, form = checked
     if not step.needs_login:
-        return _gone(request)
+        raise InteractionGone()
     identifier, password = one(form, "identifier") or "", one(form, "password") or ""
     try:
         citizen = await password_work(request, verify_password, provider, identifier, password, client_ip(request))
-    except LoginFailed:
-        return _login_page(request, step, 401, "login.failed", identifier)
-    except TooManyAttempts:
-        return _login_page(request, step, 429, "login.too_many", identifier)
-    try:
-        outcome = await core(
-            interactions.after_password,
-            provider,
-            step,
-            citizen,
-            request.cookies.get(cookies.session_name(provider.settings)),
-        )
-    except InteractionGone:
-        return _gone(request)
+    except (LoginFailed, TooManyAttempts) as exc:
+        return _login_page(request, step, exc.status_code, exc.message_key, identifier)
+    outcome = await core(
+        interactions.after_password,
+        provider,
+        step,
+        citizen,
+        request.cookies.get(cookies.session_name(provider.settings)),
+    )
     return _apply(request, step, outcome)
 
 
-async def second_factor(request: Request) -> Response:
+@guard.form(_bound_step)
+async def second_factor(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
-    checked = await _checked_step(request)
-    if isinstance(checked, Response):
-        return checked
-    step, form = checked
     if not step.needs_second_factor:
-        return _gone(request)
+        raise InteractionGone()
     method = one(form, "method") or "totp"
     lang = _lang(request, step)
     if one(form, "action") == "send":
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
-        except SendRefused:
-            return await _second_factor_page(request, step, "sms", 429, "code.send_refused")
+        except SendRefused as exc:
+            return await _second_factor_page(request, step, "sms", exc.status_code, exc.message_key)
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
         outcome = await core(
@@ -178,22 +167,14 @@ async def second_factor(request: Request) -> Response:
             one(form, "code") or "",
             request.cookies.get(cookies.session_name(provider.settings)),
         )
-    except CodeRefused:
-        return await _second_factor_page(request, step, method, 401, "code.refused")
-    except InteractionGone:
-        return _gone(request)
+    except CodeRefused as exc:
+        return await _second_factor_page(request, step, method, exc.status_code, exc.message_key)
     return _apply(request, step, outcome)
 
 
-async def consent(request: Request) -> Response:
+@guard.form(_bound_step)
+async def consent(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
-    checked = await _checked_step(request)
-    if isinstance(checked, Response):
-        return checked
-    step, form = checked
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
-    try:
-        done = await core(interactions.decide_consent, provider, step, session, one(form, "decision") == "allow")
-    except InteractionGone:
-        return _gone(request)
+    done = await core(interactions.decide_consent, provider, step, session, one(form, "decision") == "allow")
     return _apply(request, step, LoginOutcome(redirect=done))

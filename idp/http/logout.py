@@ -13,32 +13,27 @@ from starlette.responses import Response
 
 from idp.core import logout as core_logout
 from idp.core import sessions
-from idp.crypto.opaque import derive, equal
-from idp.http import cookies
-from idp.http.forms import one, parse_params, read_form
+from idp.http import cookies, csrf, guard
+from idp.http.forms import Params, one, parse_params
 from idp.http.offload import core
-from idp.http.render import error_page, language, page, redirect
+from idp.http.render import language, page, redirect
 
 _CARRIED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
 
 
-def _token(cookie_value: str) -> str:
-    return derive(cookie_value, "logout")
+async def _session_cookie(request: Request) -> guard.Bound[str | None]:
+    cookie_value = request.cookies.get(cookies.session_name(request.app.state.provider.settings))
+    return guard.Bound(cookie_value, csrf.LOGOUT, cookie_value)
 
 
-async def logout(request: Request) -> Response:
+@guard.form(_session_cookie, only_when_sent=True)
+async def logout(request: Request, form: Params, cookie_value: str | None) -> Response:
     provider = request.app.state.provider
     name = cookies.session_name(provider.settings)
-    cookie_value = request.cookies.get(name)
-    if request.method == "POST":
-        params = await read_form(request, provider.settings.max_body_bytes)
-    else:
-        params = parse_params(request.url.query)
+    params = form if request.method == "POST" else parse_params(request.url.query)
     lang = language(request, tuple((one(params, "ui_locales") or "").split()))
     carried = {k: one(params, k) for k in _CARRIED}
     confirming = request.method == "POST" and one(params, "csrf_token") is not None
-    if confirming and not (cookie_value and equal(_token(cookie_value), one(params, "csrf_token") or "")):
-        return error_page(request, "error.csrf", 403)
     session = await core(sessions.current, provider, cookie_value)
     hint = await core(core_logout.check_hint, provider, carried["id_token_hint"], carried["client_id"])
     target = core_logout.post_logout_target(hint, carried["post_logout_redirect_uri"], carried["state"])
@@ -48,7 +43,7 @@ async def logout(request: Request) -> Response:
             request,
             "logout.html",
             lang,
-            csrf_token=_token(cookie_value),
+            csrf_token=csrf.token(cookie_value, csrf.LOGOUT),
             carried={k: v for k, v in carried.items() if v},
         )
     if session is not None:

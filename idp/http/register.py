@@ -1,4 +1,6 @@
-"""The registration pages: declare, receive an SMS code, enter it (and a JSON API for apps)."""
+"""The registration pages: declare, receive an SMS code, enter it (and a JSON API for apps).
+
+The API's refusals are answered by `idp.http.render.on_refusal`, worded in the app's language."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
-from idp.http import cookies, csrf
-from idp.http.flow_pages import live_secret, posted_form
-from idp.http.forms import one, read_form
+from idp.http import cookies, csrf, guard
+from idp.http.flow_pages import csrf_token, flow_secret, live_secret
+from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import error_page, json_response, language, page, redirect
-from idp.i18n import pick_language, refusal, t
+from idp.http.render import api_language, json_response, language, page, redirect
+from idp.i18n import words
 
 FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -56,13 +58,11 @@ async def show(request: Request) -> Response:
     return _form_page(request, _lang(request))
 
 
-async def submit(request: Request) -> Response:
+@guard.form(guard.form_cookie)
+async def submit(request: Request, form: Params, _: None) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
     lang = _lang(request)
     values = {name: one(form, name) or "" for name in FIELDS}
-    if not csrf.valid(request, one(form, "csrf_token")):
-        return error_page(request, "error.csrf", 403)
     declaration = CitizenDeclaration(**values)
     try:
         started = await password_work(
@@ -75,10 +75,8 @@ async def submit(request: Request) -> Response:
             lang=lang,
             return_to=_return_to(request.query_params.get("ix")),
         )
-    except ValidationError as exc:
-        return _form_page(request, lang, 400, values, refusal(lang, exc.field, exc.code, exc.params))
-    except SendRefused:
-        return _form_page(request, lang, 429, values, t(lang, "code.send_refused"))
+    except (ValidationError, SendRefused) as exc:
+        return _form_page(request, lang, exc.status_code, values, words(lang, exc))
     response = redirect(f"{provider.issuer}/register/{started.flow_id}?lang={lang}")
     cookies.put(
         response,
@@ -105,7 +103,7 @@ def _verify_page(
         lang,
         status_code=status_code,
         flow_id=flow_id,
-        csrf_token=flows.csrf_token(secret, flow_id),
+        csrf_token=csrf_token(secret, flow_id),
         error_key=error_key,
         notice_key=notice_key,
     )
@@ -113,17 +111,12 @@ def _verify_page(
 
 async def show_verify(request: Request) -> Response:
     secret = await live_secret(request, "register")
-    if isinstance(secret, Response):
-        return secret
     return _verify_page(request, request.path_params["flow_id"], secret, language(request))
 
 
-async def verify(request: Request) -> Response:
+@guard.form(flow_secret)
+async def verify(request: Request, form: Params, secret: str) -> Response:
     provider = request.app.state.provider
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    secret, form = posted
     flow_id = request.path_params["flow_id"]
     lang = language(request)
     try:
@@ -131,12 +124,8 @@ async def verify(request: Request) -> Response:
             await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=lang)
             return _verify_page(request, flow_id, secret, lang, notice_key="code.sent")
         citizen, return_to = await core(registration.verify, provider, flow_id, secret, one(form, "code") or "")
-    except flows.FlowGone:
-        return error_page(request, "error.expired", 400)
-    except SendRefused:
-        return _verify_page(request, flow_id, secret, lang, 429, "code.send_refused")
-    except CodeRefused:
-        return _verify_page(request, flow_id, secret, lang, 401, "code.refused")
+    except (SendRefused, CodeRefused) as exc:
+        return _verify_page(request, flow_id, secret, lang, exc.status_code, exc.message_key)
     response = page(request, "registered.html", lang, citizen=citizen, next_url=return_to or "/account")
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response
@@ -161,50 +150,19 @@ async def _json_body(request: Request) -> dict[str, object]:
     return data
 
 
-def _api_lang(request: Request) -> str:
-    accepted = [part.split(";")[0] for part in request.headers.get("accept-language", "").split(",")]
-    return pick_language(accepted, request.app.state.provider.settings.default_locale)
-
-
-def _refused(request: Request, exc: Exception) -> Response:
-    lang = _api_lang(request)
-    if isinstance(exc, ValidationError):
-        return json_response(
-            {
-                "error": "invalid_request",
-                "field": exc.field,
-                "reason": exc.code,
-                "error_description": refusal(lang, exc.field, exc.code, exc.params),
-            },
-            400,
-        )
-    if isinstance(exc, SendRefused):
-        return json_response(
-            {"error": "slow_down", "error_description": t(lang, "code.send_refused")},
-            429,
-            {"Retry-After": str(exc.retry_after or 60)},
-        )
-    if isinstance(exc, CodeRefused):
-        return json_response({"error": "invalid_code", "error_description": t(lang, "code.refused")}, 400)
-    return json_response({"error": "invalid_flow", "error_description": t(lang, "error.expired")}, 400)
-
-
 async def api_register(request: Request) -> Response:
     provider = request.app.state.provider
     data = await _json_body(request)
     declaration = CitizenDeclaration(**{name: str(data.get(name, "")) for name in FIELDS})
-    try:
-        started = await password_work(
-            request,
-            registration.register,
-            provider,
-            declaration,
-            str(data.get("password", "")),
-            client_ip=client_ip(request),
-            lang=_api_lang(request),
-        )
-    except (ValidationError, SendRefused) as exc:
-        return _refused(request, exc)
+    started = await password_work(
+        request,
+        registration.register,
+        provider,
+        declaration,
+        str(data.get("password", "")),
+        client_ip=client_ip(request),
+        lang=api_language(request),
+    )
     return json_response(
         {"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": flows.FLOW_TTL, "next": "verify"}, 202
     )
@@ -214,13 +172,10 @@ async def api_verify(request: Request) -> Response:
     provider = request.app.state.provider
     data = await _json_body(request)
     flow_id, secret = request.path_params["flow_id"], str(data.get("flow_secret", "")) or None
-    try:
-        if request.url.path.endswith("/resend"):
-            await core(
-                registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=_api_lang(request)
-            )
-            return json_response({"status": "sent"}, 202)
-        citizen, _ = await core(registration.verify, provider, flow_id, secret, str(data.get("code", "")))
-    except (flows.FlowGone, SendRefused, CodeRefused) as exc:
-        return _refused(request, exc)
+    if request.url.path.endswith("/resend"):
+        await core(
+            registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=api_language(request)
+        )
+        return json_response({"status": "sent"}, 202)
+    citizen, _ = await core(registration.verify, provider, flow_id, secret, str(data.get("code", "")))
     return json_response({"status": citizen.status, "level": citizen.level})

@@ -2,8 +2,9 @@
 
 An `OAuthError` becomes a redirect to the client only when the core has proven the client's
 redirect URI (`exc.redirect_uri`); otherwise a page for people on the interactive paths, or
-the RFC 6749 JSON error for back-channel callers. Anything unexpected is logged with its
-detail and answered as a generic `server_error`.
+the RFC 6749 JSON error for back-channel callers. A domain `Refusal` becomes the page of its
+message in the citizen's language, or the same JSON error shape. Anything unexpected is logged
+with its detail and answered as a generic `server_error`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from idp.core.interactions import error_redirect
-from idp.errors import InvalidClient, InvalidToken, OAuthError, ServerError
-from idp.i18n import pick_language, t
+from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, ServerError, UseDpopNonce
+from idp.i18n import pick_language, t, words
 
 log = logging.getLogger("idp.http")
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -29,6 +30,11 @@ templates.env.globals["t"] = t
 templates.env.filters["datetime"] = lambda epoch: datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account")
+# The citizens' JSON API (for apps): refusals worded in the Accept-Language of the app.
+API_PREFIXES = ("/api/registrations",)
+# Protected resources (RFC 6750, RFC 9449 §7.1): a refused proof there is a 401 with a DPoP challenge.
+RESOURCES = ("/userinfo",)
+DPOP_ALGS = "ES256 PS256 RS256"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -37,6 +43,11 @@ def language(request: Request, requested: tuple[str, ...] = ()) -> str:
     return pick_language(
         ((chosen,) if chosen else ()) + tuple(requested), request.app.state.provider.settings.default_locale
     )
+
+
+def api_language(request: Request) -> str:
+    accepted = [part.split(";")[0] for part in request.headers.get("accept-language", "").split(",")]
+    return pick_language(accepted, request.app.state.provider.settings.default_locale)
 
 
 def page(request: Request, name: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -58,19 +69,43 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
+def challenge(scheme: str, **params: str | None) -> str:
+    """One `WWW-Authenticate` challenge (RFC 9110 §11.6.1): the scheme and its quoted parameters,
+    in the order given; a parameter that is None is left out."""
+    quoted = ", ".join(f'{name}="{value}"' for name, value in params.items() if value is not None)
+    return f"{scheme} {quoted}" if quoted else scheme
+
+
 def json_error(request: Request, exc: OAuthError) -> Response:
     body = {"error": exc.error}
     if exc.description:
         body["error_description"] = exc.description
     headers = dict(exc.headers)
     issuer = request.app.state.provider.issuer
+    status_code = exc.status_code
     if isinstance(exc, InvalidClient):
-        headers["WWW-Authenticate"] = f'Basic realm="{issuer}"'
+        headers["WWW-Authenticate"] = challenge("Basic", realm=issuer)
     elif isinstance(exc, InvalidToken):
-        headers["WWW-Authenticate"] = (
-            f'Bearer realm="{issuer}", error="{exc.error}", error_description="{exc.description}"'
+        headers["WWW-Authenticate"] = challenge(
+            "Bearer", realm=issuer, error=exc.error, error_description=exc.description
         )
-    return json_response(body, exc.status_code, headers)
+    elif isinstance(exc, (InvalidDpopProof, UseDpopNonce)) and request.url.path in RESOURCES:
+        # RFC 9449 §7.1 and §9: at a resource, proof problems are 401 with a DPoP challenge.
+        body = {"error": exc.error, "error_description": exc.description}
+        headers = {"WWW-Authenticate": challenge("DPoP", error=exc.error, algs=DPOP_ALGS), **exc.headers}
+        status_code = 401
+    return json_response(body, status_code, headers)
+
+
+def refusal_json(exc: Refusal, lang: str, description: str | None = None) -> Response:
+    """The JSON answer to a domain refusal, for every JSON surface: the citizen's words by
+    default, or the operator's `description` where the caller is staff or a program."""
+    body = {
+        "error": exc.error,
+        **exc.fields,
+        "error_description": words(lang, exc) if description is None else description,
+    }
+    return json_response(body, exc.api_status_code or exc.status_code, exc.headers)
 
 
 def error_page(request: Request, message_key: str, status_code: int, detail: str = "") -> HTMLResponse:
@@ -94,6 +129,15 @@ async def on_oauth_error(request: Request, exc: Exception) -> Response:
     return json_error(request, exc)
 
 
+async def on_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refusal)
+    if is_page(request):
+        return error_page(request, exc.message_key, exc.status_code)
+    if request.url.path.startswith(API_PREFIXES):
+        return refusal_json(exc, api_language(request))
+    return refusal_json(exc, language(request), exc.description)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if is_page(request):
@@ -109,4 +153,9 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return json_error(request, ServerError("the server could not complete the request"))
 
 
-ERROR_HANDLERS = {OAuthError: on_oauth_error, HTTPException: on_http_error, Exception: on_unexpected}
+ERROR_HANDLERS = {
+    OAuthError: on_oauth_error,
+    Refusal: on_refusal,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

@@ -9,13 +9,13 @@ from idp.core import flows, reset
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.errors import ValidationError
-from idp.http import cookies, csrf
-from idp.http.flow_pages import live_secret, posted_form
-from idp.http.forms import one, read_form
+from idp.http import cookies, csrf, guard
+from idp.http.flow_pages import csrf_token, flow_secret, live_secret
+from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import error_page, language, page, redirect
-from idp.i18n import refusal, t
+from idp.http.render import language, page, redirect
+from idp.i18n import words
 
 
 def _start_page(request: Request, status_code: int = 200, error: str | None = None) -> Response:
@@ -28,18 +28,16 @@ async def show(request: Request) -> Response:
     return _start_page(request)
 
 
-async def submit(request: Request) -> Response:
+@guard.form(guard.form_cookie)
+async def submit(request: Request, form: Params, _: None) -> Response:
     provider = request.app.state.provider
-    form = await read_form(request, provider.settings.max_body_bytes)
     lang = language(request)
-    if not csrf.valid(request, one(form, "csrf_token")):
-        return error_page(request, "error.csrf", 403)
     try:
         started = await core(
             reset.start, provider, one(form, "identifier") or "", client_ip=client_ip(request), lang=lang
         )
-    except SendRefused:
-        return _start_page(request, 429, t(lang, "code.send_refused"))
+    except SendRefused as exc:
+        return _start_page(request, exc.status_code, words(lang, exc))
     response = redirect(f"{provider.issuer}/reset/{started.flow_id}?lang={lang}")
     cookies.put(
         response,
@@ -60,36 +58,27 @@ def _code_page(
         language(request),
         status_code=status_code,
         flow_id=flow_id,
-        csrf_token=flows.csrf_token(secret, flow_id),
+        csrf_token=csrf_token(secret, flow_id),
         error=error,
     )
 
 
 async def show_code(request: Request) -> Response:
     secret = await live_secret(request, "reset")
-    if isinstance(secret, Response):
-        return secret
     return _code_page(request, request.path_params["flow_id"], secret)
 
 
-async def finish(request: Request) -> Response:
+@guard.form(flow_secret)
+async def finish(request: Request, form: Params, secret: str) -> Response:
     provider = request.app.state.provider
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    secret, form = posted
     flow_id = request.path_params["flow_id"]
     lang = language(request)
     try:
         await password_work(
             request, reset.finish, provider, flow_id, secret, one(form, "code") or "", one(form, "password") or ""
         )
-    except flows.FlowGone:
-        return error_page(request, "error.expired", 400)
-    except ValidationError as exc:
-        return _code_page(request, flow_id, secret, 400, refusal(lang, exc.field, exc.code, exc.params))
-    except CodeRefused:
-        return _code_page(request, flow_id, secret, 401, t(lang, "code.refused"))
+    except (ValidationError, CodeRefused) as exc:
+        return _code_page(request, flow_id, secret, exc.status_code, words(lang, exc))
     response = page(request, "message.html", lang, title_key="reset.title", message_key="reset.done")
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response

@@ -1,4 +1,7 @@
-"""GET/POST /userinfo (OIDC Core §5.3) with a Bearer access token (RFC 6750 §2.1)."""
+"""GET/POST /userinfo (OIDC Core §5.3) with a Bearer access token (RFC 6750 §2.1).
+
+A refused token or DPoP proof is rendered by `idp.http.render`, which knows this is a protected
+resource (a proof problem here is a 401 with a DPoP challenge, RFC 9449 §7.1)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import dpop, tokens
-from idp.errors import InvalidDpopProof, UseDpopNonce
 from idp.http.offload import core
-from idp.http.render import json_response
+from idp.http.render import DPOP_ALGS, challenge, json_response
 
 
 async def userinfo(request: Request) -> Response:
@@ -20,7 +22,7 @@ async def userinfo(request: Request) -> Response:
         return json_response(
             {"error": "invalid_token", "error_description": "an access token is required"},
             401,
-            {"WWW-Authenticate": f'Bearer realm="{provider.issuer}", DPoP algs="ES256 PS256 RS256"'},
+            {"WWW-Authenticate": f"{challenge('Bearer', realm=provider.issuer)}, {challenge('DPoP', algs=DPOP_ALGS)}"},
         )
     proofs = request.headers.getlist("dpop")
 
@@ -33,12 +35,4 @@ async def userinfo(request: Request) -> Response:
             )
             return tokens.userinfo(provider, token, scheme, jkt)
 
-    try:
-        return json_response(await core(run))
-    except (InvalidDpopProof, UseDpopNonce) as exc:
-        # RFC 9449 §7.1 and §9: at a resource, proof problems are 401 with a DPoP challenge.
-        return json_response(
-            {"error": exc.error, "error_description": exc.description},
-            401,
-            {"WWW-Authenticate": f'DPoP error="{exc.error}", algs="ES256 PS256 RS256"', **exc.headers},
-        )
+    return json_response(await core(run))

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.errors import IdpError
 
-class Conflict(Exception):
+
+class Conflict(IdpError):
     """A uniqueness constraint refused the write; `field` names the column."""
 
     def __init__(self, field: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from idp.core import staff
 from idp.crypto.totp import totp_code
+from idp.http import csrf
 from tests.e2e.conftest import running_provider  # noqa: F401  (the served-provider fixture, shared with e2e)
 
 PASSWORD = "staff password long enough"
@@ -33,9 +34,8 @@ def add_staff(provider, username: str, *roles: str) -> staff.NewStaff:
 def log_in(provider, clock, username: str, secret: str) -> StaffMember:
     clock.advance(30)  # a fresh TOTP step for every login (a step is never accepted twice)
     done = staff.login(provider, username, PASSWORD, totp_code(secret, clock.now()))
-    console = staff.current(provider, done.cookie_value)
-    assert console is not None
-    return StaffMember(username, secret, done.cookie_value, console.csrf_token)
+    assert staff.current(provider, done.cookie_value) is not None
+    return StaffMember(username, secret, done.cookie_value, csrf.token(done.cookie_value, csrf.STAFF))
 
 
 def act_as(client, member: StaffMember) -> StaffMember:

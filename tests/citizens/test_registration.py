@@ -245,6 +245,15 @@ def test_the_registration_api_refuses_a_flow_without_its_secret(client, provider
     assert response.status_code == 400 and response.json()["error"] == "invalid_flow"
 
 
+def test_the_registration_api_says_when_a_refused_resend_may_be_retried(client):
+    body = client.post("/api/registrations", json=NEW).json()
+
+    response = client.post(f"/api/registrations/{body['flow_id']}/resend", json={"flow_secret": body["flow_secret"]})
+
+    assert response.status_code == 429 and response.json()["error"] == "slow_down"
+    assert int(response.headers["Retry-After"]) > 0
+
+
 def test_the_registration_api_refuses_a_non_json_body(client):
     response = client.post("/api/registrations", data={"x": "y"})
 
