@@ -25,11 +25,12 @@ from starlette.templating import Jinja2Templates
 
 from idp.core import staff
 from idp.core.keys import RotationRefused
+from idp.core.params import Params
 from idp.core.staff import Console, Forbidden
 from idp.core.verification import DecisionRefused, NotFound
 from idp.crypto.opaque import equal
 from idp.errors import InvalidToken, OAuthError, ValidationError
-from idp.http.forms import Params, read_form
+from idp.http.forms import read_form
 from idp.http.offload import core
 from idp.http.render import NO_STORE
 
@@ -125,10 +126,10 @@ def page(permission: str | None) -> Callable[[Handler], Handler]:
             console = await console_of(request)
             if console is None:
                 return see_other("/login")
-            form: Params = {}
+            form = Params()
             if request.method == "POST":
                 form = await read_form(request, provider.settings.max_body_bytes)
-            if request.method == "POST" and not equal(console.csrf_token, (form.get("csrf_token") or [""])[0]):
+            if request.method == "POST" and not equal(console.csrf_token, one(form, "csrf_token")):
                 return render(
                     request,
                     "message.html",
@@ -247,5 +248,5 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
 
 
 def one(form: Params, name: str) -> str:
-    values = form.get(name) or [""]
-    return values[0]
+    """A console field's one value ("" when absent); a repeated field is refused (400), never resolved."""
+    return form.one(name) or ""

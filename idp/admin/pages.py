@@ -9,9 +9,10 @@ from starlette.responses import Response, StreamingResponse
 
 from idp.admin.guard import console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other, templates
 from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.params import Params
 from idp.core.staff import Console
 from idp.http import csrf
-from idp.http.forms import Params, read_form
+from idp.http.forms import read_form
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 

@@ -6,10 +6,10 @@ The hot path is one client lookup, one atomic consume, two signatures and one in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from idp.core import audit
+from idp.core.params import Params
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
@@ -19,7 +19,6 @@ from idp.errors import (
     InvalidClient,
     InvalidDpopProof,
     InvalidGrant,
-    InvalidRequest,
     InvalidScope,
     InvalidToken,
     UnauthorizedClient,
@@ -27,26 +26,14 @@ from idp.errors import (
 )
 from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
 
-Params = Mapping[str, list[str]]
 # A client that lost the response to a refresh may retry once with the previous token, this soon.
 REFRESH_GRACE = 10
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def _one(params: Params, name: str, required: bool = True) -> str | None:
-    values = params.get(name)
-    if not values:
-        if required:
-            raise InvalidRequest(f"{name} is required")
-        return None
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} must not be repeated")
-    return values[0]
-
-
 def grant(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
     """Run the grant; `dpop_jkt` is the thumbprint of a verified DPoP proof's key, if one came."""
-    grant_type = _one(params, "grant_type")
+    grant_type = params.one("grant_type", required=True)
     if client.require_dpop and dpop_jkt is None:
         raise InvalidDpopProof("this client must send a DPoP proof")
     if grant_type == "authorization_code":
@@ -75,7 +62,7 @@ def client_credentials(
     if client.is_public:
         raise UnauthorizedClient("a public client cannot use client_credentials")
     allowed = sorted(client.scopes - _CITIZEN_SCOPES)
-    requested = _one(params, "scope", required=False)
+    requested = params.one("scope")
     scope = parse_scope(requested) if requested is not None else allowed
     if not set(scope) <= set(allowed):
         raise InvalidScope("scope is not allowed for this client")
@@ -114,9 +101,9 @@ def exchange_code(
     provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
     check_grant_type(client, "authorization_code")
-    code = _one(params, "code") or ""
-    redirect_uri = _one(params, "redirect_uri")
-    verifier = _one(params, "code_verifier", required=False)
+    code = params.one("code", required=True) or ""
+    redirect_uri = params.one("redirect_uri", required=True)
+    verifier = params.one("code_verifier")
     now = provider.clock.now()
     code_digest = digest(code)
     record = provider.store.grants.consume_code(code_digest, client.id, now)
@@ -152,8 +139,8 @@ def exchange_code(
 
 def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
     check_grant_type(client, "refresh_token")
-    token = _one(params, "refresh_token") or ""
-    requested = _one(params, "scope", required=False)
+    token = params.one("refresh_token", required=True) or ""
+    requested = params.one("scope")
     now = provider.clock.now()
     token_digest = digest(token)
     if client.is_public:  # checked before rotation, so a thief without the key cannot burn the token
@@ -333,8 +320,8 @@ def userinfo(provider: Provider, token: str, scheme: str = "bearer", dpop_jkt: s
 
 def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
     """RFC 7009 §2.2: answers the same whether or not the token was known, valid or the client's."""
-    token = _one(params, "token") or ""
-    hint = _one(params, "token_type_hint", required=False)
+    token = params.one("token", required=True) or ""
+    hint = params.one("token_type_hint")
     now = provider.clock.now()
     order = (
         ("access_token", "refresh_token")
@@ -372,7 +359,7 @@ def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict
     any authenticated client (resource servers register as clients); refresh tokens only by their own."""
     if caller.is_public:
         raise InvalidClient("a public client cannot introspect tokens")  # it proves nothing about itself
-    token = _one(params, "token") or ""
+    token = params.one("token", required=True) or ""
     now = provider.clock.now()
     if token.count(".") == 2:
         try:
