@@ -15,6 +15,7 @@ from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
 from idp.core.clients import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, register_client
+from idp.core.levels import LEVELS, LOA1
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.errors import SettingsError, ValidationError
 from idp.i18n import refusal
@@ -70,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     add_client.add_argument("--require-dpop", action="store_true")
     add_client.add_argument(
         "--min-level",
-        choices=("LoA1", "LoA2"),
-        default="LoA1",
+        choices=LEVELS,
+        default=LOA1,
         help="the lowest level this portal accepts, whatever it asks for",
     )
 

@@ -9,6 +9,7 @@ from starlette.responses import Response, StreamingResponse
 
 from idp.admin.guard import console_of, drop_session_cookie, one, page, put_session_cookie, render, see_other, templates
 from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.levels import LEVELS
 from idp.core.params import Params
 from idp.core.staff import Console
 from idp.http import csrf
@@ -24,6 +25,7 @@ def _when(epoch: int | float | None) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.globals["levels"] = LEVELS  # the level pickers on the client forms
 
 
 def _agent(request: Request) -> str:

@@ -14,6 +14,7 @@ from idp.core.identity import (
     normalize_phone,
     parse_birth_date,
 )
+from idp.core.levels import LOA1
 from idp.core.provider import Provider
 from idp.errors import ValidationError
 from idp.store.records import CitizenRecord, Conflict
@@ -75,7 +76,7 @@ def add_active_citizen(provider: Provider, data: CitizenDeclaration, password: s
             phone_verified=True,
             email_verified=False,
             status="active",
-            level="LoA1",
+            level=LOA1,
             **values,
         )
     except Conflict as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from idp.core.client_keys import client_jwks
+from idp.core.levels import LOA1, is_level
 from idp.core.provider import Provider
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
@@ -70,7 +71,7 @@ def register_client(
     backchannel_logout_uri: str | None = None,
     require_par: bool = False,
     require_dpop: bool = False,
-    min_level: str = "LoA1",
+    min_level: str = LOA1,
 ) -> NewClient:
     if not name.strip():
         raise ValidationError("name", "required")
@@ -84,7 +85,7 @@ def register_client(
     # Scopes outside the OIDC ones name APIs a portal back-end may call with client_credentials.
     if any(s not in SUPPORTED_SCOPES and not _API_SCOPE.match(s) for s in chosen):
         raise ValidationError("scope", "choice")
-    if min_level not in ("LoA1", "LoA2"):
+    if not is_level(min_level):
         raise ValidationError("min_level", "choice")
     if subject_type not in ("pairwise", "public"):
         raise ValidationError("subject_type", "choice")

@@ -12,6 +12,7 @@ import uuid
 
 from idp.core import audit, flows, limits, notify, otp
 from idp.core.accounts import CitizenDeclaration, validate
+from idp.core.levels import LOA1
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 from idp.i18n import t
@@ -47,7 +48,7 @@ def register(
             phone_verified=False,
             email_verified=False,
             status="pending",
-            level="LoA1",
+            level=LOA1,
             **values,
         )
     except Conflict:
