@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from idp.core import audit
-from idp.core.accounts import check_password_length
+from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 from idp.core.tokens import verify_access_token
 from idp.crypto.opaque import derive, digest, new_token
@@ -141,7 +141,7 @@ def add_staff(
     name = _check_username(username)
     if not roles or any(r not in ROLES for r in roles):
         raise ValidationError("role", "choice")
-    check_password_length(password)
+    check_new_password(password, full_name=full_name)  # the citizens' policy: staff accounts guard more
     staff_id = str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4))
     secret = new_totp_secret(provider.rng)
     try:
