@@ -6,7 +6,7 @@ import logging
 
 from idp.clock import Clock, SystemClock
 from idp.core.provider import Provider
-from idp.crypto.keys import ensure_keys, load_keys
+from idp.crypto.keys import SIGNING_ALGS, ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
 from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
@@ -40,7 +40,7 @@ def open_provider(
     rng: RandomSource | None = None,
 ) -> Provider:
     keys = load_keys(settings.keys_dir)
-    for alg in ("ES256", "RS256"):
+    for alg in SIGNING_ALGS:
         keys.signer(alg)  # fail at start-up, not at the first token, when a key is missing
     return Provider(
         settings=settings,

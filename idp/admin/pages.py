@@ -12,6 +12,7 @@ from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.levels import LEVELS
 from idp.core.params import Params
 from idp.core.staff import Console
+from idp.crypto.keys import SIGNING_ALGS
 from idp.http import csrf
 from idp.http.forms import read_form
 from idp.http.offload import core, password_work
@@ -25,7 +26,8 @@ def _when(epoch: int | float | None) -> str:
 
 
 templates.env.filters["when"] = _when
-templates.env.globals["levels"] = LEVELS  # the level pickers on the client forms
+templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
+templates.env.globals["signing_algs"] = SIGNING_ALGS
 
 
 def _agent(request: Request) -> str:

@@ -16,6 +16,7 @@ from idp.core.provider import Provider
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
 from idp.crypto.jwts import BadToken
+from idp.crypto.keys import SIGNING_ALGS
 from idp.crypto.opaque import digest, matches, new_token
 from idp.errors import InvalidClient, InvalidRequest, ValidationError
 from idp.settings import is_loopback_host
@@ -24,7 +25,6 @@ from idp.store.records import ClientRecord
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 _API_SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]{1,63}$")
-ID_TOKEN_ALGS = ("ES256", "RS256")
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def register_client(
         raise ValidationError("redirect_uri", "required")
     if auth_method not in AUTH_METHODS:
         raise ValidationError("auth_method", "choice")
-    if id_token_alg not in ID_TOKEN_ALGS:
+    if id_token_alg not in SIGNING_ALGS:
         raise ValidationError("id_token_alg", "choice")
     chosen = scopes or list(DEFAULT_CLIENT_SCOPES)
     # Scopes outside the OIDC ones name APIs a portal back-end may call with client_credentials.

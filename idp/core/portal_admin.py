@@ -16,6 +16,7 @@ from idp.core.provider import Provider
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.core.staff import Console, require
 from idp.core.verification import NotFound
+from idp.crypto.keys import SIGNING_ALGS
 from idp.errors import ValidationError
 from idp.store.records import ClientRecord
 
@@ -132,7 +133,7 @@ def _save(provider: Provider, client_id: str, form: ClientForm) -> None:
         raise ValidationError("redirect_uri", "required")
     if "openid" not in form.scopes:
         raise ValidationError("scope", "choice")
-    if form.id_token_alg not in clients.ID_TOKEN_ALGS:
+    if form.id_token_alg not in SIGNING_ALGS:
         raise ValidationError("id_token_alg", "choice")
     provider.store.client_directory.update_settings(
         client_id,
