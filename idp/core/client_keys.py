@@ -9,15 +9,11 @@ from typing import Any
 
 import httpx
 
+from idp.core.policy import JWKS_CACHE_SECONDS, JWKS_FETCH_TIMEOUT, JWKS_REFETCH_AT_MOST_EVERY, MAX_JWKS_BYTES
 from idp.core.provider import Provider
 from idp.crypto.assertions import key_ids, parse_jwks
 from idp.crypto.jwts import BadToken
 from idp.store.records import ClientRecord
-
-CACHE_SECONDS = 300
-REFETCH_AT_MOST_EVERY = 60
-FETCH_TIMEOUT = 5.0
-MAX_JWKS_BYTES = 64 * 1024
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, jwks)
@@ -25,7 +21,7 @@ _cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, 
 
 def _fetch(uri: str) -> dict[str, Any]:
     try:
-        with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=False, verify=True) as http:
+        with httpx.Client(timeout=JWKS_FETCH_TIMEOUT, follow_redirects=False, verify=True) as http:
             response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
     except httpx.HTTPError as exc:
         raise BadToken(f"the client's JWKS could not be fetched ({type(exc).__name__})") from None
@@ -42,9 +38,9 @@ def client_jwks(provider: Provider, client: ClientRecord, kid: str | None) -> di
     now = provider.clock.now()
     with _lock:
         cached = _cache.get(client.jwks_uri)
-    fresh_enough = cached is not None and now - cached[0] < CACHE_SECONDS
+    fresh_enough = cached is not None and now - cached[0] < JWKS_CACHE_SECONDS
     unknown_kid = cached is not None and kid is not None and kid not in key_ids(cached[1])
-    if cached is None or not fresh_enough or (unknown_kid and now - cached[0] >= REFETCH_AT_MOST_EVERY):
+    if cached is None or not fresh_enough or (unknown_kid and now - cached[0] >= JWKS_REFETCH_AT_MOST_EVERY):
         jwks = _fetch(client.jwks_uri)
         with _lock:
             _cache[client.jwks_uri] = (now, jwks)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from idp.core.client_keys import client_jwks
 from idp.core.levels import LOA1, is_level
+from idp.core.policy import ASSERTION_MAX_LIFETIME
 from idp.core.provider import Provider
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
@@ -148,9 +149,6 @@ def authenticate_client(provider: Provider, credentials: ClientCredentials) -> C
         if not credentials.secret or not client.secret_digest or not matches(credentials.secret, client.secret_digest):
             raise InvalidClient("client authentication failed", detail="wrong secret")
     return client
-
-
-ASSERTION_MAX_LIFETIME = 300
 
 
 def check_client_assertion(provider: Provider, client: ClientRecord, assertion: str) -> None:

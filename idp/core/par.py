@@ -7,12 +7,12 @@ from typing import Any
 
 from idp.core import authorize
 from idp.core.params import Params
+from idp.core.policy import PAR_TTL
 from idp.core.provider import Provider
 from idp.crypto.opaque import digest, new_token
 from idp.errors import InvalidDpopProof, InvalidRequest, InvalidRequestUri, OAuthError
 from idp.store.records import ClientRecord
 
-PAR_TTL = 60
 URN = "urn:ietf:params:oauth:request_uri:"
 
 

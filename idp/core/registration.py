@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from idp.core import audit, flows, limits, notify, otp
+from idp.core import audit, flows, limits, notify, otp, policy
 from idp.core.accounts import CitizenDeclaration, validate
 from idp.core.levels import LOA1
 from idp.core.password_policy import check_new_password
@@ -38,7 +38,7 @@ def register(
     limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
     now = provider.clock.now()
-    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - limits.PENDING_ACCOUNT_TTL)
+    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - policy.PENDING_ACCOUNT_TTL)
     data = {"return_to": return_to, "phone": phone}
     try:
         citizen = provider.store.citizens.add(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from idp.core import audit
 from idp.core.password_policy import check_new_password
+from idp.core.policy import STAFF_FAILURE_WINDOW, STAFF_FAILURES_PER_USERNAME
 from idp.core.provider import Provider
 from idp.core.tokens import verify_access_token
 from idp.crypto.opaque import derive, digest, new_token
@@ -48,8 +49,6 @@ STAFF_ONLY: frozenset[str] = frozenset({"verification.record", "verification.dec
 # permission → the scope a portal's `client_credentials` token needs to use it through the admin API.
 ADMIN_SCOPES: dict[str, str] = {p: f"admin:{p}" for p in PERMISSIONS if p not in STAFF_ONLY}
 
-FAILURE_WINDOW = 15 * 60
-FAILURES_PER_USERNAME = 10
 USERNAME_MAX = 64
 
 
@@ -176,7 +175,7 @@ def login(
     counter = f"staff-fail:{name}"
 
     def fail(reason: str) -> StaffLoginFailed:
-        provider.store.counters.hit(counter, FAILURE_WINDOW, now)
+        provider.store.counters.hit(counter, STAFF_FAILURE_WINDOW, now)
         audit.record(
             provider,
             action="staff.login",
@@ -188,7 +187,7 @@ def login(
         )
         return StaffLoginFailed()
 
-    blocked = provider.store.counters.peek(counter, now) >= FAILURES_PER_USERNAME
+    blocked = provider.store.counters.peek(counter, now) >= STAFF_FAILURES_PER_USERNAME
     found = provider.store.staff.find_for_login(name) if name else None
     staff, secrets = found if found else (None, None)
     matches = provider.passwords.verify(secrets.password_hash if secrets and not blocked else None, password[:1024])

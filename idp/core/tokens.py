@@ -10,6 +10,7 @@ from typing import Any
 
 from idp.core import audit
 from idp.core.params import Params
+from idp.core.policy import REFRESH_GRACE
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
@@ -26,8 +27,6 @@ from idp.errors import (
 )
 from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
 
-# A client that lost the response to a refresh may retry once with the previous token, this soon.
-REFRESH_GRACE = 10
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
