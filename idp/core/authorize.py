@@ -8,12 +8,11 @@ error is sent back to the client's redirect URI with `state` (and `iss`, RFC 920
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from idp.core.clients import require_known_client
-from idp.core.params import Params
+from idp.core.params import Params, RawParams
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, parse_scope
 from idp.errors import (
@@ -189,9 +188,7 @@ def check_client_may_authorize(client: ClientRecord) -> None:
         raise UnauthorizedClient("this client may not use the authorization code flow")
 
 
-def validate(
-    provider: Provider, raw: Mapping[str, Sequence[str]], pushed: bool = False
-) -> tuple[ClientRecord, AuthorizationRequest]:
+def validate(provider: Provider, raw: RawParams, pushed: bool = False) -> tuple[ClientRecord, AuthorizationRequest]:
     params = Params.of(raw)
     client = check_client(provider, params)
     redirect_uri = check_redirect_uri(client, params)

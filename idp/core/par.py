@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.core import authorize
-from idp.core.params import Params
+from idp.core.params import Params, RawParams
 from idp.core.policy import PAR_TTL
 from idp.core.provider import Provider
 from idp.crypto.opaque import digest, new_token
@@ -16,7 +16,8 @@ from idp.store.records import ClientRecord
 URN = "urn:ietf:params:oauth:request_uri:"
 
 
-def push(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+def push(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
+    params = Params.of(raw)
     if params.one("request_uri") is not None:
         raise InvalidRequest("request_uri cannot be pushed")
     if params.one("client_id") not in (None, client.id):
@@ -40,8 +41,9 @@ def push(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str
     return {"request_uri": request_uri, "expires_in": PAR_TTL}
 
 
-def resolve(provider: Provider, params: Params) -> Params:
+def resolve(provider: Provider, raw: RawParams) -> Params:
     """The pushed parameters for `/authorize?client_id=…&request_uri=…`, consumed once."""
+    params = Params.of(raw)
     client_id, request_uri = params.one("client_id"), params.one("request_uri") or ""
     if not client_id:
         raise InvalidRequest("client_id is required with request_uri")

@@ -14,7 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from idp.errors import InvalidRequest
 
-__all__ = ["Params"]
+__all__ = ["Params", "RawParams"]
+
+# What a caller may hand the core: `Params`, or a plain mapping (tests, PAR's stored request).
+RawParams = Mapping[str, Sequence[str]]
 
 
 class Params(Mapping[str, list[str]]):
@@ -22,11 +25,11 @@ class Params(Mapping[str, list[str]]):
 
     __slots__ = ("_values",)
 
-    def __init__(self, values: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(self, values: RawParams | None = None) -> None:
         self._values: dict[str, list[str]] = {k: list(v) for k, v in (values or {}).items() if v}
 
     @classmethod
-    def of(cls, values: Mapping[str, Sequence[str]]) -> Params:
+    def of(cls, values: RawParams) -> Params:
         """The same parameters as this type, without copying when they already are."""
         return values if isinstance(values, Params) else cls(values)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.core import audit
-from idp.core.params import Params
+from idp.core.params import Params, RawParams
 from idp.core.policy import REFRESH_GRACE
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
@@ -30,8 +30,9 @@ from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def grant(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+def grant(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
     """Run the grant; `dpop_jkt` is the thumbprint of a verified DPoP proof's key, if one came."""
+    params = Params.of(raw)
     grant_type = params.one("grant_type", required=True)
     if client.require_dpop and dpop_jkt is None:
         raise InvalidDpopProof("this client must send a DPoP proof")
@@ -54,9 +55,10 @@ _CITIZEN_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_acc
 
 
 def client_credentials(
-    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+    provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
     """RFC 6749 §4.4: a portal back-end calling APIs as itself, with the scopes it was allowed."""
+    params = Params.of(raw)
     check_grant_type(client, "client_credentials")
     if client.is_public:
         raise UnauthorizedClient("a public client cannot use client_credentials")
@@ -97,8 +99,9 @@ def check_code_verifier(verifier: str | None, challenge: str) -> None:
 
 
 def exchange_code(
-    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+    provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
+    params = Params.of(raw)
     check_grant_type(client, "authorization_code")
     code = params.one("code", required=True) or ""
     redirect_uri = params.one("redirect_uri", required=True)
@@ -136,7 +139,8 @@ def exchange_code(
     return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce, dpop_jkt=dpop_jkt)
 
 
-def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
+    params = Params.of(raw)
     check_grant_type(client, "refresh_token")
     token = params.one("refresh_token", required=True) or ""
     requested = params.one("scope")
@@ -317,8 +321,9 @@ def userinfo(provider: Provider, token: str, scheme: str = "bearer", dpop_jkt: s
     return {"sub": claims["sub"], **claims_for(citizen, set(str(claims.get("scope", "")).split()))}
 
 
-def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
+def revoke(provider: Provider, client: ClientRecord, raw: RawParams) -> None:
     """RFC 7009 §2.2: answers the same whether or not the token was known, valid or the client's."""
+    params = Params.of(raw)
     token = params.one("token", required=True) or ""
     hint = params.one("token_type_hint")
     now = provider.clock.now()
@@ -353,9 +358,10 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
                 return
 
 
-def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict[str, Any]:
+def introspect(provider: Provider, caller: ClientRecord, raw: RawParams) -> dict[str, Any]:
     """RFC 7662 §2: whether a token is active, and what it says. Access tokens may be asked about by
     any authenticated client (resource servers register as clients); refresh tokens only by their own."""
+    params = Params.of(raw)
     if caller.is_public:
         raise InvalidClient("a public client cannot introspect tokens")  # it proves nothing about itself
     token = params.one("token", required=True) or ""
