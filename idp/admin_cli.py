@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from idp.crypto.keys import SIGNING_ALGS
 from idp.settings import Settings
 
 COMMANDS = ("staff", "keys", "audit")
@@ -37,7 +38,7 @@ def add_commands(commands: Any) -> None:
         "rotate",
         help="activate the next key (once published long enough), retire the active one, publish a new next key",
     )
-    rotate.add_argument("--alg", choices=("ES256", "RS256"), action="append", dest="algs")
+    rotate.add_argument("--alg", choices=SIGNING_ALGS, action="append", dest="algs")
     rotate.add_argument("--force", action="store_true", help="activate the next key without waiting for caches")
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
@@ -107,9 +108,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.command == "keys":
             try:
-                results = keys.rotate(
-                    provider, actor="cli", algs=tuple(args.algs or ("ES256", "RS256")), force=args.force
-                )
+                results = keys.rotate(provider, actor="cli", algs=tuple(args.algs or SIGNING_ALGS), force=args.force)
             except RotationRefused as exc:
                 print(
                     f"idp: refused: {exc} (the next key must be published for IDP_JWKS_MAX_AGE "

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from idp.clock import Clock, SystemClock
+from idp.core import policy
 from idp.core.provider import Provider
-from idp.crypto.keys import ensure_keys, load_keys
+from idp.crypto.keys import SIGNING_ALGS, ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
 from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
@@ -41,7 +42,7 @@ def open_provider(
     rng: RandomSource | None = None,
 ) -> Provider:
     keys = load_keys(settings.keys_dir)
-    for alg in ("ES256", "RS256"):
+    for alg in SIGNING_ALGS:
         keys.signer(alg)  # fail at start-up, not at the first token, when a key is missing
     clock = clock or SystemClock()
     return Provider(
@@ -52,7 +53,13 @@ def open_provider(
         keys=keys,
         passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
         secrets=SecretBox.load_or_create(settings.keys_dir),
-        client_jwks=JwksFetcher(clock),
+        client_jwks=JwksFetcher(
+            clock,
+            cache_seconds=policy.JWKS_CACHE_SECONDS,
+            refetch_at_most_every=policy.JWKS_REFETCH_AT_MOST_EVERY,
+            timeout=policy.JWKS_FETCH_TIMEOUT,
+            max_bytes=policy.MAX_JWKS_BYTES,
+        ),
     )
 
 

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
-from idp.core.clients import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, register_client
+from idp.core.clients import AUTH_METHODS, GRANT_TYPES, register_client
+from idp.core.levels import LEVELS, LOA1
 from idp.core.scopes import SUPPORTED_SCOPES
+from idp.crypto.keys import SIGNING_ALGS
 from idp.errors import SettingsError, ValidationError
 from idp.i18n import refusal
 from idp.settings import Settings, parse_issuer
@@ -59,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="scopes",
         help=f"OIDC scopes ({', '.join(SUPPORTED_SCOPES)}) and API scopes for client_credentials",
     )
-    add_client.add_argument("--id-token-alg", choices=ID_TOKEN_ALGS, default="ES256")
+    add_client.add_argument("--id-token-alg", choices=SIGNING_ALGS, default="ES256")
     add_client.add_argument("--grant-type", action="append", choices=GRANT_TYPES, dest="grant_types")
     add_client.add_argument("--subject-type", choices=("pairwise", "public"), default="pairwise")
     add_client.add_argument("--sector-id", help="portals sharing a sector see one pairwise subject")
@@ -70,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     add_client.add_argument("--require-dpop", action="store_true")
     add_client.add_argument(
         "--min-level",
-        choices=("LoA1", "LoA2"),
-        default="LoA1",
+        choices=LEVELS,
+        default=LOA1,
         help="the lowest level this portal accepts, whatever it asks for",
     )
 

@@ -27,10 +27,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from idp.core import staff
+from idp.core.params import Params
 from idp.core.staff import Console, Forbidden
 from idp.errors import InvalidToken, OAuthError, Refusal
 from idp.http import csrf, guard
-from idp.http.forms import Params
 from idp.http.offload import core
 from idp.http.render import NO_STORE, challenge
 
@@ -238,5 +238,5 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
 
 
 def one(form: Params, name: str) -> str:
-    values = form.get(name) or [""]
-    return values[0]
+    """A console field's one value ("" when absent); a repeated field is refused (400), never resolved."""
+    return form.one(name) or ""

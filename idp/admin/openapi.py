@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.core.levels import LEVELS, LOA1
 from idp.core.staff import ADMIN_SCOPES, PERMISSIONS, STAFF_ONLY
 
 __all__ = ["EXAMPLE_ISSUER", "OPERATIONS", "document"]
@@ -36,7 +37,7 @@ _CLIENT_FORM = {
         "backchannel_logout_uri": {"type": "string", "format": "uri"},
         "auth_method": {"type": "string", "default": "client_secret_basic"},
         "scopes": {"type": "array", "items": {"type": "string"}, "default": ["openid", "profile"]},
-        "min_level": {"type": "string", "enum": ["LoA1", "LoA2"], "default": "LoA1"},
+        "min_level": {"type": "string", "enum": list(LEVELS), "default": LOA1},
         "id_token_alg": {"type": "string", "default": "ES256"},
         "jwks": {"type": "string", "description": "JSON text of a public JWK Set, for private_key_jwt"},
         "jwks_uri": {"type": "string", "format": "uri"},

@@ -19,9 +19,11 @@ from idp.admin.guard import (
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.levels import LEVELS
+from idp.core.params import Params
 from idp.core.staff import Console
+from idp.crypto.keys import SIGNING_ALGS
 from idp.http import csrf, guard
-from idp.http.forms import Params
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 
@@ -33,6 +35,8 @@ def _when(epoch: int | float | None) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
+templates.env.globals["signing_algs"] = SIGNING_ALGS
 
 
 def _agent(request: Request) -> str:

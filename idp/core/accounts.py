@@ -14,12 +14,11 @@ from idp.core.identity import (
     normalize_phone,
     parse_birth_date,
 )
+from idp.core.levels import LOA1
+from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 from idp.errors import ValidationError
 from idp.store.records import CitizenRecord, Conflict
-
-PASSWORD_MIN = 8
-PASSWORD_MAX = 128  # NIST 800-63B: at least 64 must be allowed; no truncation below this.
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,6 @@ class CitizenDeclaration:
 
 def today(provider: Provider) -> date:
     return datetime.fromtimestamp(provider.clock.now(), UTC).date()
-
-
-def check_password_length(password: str) -> None:
-    if len(password) < PASSWORD_MIN:
-        raise ValidationError("password", "password_short", min=PASSWORD_MIN)
-    if len(password) > PASSWORD_MAX:
-        raise ValidationError("password", "password_long", max=PASSWORD_MAX)
 
 
 def validate(provider: Provider, data: CitizenDeclaration) -> dict[str, object]:
@@ -65,7 +57,9 @@ def validate(provider: Provider, data: CitizenDeclaration) -> dict[str, object]:
 def add_active_citizen(provider: Provider, data: CitizenDeclaration, password: str) -> CitizenRecord:
     """An operator-seeded account: active at LoA1 with a verified phone (no SMS round trip)."""
     values = validate(provider, data)
-    check_password_length(password)
+    check_new_password(
+        password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]), full_name=str(values["full_name"])
+    )
     password_hash = provider.passwords.hash(password)
     try:
         return provider.store.citizens.add(
@@ -75,7 +69,7 @@ def add_active_citizen(provider: Provider, data: CitizenDeclaration, password: s
             phone_verified=True,
             email_verified=False,
             status="active",
-            level="LoA1",
+            level=LOA1,
             **values,
         )
     except Conflict as exc:

@@ -8,11 +8,11 @@ error is sent back to the client's redirect URI with `state` (and `iss`, RFC 920
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from idp.core.clients import require_known_client
+from idp.core.params import Params, RawParams
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, parse_scope
 from idp.errors import (
@@ -25,8 +25,6 @@ from idp.errors import (
     UnsupportedResponseType,
 )
 from idp.store.records import ClientRecord
-
-Params = Mapping[str, list[str]]
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -85,22 +83,13 @@ class AuthorizationRequest:
         return cls(**fields)
 
 
-def _one(params: Params, name: str) -> str | None:
-    values = params.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} must not be repeated")
-    return values[0]
-
-
 def check_client(provider: Provider, params: Params) -> ClientRecord:
-    return require_known_client(provider, _one(params, "client_id"))
+    return require_known_client(provider, params.one("client_id"))
 
 
 def check_redirect_uri(client: ClientRecord, params: Params) -> str:
     """Exact string comparison with a registered URI (RFC 9700 §4.1.3): no prefix, no normalising."""
-    redirect_uri = _one(params, "redirect_uri")
+    redirect_uri = params.one("redirect_uri")
     if not redirect_uri:
         raise InvalidRequest("redirect_uri is required")
     if redirect_uri not in client.redirect_uris:
@@ -110,23 +99,23 @@ def check_redirect_uri(client: ClientRecord, params: Params) -> str:
 
 def check_single_values(params: Params) -> None:
     for name in _SINGLE:
-        _one(params, name)
+        params.one(name)
     for name, limit in _MAX_LENGTH.items():
-        value = _one(params, name)
+        value = params.one(name)
         if value is not None and len(value) > limit:
             raise InvalidRequest(f"{name} is too long")
 
 
 def check_request_objects(params: Params) -> None:
     """Request objects are not supported; a `request_uri` is resolved (PAR) before validation."""
-    if _one(params, "request") is not None:
+    if params.one("request") is not None:
         raise RequestNotSupported("request objects are not supported")
-    if _one(params, "request_uri") is not None:
+    if params.one("request_uri") is not None:
         raise RequestUriNotSupported("only request_uri values from the PAR endpoint are supported")
 
 
 def check_dpop_jkt(params: Params) -> str | None:
-    jkt = _one(params, "dpop_jkt")
+    jkt = params.one("dpop_jkt")
     if jkt is not None and not _JKT.match(jkt):
         raise InvalidRequest("dpop_jkt is malformed")
     return jkt
@@ -138,18 +127,18 @@ def check_par_required(client: ClientRecord, pushed: bool) -> None:
 
 
 def check_response_type(params: Params) -> None:
-    response_type = _one(params, "response_type")
+    response_type = params.one("response_type")
     if not response_type:
         raise InvalidRequest("response_type is required")
     if response_type != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
-    response_mode = _one(params, "response_mode")
+    response_mode = params.one("response_mode")
     if response_mode not in (None, "query"):
         raise InvalidRequest("only response_mode=query is supported")
 
 
 def check_scope(client: ClientRecord, params: Params) -> tuple[str, ...]:
-    scope = parse_scope(_one(params, "scope") or "")
+    scope = parse_scope(params.one("scope") or "")
     if "openid" not in scope:
         raise InvalidScope("scope must include openid")
     unknown = [s for s in scope if s not in SUPPORTED_SCOPES]
@@ -163,8 +152,8 @@ def check_scope(client: ClientRecord, params: Params) -> tuple[str, ...]:
 
 def check_pkce(params: Params) -> str:
     """RFC 9700 §2.1.1: PKCE for every client; only S256, since `plain` protects nothing."""
-    challenge = _one(params, "code_challenge")
-    method = _one(params, "code_challenge_method")
+    challenge = params.one("code_challenge")
+    method = params.one("code_challenge_method")
     if not challenge:
         raise InvalidRequest("code_challenge is required (PKCE with S256)")
     if method != "S256":
@@ -175,7 +164,7 @@ def check_pkce(params: Params) -> str:
 
 
 def check_prompt(params: Params) -> tuple[str, ...]:
-    prompt = tuple(parse_scope(_one(params, "prompt") or ""))
+    prompt = tuple(parse_scope(params.one("prompt") or ""))
     unknown = [p for p in prompt if p not in PROMPTS]
     if unknown:
         raise InvalidRequest(f"unsupported prompt value {unknown[0]}")
@@ -185,7 +174,7 @@ def check_prompt(params: Params) -> tuple[str, ...]:
 
 
 def check_max_age(params: Params) -> int | None:
-    raw = _one(params, "max_age")
+    raw = params.one("max_age")
     if raw is None or raw == "":
         return None
     if not raw.isdigit():
@@ -200,11 +189,12 @@ def check_client_may_authorize(client: ClientRecord) -> None:
         raise UnauthorizedClient("this client may not use the authorization code flow")
 
 
-def validate(provider: Provider, params: Params, pushed: bool = False) -> tuple[ClientRecord, AuthorizationRequest]:
+def validate(provider: Provider, raw: RawParams, pushed: bool = False) -> tuple[ClientRecord, AuthorizationRequest]:
+    params = Params.of(raw)
     client = check_client(provider, params)
     redirect_uri = check_redirect_uri(client, params)
     try:
-        state = _one(params, "state")
+        state = params.one("state")
         if state is not None and len(state) > _MAX_LENGTH["state"]:
             raise InvalidRequest("state is too long")
     except InvalidRequest as exc:
@@ -227,13 +217,13 @@ def validate(provider: Provider, params: Params, pushed: bool = False) -> tuple[
         redirect_uri=redirect_uri,
         scope=scope,
         state=state,
-        nonce=_one(params, "nonce"),
+        nonce=params.one("nonce"),
         code_challenge=challenge,
         prompt=prompt,
         max_age=max_age,
-        login_hint=_one(params, "login_hint"),
-        ui_locales=tuple((_one(params, "ui_locales") or "").split()),
-        acr_values=tuple(v for v in (_one(params, "acr_values") or "").split() if v),
+        login_hint=params.one("login_hint"),
+        ui_locales=tuple((params.one("ui_locales") or "").split()),
+        acr_values=tuple(v for v in (params.one("acr_values") or "").split() if v),
         dpop_jkt=dpop_jkt,
     )
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.core.levels import LOA1, is_level
+from idp.core.policy import ASSERTION_MAX_LIFETIME
 from idp.core.provider import Provider
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.assertions import assertion_kid, verify_client_assertion
 from idp.crypto.jwts import BadToken
+from idp.crypto.keys import SIGNING_ALGS
 from idp.crypto.opaque import digest, matches, new_token
 from idp.errors import InvalidClient, InvalidRequest, ValidationError
 from idp.settings import is_loopback_host
@@ -23,7 +26,6 @@ from idp.store.records import ClientRecord
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 _API_SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]{1,63}$")
-ID_TOKEN_ALGS = ("ES256", "RS256")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def register_client(
     backchannel_logout_uri: str | None = None,
     require_par: bool = False,
     require_dpop: bool = False,
-    min_level: str = "LoA1",
+    min_level: str = LOA1,
 ) -> NewClient:
     if not name.strip():
         raise ValidationError("name", "required")
@@ -78,13 +80,13 @@ def register_client(
         raise ValidationError("redirect_uri", "required")
     if auth_method not in AUTH_METHODS:
         raise ValidationError("auth_method", "choice")
-    if id_token_alg not in ID_TOKEN_ALGS:
+    if id_token_alg not in SIGNING_ALGS:
         raise ValidationError("id_token_alg", "choice")
     chosen = scopes or list(DEFAULT_CLIENT_SCOPES)
     # Scopes outside the OIDC ones name APIs a portal back-end may call with client_credentials.
     if any(s not in SUPPORTED_SCOPES and not _API_SCOPE.match(s) for s in chosen):
         raise ValidationError("scope", "choice")
-    if min_level not in ("LoA1", "LoA2"):
+    if not is_level(min_level):
         raise ValidationError("min_level", "choice")
     if subject_type not in ("pairwise", "public"):
         raise ValidationError("subject_type", "choice")
@@ -147,9 +149,6 @@ def authenticate_client(provider: Provider, credentials: ClientCredentials) -> C
         if not credentials.secret or not client.secret_digest or not matches(credentials.secret, client.secret_digest):
             raise InvalidClient("client authentication failed", detail="wrong secret")
     return client
-
-
-ASSERTION_MAX_LIFETIME = 300
 
 
 def check_client_assertion(provider: Provider, client: ClientRecord, assertion: str) -> None:

@@ -7,17 +7,15 @@ every five minutes (stateless: a keyed digest of the time window, so every proce
 
 from __future__ import annotations
 
+from idp.core.policy import DPOP_NONCE_WINDOW, DPOP_PROOF_MAX_AGE
 from idp.core.provider import Provider
 from idp.crypto.assertions import verify_dpop_proof
 from idp.crypto.jwts import BadToken
 from idp.errors import InvalidDpopProof, UseDpopNonce
 
-PROOF_MAX_AGE = 60
-NONCE_WINDOW = 300
-
 
 def current_nonce(provider: Provider, now: int | None = None) -> str:
-    window = (provider.clock.now() if now is None else now) // NONCE_WINDOW
+    window = (provider.clock.now() if now is None else now) // DPOP_NONCE_WINDOW
     return provider.secrets.mac("dpop-nonce", str(window))[:32]
 
 
@@ -25,7 +23,7 @@ def _nonce_ok(provider: Provider, value: object) -> bool:
     now = provider.clock.now()
     return isinstance(value, str) and value in (
         current_nonce(provider, now),
-        current_nonce(provider, now - NONCE_WINDOW),
+        current_nonce(provider, now - DPOP_NONCE_WINDOW),
     )
 
 
@@ -49,7 +47,7 @@ def check_proof(
             url=provider.issuer + path,
             now=provider.clock.now(),
             leeway=provider.settings.clock_leeway,
-            max_age=PROOF_MAX_AGE,
+            max_age=DPOP_PROOF_MAX_AGE,
             access_token=access_token,
         )
     except BadToken as exc:
@@ -57,7 +55,7 @@ def check_proof(
     if not _nonce_ok(provider, claims.get("nonce")):
         raise _refuse(provider, UseDpopNonce("the DPoP proof must carry the server's nonce"))
     if not provider.store.used_jtis.use(
-        f"dpop:{jkt}:{claims['jti']}", provider.clock.now() + PROOF_MAX_AGE + provider.settings.clock_leeway
+        f"dpop:{jkt}:{claims['jti']}", provider.clock.now() + DPOP_PROOF_MAX_AGE + provider.settings.clock_leeway
     ):
         raise _refuse(provider, InvalidDpopProof("the DPoP proof was already used"))
     return jkt

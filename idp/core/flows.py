@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idp.core.policy import FLOW_TTL
 from idp.core.provider import Provider
 from idp.crypto.opaque import digest, equal, new_token
 from idp.errors import Expired
 from idp.store.flows import FlowRecord
-
-FLOW_TTL = 30 * 60
 
 
 class FlowGone(Expired):

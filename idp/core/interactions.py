@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from idp.core import audit, factors, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
+from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
 from idp.crypto.opaque import digest, equal, new_token
 from idp.errors import (
@@ -26,7 +27,6 @@ from idp.errors import (
 )
 from idp.store.records import CitizenRecord, ClientRecord, InteractionRecord, SessionRecord
 
-LEVELS = {"LoA1": 1, "LoA2": 2}
 SECOND_FACTORS = ("totp", "sms", "recovery")
 
 
@@ -98,14 +98,13 @@ def wanted_level(request: AuthorizationRequest | None, client: ClientRecord | No
     """The lowest level among the known `acr_values` asked for (LoA1 when none), raised to the
     minimum level the portal was registered with: a portal set to LoA2 never gets less."""
     wanted = known_acr(request.acr_values) if request else ()
-    asked = min(wanted, key=LEVELS.__getitem__) if wanted else "LoA1"
-    floor = client.min_level if client is not None and client.min_level in LEVELS else "LoA1"
-    return max(asked, floor, key=LEVELS.__getitem__)
+    floor = client.min_level if client is not None and is_level(client.min_level) else LOA1
+    return highest(lowest(wanted), floor)
 
 
 def achieved_level(citizen: CitizenRecord, amr: tuple[str, ...] | list[str]) -> str:
     """LoA2 needs an identity verified in person *and* a two-factor login."""
-    return "LoA2" if citizen.level == "LoA2" and "mfa" in amr else "LoA1"
+    return LOA2 if citizen.level == LOA2 and "mfa" in amr else LOA1
 
 
 def session_suffices(provider: Provider, request: AuthorizationRequest, session: SessionRecord | None) -> bool:
@@ -126,7 +125,7 @@ def consent_needed(provider: Provider, request: AuthorizationRequest | None, cit
 def check_acr(request: AuthorizationRequest, client: ClientRecord, achieved: str) -> None:
     """OIDC Core §5.5.1.1 treats acr_values as voluntary, but a portal that asks for a level
     must never be told it got it when it did not: refuse when no requested level is met."""
-    if LEVELS[wanted_level(request, client)] > LEVELS[achieved]:
+    if not at_least(achieved, wanted_level(request, client)):
         raise UnmetAuthenticationRequirements(f"this login cannot reach {wanted_level(request, client)}")
 
 
@@ -165,9 +164,9 @@ def start(
                 raise LoginRequired("the citizen is not logged in")
             return _park(provider, client, request)
         assert session is not None
-        if LEVELS[session.acr] < LEVELS[wanted_level(request, client)]:
+        if not at_least(session.acr, wanted_level(request, client)):
             citizen = provider.store.citizens.get(session.citizen_id)
-            if citizen is None or citizen.level != "LoA2":
+            if citizen is None or citizen.level != LOA2:
                 raise UnmetAuthenticationRequirements("the account's identity is not verified to LoA2")
             if "none" in request.prompt:
                 raise LoginRequired("a second factor is needed for LoA2")
@@ -206,7 +205,7 @@ def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_c
     """The password is right: ask for a second factor when the citizen enrolled one or the portal
     wants LoA2; otherwise start the session."""
     wanted = wanted_level(step.request, step.client)
-    if step.request is not None and wanted == "LoA2" and citizen.level != "LoA2":
+    if step.request is not None and wanted == LOA2 and citizen.level != LOA2:
         if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
             raise InteractionGone()
         return LoginOutcome(
@@ -216,7 +215,7 @@ def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_c
                 UnmetAuthenticationRequirements("the account's identity is not verified to LoA2"),
             )
         )
-    if factors.has_totp(provider, citizen.id) or wanted == "LoA2":
+    if factors.has_totp(provider, citizen.id) or wanted == LOA2:
         provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
         return LoginOutcome(second_factor=True)
     return _establish(provider, step, citizen, ["pwd"], old_cookie)
@@ -323,7 +322,7 @@ def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
 
 
 def issue_code(provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord) -> str:
-    check_acr(request, client, session.acr if session.acr in LEVELS else "LoA1")
+    check_acr(request, client, session.acr if is_level(session.acr) else LOA1)
     now = provider.clock.now()
     code = new_token(provider.rng, 32)
     grant_id = new_token(provider.rng, 16)

@@ -1,34 +1,27 @@
-"""The limits the provider ships with (SECURITY.md), in one place, and the checks that apply them.
+"""The checks that apply the attempt and send limits: growing delays, hard caps, send budgets.
 
-Counters live in the database, so every provider process sees the same numbers.
+The values, and why each is what it is, live in `idp.core.policy` (the README's security section
+lists them with their sources). Counters live in the database, so every provider process sees the
+same numbers.
 """
 
 from __future__ import annotations
 
+from idp.core.policy import (
+    CODE_FREE_TRIES,
+    CODE_HARD_CAP,
+    DAY,
+    LOGIN_FAILURE_WINDOW,
+    LOGIN_FAILURES_PER_IP,
+    MAX_DELAY,
+    PASSWORD_FREE_TRIES,
+    PASSWORD_HARD_CAP,
+    RESEND_COOLDOWN,
+    SENDS_PER_DESTINATION_PER_DAY,
+    SENDS_PER_IP_PER_DAY,
+)
 from idp.core.provider import Provider
 from idp.errors import Refusal
-
-# Password failures per account: 5 free tries, then waits growing from 1 to 15 minutes;
-# 100 in a row lock the account until a reset by SMS code (NIST 800-63B §5.2.2).
-PASSWORD_FREE_TRIES = 5
-PASSWORD_HARD_CAP = 100
-# Failures of codes (SMS, email, TOTP, recovery) per account, counted apart from passwords.
-CODE_FREE_TRIES = 5
-CODE_HARD_CAP = 100
-MAX_DELAY = 15 * 60
-# Per client IP: failed logins in a 15-minute window before that address is refused.
-LOGIN_FAILURES_PER_IP = 100
-LOGIN_FAILURE_WINDOW = 15 * 60
-# One-time codes: 5 minutes, 5 tries each, resend after 60 s, at most 5 sends per phone and
-# 20 per client IP a day; SMS only to Vietnamese mobile numbers.
-CODE_TTL = 5 * 60
-CODE_TRIES = 5
-RESEND_COOLDOWN = 60
-SENDS_PER_DESTINATION_PER_DAY = 5
-SENDS_PER_IP_PER_DAY = 20
-DAY = 86400
-# A registration whose code was never entered stops holding the ID number and phone after this.
-PENDING_ACCOUNT_TTL = DAY
 
 
 class TooManyAttempts(Refusal):

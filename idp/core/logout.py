@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from idp.core import audit, notify
+from idp.core.policy import LOGOUT_TOKEN_TTL
 from idp.core.provider import Provider
 from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ID_TOKEN, TYP_LOGOUT_TOKEN, BadToken, sign, verify_ignoring_expiry
@@ -17,7 +18,6 @@ from idp.crypto.opaque import new_token
 from idp.store.records import ClientRecord, SessionRecord
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-LOGOUT_TOKEN_TTL = 120
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ update, so twenty parallel guesses at one code get at most five comparisons.
 
 from __future__ import annotations
 
-from idp.core import audit, limits, notify
+from idp.core import audit, limits, notify, policy
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.crypto.codes import numeric_code
@@ -76,9 +76,9 @@ def send_code(
         flow_id=flow_id,
         code_digest=provider.secrets.mac(_label(challenge_id), code),
         created_at=now,
-        expires_at=now + limits.CODE_TTL,
+        expires_at=now + policy.CODE_TTL,
     )
-    text = t(lang, f"sms.code.{purpose}", code=code, minutes=limits.CODE_TTL // 60)
+    text = t(lang, f"sms.code.{purpose}", code=code, minutes=policy.CODE_TTL // 60)
     notify.send(
         provider,
         channel=channel,
@@ -126,7 +126,7 @@ def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: s
     challenge = provider.store.challenges.live_for_flow(flow_id, purpose, now)
     if challenge is None or challenge.citizen_id != citizen_id:
         raise CodeRefused("expired")
-    taken = provider.store.challenges.take_attempt(challenge.id, now, limits.CODE_TRIES)
+    taken = provider.store.challenges.take_attempt(challenge.id, now, policy.CODE_TRIES)
     if taken is None:
         raise CodeRefused("no_tries_left")
     code = "".join(code.split())

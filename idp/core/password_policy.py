@@ -6,6 +6,10 @@ long passphrase is never truncated. There are no composition rules: they push pe
 `Password1!`. Instead the password is refused when it is a known common password or contains
 something an attacker knows about the citizen: the ID number, the phone number, the name.
 
+This is the one password policy: registration, reset, operator-seeded citizens (`idp citizens add`)
+and staff accounts (`idp staff add`) all call `check_new_password`; a staff account guards more
+than a citizen's, so it gets no weaker rule.
+
 The common-password list is the 30,000-entry `passwords` frequency list shipped inside the `zxcvbn`
 package (MIT), loaded on first use. zxcvbn's own strength score is not offered: on crafted
 128-character inputs it costs up to 0.7 s of CPU per call, which an unauthenticated form must not.

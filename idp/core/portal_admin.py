@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.core import audit, clients
+from idp.core.levels import LOA1, is_level
 from idp.core.provider import Provider
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.core.staff import Console, require
 from idp.core.verification import NotFound
+from idp.crypto.keys import SIGNING_ALGS
 from idp.errors import ValidationError
 from idp.store.records import ClientRecord
-
-LEVELS = ("LoA1", "LoA2")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class ClientForm:
             backchannel_logout_uri=text("backchannel_logout_uri") or None,
             auth_method=text("auth_method") or "client_secret_basic",
             scopes=many("scopes") or ["openid", "profile"],
-            min_level=text("min_level") or "LoA1",
+            min_level=text("min_level") or LOA1,
             id_token_alg=text("id_token_alg") or "ES256",
             jwks=text("jwks") or None,
             jwks_uri=text("jwks_uri") or None,
@@ -77,7 +77,7 @@ def _jwks(raw: str | None) -> dict[str, Any] | None:
 
 
 def _check(form: ClientForm) -> None:
-    if form.min_level not in LEVELS:
+    if not is_level(form.min_level):
         raise ValidationError("min_level", "choice")
     if any(s not in SUPPORTED_SCOPES for s in form.scopes):
         raise ValidationError("scope", "choice")
@@ -111,7 +111,7 @@ def register(provider: Provider, console: Console, form: ClientForm, *, ip: str 
         jwks_uri=form.jwks_uri,
         backchannel_logout_uri=form.backchannel_logout_uri,
     )
-    if form.min_level != "LoA1":
+    if form.min_level != LOA1:
         _save(provider, created.client.id, form)
     audit.record(
         provider,
@@ -133,7 +133,7 @@ def _save(provider: Provider, client_id: str, form: ClientForm) -> None:
         raise ValidationError("redirect_uri", "required")
     if "openid" not in form.scopes:
         raise ValidationError("scope", "choice")
-    if form.id_token_alg not in clients.ID_TOKEN_ALGS:
+    if form.id_token_alg not in SIGNING_ALGS:
         raise ValidationError("id_token_alg", "choice")
     provider.store.client_directory.update_settings(
         client_id,

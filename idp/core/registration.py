@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-from idp.core import audit, flows, limits, notify, otp
+from idp.core import audit, flows, limits, notify, otp, policy
 from idp.core.accounts import CitizenDeclaration, validate
+from idp.core.levels import LOA1
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 from idp.i18n import t
@@ -37,7 +38,7 @@ def register(
     limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
     now = provider.clock.now()
-    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - limits.PENDING_ACCOUNT_TTL)
+    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - policy.PENDING_ACCOUNT_TTL)
     data = {"return_to": return_to, "phone": phone}
     try:
         citizen = provider.store.citizens.add(
@@ -47,7 +48,7 @@ def register(
             phone_verified=False,
             email_verified=False,
             status="pending",
-            level="LoA1",
+            level=LOA1,
             **values,
         )
     except Conflict:

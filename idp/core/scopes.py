@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from idp.core.levels import LEVELS, up_to
 from idp.store.records import CitizenRecord
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access", "citizen_id", "national_profile")
@@ -28,8 +29,7 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
         "loAs",
     ),
 }
-_LEVELS = ("LoA1", "LoA2")
-ACR_VALUES = ("LoA1", "LoA2")
+ACR_VALUES = LEVELS
 
 
 def parse_scope(raw: str) -> list[str]:
@@ -61,7 +61,7 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
             GioiTinh="Nam" if citizen.sex == "male" else "Nữ",
             SoDienThoai="0" + citizen.phone[3:],
             LoaiTaiKhoan="1",  # 1: citizen (công dân)
-            loAs=list(_LEVELS[: _LEVELS.index(citizen.level) + 1]),
+            loAs=up_to(citizen.level),
         )
         if citizen.email:
             claims["ThuDienTu"] = citizen.email

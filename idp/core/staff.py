@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 
 from idp.core import audit
-from idp.core.accounts import check_password_length
+from idp.core.password_policy import check_new_password
+from idp.core.policy import STAFF_FAILURE_WINDOW, STAFF_FAILURES_PER_USERNAME
 from idp.core.provider import Provider
 from idp.core.tokens import verify_access_token
 from idp.crypto.opaque import digest, new_token
@@ -48,8 +49,6 @@ STAFF_ONLY: frozenset[str] = frozenset({"verification.record", "verification.dec
 # permission → the scope a portal's `client_credentials` token needs to use it through the admin API.
 ADMIN_SCOPES: dict[str, str] = {p: f"admin:{p}" for p in PERMISSIONS if p not in STAFF_ONLY}
 
-FAILURE_WINDOW = 15 * 60
-FAILURES_PER_USERNAME = 10
 USERNAME_MAX = 64
 
 
@@ -148,7 +147,7 @@ def add_staff(
     name = _check_username(username)
     if not roles or any(r not in ROLES for r in roles):
         raise ValidationError("role", "choice")
-    check_password_length(password)
+    check_new_password(password, full_name=full_name)  # the citizens' policy: staff accounts guard more
     staff_id = str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4))
     secret = new_totp_secret(provider.rng)
     try:
@@ -183,7 +182,7 @@ def login(
     counter = f"staff-fail:{name}"
 
     def fail(reason: str) -> StaffLoginFailed:
-        provider.store.counters.hit(counter, FAILURE_WINDOW, now)
+        provider.store.counters.hit(counter, STAFF_FAILURE_WINDOW, now)
         audit.record(
             provider,
             action="staff.login",
@@ -195,7 +194,7 @@ def login(
         )
         return StaffLoginFailed()
 
-    blocked = provider.store.counters.peek(counter, now) >= FAILURES_PER_USERNAME
+    blocked = provider.store.counters.peek(counter, now) >= STAFF_FAILURES_PER_USERNAME
     found = provider.store.staff.find_for_login(name) if name else None
     staff, secrets = found if found else (None, None)
     matches = provider.passwords.verify(secrets.password_hash if secrets and not blocked else None, password[:1024])

@@ -6,10 +6,11 @@ The hot path is one client lookup, one atomic consume, two signatures and one in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from idp.core import audit
+from idp.core.params import Params, RawParams
+from idp.core.policy import REFRESH_GRACE
 from idp.core.provider import Provider
 from idp.core.scopes import claims_for, parse_scope
 from idp.core.subjects import subject_for
@@ -19,7 +20,6 @@ from idp.errors import (
     InvalidClient,
     InvalidDpopProof,
     InvalidGrant,
-    InvalidRequest,
     InvalidScope,
     InvalidToken,
     UnauthorizedClient,
@@ -27,26 +27,13 @@ from idp.errors import (
 )
 from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
 
-Params = Mapping[str, list[str]]
-# A client that lost the response to a refresh may retry once with the previous token, this soon.
-REFRESH_GRACE = 10
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def _one(params: Params, name: str, required: bool = True) -> str | None:
-    values = params.get(name)
-    if not values:
-        if required:
-            raise InvalidRequest(f"{name} is required")
-        return None
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} must not be repeated")
-    return values[0]
-
-
-def grant(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+def grant(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
     """Run the grant; `dpop_jkt` is the thumbprint of a verified DPoP proof's key, if one came."""
-    grant_type = _one(params, "grant_type")
+    params = Params.of(raw)
+    grant_type = params.one("grant_type", required=True)
     if client.require_dpop and dpop_jkt is None:
         raise InvalidDpopProof("this client must send a DPoP proof")
     if grant_type == "authorization_code":
@@ -68,14 +55,15 @@ _CITIZEN_SCOPES = frozenset({"openid", "profile", "email", "phone", "offline_acc
 
 
 def client_credentials(
-    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+    provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
     """RFC 6749 §4.4: a portal back-end calling APIs as itself, with the scopes it was allowed."""
+    params = Params.of(raw)
     check_grant_type(client, "client_credentials")
     if client.is_public:
         raise UnauthorizedClient("a public client cannot use client_credentials")
     allowed = sorted(client.scopes - _CITIZEN_SCOPES)
-    requested = _one(params, "scope", required=False)
+    requested = params.one("scope")
     scope = parse_scope(requested) if requested is not None else allowed
     if not set(scope) <= set(allowed):
         raise InvalidScope("scope is not allowed for this client")
@@ -111,12 +99,13 @@ def check_code_verifier(verifier: str | None, challenge: str) -> None:
 
 
 def exchange_code(
-    provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None
+    provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
+    params = Params.of(raw)
     check_grant_type(client, "authorization_code")
-    code = _one(params, "code") or ""
-    redirect_uri = _one(params, "redirect_uri")
-    verifier = _one(params, "code_verifier", required=False)
+    code = params.one("code", required=True) or ""
+    redirect_uri = params.one("redirect_uri", required=True)
+    verifier = params.one("code_verifier")
     now = provider.clock.now()
     code_digest = digest(code)
     record = provider.store.grants.consume_code(code_digest, client.id, now)
@@ -150,10 +139,11 @@ def exchange_code(
     return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce, dpop_jkt=dpop_jkt)
 
 
-def refresh(provider: Provider, client: ClientRecord, params: Params, dpop_jkt: str | None = None) -> dict[str, Any]:
+def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
+    params = Params.of(raw)
     check_grant_type(client, "refresh_token")
-    token = _one(params, "refresh_token") or ""
-    requested = _one(params, "scope", required=False)
+    token = params.one("refresh_token", required=True) or ""
+    requested = params.one("scope")
     now = provider.clock.now()
     token_digest = digest(token)
     if client.is_public:  # checked before rotation, so a thief without the key cannot burn the token
@@ -331,10 +321,11 @@ def userinfo(provider: Provider, token: str, scheme: str = "bearer", dpop_jkt: s
     return {"sub": claims["sub"], **claims_for(citizen, set(str(claims.get("scope", "")).split()))}
 
 
-def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
+def revoke(provider: Provider, client: ClientRecord, raw: RawParams) -> None:
     """RFC 7009 §2.2: answers the same whether or not the token was known, valid or the client's."""
-    token = _one(params, "token") or ""
-    hint = _one(params, "token_type_hint", required=False)
+    params = Params.of(raw)
+    token = params.one("token", required=True) or ""
+    hint = params.one("token_type_hint")
     now = provider.clock.now()
     order = (
         ("access_token", "refresh_token")
@@ -367,12 +358,13 @@ def revoke(provider: Provider, client: ClientRecord, params: Params) -> None:
                 return
 
 
-def introspect(provider: Provider, caller: ClientRecord, params: Params) -> dict[str, Any]:
+def introspect(provider: Provider, caller: ClientRecord, raw: RawParams) -> dict[str, Any]:
     """RFC 7662 §2: whether a token is active, and what it says. Access tokens may be asked about by
     any authenticated client (resource servers register as clients); refresh tokens only by their own."""
+    params = Params.of(raw)
     if caller.is_public:
         raise InvalidClient("a public client cannot introspect tokens")  # it proves nothing about itself
-    token = _one(params, "token") or ""
+    token = params.one("token", required=True) or ""
     now = provider.clock.now()
     if token.count(".") == 2:
         try:

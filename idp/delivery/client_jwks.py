@@ -19,19 +19,21 @@ from idp.clock import Clock
 from idp.crypto.assertions import key_ids, parse_jwks
 from idp.crypto.jwts import BadToken
 
-CACHE_SECONDS = 300
-REFETCH_AT_MOST_EVERY = 60
-FETCH_TIMEOUT = 5.0
-MAX_JWKS_BYTES = 64 * 1024
-
 
 class JwksFetcher:
     """A fetch that fails or answers something other than a JWKS is a `BadToken`: to the core it is
     an assertion that cannot be checked, which is how the client learns of it."""
 
-    def __init__(self, clock: Clock, timeout: float = FETCH_TIMEOUT) -> None:
+    def __init__(
+        self, clock: Clock, *, cache_seconds: int, refetch_at_most_every: int, timeout: float, max_bytes: int
+    ) -> None:
+        """The limits come from `idp.core.policy` (bootstrap hands them over: delivery never imports the
+        core), so every default lives in one place."""
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._refetch_every = refetch_at_most_every
         self._timeout = timeout
+        self._max_bytes = max_bytes
         self._cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, jwks)
         self._lock = threading.Lock()
 
@@ -43,7 +45,7 @@ class JwksFetcher:
         if cached is not None:
             fetched_at, jwks = cached
             unknown_kid = kid is not None and kid not in key_ids(jwks)
-            if now - fetched_at < CACHE_SECONDS and not (unknown_kid and now - fetched_at >= REFETCH_AT_MOST_EVERY):
+            if now - fetched_at < self._cache_seconds and not (unknown_kid and now - fetched_at >= self._refetch_every):
                 return jwks
         jwks = self.fetch(uri)
         with self._lock:
@@ -57,6 +59,6 @@ class JwksFetcher:
                 response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
         except httpx.HTTPError as exc:
             raise BadToken(f"the client's JWKS could not be fetched ({type(exc).__name__})") from None
-        if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
+        if response.status_code != 200 or len(response.content) > self._max_bytes:
             raise BadToken(f"the client's JWKS answered HTTP {response.status_code}")
         return parse_jwks(response.text)

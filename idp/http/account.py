@@ -14,14 +14,14 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import factors, flows, interactions, self_service, sessions
+from idp.core import factors, interactions, policy, self_service, sessions
 from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
+from idp.core.params import Params
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
@@ -82,7 +82,7 @@ async def show(request: Request) -> Response:
             provider.settings.interaction_ttl,
         )
         return response
-    return await Visit(request, *found, form={}).render()
+    return await Visit(request, *found, form=Params()).render()
 
 
 async def _bound_session(request: Request) -> guard.Bound[tuple[SessionRecord, str]] | Response:
@@ -120,7 +120,7 @@ async def totp_confirm(visit: Visit) -> Response:
     provider, citizen = visit.request.app.state.provider, visit.citizen
     assert citizen is not None
     try:
-        codes = await core(factors.confirm_totp, provider, citizen.id, one(visit.form, "code") or "")
+        codes = await core(factors.confirm_totp, provider, citizen.id, visit.form.one("code") or "")
         if codes is None:
             raise CodeRefused("totp")
     except CodeRefused as exc:
@@ -149,8 +149,8 @@ async def phone_begin(visit: Visit) -> Response:
             self_service.start_phone_change,
             provider,
             visit.citizen,
-            one(visit.form, "password") or "",
-            one(visit.form, "phone") or "",
+            visit.form.one("password") or "",
+            visit.form.one("phone") or "",
             client_ip=client_ip(visit.request),
             lang=visit.lang,
         )
@@ -162,7 +162,7 @@ async def phone_begin(visit: Visit) -> Response:
         provider.settings,
         cookies.flow_name(provider.settings, started.flow_id),
         started.secret,
-        flows.FLOW_TTL,
+        policy.FLOW_TTL,
     )
     return response
 
@@ -170,7 +170,7 @@ async def phone_begin(visit: Visit) -> Response:
 @account_form
 async def phone_confirm(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
-    flow_id = one(visit.form, "flow_id") or ""
+    flow_id = visit.form.one("flow_id") or ""
     secret = visit.request.cookies.get(cookies.flow_name(provider.settings, flow_id))
     try:
         await core(
@@ -179,7 +179,7 @@ async def phone_confirm(visit: Visit) -> Response:
             visit.citizen,
             flow_id,
             secret,
-            one(visit.form, "code") or "",
+            visit.form.one("code") or "",
             visit.lang,
         )
     except CodeRefused as exc:
@@ -197,6 +197,6 @@ async def phone_confirm(visit: Visit) -> Response:
 async def withdraw(visit: Visit) -> Response:
     assert visit.citizen is not None
     await core(
-        self_service.withdraw, visit.request.app.state.provider, visit.citizen.id, one(visit.form, "client_id") or ""
+        self_service.withdraw, visit.request.app.state.provider, visit.citizen.id, visit.form.one("client_id") or ""
     )
     return await visit.render(notice=t(visit.lang, "connected.withdrawn"))

@@ -15,10 +15,11 @@ from urllib.parse import unquote_plus
 from starlette.requests import Request
 
 from idp.core.clients import ClientCredentials, authenticate_client
+from idp.core.params import Params
 from idp.core.provider import Provider
 from idp.crypto.assertions import unverified_issuer
 from idp.errors import InvalidClient, InvalidRequest
-from idp.http.forms import Params, one, read_form
+from idp.http.forms import read_form
 from idp.http.offload import core
 from idp.store.records import ClientRecord
 
@@ -30,8 +31,8 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 def credentials(request: Request, params: Params) -> ClientCredentials:
     header = request.headers.get("authorization")
-    body_id, body_secret = one(params, "client_id"), one(params, "client_secret")
-    assertion_type, assertion = one(params, "client_assertion_type"), one(params, "client_assertion")
+    body_id, body_secret = params.one("client_id"), params.one("client_secret")
+    assertion_type, assertion = params.one("client_assertion_type"), params.one("client_assertion")
     if assertion_type is not None or assertion is not None:
         if (header is not None and header.partition(" ")[0].lower() == "basic") or body_secret is not None:
             raise InvalidRequest("use exactly one client authentication method")

@@ -14,10 +14,10 @@ from pathlib import Path
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from idp.core.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from idp.core.clients import AUTH_METHODS
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
-from idp.crypto.keys import load_keys
+from idp.crypto.keys import SIGNING_ALGS, load_keys
 from idp.http.headers import security_headers
 from idp.observability import HEADER as REQUEST_ID_HEADER
 from idp.observability import LATENCY, REQUESTS, request_id_for
@@ -48,7 +48,7 @@ def metadata(provider: Provider) -> dict[str, object]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise", "public"],
-        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
@@ -153,7 +153,7 @@ class KeyWatch:
     under another name, then rename to `*.pem`).
     """
 
-    REQUIRED = ("ES256", "RS256")
+    REQUIRED = SIGNING_ALGS
 
     def __init__(self, state: State, provider: Provider) -> None:
         self._state = state

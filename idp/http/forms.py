@@ -1,7 +1,7 @@
 """Parsing parameters from query strings and form bodies, strictly and within limits.
 
 OAuth treats a parameter sent without a value as omitted (RFC 6749 §3.1) and ignores
-unknown parameters; repeated ones are kept so the core can refuse them.
+unknown parameters; repeated ones are kept so `Params.one` can refuse them.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from idp.core.params import Params
 from idp.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
-Params = dict[str, list[str]]
+__all__ = ["MAX_FIELDS", "Params", "parse_params", "read_form"]
+
 _BROKEN_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 MAX_FIELDS = 64
 
@@ -25,11 +27,11 @@ def parse_params(raw: str) -> Params:
         pairs = parse_qsl(raw, keep_blank_values=False, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("malformed parameters") from None
-    params: Params = {}
+    params = Params()
     for name, value in pairs:
         if "\x00" in name or "\x00" in value:
             raise InvalidRequest("malformed parameters")
-        params.setdefault(name, []).append(value)
+        params.add(name, value)
     return params
 
 
@@ -50,12 +52,3 @@ async def read_form(request: Request, max_bytes: int) -> Params:
     except UnicodeDecodeError:
         raise InvalidRequest("the form body must be percent-encoded ASCII") from None
     return parse_params(text)
-
-
-def one(params: Params, name: str) -> str | None:
-    values = params.get(name)
-    if not values:
-        return None
-    if len(values) > 1:
-        raise InvalidRequest(f"{name} must not be repeated")
-    return values[0]

@@ -17,8 +17,9 @@ from typing import Any, Generic, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idp.core.params import Params
 from idp.http import csrf
-from idp.http.forms import Params, one, read_form
+from idp.http.forms import read_form
 from idp.http.render import error_page
 
 T = TypeVar("T")
@@ -59,7 +60,7 @@ def form(
             bound = await gate(request) if gate_first else None
             if isinstance(bound, Response):
                 return bound
-            posted: Params = {}
+            posted = Params()
             if posting:
                 posted = await read_form(request, request.app.state.provider.settings.max_body_bytes)
             if bound is None:
@@ -67,7 +68,7 @@ def form(
                 if isinstance(bound, Response):
                     return bound
             if posting:
-                submitted = one(posted, "csrf_token")
+                submitted = posted.one("csrf_token")
                 checked = submitted is not None or not only_when_sent
                 if checked and not csrf.matches(bound.secret, bound.purpose, submitted):
                     return refused(request, bound.state)

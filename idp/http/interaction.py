@@ -15,8 +15,8 @@ from idp.core.authn import LoginFailed, verify_password
 from idp.core.interactions import InteractionGone, LoginOutcome, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
+from idp.core.params import Params
 from idp.http import cookies, csrf, guard
-from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import language, page, redirect
@@ -130,7 +130,7 @@ async def login(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
     if not step.needs_login:
         raise InteractionGone()
-    identifier, password = one(form, "identifier") or "", one(form, "password") or ""
+    identifier, password = form.one("identifier") or "", form.one("password") or ""
     try:
         citizen = await password_work(request, verify_password, provider, identifier, password, client_ip(request))
     except (LoginFailed, TooManyAttempts) as exc:
@@ -150,9 +150,9 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
     if not step.needs_second_factor:
         raise InteractionGone()
-    method = one(form, "method") or "totp"
+    method = form.one("method") or "totp"
     lang = _lang(request, step)
-    if one(form, "action") == "send":
+    if form.one("action") == "send":
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
         except SendRefused as exc:
@@ -164,7 +164,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
             provider,
             step,
             method,
-            one(form, "code") or "",
+            form.one("code") or "",
             request.cookies.get(cookies.session_name(provider.settings)),
         )
     except CodeRefused as exc:
@@ -176,5 +176,5 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
 async def consent(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
-    done = await core(interactions.decide_consent, provider, step, session, one(form, "decision") == "allow")
+    done = await core(interactions.decide_consent, provider, step, session, form.one("decision") == "allow")
     return _apply(request, step, LoginOutcome(redirect=done))

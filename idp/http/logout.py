@@ -13,8 +13,9 @@ from starlette.responses import Response
 
 from idp.core import logout as core_logout
 from idp.core import sessions
+from idp.core.params import Params
 from idp.http import cookies, csrf, guard
-from idp.http.forms import Params, one, parse_params
+from idp.http.forms import parse_params
 from idp.http.offload import core
 from idp.http.render import language, page, redirect
 
@@ -31,9 +32,9 @@ async def logout(request: Request, form: Params, cookie_value: str | None) -> Re
     provider = request.app.state.provider
     name = cookies.session_name(provider.settings)
     params = form if request.method == "POST" else parse_params(request.url.query)
-    lang = language(request, tuple((one(params, "ui_locales") or "").split()))
-    carried = {k: one(params, k) for k in _CARRIED}
-    confirming = request.method == "POST" and one(params, "csrf_token") is not None
+    lang = language(request, tuple((params.one("ui_locales") or "").split()))
+    carried = {k: params.one(k) for k in _CARRIED}
+    confirming = request.method == "POST" and params.one("csrf_token") is not None
     session = await core(sessions.current, provider, cookie_value)
     hint = await core(core_logout.check_hint, provider, carried["id_token_hint"], carried["client_id"])
     target = core_logout.post_logout_target(hint, carried["post_logout_redirect_uri"], carried["state"])

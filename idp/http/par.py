@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import dpop, par
+from idp.core.params import Params
 from idp.core.provider import Provider
 from idp.http.client_auth import client_call
-from idp.http.forms import Params
 from idp.http.render import json_response
 from idp.store.records import ClientRecord
 

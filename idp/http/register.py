@@ -10,14 +10,14 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import flows, registration
+from idp.core import policy, registration
 from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
+from idp.core.params import Params
 from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
 from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import csrf_token, flow_secret, live_secret
-from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import api_language, json_response, language, page, redirect
@@ -62,7 +62,7 @@ async def show(request: Request) -> Response:
 async def submit(request: Request, form: Params, _: None) -> Response:
     provider = request.app.state.provider
     lang = _lang(request)
-    values = {name: one(form, name) or "" for name in FIELDS}
+    values = {name: form.one(name) or "" for name in FIELDS}
     declaration = CitizenDeclaration(**values)
     try:
         started = await password_work(
@@ -70,7 +70,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             registration.register,
             provider,
             declaration,
-            one(form, "password") or "",
+            form.one("password") or "",
             client_ip=client_ip(request),
             lang=lang,
             return_to=_return_to(request.query_params.get("ix")),
@@ -83,7 +83,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
         provider.settings,
         cookies.flow_name(provider.settings, started.flow_id),
         started.secret,
-        flows.FLOW_TTL,
+        policy.FLOW_TTL,
     )
     return response
 
@@ -120,10 +120,10 @@ async def verify(request: Request, form: Params, secret: str) -> Response:
     flow_id = request.path_params["flow_id"]
     lang = language(request)
     try:
-        if one(form, "action") == "resend":
+        if form.one("action") == "resend":
             await core(registration.resend, provider, flow_id, secret, client_ip=client_ip(request), lang=lang)
             return _verify_page(request, flow_id, secret, lang, notice_key="code.sent")
-        citizen, return_to = await core(registration.verify, provider, flow_id, secret, one(form, "code") or "")
+        citizen, return_to = await core(registration.verify, provider, flow_id, secret, form.one("code") or "")
     except (SendRefused, CodeRefused) as exc:
         return _verify_page(request, flow_id, secret, lang, exc.status_code, exc.message_key)
     response = page(request, "registered.html", lang, citizen=citizen, next_url=return_to or "/account")
@@ -164,7 +164,8 @@ async def api_register(request: Request) -> Response:
         lang=api_language(request),
     )
     return json_response(
-        {"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": flows.FLOW_TTL, "next": "verify"}, 202
+        {"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": policy.FLOW_TTL, "next": "verify"},
+        202,
     )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import flows, reset
+from idp.core import policy, reset
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
+from idp.core.params import Params
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import csrf_token, flow_secret, live_secret
-from idp.http.forms import Params, one
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import language, page, redirect
@@ -34,7 +34,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     lang = language(request)
     try:
         started = await core(
-            reset.start, provider, one(form, "identifier") or "", client_ip=client_ip(request), lang=lang
+            reset.start, provider, form.one("identifier") or "", client_ip=client_ip(request), lang=lang
         )
     except SendRefused as exc:
         return _start_page(request, exc.status_code, words(lang, exc))
@@ -44,7 +44,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
         provider.settings,
         cookies.flow_name(provider.settings, started.flow_id),
         started.secret,
-        flows.FLOW_TTL,
+        policy.FLOW_TTL,
     )
     return response
 
@@ -75,7 +75,7 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
     lang = language(request)
     try:
         await password_work(
-            request, reset.finish, provider, flow_id, secret, one(form, "code") or "", one(form, "password") or ""
+            request, reset.finish, provider, flow_id, secret, form.one("code") or "", form.one("password") or ""
         )
     except (ValidationError, CodeRefused) as exc:
         return _code_page(request, flow_id, secret, exc.status_code, words(lang, exc))

@@ -8,7 +8,7 @@ from threading import Barrier
 import pytest
 from sqlalchemy import text
 
-from idp.core import limits, otp
+from idp.core import limits, otp, policy
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from tests.helpers import add_citizen
@@ -68,7 +68,7 @@ def test_a_code_is_bound_to_its_purpose(provider, holder):
 def test_a_code_expires_after_five_minutes(provider, clock, holder):
     _send(provider, holder)
     code = _code(provider, holder)
-    clock.advance(limits.CODE_TTL)
+    clock.advance(policy.CODE_TTL)
 
     with pytest.raises(CodeRefused):
         _verify(provider, holder, code)
@@ -78,7 +78,7 @@ def test_after_five_wrong_tries_even_the_right_code_is_refused(provider, holder)
     _send(provider, holder)
     code = _code(provider, holder)
     wrong = "000000" if code != "000000" else "111111"
-    for _ in range(limits.CODE_TRIES):
+    for _ in range(policy.CODE_TRIES):
         with pytest.raises(CodeRefused):
             _verify(provider, holder, wrong)
 
@@ -105,9 +105,9 @@ def test_twenty_parallel_guesses_at_one_code_get_at_most_five_comparisons(provid
     with ThreadPoolExecutor(len(guesses)) as pool:
         reasons = list(pool.map(guess, guesses))
 
-    assert reasons.count("wrong") <= limits.CODE_TRIES
+    assert reasons.count("wrong") <= policy.CODE_TRIES
     challenge_attempts = provider.store.challenges.live_for_flow(FLOW, "login", provider.clock.now()).attempts
-    assert challenge_attempts == limits.CODE_TRIES
+    assert challenge_attempts == policy.CODE_TRIES
 
 
 def test_a_resend_within_sixty_seconds_is_refused_and_voids_nothing(provider, clock, holder):
@@ -144,7 +144,7 @@ def test_a_phone_gets_at_most_five_codes_a_day(provider, clock, holder):
         _send(provider, holder)
 
     assert refused.value.reason == "daily_cap"
-    clock.advance(limits.DAY)
+    clock.advance(policy.DAY)
     _send(provider, holder)
 
 

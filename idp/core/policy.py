@@ -1,0 +1,73 @@
+"""Every default limit and lifetime the provider ships with, each with the reason for its value.
+
+Values only: the checks that apply them live with their subject (`core.limits` for the attempt and
+send counters, `core.otp`, `core.staff`, `core.dpop`, ...). The sources are the ones the README's
+"Security" notes and the project's security policy cite: RFC 6749 / 9700 (OAuth), RFC 9126 (PAR),
+RFC 9449 (DPoP), RFC 7523 (client assertions), NIST SP 800-63B, OWASP ASVS 5. Tightening a value
+is a one-line change here; loosening one is a decision to document. Lifetimes a deployment may
+tune (sessions, codes, tokens) are settings (`idp.settings`), not constants.
+
+All durations are in seconds.
+"""
+
+from __future__ import annotations
+
+DAY = 86400
+
+# -- password and code failures (NIST 800-63B §5.2.2 rate limiting) -------------------------------
+# 5 free tries, then waits growing from 1 to 15 minutes: a typo costs nothing, guessing costs hours.
+PASSWORD_FREE_TRIES = 5
+# 100 in a row lock the account until a reset by SMS code: 800-63B's "no more than 100" cap.
+PASSWORD_HARD_CAP = 100
+# Codes (SMS, email, TOTP, recovery) are counted apart from passwords, with the same shape.
+CODE_FREE_TRIES = 5
+CODE_HARD_CAP = 100
+# The longest wait before the next try; longer only helps an attacker lock the owner out.
+MAX_DELAY = 15 * 60
+# Per client IP: failed logins in a 15-minute window before that address is refused (credential stuffing).
+LOGIN_FAILURES_PER_IP = 100
+LOGIN_FAILURE_WINDOW = 15 * 60
+
+# -- one-time codes by SMS / email (NIST 800-63B §5.1.3: ≤ 10 min; ASVS 5 V6.5-6.6) ----------------
+# 5 minutes: inside NIST's 10, long enough for a slow SMS.
+CODE_TTL = 5 * 60
+# 5 tries per code: 6 digits with 5 tries is a 1-in-200,000 guess.
+CODE_TRIES = 5
+# A resend after 60 s at the earliest, at most 5 sends per phone and 20 per client IP a day (SMS pumping, OWASP).
+RESEND_COOLDOWN = 60
+SENDS_PER_DESTINATION_PER_DAY = 5
+SENDS_PER_IP_PER_DAY = 20
+# A registration whose code was never entered stops holding the ID number and phone after a day.
+PENDING_ACCOUNT_TTL = DAY
+# A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.
+FLOW_TTL = 30 * 60
+
+# -- staff (ASVS 5 V6/V7) ------------------------------------------------------------------------
+# Staff failures per username in 15 minutes: lower than citizens', staff accounts guard more.
+STAFF_FAILURE_WINDOW = 15 * 60
+STAFF_FAILURES_PER_USERNAME = 10
+
+# -- tokens and requests ---------------------------------------------------------------------------
+# A client that lost the response to a refresh may retry once with the previous token this soon
+# (RFC 9700 §4.14.2 rotation; the grace covers only the immediately previous token).
+REFRESH_GRACE = 10
+# A pushed request_uri works once within 60 s: RFC 9126 §2.2 suggests a short lifetime (5-600 s).
+PAR_TTL = 60
+# A back-channel logout token is sent at once; 2 minutes covers a retry and clock skew (OIDC Back-Channel Logout §2.4).
+LOGOUT_TOKEN_TTL = 120
+# A client assertion may be valid at most 5 minutes ahead (RFC 7523 §3: a short `exp` limits replay).
+ASSERTION_MAX_LIFETIME = 300
+# A DPoP proof's `iat` may be at most 60 s old (RFC 9449 §11.1: a short window limits pre-generated proofs).
+DPOP_PROOF_MAX_AGE = 60
+# Server nonces change every 5 minutes; the previous one stays good (RFC 9449 §8).
+DPOP_NONCE_WINDOW = 300
+
+# -- portals' published keys (RFC 7523, OIDC Core §10.1.1) ----------------------------------------
+# Keep a fetched JWKS 5 minutes: the relying-party cache time the key rotation rules assume.
+JWKS_CACHE_SECONDS = 300
+# An unknown `kid` refetches at most once a minute, so a forged header cannot make us a fetch amplifier.
+JWKS_REFETCH_AT_MOST_EVERY = 60
+# A slow jwks_uri fails within 5 s rather than holding a worker.
+JWKS_FETCH_TIMEOUT = 5.0
+# 64 KiB holds dozens of RSA keys; more is not a key set.
+MAX_JWKS_BYTES = 64 * 1024
