@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from idp.core import policy
 from idp.delivery.client_jwks import JwksFetcher
 from idp.store.repositories import Store
 from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, login_and_consent
@@ -299,7 +300,13 @@ def test_no_database_connection_is_held_while_a_client_jwks_is_fetched(client, c
     # A store of its own: only this request's connections are counted, and the client is not cached.
     shared = provider.store
     provider.store = Store.open(provider.settings.effective_database_url, clock)
-    provider.client_jwks = SlowPortal(clock)
+    provider.client_jwks = SlowPortal(
+        clock,
+        cache_seconds=policy.JWKS_CACHE_SECONDS,
+        refetch_at_most_every=policy.JWKS_REFETCH_AT_MOST_EVERY,
+        timeout=policy.JWKS_FETCH_TIMEOUT,
+        max_bytes=policy.MAX_JWKS_BYTES,
+    )
     try:
         response = _with_assertion(client, portal, key.assertion(portal.client_id, clock.now()))
     finally:
