@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             citizen = add_active_citizen(
                 provider,
                 CitizenDeclaration(
-                    citizen_id=args.citizen_id,
+                    id_number=args.citizen_id,
                     full_name=args.name,
                     birth_date=args.birth_date,
                     sex=args.sex,
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_json(
                 {
                     "id": citizen.id,
-                    "citizen_id": citizen.citizen_id,
+                    "citizen_id": citizen.id_number,
                     "full_name": citizen.full_name,
                     "phone": citizen.phone,
                     "status": citizen.status,

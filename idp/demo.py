@@ -19,7 +19,7 @@ from idp.errors import ValidationError
 DEMO_CLIENT_ID = "demo-portal"
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
 DEMO_CITIZEN = CitizenDeclaration(
-    citizen_id="001090000001",
+    id_number="001090000001",
     full_name="Nguyễn Văn An",
     birth_date="1990-01-15",
     sex="male",
@@ -44,7 +44,7 @@ def seed(provider: Provider) -> str:
     try:
         add_active_citizen(provider, DEMO_CITIZEN, password)
     except ValidationError:  # already seeded: give it the new password
-        found = provider.store.citizens.find_for_login(DEMO_CITIZEN.citizen_id, None)
+        found = provider.store.citizens.find_for_login(DEMO_CITIZEN.id_number, None)
         assert found is not None
         provider.store.citizens.set_password_hash(found[0].id, provider.passwords.hash(password), provider.clock.now())
     verifier = new_token(provider.rng, 32)
@@ -64,7 +64,7 @@ def seed(provider: Provider) -> str:
 Demo seeded.
   portal client_id     {DEMO_CLIENT_ID}
   portal client_secret {secret}
-  citizen ID number    {DEMO_CITIZEN.citizen_id}   (phone {DEMO_CITIZEN.phone})
+  citizen ID number    {DEMO_CITIZEN.id_number}   (phone {DEMO_CITIZEN.phone})
   citizen password     {password}
 
 Start the demo portal (the SDK in clients/) in another terminal, then open http://127.0.0.1:8001/ :

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 REDIRECT_URI = "https://portal.example/callback"
 CITIZEN = CitizenDeclaration(
-    citizen_id="001090000123",
+    id_number="001090000123",
     full_name="Trần Thị Bình",
     birth_date="1990-05-01",
     sex="male",

@@ -22,7 +22,7 @@ from idp.store.verification import VerificationRecord
 def _citizen(c: CitizenRecord) -> dict[str, Any]:
     return {
         "id": c.id,
-        "citizen_id": c.citizen_id,
+        "citizen_id": c.id_number,
         "full_name": c.full_name,
         "birth_date": c.birth_date,
         "sex": c.sex,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from idp.core.identity import (
-    check_citizen_id,
+    ID_NUMBER_FIELD,
+    check_id_number,
     check_sex,
     normalize_email,
     normalize_name,
@@ -23,7 +24,7 @@ from idp.store.records import CitizenRecord, Conflict
 
 @dataclass(frozen=True)
 class CitizenDeclaration:
-    citizen_id: str
+    id_number: str
     full_name: str
     birth_date: str
     sex: str
@@ -37,15 +38,15 @@ def today(provider: Provider) -> date:
 
 def validate(provider: Provider, data: CitizenDeclaration) -> dict[str, object]:
     """The declaration, normalised; raises ValidationError naming the first bad field."""
-    for name in ("citizen_id", "full_name", "birth_date", "sex", "phone"):
+    for name in ("id_number", "full_name", "birth_date", "sex", "phone"):
         if not str(getattr(data, name) or "").strip():
-            raise ValidationError(name, "required")
+            raise ValidationError(ID_NUMBER_FIELD if name == "id_number" else name, "required")
     full_name = normalize_name(data.full_name)
     sex = check_sex(data.sex)
     birth = parse_birth_date(data.birth_date, today(provider))
-    citizen_id = check_citizen_id(data.citizen_id, sex=sex, birth_date=birth)
+    id_number = check_id_number(data.id_number, sex=sex, birth_date=birth)
     return {
-        "citizen_id": citizen_id,
+        "id_number": id_number,
         "full_name": full_name,
         "birth_date": birth.isoformat(),
         "sex": sex,
@@ -58,7 +59,7 @@ def add_active_citizen(provider: Provider, data: CitizenDeclaration, password: s
     """An operator-seeded account: active at LoA1 with a verified phone (no SMS round trip)."""
     values = validate(provider, data)
     check_new_password(
-        password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]), full_name=str(values["full_name"])
+        password, id_number=str(values["id_number"]), phone=str(values["phone"]), full_name=str(values["full_name"])
     )
     password_hash = provider.passwords.hash(password)
     try:

@@ -17,6 +17,8 @@ from importlib.resources import files
 from idp.errors import ValidationError
 
 SEXES = ("male", "female")
+# The form, API and error field that carries the ID number: a public name, older than `id_number`.
+ID_NUMBER_FIELD = "citizen_id"
 _PHONE_SEPARATORS = re.compile(r"[\s.\-]")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -48,18 +50,18 @@ def check_sex(raw: str) -> str:
     return value
 
 
-def check_citizen_id(raw: str, *, sex: str, birth_date: date) -> str:
+def check_id_number(raw: str, *, sex: str, birth_date: date) -> str:
     number = raw.strip()
     if not (len(number) == 12 and number.isascii() and number.isdigit()):
-        raise ValidationError("citizen_id", "citizen_id_format")
+        raise ValidationError(ID_NUMBER_FIELD, "citizen_id_format")
     if number[:3] not in province_codes():
-        raise ValidationError("citizen_id", "citizen_id_province", province=number[:3])
+        raise ValidationError(ID_NUMBER_FIELD, "citizen_id_province", province=number[:3])
     century_sex = int(number[3])
     if ("male", "female")[century_sex % 2] != sex:
-        raise ValidationError("citizen_id", "citizen_id_sex")
+        raise ValidationError(ID_NUMBER_FIELD, "citizen_id_sex")
     year = 1900 + 100 * (century_sex // 2) + int(number[4:6])
     if year != birth_date.year:
-        raise ValidationError("citizen_id", "citizen_id_year", year=year)
+        raise ValidationError(ID_NUMBER_FIELD, "citizen_id_year", year=year)
     return number
 
 

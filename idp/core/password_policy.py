@@ -79,7 +79,7 @@ def _contains_name(text: str, compact: str, full_name: str) -> bool:
     return any(part in folded for part in parts if len(part) >= MIN_NAME_PART)
 
 
-def check_new_password(password: str, *, citizen_id: str = "", phone: str = "", full_name: str = "") -> None:
+def check_new_password(password: str, *, id_number: str = "", phone: str = "", full_name: str = "") -> None:
     """Raise `ValidationError("password", code)` for the first rule the new password breaks."""
     text = _nfc(password)
     if len(text) < MIN_LENGTH:
@@ -89,7 +89,7 @@ def check_new_password(password: str, *, citizen_id: str = "", phone: str = "", 
     if text.casefold() in common_passwords():
         raise ValidationError(_FIELD, "password_common")
     compact = _SEPARATORS.sub("", text)
-    number = citizen_id.strip()
+    number = id_number.strip()
     if number and number in compact:
         raise ValidationError(_FIELD, "password_contains_id")
     digits = _phone_digits(phone) if phone.strip() else ""

@@ -32,13 +32,13 @@ def register(
 ) -> flows.StartedFlow:
     values = validate(provider, declaration)
     check_new_password(
-        password, citizen_id=str(values["citizen_id"]), phone=str(values["phone"]), full_name=str(values["full_name"])
+        password, id_number=str(values["id_number"]), phone=str(values["phone"]), full_name=str(values["full_name"])
     )
     phone = str(values["phone"])
     limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
     now = provider.clock.now()
-    provider.store.citizens.remove_stale_pending(str(values["citizen_id"]), phone, now - policy.PENDING_ACCOUNT_TTL)
+    provider.store.citizens.remove_stale_pending(str(values["id_number"]), phone, now - policy.PENDING_ACCOUNT_TTL)
     data = {"return_to": return_to, "phone": phone}
     try:
         citizen = provider.store.citizens.add(
@@ -53,7 +53,7 @@ def register(
         )
     except Conflict:
         started = flows.start(provider, "register", None, data)
-        _tell_holders(provider, str(values["citizen_id"]), phone, lang)
+        _tell_holders(provider, str(values["id_number"]), phone, lang)
         return started
     started = flows.start(provider, "register", citizen.id, data)
     otp.send_code(
@@ -69,8 +69,8 @@ def register(
     return started
 
 
-def _tell_holders(provider: Provider, citizen_id: str, phone: str, lang: str) -> None:
-    for holder in provider.store.citizens.find_holders(citizen_id, phone):
+def _tell_holders(provider: Provider, id_number: str, phone: str, lang: str) -> None:
+    for holder in provider.store.citizens.find_holders(id_number, phone):
         notify.send(
             provider,
             channel="sms",

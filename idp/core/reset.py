@@ -39,7 +39,7 @@ def finish(provider: Provider, flow_id: str, secret: str | None, code: str, new_
     citizen = provider.store.citizens.get(flow.citizen_id) if flow.citizen_id else None
     if citizen is None:
         raise otp.CodeRefused("wrong")
-    check_new_password(new_password, citizen_id=citizen.citizen_id, phone=citizen.phone, full_name=citizen.full_name)
+    check_new_password(new_password, id_number=citizen.id_number, phone=citizen.phone, full_name=citizen.full_name)
     otp.verify_code(provider, citizen_id=citizen.id, purpose="reset", flow_id=flow.id, code=code)
     now = provider.clock.now()
     provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(new_password), now)

@@ -52,7 +52,7 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
     if "phone" in scopes:
         claims.update(phone_number=citizen.phone, phone_number_verified=citizen.phone_verified)
     if "citizen_id" in scopes:
-        claims["citizen_id"] = citizen.citizen_id
+        claims["citizen_id"] = citizen.id_number
     if "national_profile" in scopes:
         year, month, day = citizen.birth_date.split("-")
         claims.update(
@@ -66,7 +66,7 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
         if citizen.email:
             claims["ThuDienTu"] = citizen.email
         if "citizen_id" in scopes:  # the ID number only ever travels with its own scope
-            claims["SoDinhDanh"] = citizen.citizen_id
+            claims["SoDinhDanh"] = citizen.id_number
     return claims
 
 

@@ -85,7 +85,7 @@ def start_phone_change(
     provider: Provider, citizen: CitizenRecord, password: str, new_phone: str, *, client_ip: str, lang: str
 ) -> flows.StartedFlow:
     """The password again, then a code to the *new* number proves it."""
-    found = provider.store.citizens.find_for_login(citizen.citizen_id, None)
+    found = provider.store.citizens.find_for_login(citizen.id_number, None)
     if found is None or not provider.passwords.verify(found[1], password):
         raise LoginFailed()
     phone = normalize_phone(new_phone)

@@ -23,7 +23,7 @@ from idp.errors import Refusal, ValidationError
 from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord
-from idp.store.verification import IDENTITY_FIELDS, VerificationRecord
+from idp.store.verification import IDENTITY_FIELDS, VerificationRecord, identity_of
 
 DOCUMENT_TYPES = ("cccd", "cmnd", "passport")
 NOTE_MAX = 1000
@@ -65,10 +65,6 @@ class DecisionRefused(Refusal):
         return _DECISION_REFUSED[self.reason]
 
 
-def identity_of(citizen: CitizenRecord) -> dict[str, str]:
-    return {name: str(getattr(citizen, name)) for name in IDENTITY_FIELDS}
-
-
 def identity_digest(identity: dict[str, str]) -> str:
     body = json.dumps(
         {k: identity[k] for k in IDENTITY_FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -103,7 +99,7 @@ def search_citizens(provider: Provider, console: Console, query: str, page: int 
         return SearchResult([], 0, 1, 0)
     directory = provider.store.citizen_directory
     if query.isdigit() and len(query) == 12:
-        found, total = directory.search(citizen_id=query, limit=PAGE_SIZE, offset=offset)
+        found, total = directory.search(id_number=query, limit=PAGE_SIZE, offset=offset)
     else:
         phone = None
         if sum(c.isdigit() for c in query) >= 9 and not any(c.isalpha() for c in query):

@@ -23,8 +23,14 @@ from idp.http.peer import client_ip
 from idp.http.render import api_language, json_response, language, page, redirect
 from idp.i18n import words
 
-FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")
+FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")  # the form's and the API's: public
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _declaration(fields: dict[str, str]) -> CitizenDeclaration:
+    """The declared ID number arrives in the `citizen_id` field, a public name kept from before `id_number`."""
+    named = dict(fields)
+    return CitizenDeclaration(id_number=named.pop("citizen_id"), **named)
 
 
 def _return_to(raw: str | None) -> str | None:
@@ -63,7 +69,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     provider = request.app.state.provider
     lang = _lang(request)
     values = {name: form.one(name) or "" for name in FIELDS}
-    declaration = CitizenDeclaration(**values)
+    declaration = _declaration(values)
     try:
         started = await password_work(
             request,
@@ -153,7 +159,7 @@ async def _json_body(request: Request) -> dict[str, object]:
 async def api_register(request: Request) -> Response:
     provider = request.app.state.provider
     data = await _json_body(request)
-    declaration = CitizenDeclaration(**{name: str(data.get(name, "")) for name in FIELDS})
+    declaration = _declaration({name: str(data.get(name, "")) for name in FIELDS})
     started = await password_work(
         request,
         registration.register,

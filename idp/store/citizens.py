@@ -18,7 +18,8 @@ _CITIZEN_COLUMNS = [c for c in _citizen.c if c.name != "password_hash"]
 
 def _citizen_record(row: Any) -> CitizenRecord:
     fields = row if isinstance(row, dict) else row._mapping
-    return CitizenRecord(**{c.name: fields[c.name] for c in _CITIZEN_COLUMNS if c.name != "created_at"})
+    values = {c.name: fields[c.name] for c in _CITIZEN_COLUMNS if c.name not in ("created_at", "citizen_id")}
+    return CitizenRecord(id_number=fields["citizen_id"], **values)  # the column keeps its old name
 
 
 def _conflicting_field(exc: IntegrityError, candidates: tuple[str, ...]) -> str:
@@ -34,7 +35,9 @@ class Citizens:
         self._db = db
 
     def add(self, *, password_hash: str, created_at: int, **values: Any) -> CitizenRecord:
+        """`values` are the record's fields; `id_number` goes to its column, still named `citizen_id`."""
         row = dict(values, password_hash=password_hash, created_at=created_at, updated_at=created_at)
+        row["citizen_id"] = row.pop("id_number")
         try:
             with self._db.begin() as conn:
                 added = conn.execute(_citizen.insert().values(**row).returning(*_CITIZEN_COLUMNS)).one()
@@ -56,20 +59,20 @@ class Citizens:
             row = conn.execute(select(*_CITIZEN_COLUMNS, _citizen.c.password_hash).where(condition)).first()
         return (_citizen_record(row), row.password_hash) if row else None
 
-    def find_holders(self, citizen_id: str, phone: str) -> list[CitizenRecord]:
+    def find_holders(self, id_number: str, phone: str) -> list[CitizenRecord]:
         """Accounts that already hold this ID number or this phone (to tell their owners)."""
         with self._db.connect() as conn:
             rows = conn.execute(
-                select(*_CITIZEN_COLUMNS).where(or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone))
+                select(*_CITIZEN_COLUMNS).where(or_(_citizen.c.citizen_id == id_number, _citizen.c.phone == phone))
             ).all()
         return [_citizen_record(r) for r in rows]
 
-    def remove_stale_pending(self, citizen_id: str, phone: str, created_before: int) -> int:
+    def remove_stale_pending(self, id_number: str, phone: str, created_before: int) -> int:
         """Pending registrations never proven by their code stop holding the ID number and phone."""
         stale = and_(
             _citizen.c.status == "pending",
             _citizen.c.created_at < created_before,
-            or_(_citizen.c.citizen_id == citizen_id, _citizen.c.phone == phone),
+            or_(_citizen.c.citizen_id == id_number, _citizen.c.phone == phone),
         )
         with self._db.begin() as conn:
             ids = [r.id for r in conn.execute(select(_citizen.c.id).where(stale)).all()]

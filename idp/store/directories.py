@@ -77,7 +77,7 @@ class CitizenDirectory:
     def search(
         self,
         *,
-        citizen_id: str | None = None,
+        id_number: str | None = None,
         phone: str | None = None,
         folded_name: str | None = None,
         fold: Callable[[str], str] = str,
@@ -86,8 +86,8 @@ class CitizenDirectory:
     ) -> tuple[list[CitizenRecord], int]:
         conditions: list[ColumnElement[bool]] = []
         query = select(*_CITIZEN_COLUMNS)
-        if citizen_id:
-            conditions.append(_citizen.c.citizen_id == citizen_id)
+        if id_number:
+            conditions.append(_citizen.c.citizen_id == id_number)
         if phone:
             conditions.append(_citizen.c.phone == phone)
         if folded_name:

@@ -23,7 +23,7 @@ class Conflict(IdpError):
 @dataclass(frozen=True)
 class CitizenRecord:
     id: str
-    citizen_id: str
+    id_number: str  # the 12-digit citizen ID number (column `citizen.citizen_id`)
     full_name: str
     birth_date: str
     sex: str

@@ -39,6 +39,8 @@ class Citizen(SQLModel, table=True):
     __tablename__ = "citizen"
 
     id: str = Field(primary_key=True, max_length=36)
+    # The 12-digit ID number, `id_number` in every record and in the code. The column keeps its first
+    # name: a rename would break processes still running the old code during a rollout.
     citizen_id: str = Field(max_length=12, unique=True)
     full_name: str = Field(max_length=200)
     birth_date: str = Field(max_length=10)  # ISO date; compared as text

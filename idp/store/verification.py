@@ -16,9 +16,23 @@ from sqlalchemy import Column, Text, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
+from idp.store.records import CitizenRecord
 from idp.store.tables import AnyRow, Citizen, _epoch, table_of
 
+# Citizen columns, and the keys of the identity a record stores: the ID number is `citizen_id` there,
+# as in the column, so records written before `CitizenRecord.id_number` still compare and digest alike.
 IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
+
+
+def identity_of(citizen: CitizenRecord) -> dict[str, str]:
+    """The account's identity fields, keyed as the stored identity and the columns are."""
+    return {
+        "citizen_id": citizen.id_number,
+        "full_name": citizen.full_name,
+        "birth_date": citizen.birth_date,
+        "sex": citizen.sex,
+        "phone": citizen.phone,
+    }
 
 
 class VerificationRequest(SQLModel, table=True):

@@ -55,15 +55,15 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
 
     # The admin logs in with password + TOTP and finds the citizen.
     context, page = _staff_login(chromium, rp.issuer, "root.admin", admin)
-    page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
+    page.goto(f"{rp.issuer}/admin/citizens?q={rp.id_number}")
     assert page.locator("#results a").count() == 1
     context.close()
 
     # The clerk records the in-person check.
     context, page = _staff_login(chromium, rp.issuer, "counter.clerk", clerk)
-    page.goto(f"{rp.issuer}/admin/citizens?q={rp.citizen_id}")
+    page.goto(f"{rp.issuer}/admin/citizens?q={rp.id_number}")
     page.click("#results a")
-    page.fill("#document_number", rp.citizen_id)
+    page.fill("#document_number", rp.id_number)
     page.check("#data_matches")
     page.fill("#note", "CCCD checked at the counter")
     page.click("#record")
@@ -106,7 +106,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
 
     page.route(rp.redirect_uri + "*", fulfil)
     page.goto(url)
-    page.fill("#identifier", rp.citizen_id)
+    page.fill("#identifier", rp.id_number)
     page.fill("#password", rp.password)
     page.click("button[type=submit]")
     page.wait_for_selector("#send-sms")

@@ -35,7 +35,7 @@ def test_citizens_are_found_by_id_number_phone_and_name_without_diacritics(clien
     citizen, _ = add_citizen(provider)
     act_as(client, staff_of("clerk"))
 
-    by_id = client.get("/admin/api/citizens", params={"q": CITIZEN.citizen_id}).json()
+    by_id = client.get("/admin/api/citizens", params={"q": CITIZEN.id_number}).json()
     by_phone = client.get("/admin/api/citizens", params={"q": "0912345678"}).json()
     by_name = client.get("/admin/api/citizens", params={"q": "tran thi binh"}).json()
     nothing = client.get("/admin/api/citizens", params={"q": "nguyen"}).json()
@@ -44,6 +44,19 @@ def test_citizens_are_found_by_id_number_phone_and_name_without_diacritics(clien
     assert [c["id"] for c in by_phone["citizens"]] == [citizen.id]
     assert [c["id"] for c in by_name["citizens"]] == [citizen.id]
     assert nothing["total"] == 0
+
+
+def test_the_console_shows_the_id_number_and_the_api_answers_it_as_citizen_id(client, provider, staff_of):
+    citizen, _ = add_citizen(provider)
+    act_as(client, staff_of("clerk"))
+
+    listed = client.get("/admin/citizens", params={"q": citizen.id_number})
+    detail = client.get(f"/admin/citizens/{citizen.id}")
+    found = client.get("/admin/api/citizens", params={"q": citizen.id_number}).json()
+
+    assert f"<td>{citizen.id_number}</td>" in listed.text
+    assert f"<dd>{citizen.id_number}</dd>" in detail.text
+    assert found["citizens"][0]["citizen_id"] == citizen.id_number
 
 
 def test_the_detail_shows_factors_but_never_secrets(client, provider, staff_of):

@@ -39,6 +39,19 @@ def test_a_clerk_records_and_a_supervisor_approves_so_the_account_reaches_loa2(c
     assert provider.store.citizens.get(citizen.id).level == "LoA2"
 
 
+def test_a_record_keeps_the_id_number_under_citizen_id_as_records_stored_before_the_rename(client, provider, staff_of):
+    citizen, _ = add_citizen(provider)
+    request_id = _record(client, act_as(client, staff_of("clerk")), citizen.id)
+    act_as(client, staff_of("supervisor"))
+
+    stored = provider.store.verifications.get(request_id)
+    desk = client.get("/admin/desk")
+
+    assert stored.identity["citizen_id"] == citizen.id_number
+    assert stored.identity_digest == verification.identity_digest(verification.identity_of(citizen))
+    assert f"({citizen.id_number})" in desk.text
+
+
 def test_nobody_approves_a_check_they_recorded_themselves(client, provider, staff_of):
     citizen, _ = add_citizen(provider)
     both = act_as(client, staff_of("clerk", "supervisor", username="wears.two.hats"))

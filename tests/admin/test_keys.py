@@ -22,7 +22,7 @@ def _kid(token: str) -> str:
 
 def _login(client, sdk, portal, citizen, password):
     login = sdk.start_login(scope="openid profile")
-    callback = walk_pages(client, login.url, portal.redirect_uri, citizen.citizen_id, password)
+    callback = walk_pages(client, login.url, portal.redirect_uri, citizen.id_number, password)
     return sdk.finish_login(callback, login)
 
 

@@ -34,9 +34,7 @@ def test_a_token_with_the_read_scope_searches_citizens_and_is_audited_as_the_cli
     citizen, _ = add_citizen(provider)
     backend = _backend(provider, "admin:citizens.read")
 
-    found = client.get(
-        "/admin/api/citizens", params={"q": CITIZEN.citizen_id}, headers=_bearer(_token(client, backend))
-    )
+    found = client.get("/admin/api/citizens", params={"q": CITIZEN.id_number}, headers=_bearer(_token(client, backend)))
 
     assert found.status_code == 200 and [c["id"] for c in found.json()["citizens"]] == [citizen.id]
     events = audit.search(provider, audit_filter({"action": "citizen.search"}), 10)
@@ -91,7 +89,7 @@ def test_a_citizens_access_token_is_not_accepted_by_the_admin_api(client, provid
     portal = add_portal(provider, scopes=["openid", "profile", "admin:citizens.read"])
     citizen, password = add_citizen(provider)
     pkce = Pkce()
-    code = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid profile")["code"]
+    code = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid profile")["code"]
     token = exchange(client, portal, code, pkce).json()["access_token"]
     client.cookies.clear()
 

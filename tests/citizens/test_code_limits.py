@@ -155,7 +155,7 @@ def test_one_client_ip_gets_at_most_twenty_codes_a_day(provider, holder):
         add_citizen(
             provider,
             declaration=CitizenDeclaration(
-                citizen_id=f"00109000{n:04d}",
+                id_number=f"00109000{n:04d}",
                 full_name="Lê Văn Tám",
                 birth_date="1990-01-01",
                 sex="male",

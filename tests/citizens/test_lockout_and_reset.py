@@ -45,12 +45,12 @@ def _message(response):
 def test_after_five_failures_even_the_right_password_waits_a_minute(client, clock, setup):
     portal, citizen, password = setup
     for _ in range(limits.PASSWORD_FREE_TRIES):
-        assert _try_login(client, portal, citizen.citizen_id, "wrong password!").status_code == 401
+        assert _try_login(client, portal, citizen.id_number, "wrong password!").status_code == 401
 
-    blocked = _try_login(client, portal, citizen.citizen_id, password)
+    blocked = _try_login(client, portal, citizen.id_number, password)
     unknown = _try_login(client, portal, "079090000999", "x" * 10)
     clock.advance(60)
-    allowed = _try_login(client, portal, citizen.citizen_id, password)
+    allowed = _try_login(client, portal, citizen.id_number, password)
 
     assert blocked.status_code == unknown.status_code == 401 and _message(blocked) == _message(unknown)
     assert allowed.status_code == 303
@@ -66,9 +66,9 @@ def test_a_hundred_failures_lock_the_account_until_a_reset_by_sms(client, clock,
         provider.store.failures.record(citizen.id, "password", clock.now(), limits.password_delay)
     clock.advance(limits.MAX_DELAY + 1)
 
-    locked = _try_login(client, portal, citizen.citizen_id, password)
+    locked = _try_login(client, portal, citizen.id_number, password)
     _reset(client, provider, citizen, "một mật khẩu mới thật dài")
-    after = _try_login(client, portal, citizen.citizen_id, "một mật khẩu mới thật dài")
+    after = _try_login(client, portal, citizen.id_number, "một mật khẩu mới thật dài")
 
     assert locked.status_code == 401 and after.status_code == 303
 
@@ -78,7 +78,7 @@ def test_one_address_is_refused_after_a_hundred_failed_logins_whatever_the_accou
     for _ in range(limits.LOGIN_FAILURES_PER_IP):
         provider.store.counters.hit("login-fail-ip:testclient", limits.LOGIN_FAILURE_WINDOW, provider.clock.now())
 
-    response = _try_login(client, portal, citizen.citizen_id, password)
+    response = _try_login(client, portal, citizen.id_number, password)
 
     assert response.status_code == 429
 
@@ -87,7 +87,7 @@ def _reset(client, provider, citizen, new_password, identifier=None):
     form = client.get("/reset")
     started = client.post(
         form_action(form.text, "/reset"),
-        data={"csrf_token": csrf_of(form.text), "identifier": identifier or citizen.citizen_id},
+        data={"csrf_token": csrf_of(form.text), "identifier": identifier or citizen.id_number},
     )
     page = client.get(path_of(started.headers["location"]))
     code = sent_codes(provider, citizen.phone, "reset")[-1]
@@ -100,7 +100,7 @@ def _reset(client, provider, citizen, new_password, identifier=None):
 def test_a_reset_sets_the_new_password_and_ends_sessions_and_refresh_tokens(client, provider, setup):
     portal, citizen, password = setup
     pkce = Pkce()
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid offline_access")
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid offline_access")
     tokens = exchange(client, portal, callback["code"], pkce).json()
 
     _, done = _reset(client, provider, citizen, "một mật khẩu mới thật dài", identifier="0912 345 678")
@@ -112,13 +112,13 @@ def test_a_reset_sets_the_new_password_and_ends_sessions_and_refresh_tokens(clie
     assert refreshed.json()["error"] == "invalid_grant"
     silent = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), prompt="none")))
     assert "login_required" in silent.headers["location"]
-    assert _try_login(client, portal, citizen.citizen_id, password).status_code == 401
+    assert _try_login(client, portal, citizen.id_number, password).status_code == 401
 
 
 def test_a_reset_for_an_unknown_account_answers_the_same_and_sends_nothing(client, provider, setup):
     form = client.get("/reset")
     known = client.post(
-        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": setup[1].citizen_id}
+        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": setup[1].id_number}
     )
     unknown = client.post(
         form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": "079090000999"}
@@ -133,7 +133,7 @@ def test_a_reset_refuses_a_weak_new_password_without_burning_the_code(client, pr
     _portal, citizen, _ = setup
     form = client.get("/reset")
     started = client.post(
-        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": citizen.citizen_id}
+        form_action(form.text, "/reset"), data={"csrf_token": csrf_of(form.text), "identifier": citizen.id_number}
     )
     page = client.get(path_of(started.headers["location"]))
     code = sent_codes(provider, citizen.phone, "reset")[-1]
@@ -151,7 +151,7 @@ def test_a_reset_refuses_a_weak_new_password_without_burning_the_code(client, pr
 
 def test_changing_the_phone_needs_the_password_and_a_code_to_the_new_number(client, provider, setup):
     portal, citizen, password = setup
-    login_and_consent(client, portal, citizen.citizen_id, password)
+    login_and_consent(client, portal, citizen.id_number, password)
     account = client.get("/account")
 
     wrong = client.post(
@@ -182,7 +182,7 @@ def test_the_account_page_refuses_a_form_without_its_csrf_token(client, provider
     page = client.get(path_of(start.headers["location"]))
     client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
 
     response = client.post("/account/totp", data={"csrf_token": "forged"})

@@ -118,7 +118,7 @@ def test_registering_an_existing_id_number_answers_like_a_new_one_and_tells_the_
     holder, _ = add_citizen(
         provider,
         declaration=CitizenDeclaration(
-            citizen_id=NEW["citizen_id"],
+            id_number=NEW["citizen_id"],
             full_name="Phạm Minh Châu",
             birth_date=NEW["birth_date"],
             sex="female",
@@ -141,7 +141,7 @@ def test_a_collided_registration_accepts_no_code(client, provider):
     add_citizen(
         provider,
         declaration=CitizenDeclaration(
-            citizen_id=NEW["citizen_id"],
+            id_number=NEW["citizen_id"],
             full_name="Phạm Minh Châu",
             birth_date=NEW["birth_date"],
             sex="female",
@@ -161,7 +161,7 @@ def test_twenty_parallel_registrations_of_one_id_number_create_exactly_one_accou
     def attempt(n):
         barrier.wait()
         declaration = CitizenDeclaration(
-            citizen_id=NEW["citizen_id"],
+            id_number=NEW["citizen_id"],
             full_name=NEW["full_name"],
             birth_date=NEW["birth_date"],
             sex="female",
@@ -221,7 +221,7 @@ def test_the_registration_api_answers_a_duplicate_like_a_new_one(client, provide
     add_citizen(
         provider,
         declaration=CitizenDeclaration(
-            citizen_id=NEW["citizen_id"],
+            id_number=NEW["citizen_id"],
             full_name="Phạm Minh Châu",
             birth_date=NEW["birth_date"],
             sex="female",
@@ -264,7 +264,11 @@ def test_validation_errors_carry_the_field(provider):
     with pytest.raises(ValidationError) as refused:
         registration.register(
             provider,
-            CitizenDeclaration(**{**{k: v for k, v in NEW.items() if k != "password"}, "phone": "0212345678"}),
+            CitizenDeclaration(
+                id_number=NEW["citizen_id"],
+                **{k: v for k, v in NEW.items() if k not in ("password", "citizen_id", "phone")},
+                phone="0212345678",
+            ),
             NEW["password"],
             client_ip="1.2.3.4",
             lang="vi",

@@ -31,7 +31,7 @@ def _account_login(client, citizen, password):
     page = client.get(path_of(start.headers["location"]))
     done = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     assert done.headers["location"].endswith("/account"), done.text
     return client.get("/account")
@@ -64,6 +64,14 @@ def _claims(client, portal, callback, pkce):
     return jwt.decode(tokens["id_token"], options={"verify_signature": False})
 
 
+def test_the_account_page_shows_the_citizen_their_id_number(client, provider):
+    citizen, password = add_citizen(provider)
+
+    account = _account_login(client, citizen, password)
+
+    assert f"<dd>{citizen.id_number}</dd>" in account.text
+
+
 def test_enrolment_shows_a_qr_code_and_the_key_and_gives_ten_recovery_codes(enrolled):
     _, _, secret, codes, enrol = enrolled
 
@@ -87,7 +95,7 @@ def test_an_enrolled_citizen_is_asked_for_the_app_code_and_the_token_says_otp(cl
     pkce = Pkce()
 
     callback = login_and_consent(
-        client, portal, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+        client, portal, citizen.id_number, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
     )
 
     claims = _claims(client, portal, callback, pkce)
@@ -99,7 +107,7 @@ def test_a_wrong_app_code_is_refused(client, provider, enrolled):
     portal = add_portal(provider)
 
     with pytest.raises(PageRefused) as refused:
-        login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: "000000")
+        login_and_consent(client, portal, citizen.id_number, password, second_factor=lambda: "000000")
 
     assert refused.value.response.status_code == 401 and "/second-factor" in refused.value.response.text
 
@@ -108,11 +116,11 @@ def test_an_app_code_is_never_accepted_twice(client, clock, provider, enrolled):
     citizen, password, secret, _, _ = enrolled
     portal = add_portal(provider)
     code = totp_code(secret, clock.now())
-    login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
+    login_and_consent(client, portal, citizen.id_number, password, second_factor=lambda: code)
     client.cookies.clear()
 
     with pytest.raises(PageRefused) as refused:
-        login_and_consent(client, portal, citizen.citizen_id, password, second_factor=lambda: code)
+        login_and_consent(client, portal, citizen.id_number, password, second_factor=lambda: code)
 
     assert refused.value.response.status_code == 401
 
@@ -126,7 +134,7 @@ def test_a_recovery_code_works_once(client, provider, enrolled):
         page = client.get(path_of(start.headers["location"]))
         second = client.post(
             form_action(page.text, "/login"),
-            data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+            data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
         )
         recovery_page = client.get(path_of(second.headers["location"]) + "?method=recovery")
         return client.post(
@@ -149,7 +157,7 @@ def test_an_sms_code_can_stand_in_for_the_app(client, provider, enrolled):
     page = client.get(path_of(start.headers["location"]))
     second = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     sms_page = client.get(path_of(second.headers["location"]) + "?method=sms")
     sent = client.post(
@@ -188,7 +196,7 @@ def test_a_verified_citizen_reaches_loa2_with_two_factors(client, clock, provide
     callback = login_and_consent(
         client,
         portal,
-        citizen.citizen_id,
+        citizen.id_number,
         password,
         pkce,
         acr_values="LoA2",
@@ -207,7 +215,7 @@ def test_a_verified_citizen_without_an_app_reaches_loa2_with_an_sms_code(client,
     page = client.get(path_of(start.headers["location"]))
     second = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     sms_page = client.get(path_of(second.headers["location"]))
     assert 'name="method" value="sms"' in sms_page.text
@@ -235,7 +243,7 @@ def test_a_loa1_session_steps_up_to_loa2_without_the_password_again(client, cloc
     citizen, password = add_citizen(provider)
     _verify_identity(provider, citizen)
     portal = add_portal(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password)
+    login_and_consent(client, portal, citizen.id_number, password)
 
     start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), acr_values="LoA2")))
     page = client.get(path_of(start.headers["location"]))
@@ -246,7 +254,7 @@ def test_a_loa1_session_steps_up_to_loa2_without_the_password_again(client, cloc
 def test_an_unverified_citizen_asking_loa2_is_refused_without_typing_anything_when_logged_in(client, provider):
     citizen, password = add_citizen(provider)
     portal = add_portal(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password)
+    login_and_consent(client, portal, citizen.id_number, password)
 
     start = client.get("/authorize?" + urlencode(authorize_params(portal, Pkce(), acr_values="LoA2")))
 
@@ -259,13 +267,13 @@ def test_a_portal_registered_for_loa2_gets_it_or_nothing_whatever_it_asks(client
     pkce = Pkce()
 
     refused = login_and_consent(
-        client, strict, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+        client, strict, citizen.id_number, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
     )
     _verify_identity(provider, citizen)
     client.cookies.clear()
     clock.advance(30)
     granted = login_and_consent(
-        client, strict, citizen.citizen_id, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
+        client, strict, citizen.id_number, password, pkce, second_factor=lambda: totp_code(secret, clock.now())
     )
 
     assert refused["error"] == "unmet_authentication_requirements"
@@ -277,9 +285,7 @@ def test_logins_and_factor_changes_reach_the_audit_trail_with_ip_and_user_agent(
 
     citizen, password, secret, _, _ = enrolled
     portal = add_portal(provider)
-    login_and_consent(
-        client, portal, citizen.citizen_id, password, second_factor=lambda: totp_code(secret, clock.now())
-    )
+    login_and_consent(client, portal, citizen.id_number, password, second_factor=lambda: totp_code(secret, clock.now()))
 
     with provider.store.engine.connect() as conn:
         rows = conn.execute(

@@ -77,7 +77,7 @@ def test_citizens_add_creates_an_active_citizen_from_a_password_on_stdin(env):
         "citizens",
         "add",
         "--citizen-id",
-        CITIZEN.citizen_id,
+        CITIZEN.id_number,
         "--name",
         "Trần  Thị Bình",
         "--birth-date",
@@ -108,7 +108,7 @@ def test_citizens_add_creates_an_active_citizen_from_a_password_on_stdin(env):
 def test_citizens_add_refuses_a_bad_value_naming_the_field(env, change, field):
     idp(env, "init")
     values = {
-        "--citizen-id": CITIZEN.citizen_id,
+        "--citizen-id": CITIZEN.id_number,
         "--name": CITIZEN.full_name,
         "--birth-date": CITIZEN.birth_date,
         "--sex": CITIZEN.sex,
@@ -136,7 +136,7 @@ def test_a_short_password_is_refused(env):
         "citizens",
         "add",
         "--citizen-id",
-        CITIZEN.citizen_id,
+        CITIZEN.id_number,
         "--name",
         CITIZEN.full_name,
         "--birth-date",

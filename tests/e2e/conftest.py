@@ -25,7 +25,7 @@ class RunningProvider:
     client_id: str
     client_secret: str
     redirect_uri: str
-    citizen_id: str
+    id_number: str
     password: str
     env: dict[str, str]
 
@@ -63,7 +63,7 @@ def running_provider(
         "citizens",
         "add",
         "--citizen-id",
-        CITIZEN.citizen_id,
+        CITIZEN.id_number,
         "--name",
         CITIZEN.full_name,
         "--birth-date",
@@ -78,5 +78,5 @@ def running_provider(
     assert citizen.returncode == 0, citizen.stderr
     with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
         yield RunningProvider(
-            issuer, client["client_id"], client["client_secret"], REDIRECT_URI, CITIZEN.citizen_id, password, env
+            issuer, client["client_id"], client["client_secret"], REDIRECT_URI, CITIZEN.id_number, password, env
         )

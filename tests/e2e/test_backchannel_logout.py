@@ -25,7 +25,7 @@ def test_logging_out_at_one_portal_ends_the_session_at_the_other(running_provide
         page = chromium.new_context().new_page()
         page.goto(first.url + "/")
         page.click("#login")
-        page.fill("#identifier", running_provider.citizen_id)
+        page.fill("#identifier", running_provider.id_number)
         page.fill("#password", running_provider.password)
         page.click("button[type=submit]")
         page.click("button[value=allow]")

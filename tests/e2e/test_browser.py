@@ -46,7 +46,7 @@ def test_a_citizen_logs_in_and_consents_in_chromium_and_the_portal_gets_tokens(r
 
     page.goto(url)
     assert page.locator("h1").inner_text() == "Đăng nhập"
-    page.fill("#identifier", running_provider.citizen_id)
+    page.fill("#identifier", running_provider.id_number)
     page.fill("#password", running_provider.password)
     page.click("button[type=submit]")
     page.wait_for_selector("ul.scopes")
@@ -67,7 +67,7 @@ def test_a_wrong_password_shows_the_same_message_in_the_browser_and_no_session(r
     page = context.new_page()
 
     page.goto(url)
-    page.fill("#identifier", running_provider.citizen_id)
+    page.fill("#identifier", running_provider.id_number)
     page.fill("#password", "not the password at all")
     page.click("button[type=submit]")
 

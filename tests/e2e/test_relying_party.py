@@ -44,7 +44,7 @@ def test_authlib_logs_in_validates_refreshes_and_revokes(running_provider):
     url, state = rp.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
 
     with httpx.Client(base_url=rp_config.issuer) as browser:
-        callback = walk_pages(browser, url, rp_config.redirect_uri, rp_config.citizen_id, rp_config.password)
+        callback = walk_pages(browser, url, rp_config.redirect_uri, rp_config.id_number, rp_config.password)
     token = rp.fetch_token(meta["token_endpoint"], authorization_response=callback, state=state, code_verifier=verifier)
     claims = _validate_id_token(
         token["id_token"], jwks, rp_config.issuer, rp_config.client_id, nonce, token["access_token"]

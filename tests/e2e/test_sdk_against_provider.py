@@ -65,7 +65,7 @@ def test_the_sync_client_logs_in_reads_userinfo_refreshes_and_revokes(running_pr
     ):
         login = client.start_login(scope=SCOPE)
 
-        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
+        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.id_number, rp.password)
         tokens = client.finish_login(callback, login)
         info = client.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
         refreshed = client.refresh(tokens.refresh_token, subject=tokens.claims.sub)
@@ -73,7 +73,7 @@ def test_the_sync_client_logs_in_reads_userinfo_refreshes_and_revokes(running_pr
         with pytest.raises(OAuthError) as refused:
             client.userinfo(refreshed.access_token, expected_sub=tokens.claims.sub)
 
-    assert tokens.claims.sub and tokens.claims.sub != rp.citizen_id  # an opaque subject, not the ID number
+    assert tokens.claims.sub and tokens.claims.sub != rp.id_number  # an opaque subject, not the ID number
     assert tokens.claims.acr == "LoA1" and tokens.claims.amr == ("pwd",)
     assert info["sub"] == tokens.claims.sub and info["name"] == CITIZEN.full_name
     assert info["phone_number"] == "+84912345678"
@@ -92,7 +92,7 @@ async def test_the_async_client_of_a_public_portal_logs_in_refreshes_and_revokes
         login = await client.start_login(scope=SCOPE)
 
         with httpx.Client(base_url=rp.issuer) as browser:  # the citizen's browser, not the portal
-            callback = walk_pages(browser, login.url, portal.redirect_uri, rp.citizen_id, rp.password)
+            callback = walk_pages(browser, login.url, portal.redirect_uri, rp.id_number, rp.password)
         tokens = await client.finish_login(callback, login)
         info = await client.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
         refreshed = await client.refresh(tokens.refresh_token, subject=tokens.claims.sub)
@@ -116,7 +116,7 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
     ):
         login = client.start_login(scope="openid profile", acr_values="LoA2")
 
-        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.citizen_id, rp.password)
+        callback = walk_pages(browser, login.url, rp.redirect_uri, rp.id_number, rp.password)
         with pytest.raises(AuthorizationDenied) as denied:  # state and iss are checked before the error
             client.finish_login(callback, login)
 
@@ -163,7 +163,7 @@ def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(runni
     page.goto(demo_portal.url + "/")
 
     page.click("#login")
-    page.fill("#identifier", running_provider.citizen_id)
+    page.fill("#identifier", running_provider.id_number)
     page.fill("#password", running_provider.password)
     page.click("button[type=submit]")
     page.click("button[value=allow]")

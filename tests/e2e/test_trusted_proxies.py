@@ -26,7 +26,7 @@ def _failed_login_from(running_provider, forwarded_for: str) -> str:
             form_action(page.text, "/login"),
             data={
                 "csrf_token": csrf_of(page.text),
-                "identifier": running_provider.citizen_id,
+                "identifier": running_provider.id_number,
                 "password": "not the password at all",
             },
         )

@@ -9,7 +9,7 @@ import pytest
 from idp.core.password_policy import MAX_LENGTH, check_new_password
 from idp.errors import ValidationError
 
-CITIZEN = {"citizen_id": "001099012345", "phone": "+84912345678", "full_name": "Nguyễn Thị Hoà"}
+CITIZEN = {"id_number": "001099012345", "phone": "+84912345678", "full_name": "Nguyễn Thị Hoà"}
 
 
 def _refusal(password: str, **citizen: str) -> ValidationError:

@@ -105,7 +105,7 @@ def tokens(client, provider):
     portal = add_portal(provider)
     citizen, password = add_citizen(provider)
     pkce = Pkce()
-    code = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid profile offline_access")[
+    code = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid profile offline_access")[
         "code"
     ]
     return portal, exchange(client, portal, code, pkce).json()

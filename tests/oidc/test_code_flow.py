@@ -12,7 +12,7 @@ def test_a_citizen_logs_in_and_the_portal_gets_signed_tokens_and_claims(provider
     citizen, password = add_citizen(provider)
     pkce = Pkce()
 
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, state="s1", nonce="n1")
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce, state="s1", nonce="n1")
     tokens = exchange(client, portal, callback["code"], pkce)
 
     assert callback["state"] == "s1" and callback["iss"] == ISSUER
@@ -21,7 +21,7 @@ def test_a_citizen_logs_in_and_the_portal_gets_signed_tokens_and_claims(provider
     assert body["token_type"] == "Bearer" and tokens.headers["cache-control"] == "no-store"
     id_claims = jwt.decode(body["id_token"], options={"verify_signature": False})
     assert id_claims["nonce"] == "n1" and id_claims["aud"] == portal.client_id and id_claims["acr"] == "LoA1"
-    assert id_claims["amr"] == ["pwd"] and id_claims["sub"] not in (citizen.id, citizen.citizen_id)
+    assert id_claims["amr"] == ["pwd"] and id_claims["sub"] not in (citizen.id, citizen.id_number)
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200
     assert info.json() == {
@@ -37,7 +37,7 @@ def test_a_citizen_logs_in_and_the_portal_gets_signed_tokens_and_claims(provider
 
 def _login(client, portal, citizen, password, scope="openid"):
     pkce = Pkce()
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope=scope)
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce, scope=scope)
     body = exchange(client, portal, callback["code"], pkce).json()
     return jwt.decode(body["id_token"], options={"verify_signature": False}), body
 
@@ -81,4 +81,4 @@ def test_the_citizen_id_number_needs_its_own_scope_which_portals_do_not_get_by_d
     assert "SoDinhDanh" not in plain and "citizen_id" not in plain
     assert plain["HoVaTen"] == "Trần Thị Bình" and plain["NgayThangNamSinh"] == "01/05/1990"
     assert plain["GioiTinh"] == "Nam" and plain["SoDienThoai"] == "0912345678" and plain["loAs"] == ["LoA1"]
-    assert full["SoDinhDanh"] == full["citizen_id"] == citizen.citizen_id
+    assert full["SoDinhDanh"] == full["citizen_id"] == citizen.id_number

@@ -69,7 +69,7 @@ def receivers():
 
 def _login(client, portal, citizen, password):
     pkce = Pkce()
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid offline_access")
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid offline_access")
     return exchange(client, portal, callback["code"], pkce).json()
 
 

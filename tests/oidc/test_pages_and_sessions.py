@@ -31,7 +31,7 @@ def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(client, por
     page, action = _login_form(client, portal)
 
     wrong = client.post(
-        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": "not the password"}
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": "not the password"}
     )
     unknown = client.post(
         action, data={"csrf_token": csrf_of(page.text), "identifier": "079090000999", "password": "not the password"}
@@ -55,7 +55,7 @@ def test_the_login_form_without_its_csrf_token_is_refused(client, portal, citize
     record, password = citizen
     _, action = _login_form(client, portal)
 
-    response = client.post(action, data={"csrf_token": "forged", "identifier": record.citizen_id, "password": password})
+    response = client.post(action, data={"csrf_token": "forged", "identifier": record.id_number, "password": password})
 
     assert response.status_code == 403
 
@@ -65,7 +65,7 @@ def test_an_interaction_opened_in_another_browser_is_refused(client, provider, p
     page, action = _login_form(client, portal)
     with TestClient(create_app(provider), base_url=ISSUER, follow_redirects=False) as other_browser:
         response = other_browser.post(
-            action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+            action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": password}
         )
 
     assert response.status_code == 400
@@ -76,7 +76,7 @@ def test_the_session_cookie_is_host_prefixed_secure_httponly_and_lax(client, por
     page, action = _login_form(client, portal, scope="openid")
 
     response = client.post(
-        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": password}
     )
 
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("__Host-idp_session="))
@@ -87,7 +87,7 @@ def test_the_session_cookie_is_host_prefixed_secure_httponly_and_lax(client, por
 
 def test_a_second_portal_signs_the_citizen_in_without_a_password(client, provider, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     second = add_portal(provider)
 
     consent_step = _start(client, second)
@@ -98,7 +98,7 @@ def test_a_second_portal_signs_the_citizen_in_without_a_password(client, provide
 
 def test_a_remembered_consent_returns_a_code_at_once(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
 
     again = _start(client, portal, state="again")
 
@@ -108,7 +108,7 @@ def test_a_remembered_consent_returns_a_code_at_once(client, portal, citizen):
 
 def test_prompt_none_with_a_live_session_and_consent_returns_a_code_silently(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
 
     silent = _start(client, portal, prompt="none")
 
@@ -124,7 +124,7 @@ def test_prompt_none_without_a_session_answers_login_required(client, portal):
 
 def test_prompt_none_without_consent_answers_consent_required(client, provider, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     second = add_portal(provider)
 
     response = _start(client, second, prompt="none")
@@ -134,7 +134,7 @@ def test_prompt_none_without_consent_answers_consent_required(client, provider, 
 
 def test_prompt_login_asks_for_the_password_again(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
 
     page, _ = _login_form(client, portal, prompt="login")
 
@@ -143,7 +143,7 @@ def test_prompt_login_asks_for_the_password_again(client, portal, citizen):
 
 def test_prompt_consent_asks_again_even_when_consent_is_remembered(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
 
     start = _start(client, portal, prompt="consent")
     page = client.get(path_of(start.headers["location"]))
@@ -153,7 +153,7 @@ def test_prompt_consent_asks_again_even_when_consent_is_remembered(client, porta
 
 def test_max_age_exceeded_asks_for_the_password_again(client, clock, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     clock.advance(120)
 
     page, _ = _login_form(client, portal, max_age="60")
@@ -163,7 +163,7 @@ def test_max_age_exceeded_asks_for_the_password_again(client, clock, portal, cit
 
 def test_max_age_not_exceeded_reuses_the_session(client, clock, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     clock.advance(30)
 
     response = _start(client, portal, max_age="60")
@@ -173,7 +173,7 @@ def test_max_age_not_exceeded_reuses_the_session(client, clock, portal, citizen)
 
 def test_an_idle_session_is_no_longer_used(client, clock, provider, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     clock.advance(provider.settings.session_idle_ttl + 1)
 
     response = _start(client, portal, prompt="none")
@@ -184,7 +184,7 @@ def test_an_idle_session_is_no_longer_used(client, clock, provider, portal, citi
 def test_denying_consent_sends_access_denied_to_the_portal(client, portal, citizen):
     record, password = citizen
 
-    callback = login_and_consent(client, portal, record.citizen_id, password, consent=False, state="d")
+    callback = login_and_consent(client, portal, record.id_number, password, consent=False, state="d")
 
     assert callback["error"] == "access_denied" and callback["state"] == "d"
 
@@ -193,7 +193,7 @@ def test_the_consent_page_lists_what_the_portal_asks_for(client, portal, citizen
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid email phone")
     consent = client.post(
-        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": password}
     )
 
     shown = client.get(path_of(consent.headers["location"]))
@@ -204,14 +204,14 @@ def test_the_consent_page_lists_what_the_portal_asks_for(client, portal, citizen
 def test_asking_for_loa2_that_a_password_login_cannot_reach_is_refused(client, portal, citizen):
     record, password = citizen
 
-    callback = login_and_consent(client, portal, record.citizen_id, password, acr_values="LoA2")
+    callback = login_and_consent(client, portal, record.id_number, password, acr_values="LoA2")
 
     assert callback["error"] == "unmet_authentication_requirements"
 
 
 def test_logging_out_ends_the_session(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     confirm = client.get("/logout")
 
     client.post("/logout", data={"csrf_token": csrf_of(confirm.text)})
@@ -222,7 +222,7 @@ def test_logging_out_ends_the_session(client, portal, citizen):
 
 def test_logout_without_its_csrf_token_keeps_the_session(client, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
 
     refused = client.post("/logout", data={"csrf_token": "forged"})
 
@@ -252,7 +252,7 @@ def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid")
     consent = client.post(
-        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": password}
     )
     consent_page = client.get(path_of(consent.headers["location"]))
     consent_action = re.search(r'<form method="post" action="([^"]+)"', consent_page.text).group(1)
@@ -265,7 +265,7 @@ def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen
 
 def test_a_locked_account_loses_single_sign_on_at_once(client, provider, portal, citizen):
     record, password = citizen
-    login_and_consent(client, portal, record.citizen_id, password)
+    login_and_consent(client, portal, record.id_number, password)
     with provider.store.engine.begin() as conn:
         conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": record.id})
 
@@ -283,7 +283,7 @@ def test_a_locked_account_gets_the_wrong_password_answer_even_with_the_right_pas
     page, action = _login_form(client, portal)
 
     response = client.post(
-        action, data={"csrf_token": csrf_of(page.text), "identifier": record.citizen_id, "password": password}
+        action, data={"csrf_token": csrf_of(page.text), "identifier": record.id_number, "password": password}
     )
 
     assert response.status_code == 401 and "idp_session" not in response.headers.get("set-cookie", "")

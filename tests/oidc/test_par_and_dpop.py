@@ -33,7 +33,7 @@ def test_a_pushed_request_is_used_by_its_request_uri_once(client, provider):
         client,
         "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
         portal.redirect_uri,
-        citizen.citizen_id,
+        citizen.id_number,
         password,
     )
     again = client.get("/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}))
@@ -117,7 +117,7 @@ def key():
 def _login_code(client, provider, portal, pkce, citizen=None, **overrides):
     citizen, password = citizen or add_citizen(provider)
     url = "/authorize?" + urlencode(authorize_params(portal, pkce, scope="openid profile offline_access", **overrides))
-    return query_of(walk_pages(client, url, portal.redirect_uri, citizen.citizen_id, password))["code"]
+    return query_of(walk_pages(client, url, portal.redirect_uri, citizen.id_number, password))["code"]
 
 
 def _token(client, portal, code, pkce, proof):
@@ -281,7 +281,7 @@ def test_a_proof_at_par_binds_the_code_to_its_key(client, clock, provider, key):
         client,
         "/authorize?" + urlencode({"client_id": portal.client_id, "request_uri": uri}),
         portal.redirect_uri,
-        citizen.citizen_id,
+        citizen.id_number,
         password,
     )
 

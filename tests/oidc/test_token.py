@@ -16,7 +16,7 @@ def logged_in(client, portal, citizen):
     record, password = citizen
     pkce = Pkce()
     callback = login_and_consent(
-        client, portal, record.citizen_id, password, pkce, scope="openid profile offline_access"
+        client, portal, record.id_number, password, pkce, scope="openid profile offline_access"
     )
     return callback["code"], pkce
 
@@ -188,7 +188,7 @@ def test_basic_credentials_are_form_urlencoded_before_base64(client, provider, c
     portal = add_portal(provider)
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
+    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
     raw = base64.b64encode(f"{portal.client_id}:{portal.secret}".replace("-", "%2D").encode()).decode()
 
     response = client.post(
@@ -209,7 +209,7 @@ def test_client_secret_post_works_for_a_client_registered_with_it(client, provid
     portal = add_portal(provider, auth_method="client_secret_post")
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
+    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
 
     response = client.post(
         "/token",
@@ -230,7 +230,7 @@ def test_a_public_client_exchanges_with_client_id_and_pkce_only(client, provider
     portal = add_portal(provider, auth_method="none")
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
+    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
 
     response = client.post(
         "/token",
@@ -262,7 +262,7 @@ def test_a_client_registered_for_rs256_gets_rs256_id_tokens(client, provider, ci
     portal = add_portal(provider, id_token_alg="RS256")
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce)["code"]
+    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
 
     body = exchange(client, portal, code, pkce).json()
 
@@ -273,7 +273,7 @@ def test_a_client_registered_for_rs256_gets_rs256_id_tokens(client, provider, ci
 def test_no_refresh_token_without_offline_access(client, portal, citizen):
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce, scope="openid")["code"]
+    code = login_and_consent(client, portal, record.id_number, password, pkce, scope="openid")["code"]
 
     body = exchange(client, portal, code, pkce).json()
 

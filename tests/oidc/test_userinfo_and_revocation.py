@@ -15,7 +15,7 @@ from tests.helpers import Pkce, exchange, login_and_consent
 def tokens(client, portal, citizen):
     record, password = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.citizen_id, password, pkce, scope="openid profile offline_access")[
+    code = login_and_consent(client, portal, record.id_number, password, pkce, scope="openid profile offline_access")[
         "code"
     ]
     return exchange(client, portal, code, pkce).json()

@@ -89,7 +89,7 @@ def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Clust
         "citizens",
         "add",
         "--citizen-id",
-        CITIZEN.citizen_id,
+        CITIZEN.id_number,
         "--name",
         CITIZEN.full_name,
         "--birth-date",

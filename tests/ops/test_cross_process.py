@@ -44,7 +44,7 @@ def _login(http: httpx.Client, base: str, interaction_url: str, password: str) -
     assert page.status_code == 200 and 'name="password"' in page.text, page.text
     return http.post(
         _on(base, form_action(page.text, "/login")),
-        data={"csrf_token": csrf_of(page.text), "identifier": CITIZEN.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": CITIZEN.id_number, "password": password},
     )
 
 

@@ -63,7 +63,7 @@ def test_metrics_count_requests_logins_and_tokens_by_label(client, provider):
     portal = add_portal(provider, scopes=["openid", "profile", "phone"])
     citizen, password = add_citizen(provider)
     pkce = Pkce()
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce=pkce)
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce=pkce)
     assert exchange(client, portal, callback["code"], pkce).status_code == 200
 
     text = client.get("/metrics").text
@@ -78,7 +78,7 @@ def test_metrics_count_requests_logins_and_tokens_by_label(client, provider):
 def test_housekeeping_prunes_expired_codes_sessions_and_interactions_but_keeps_live_ones(client, provider, clock):
     portal = add_portal(provider, scopes=["openid", "profile", "phone"])
     citizen, password = add_citizen(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password)  # a code, a session, an interaction
+    login_and_consent(client, portal, citizen.id_number, password)  # a code, a session, an interaction
     keeper = Housekeeper(provider)
     before = keeper.repo.counts()
 

@@ -113,7 +113,7 @@ def test_parallel_registrations_of_one_citizen_id_create_exactly_one_account(pro
 def test_a_second_account_with_the_same_phone_is_refused_by_the_database(provider):
     add_citizen(provider)
     other = CitizenDeclaration(
-        citizen_id="079185000001", full_name="Lê Thị Hoa", birth_date="1985-06-01", sex="female", phone="+84912345678"
+        id_number="079185000001", full_name="Lê Thị Hoa", birth_date="1985-06-01", sex="female", phone="+84912345678"
     )
 
     with pytest.raises(ValidationError) as refused:

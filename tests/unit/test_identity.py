@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from idp.core.identity import (
-    check_citizen_id,
+    check_id_number,
     normalize_name,
     normalize_phone,
     parse_birth_date,
@@ -34,7 +34,7 @@ def test_the_province_table_holds_the_63_codes_with_dien_bien_at_011():
     ],
 )
 def test_a_consistent_number_is_accepted(number, sex, born):
-    assert check_citizen_id(number, sex=sex, birth_date=born) == number
+    assert check_id_number(number, sex=sex, birth_date=born) == number
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_a_consistent_number_is_accepted(number, sex, born):
 )
 def test_an_inconsistent_number_is_refused_saying_why(number, sex, born, code):
     with pytest.raises(ValidationError) as refused:
-        check_citizen_id(number, sex=sex, birth_date=born)
+        check_id_number(number, sex=sex, birth_date=born)
 
     assert refused.value.field == "citizen_id" and refused.value.code == code
 
