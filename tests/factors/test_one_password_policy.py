@@ -33,6 +33,6 @@ def test_a_staff_password_containing_the_staff_members_name_is_refused(provider)
 
 def test_an_operator_seeded_citizen_cannot_get_a_password_containing_their_id_number(provider):
     with pytest.raises(ValidationError) as refused:
-        add_active_citizen(provider, CITIZEN, f"id {CITIZEN.citizen_id} pass")
+        add_active_citizen(provider, CITIZEN, f"id {CITIZEN.id_number} pass")
 
     assert refused.value.code == "password_contains_id"
