@@ -80,7 +80,9 @@ def test_a_wrong_password_at_the_phone_form_is_audited(client, provider, owner):
     _change_phone(client, "not the password")
 
     new = audit_rows(provider, citizen)[before:]
-    assert [r for r in new if r.outcome == "failure"], f"no failure audited, only {[(r.action, r.outcome) for r in new]}"
+    assert [r for r in new if r.outcome == "failure"], (
+        f"no failure audited, only {[(r.action, r.outcome) for r in new]}"
+    )
 
 
 def test_wrong_current_passwords_at_the_password_page_are_refused_counted_and_audited(client, provider, owner):
