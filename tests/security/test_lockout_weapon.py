@@ -106,7 +106,7 @@ def test_password_failures_from_unknown_browsers_do_not_block_the_owners_known_b
         page = attacker.get(path_of(start.headers["location"]))
         attacker.post(
             form_action(page.text, "/login"),
-            data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": "guess %d" % n},
+            data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": f"guess {n}"},
         )
 
     callback = login_and_consent(client, portal, citizen.citizen_id, password, prompt="login")
