@@ -27,7 +27,7 @@ def account_login(client, citizen, password, app_code=None):
     page = client.get(path_of(start.headers["location"]))
     done = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     assert done.status_code == 303, done.text
     if app_code is not None and not done.headers["location"].endswith("/account"):
@@ -82,7 +82,7 @@ def start_reset(client, identifier):
 
 def reset_by_sms(client, provider, citizen, new_password=NEW_PASSWORD, **extra):
     """A reset answered with the SMS code alone (plus any `extra` fields); returns the final answer."""
-    page = start_reset(client, citizen.citizen_id)
+    page = start_reset(client, citizen.id_number)
     code = sent_codes(provider, citizen.phone, "reset")[-1]
     return client.post(
         form_action(page.text, "/reset/"),

@@ -62,7 +62,7 @@ def test_a_reset_for_an_unknown_id_number_runs_the_same_statements_as_for_a_know
     citizen = holder
 
     with statements(provider) as known:
-        _reset(provider, citizen.citizen_id)
+        _reset(provider, citizen.id_number)
     provider.clock.advance(limits.DAY + 1)
     with statements(provider) as unknown:
         _reset(provider, UNKNOWN_ID)
@@ -74,7 +74,7 @@ def test_a_failed_login_for_an_unknown_id_number_runs_the_same_statements_as_for
     citizen = holder
 
     with statements(provider) as known:
-        _login(provider, citizen.citizen_id)
+        _login(provider, citizen.id_number)
     with statements(provider) as unknown:
         _login(provider, UNKNOWN_ID)
 
@@ -89,10 +89,10 @@ def test_a_reset_takes_as_long_for_an_unknown_id_number_as_for_a_known_one(provi
     citizen = holder
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
     _reset(provider, UNKNOWN_ID)  # warm both paths
-    _reset(provider, citizen.citizen_id)
+    _reset(provider, citizen.id_number)
 
     for _ in range(TRIES):
-        for kind, identifier in (("known", citizen.citizen_id), ("unknown", UNKNOWN_ID)):
+        for kind, identifier in (("known", citizen.id_number), ("unknown", UNKNOWN_ID)):
             provider.clock.advance(limits.DAY + 1)  # fresh send budgets each try
             started = time.perf_counter()
             _reset(provider, identifier)

@@ -26,7 +26,7 @@ def _admin_headers(client, provider, clock):
 def _tokens(client, provider, citizen, password):
     portal = add_portal(provider, backchannel_logout_uri=LOGOUT_URI)
     pkce = Pkce()
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid offline_access")
+    callback = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid offline_access")
     tokens = exchange(client, portal, callback["code"], pkce).json()
     client.cookies.clear()
     return portal, tokens

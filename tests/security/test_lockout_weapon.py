@@ -39,7 +39,7 @@ def _to_second_factor(client, portal, citizen, password):
     page = client.get(path_of(start.headers["location"]))
     second = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": password},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     assert second.status_code == 303, second.text
     return client.get(path_of(second.headers["location"]) + "?method=sms")
@@ -49,10 +49,10 @@ def test_anonymous_resets_do_not_spend_the_sms_the_owners_login_needs(client, cl
     citizen, password = owner
     _verified(provider, citizen)
     portal = add_portal(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password)  # the owner's browser becomes known
+    login_and_consent(client, portal, citizen.id_number, password)  # the owner's browser becomes known
     clock.advance(61)
     for n in range(limits.SENDS_PER_DESTINATION_PER_DAY):
-        start_reset(_attacker(client, n), citizen.citizen_id)
+        start_reset(_attacker(client, n), citizen.id_number)
         clock.advance(61)
 
     sms_page = _to_second_factor(client, portal, citizen, password)
@@ -66,13 +66,13 @@ def test_anonymous_resets_do_not_spend_the_sms_the_owners_login_needs(client, cl
 
 def test_anonymous_resets_do_not_spend_the_owners_own_reset(client, clock, provider, owner):
     citizen, password = owner
-    login_and_consent(client, add_portal(provider), citizen.citizen_id, password)
+    login_and_consent(client, add_portal(provider), citizen.id_number, password)
     clock.advance(61)
     for n in range(limits.SENDS_PER_DESTINATION_PER_DAY):
-        start_reset(_attacker(client, n), citizen.citizen_id)
+        start_reset(_attacker(client, n), citizen.id_number)
         clock.advance(61)
 
-    own = start_reset(client, citizen.citizen_id)
+    own = start_reset(client, citizen.id_number)
 
     assert own.status_code == 200, f"the owner's own reset was refused ({own.status_code}) after anonymous resets"
 
@@ -82,7 +82,7 @@ def test_wrong_codes_in_a_reset_the_attacker_started_do_not_block_the_owners_app
 ):
     citizen, password, secret, _ = app_owner
     attacker = _attacker(client, 0)
-    page = start_reset(attacker, citizen.citizen_id)
+    page = start_reset(attacker, citizen.id_number)
     for guess in ("000000", "111111", "222222", "333333", "444444"):
         attacker.post(
             form_action(page.text, "/reset/"),
@@ -90,7 +90,7 @@ def test_wrong_codes_in_a_reset_the_attacker_started_do_not_block_the_owners_app
         )
 
     callback = login_and_consent(
-        client, add_portal(provider), citizen.citizen_id, password, second_factor=lambda: totp_code(secret, clock.now())
+        client, add_portal(provider), citizen.id_number, password, second_factor=lambda: totp_code(secret, clock.now())
     )
 
     assert "code" in callback
@@ -99,17 +99,17 @@ def test_wrong_codes_in_a_reset_the_attacker_started_do_not_block_the_owners_app
 def test_password_failures_from_unknown_browsers_do_not_block_the_owners_known_browser(client, clock, provider, owner):
     citizen, password = owner
     portal = add_portal(provider)
-    login_and_consent(client, portal, citizen.citizen_id, password)
+    login_and_consent(client, portal, citizen.id_number, password)
     for n in range(limits.PASSWORD_FREE_TRIES * 2):
         attacker = _attacker(client, n)
         start = attacker.get("/authorize?" + urlencode(authorize_params(portal, Pkce())))
         page = attacker.get(path_of(start.headers["location"]))
         attacker.post(
             form_action(page.text, "/login"),
-            data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": f"guess {n}"},
+            data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": f"guess {n}"},
         )
 
-    callback = login_and_consent(client, portal, citizen.citizen_id, password, prompt="login")
+    callback = login_and_consent(client, portal, citizen.id_number, password, prompt="login")
 
     assert "code" in callback
 

@@ -106,7 +106,7 @@ def test_the_password_page_refuses_the_right_current_password_after_the_free_tri
     right = _change_password(client, password)
 
     assert right.status_code in (401, 429)
-    assert provider.passwords.verify(provider.store.citizens.find_for_login(citizen.citizen_id, None)[1], password)
+    assert provider.passwords.verify(provider.store.citizens.find_for_login(citizen.id_number, None)[1], password)
 
 
 def test_wrong_passwords_at_the_reauthentication_page_count_as_login_failures(client, provider, owner):

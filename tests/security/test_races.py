@@ -46,7 +46,7 @@ def test_thirty_parallel_wrong_passwords_get_at_most_five_hash_checks(provider, 
     def guess(n: int) -> str:
         barrier.wait()
         try:
-            verify_password(provider, citizen.citizen_id, f"wrong guess {n}", f"198.51.100.{n}")
+            verify_password(provider, citizen.id_number, f"wrong guess {n}", f"198.51.100.{n}")
         except (LoginFailed, TooManyAttempts) as exc:
             return type(exc).__name__
         return "accepted"

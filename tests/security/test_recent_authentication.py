@@ -106,7 +106,7 @@ def test_changing_the_password_with_a_stale_session_is_refused(client, clock, pr
         data={"csrf_token": csrf_of(account.text), "current_password": password, "new_password": NEW_PASSWORD},
     )
 
-    stored = provider.store.citizens.find_for_login(citizen.citizen_id, None)[1]
+    stored = provider.store.citizens.find_for_login(citizen.id_number, None)[1]
     assert answer.status_code != 404, "there is no change-password page at /account/password"
     assert provider.passwords.verify(stored, password) and answer.status_code in (401, 403, 303)
 
@@ -122,5 +122,5 @@ def test_the_password_page_changes_the_password_right_after_login(client, provid
         data={"csrf_token": csrf_of(page.text), "current_password": password, "new_password": NEW_PASSWORD},
     )
 
-    stored = provider.store.citizens.find_for_login(citizen.citizen_id, None)[1]
+    stored = provider.store.citizens.find_for_login(citizen.id_number, None)[1]
     assert answer.status_code == 200 and provider.passwords.verify(stored, NEW_PASSWORD)

@@ -21,7 +21,7 @@ from tests.security.conftest import NEW_PASSWORD, reset_by_sms, start_reset
 
 
 def _stored_hash(provider, citizen):
-    return provider.store.citizens.find_for_login(citizen.citizen_id, None)[1]
+    return provider.store.citizens.find_for_login(citizen.id_number, None)[1]
 
 
 def test_an_sms_only_reset_of_an_app_account_never_yields_an_id_token(client, clock, provider, app_owner):
@@ -52,7 +52,7 @@ def _login_choosing_sms(client, provider, portal, citizen, pkce):
     page = client.get(path_of(start.headers["location"]))
     second = client.post(
         form_action(page.text, "/login"),
-        data={"csrf_token": csrf_of(page.text), "identifier": citizen.citizen_id, "password": NEW_PASSWORD},
+        data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": NEW_PASSWORD},
     )
     if second.status_code != 303:
         raise PageRefused(second)
@@ -94,7 +94,7 @@ def test_a_reset_of_an_app_account_with_the_sms_code_alone_changes_nothing(clien
 def test_the_reset_page_of_an_app_account_asks_for_the_app_code_or_a_recovery_code(client, provider, app_owner):
     citizen, _, _, _ = app_owner
 
-    page = start_reset(client, citizen.citizen_id)
+    page = start_reset(client, citizen.id_number)
 
     assert 'name="factor_code"' in page.text, "the reset page asks only for the SMS code"
 
@@ -103,7 +103,7 @@ def test_a_reset_of_an_app_account_with_the_sms_code_and_the_app_code_sets_the_p
     client, clock, provider, app_owner
 ):
     citizen, _, secret, _ = app_owner
-    page = start_reset(client, citizen.citizen_id)
+    page = start_reset(client, citizen.id_number)
     code = sent_codes(provider, citizen.phone, "reset")[-1]
 
     answer = client.post(
@@ -137,7 +137,7 @@ def test_an_app_account_can_still_log_in_with_the_app_after_the_refused_sms_rese
     clock.advance(30)
 
     callback = walk_login(
-        client, add_portal(provider), citizen.citizen_id, password, second_factor=lambda: totp_code(secret, clock.now())
+        client, add_portal(provider), citizen.id_number, password, second_factor=lambda: totp_code(secret, clock.now())
     )
 
     assert "code" in callback
