@@ -119,3 +119,18 @@ def use_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
         subject=f"citizen:{citizen_id}",
     )
     return used
+
+
+def stronger_than_sms(provider: Provider, citizen_id: str) -> bool:
+    """Whether the account holds a factor a stolen SIM does not give: then SMS alone never stands in
+    for it, neither at login nor in a reset (one place to add passkeys when they come)."""
+    return has_totp(provider, citizen_id)
+
+
+def verify_app_or_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
+    """The app's 6-digit code, or else one of the recovery codes (a recovery code is never six
+    digits, so what was typed says which one it is and only one failure is counted)."""
+    typed = "".join(code.split())
+    if len(typed) == 6 and typed.isascii() and typed.isdigit():
+        return verify_totp_code(provider, citizen_id, typed)
+    return use_recovery_code(provider, citizen_id, typed)

@@ -23,6 +23,7 @@ from idp.errors import (
     Expired,
     LoginRequired,
     OAuthError,
+    Refusal,
     UnmetAuthenticationRequirements,
 )
 from idp.store.records import CitizenRecord, ClientRecord, InteractionRecord, SessionRecord
@@ -32,6 +33,14 @@ SECOND_FACTORS = ("totp", "sms", "recovery")
 
 class InteractionGone(Expired):
     """Unknown, expired, finished, or opened in another browser: the citizen must start again."""
+
+
+class FactorNotOffered(Refusal):
+    """The account has a stronger factor than SMS (an authenticator app): a code sent to the phone
+    never stands in for it, or a swapped SIM and a reset would be the whole account."""
+
+    error = "factor_not_offered"
+    message_key = "mfa.not_offered"
 
 
 @dataclass(frozen=True)
@@ -224,10 +233,7 @@ def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_c
 def second_factor_methods(provider: Provider, step: Step) -> list[str]:
     citizen_id = step.interaction.pending_citizen_id
     assert citizen_id is not None
-    methods = []
-    if factors.has_totp(provider, citizen_id):
-        methods.append("totp")
-    methods.append("sms")
+    methods = ["totp"] if factors.stronger_than_sms(provider, citizen_id) else ["sms"]
     if provider.store.recovery_codes.remaining(citizen_id):
         methods.append("recovery")
     return methods
@@ -237,6 +243,8 @@ def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -
     citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
     if citizen is None:
         raise InteractionGone()
+    if "sms" not in second_factor_methods(provider, step):
+        raise FactorNotOffered("SMS is not a second factor for an account with an authenticator app")
     otp.send_code(
         provider,
         citizen_id=citizen.id,
@@ -253,6 +261,8 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
     citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
     if citizen is None or citizen.status != "active" or method not in SECOND_FACTORS:
         raise InteractionGone()
+    if method not in second_factor_methods(provider, step):
+        raise FactorNotOffered(f"{method} is not a second factor this account may use")
     if method == "totp":
         if not factors.verify_totp_code(provider, citizen.id, code):
             audit.record(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from idp.core.provider import Provider
 from idp.delivery.message import Message
+from idp.i18n import t
+from idp.store.records import CitizenRecord
 
 
 def send(
@@ -28,3 +30,18 @@ def send(
         provider.clock.now(),
     )
     provider.wake_outbox()
+
+
+def tell_every_channel(provider: Provider, citizen: CitizenRecord, *, sms: str, email: str, lang: str = "vi") -> None:
+    """A security notice to the phone and, when the account has one, the email: whoever took one
+    channel (a swapped SIM, a read mailbox) still cannot hide the change from the other."""
+    send(provider, channel="sms", to=citizen.phone, purpose="notice", text=sms)
+    if citizen.email:
+        send(
+            provider,
+            channel="email",
+            to=citizen.email,
+            purpose="notice",
+            text=email,
+            subject=t(lang, "email.notice.subject"),
+        )

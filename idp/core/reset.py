@@ -1,16 +1,31 @@
 """Forgotten password: an SMS code to the account's phone, then a new password.
 
-The first step answers the same whether or not the account exists. Setting the new password
-ends every session and every grant of the account (so refresh tokens die) and lifts the
-password lock; it never lifts a lock an administrator set.
+The first step answers the same whether or not the account exists. Recovery is never cheaper
+than login: an account with an authenticator app also needs the app's code or a recovery code
+(without either, the citizen recovers at the counter), since a SIM can be swapped. Setting the
+new password ends every session and every grant of the account (so refresh tokens die), lifts
+the password lock (never a lock an administrator set) and tells every channel the account has.
 """
 
 from __future__ import annotations
 
-from idp.core import audit, flows, limits, otp
+from idp.core import audit, factors, flows, limits, notify, otp
 from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
+from idp.errors import Expired
+from idp.i18n import t
+from idp.store.records import CitizenRecord
+
+
+class SecondFactorMissing(Expired):
+    """The SMS code was right, but the account has an authenticator app and the app's code or a
+    recovery code was missing or wrong. The SMS code is spent with it, so each guess at the app
+    costs the guesser a fresh SMS (capped per day): the reset starts again, or goes to the counter."""
+
+    status_code = 401
+    error = "second_factor_required"
+    message_key = "reset.factor_refused"
 
 
 def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
@@ -34,13 +49,23 @@ def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> 
     return started
 
 
-def finish(provider: Provider, flow_id: str, secret: str | None, code: str, new_password: str) -> None:
+def finish(
+    provider: Provider,
+    flow_id: str,
+    secret: str | None,
+    code: str,
+    new_password: str,
+    *,
+    factor_code: str = "",
+    lang: str = "vi",
+) -> None:
     flow = flows.load(provider, flow_id, secret, "reset")
     citizen = provider.store.citizens.get(flow.citizen_id) if flow.citizen_id else None
     if citizen is None:
         raise otp.CodeRefused("wrong")
     check_new_password(new_password, id_number=citizen.id_number, phone=citizen.phone, full_name=citizen.full_name)
     otp.verify_code(provider, citizen_id=citizen.id, purpose="reset", flow_id=flow.id, code=code)
+    _check_second_factor(provider, citizen, flow.id, factor_code)
     now = provider.clock.now()
     provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(new_password), now)
     provider.store.failures.clear(citizen.id, "password", now, unlock=True)
@@ -54,3 +79,28 @@ def finish(provider: Provider, flow_id: str, secret: str | None, code: str, new_
         actor=f"citizen:{citizen.id}",
         subject=f"citizen:{citizen.id}",
     )
+    notify.tell_every_channel(
+        provider,
+        citizen,
+        sms=t(lang, "sms.notice.password_reset"),
+        email=t(lang, "email.notice.password_reset"),
+        lang=lang,
+    )
+
+
+def _check_second_factor(provider: Provider, citizen: CitizenRecord, flow_id: str, factor_code: str) -> None:
+    """Checked only after the SMS code, so nobody without the SIM learns whether the account has an app,
+    nor gets to guess at the app's codes."""
+    if not factors.stronger_than_sms(provider, citizen.id):
+        return
+    if factor_code.strip() and factors.verify_app_or_recovery_code(provider, citizen.id, factor_code):
+        return
+    provider.store.flows.complete(flow_id, provider.clock.now())
+    audit.record(
+        provider,
+        action="citizen.password_reset",
+        outcome="failure",
+        subject=f"citizen:{citizen.id}",
+        detail={"reason": "second_factor_missing" if not factor_code.strip() else "second_factor_wrong"},
+    )
+    raise SecondFactorMissing("an account with an authenticator app resets with the SMS code and the app")

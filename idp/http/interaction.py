@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from idp.core import interactions, sessions
 from idp.core.authn import LoginFailed, verify_password
-from idp.core.interactions import InteractionGone, LoginOutcome, Step
+from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
@@ -155,7 +155,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
     if form.one("action") == "send":
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
-        except SendRefused as exc:
+        except (SendRefused, FactorNotOffered) as exc:
             return await _second_factor_page(request, step, "sms", exc.status_code, exc.message_key)
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
@@ -167,7 +167,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
             form.one("code") or "",
             request.cookies.get(cookies.session_name(provider.settings)),
         )
-    except CodeRefused as exc:
+    except (CodeRefused, FactorNotOffered) as exc:
         return await _second_factor_page(request, step, method, exc.status_code, exc.message_key)
     return _apply(request, step, outcome)
 

@@ -75,7 +75,15 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
     lang = language(request)
     try:
         await password_work(
-            request, reset.finish, provider, flow_id, secret, form.one("code") or "", form.one("password") or ""
+            request,
+            reset.finish,
+            provider,
+            flow_id,
+            secret,
+            form.one("code") or "",
+            form.one("password") or "",
+            factor_code=form.one("factor_code") or "",
+            lang=lang,
         )
     except (ValidationError, CodeRefused) as exc:
         return _code_page(request, flow_id, secret, exc.status_code, words(lang, exc))

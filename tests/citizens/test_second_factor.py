@@ -20,6 +20,7 @@ from tests.helpers import (
     exchange,
     form_action,
     login_and_consent,
+    messages_to,
     path_of,
     query_of,
     sent_codes,
@@ -149,37 +150,30 @@ def test_a_recovery_code_works_once(client, provider, enrolled):
     assert first.status_code == 303 and again.status_code == 401
 
 
-def test_an_sms_code_can_stand_in_for_the_app(client, provider, enrolled):
+def test_an_sms_code_never_stands_in_for_the_app(client, provider, enrolled):
+    """Issue 12: SMS alone never yields a second factor on an account with a stronger one (a swapped
+    SIM plus a reset would otherwise be the whole account). Was: an SMS code stood in for the app."""
     citizen, password, _, _, _ = enrolled
-    portal = add_portal(provider)
-    pkce = Pkce()
-    start = client.get("/authorize?" + urlencode(authorize_params(portal, pkce)))
+    start = client.get("/authorize?" + urlencode(authorize_params(add_portal(provider), Pkce())))
     page = client.get(path_of(start.headers["location"]))
     second = client.post(
         form_action(page.text, "/login"),
         data={"csrf_token": csrf_of(page.text), "identifier": citizen.id_number, "password": password},
     )
     sms_page = client.get(path_of(second.headers["location"]) + "?method=sms")
+
     sent = client.post(
         form_action(sms_page.text, "/second-factor"),
         data={"csrf_token": csrf_of(sms_page.text), "method": "sms", "action": "send"},
     )
-
-    done = client.post(
-        form_action(sent.text, "/second-factor"),
-        data={
-            "csrf_token": csrf_of(sent.text),
-            "method": "sms",
-            "code": sent_codes(provider, citizen.phone, "login")[-1],
-        },
-    )
-    consent = client.get(path_of(done.headers["location"]))
-    back = client.post(
-        form_action(consent.text, "/consent"), data={"csrf_token": csrf_of(consent.text), "decision": "allow"}
+    answered = client.post(
+        form_action(sms_page.text, "/second-factor"),
+        data={"csrf_token": csrf_of(sms_page.text), "method": "sms", "code": "123456"},
     )
 
-    claims = _claims(client, portal, query_of(back.headers["location"]), pkce)
-    assert claims["amr"] == ["pwd", "sms", "mfa"]
+    assert 'data-method="sms"' not in sms_page.text and 'value="sms"' not in sms_page.text
+    assert sent.status_code == 400 and "login" not in [p for p, _ in messages_to(provider, citizen.phone)]
+    assert answered.status_code == 400
 
 
 def _verify_identity(provider, citizen):
