@@ -245,6 +245,7 @@ def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -
         flow_id=step.interaction.id,
         client_ip=client_ip,
         lang=lang,
+        owner=True,  # the password was proven in this interaction
     )
 
 

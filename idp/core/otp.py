@@ -57,13 +57,16 @@ def send_code(
     lang: str,
     channel: str = "sms",
     reserved: bool = False,
+    owner: bool = False,
 ) -> None:
-    """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery."""
+    """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery.
+
+    `owner`: the account's owner asks (see `limits.reserve_send`), not an anonymous request."""
     assert purpose in PURPOSES
     if channel == "sms":
         destination = check_sms_destination(destination)
     if not reserved:
-        limits.reserve_send(provider, destination, client_ip)
+        limits.reserve_send(provider, destination, client_ip, owner=owner)
     now = provider.clock.now()
     code = numeric_code(provider.rng, 6)
     challenge_id = new_token(provider.rng, 16)

@@ -7,18 +7,24 @@ password lock; it never lifts a lock an administrator set.
 
 from __future__ import annotations
 
-from idp.core import audit, flows, limits, otp
+from idp.core import audit, devices, flows, limits, otp
 from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 
 
-def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
+def start(
+    provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None = None
+) -> flows.StartedFlow:
+    """`device`: the browser's device cookie; from the owner's known browser the code comes out of the
+    owner's own daily SMS budget, so anonymous resets cannot use it up."""
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
     found = provider.store.citizens.find_for_login(identifier, phone) if identifier else None
     citizen = found[0] if found and found[0].status == "active" else None
-    limits.reserve_send(provider, citizen.phone if citizen else (phone or f"id:{identifier}"), client_ip)
+    owner = devices.is_known(provider, f"citizen:{citizen.id}" if citizen else "citizen:-", device)
+    destination = citizen.phone if citizen else (phone or f"id:{identifier}")
+    limits.reserve_send(provider, destination, client_ip, owner=owner)
     started = flows.start(provider, "reset", citizen.id if citizen else None, {})
     if citizen is not None:
         otp.send_code(
