@@ -255,7 +255,7 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
     if citizen is None or citizen.status != "active" or method not in SECOND_FACTORS:
         raise InteractionGone()
     if method == "totp":
-        if not factors.verify_totp_code(provider, citizen.id, code):
+        if not factors.verify_totp_code(provider, citizen.id, code, flow_id=step.interaction.id):
             audit.record(
                 provider,
                 action="citizen.login.second_factor",
@@ -267,7 +267,7 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
             raise otp.CodeRefused("wrong")
         used = "otp"
     elif method == "recovery":
-        if not factors.use_recovery_code(provider, citizen.id, code):
+        if not factors.use_recovery_code(provider, citizen.id, code, flow_id=step.interaction.id):
             raise otp.CodeRefused("wrong")
         used = "otp"
     else:
