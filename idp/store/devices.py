@@ -3,7 +3,7 @@ once logged in to which account, by the digest of their device cookie."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from idp.store.database import Database
 from idp.store.tables import KnownDevice, table_of
@@ -41,7 +41,3 @@ class KnownDevices:
                         subject=subject, cookie_digest=cookie_digest, created_at=now, last_used_at=now
                     )
                 )
-
-    def forget_unused(self, before: int) -> int:
-        with self._db.begin() as conn:
-            return conn.execute(delete(_device).where(_device.c.last_used_at < before)).rowcount or 0
