@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from idp.core import policy
 from idp.core.provider import Provider
 from idp.observability import HOUSEKEEPING_PRUNED
 from idp.store.housekeeping import Horizon, Housekeeping
@@ -30,6 +31,7 @@ class Housekeeper:
             now=self.provider.clock.now(),
             session_idle_ttl=settings.session_idle_ttl,
             grant_grace=settings.access_token_ttl + settings.clock_leeway,
+            device_ttl=policy.DEVICE_TTL,
         )
 
     def run_once(self) -> dict[str, int]:

@@ -21,9 +21,10 @@ from idp.admin.guard import (
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.levels import LEVELS
 from idp.core.params import Params
+from idp.core.policy import DEVICE_TTL
 from idp.core.staff import Console
 from idp.crypto.keys import SIGNING_ALGS
-from idp.http import csrf, guard
+from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 
@@ -67,6 +68,7 @@ async def login(request: Request, form: Params, _: None) -> Response:
             one(form, "code"),
             ip=client_ip(request),
             user_agent=_agent(request),
+            device=request.cookies.get(cookies.device_name(request.app.state.provider.settings)),
         )
     except staff.StaffLoginFailed:
         token, new_cookie = csrf.token_for(request)
@@ -76,6 +78,7 @@ async def login(request: Request, form: Params, _: None) -> Response:
         return csrf.remember(request, response, new_cookie)
     response = see_other("/")
     put_session_cookie(request, response, done.cookie_value)
+    cookies.put(response, provider.settings, cookies.device_name(provider.settings), done.device_cookie, DEVICE_TTL)
     return response
 
 

@@ -2,13 +2,16 @@
 
 An unknown account, a wrong password, a temporarily blocked and a locked account all give the
 same answer and cost the same argon2 check, so the login form cannot tell anyone who has an
-account or whether it is locked. Failures count per account (growing delays, then a lock
-that only a password reset by SMS code lifts) and per client IP.
+account or whether it is locked. Failures count per client IP, and per account *and device*
+(`idp.core.devices`): tries from the owner's known browser spend that browser's budget, every
+other try the account's shared budget for unknown devices (growing delays, then a lock that only
+a password reset by SMS code lifts). The try is reserved before the hash is checked, so parallel
+guesses get no more checks than the free tries.
 """
 
 from __future__ import annotations
 
-from idp.core import audit, limits
+from idp.core import audit, devices, limits
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
 from idp.errors import Refusal
@@ -23,32 +26,36 @@ class LoginFailed(Refusal):
     message_key = "login.failed"
 
 
-def verify_password(provider: Provider, identifier: str, password: str, client_ip: str) -> CitizenRecord:
+def verify_password(
+    provider: Provider, identifier: str, password: str, client_ip: str, *, device: str | None = None
+) -> CitizenRecord:
+    """`device`: the browser's device cookie, if it sent one (see `idp.core.devices`)."""
     identifier = identifier.strip()
     limits.check_ip_login_budget(provider, client_ip)
     found = None
     if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
     citizen, stored_hash = found if found else (None, None)
-    now = provider.clock.now()
-    state = provider.store.failures.state(citizen.id, "password") if citizen else None
-    refused_before_check = state is not None and (state.locked or state.blocked_until > now)
-    matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
     subject = f"citizen:{citizen.id}" if citizen else None
+    known = devices.is_known(provider, subject or "citizen:-", device)
+    reserved = None
+    if citizen is not None:
+        device_key = devices.budget_key("password", subject or "", device or "") if known else None
+        reserved = limits.reserve_password_try(provider, citizen.id, device_key)
+    refused_before_check = reserved is not None and not reserved.counted
+    matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
     if citizen is None or stored_hash is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
         reason = "blocked" if refused_before_check else "password"
-        if citizen is not None and not refused_before_check:
-            failed = provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
-            if failed.locked:
-                audit.record(
-                    provider,
-                    action="citizen.lock",
-                    outcome="success",
-                    actor="system",
-                    subject=subject,
-                    detail={"reason": "password_failures"},
-                )
+        if reserved is not None and reserved.counted and reserved.state.locked:
+            audit.record(
+                provider,
+                action="citizen.lock" if reserved.device_key is None else "citizen.device.untrusted",
+                outcome="success",
+                actor="system",
+                subject=subject,
+                detail={"reason": "password_failures"},
+            )
         audit.record(
             provider,
             action="citizen.login.password",
@@ -56,9 +63,11 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
             actor=subject,
             subject=subject,
             ip=client_ip,
-            detail={"reason": reason if citizen else "unknown_account"},
+            detail={"reason": reason if citizen else "unknown_account", "device": "known" if known else "unknown"},
         )
         raise LoginFailed()
+    assert reserved is not None
+    limits.release_password_try(provider, citizen.id, reserved)  # the password was right
     if citizen.status != "active":
         audit.record(
             provider,
@@ -73,8 +82,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
     audit.record(
         provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject, ip=client_ip
     )
-    if state is not None and state.consecutive:
-        provider.store.failures.clear(citizen.id, "password", now)
+    now = provider.clock.now()
     if provider.passwords.needs_rehash(stored_hash):
         provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), now)
     return citizen

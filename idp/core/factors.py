@@ -57,17 +57,18 @@ def totp_label(citizen: CitizenRecord) -> str:
     return f"{shown[:3]}****{shown[-3:]}"
 
 
-def _check_totp(provider: Provider, citizen_id: str, code: str, confirm: bool) -> bool:
-    otp.check_not_blocked(provider, citizen_id)
+def _check_totp(provider: Provider, citizen_id: str, code: str, confirm: bool, flow_id: str | None = None) -> bool:
     record = provider.store.authenticators.get(citizen_id)
     if record is None or (record.confirmed_at is None) != confirm:
+        otp.check_not_blocked(provider, citizen_id, flow_id=flow_id)
         return False
+    otp.reserve_try(provider, citizen_id, flow_id=flow_id)
     now = provider.clock.now()
     step = verify_totp(provider.secrets.unseal(record.secret_sealed, citizen_id), code, now, record.last_step)
     if step is None or not provider.store.authenticators.accept_step(citizen_id, step, now, confirm=confirm):
-        otp.record_failure(provider, citizen_id)
+        otp.count_failure(provider, citizen_id)
         return False
-    provider.store.failures.clear(citizen_id, "code", now)
+    otp.clear_failures(provider, citizen_id, flow_id=flow_id)
     return True
 
 
@@ -85,8 +86,9 @@ def confirm_totp(provider: Provider, citizen_id: str, code: str) -> list[str] | 
     return new_recovery_codes(provider, citizen_id)
 
 
-def verify_totp_code(provider: Provider, citizen_id: str, code: str) -> bool:
-    return _check_totp(provider, citizen_id, code, confirm=False)
+def verify_totp_code(provider: Provider, citizen_id: str, code: str, *, flow_id: str | None = None) -> bool:
+    """`flow_id`: the login or reset the code is for, whose code budget the try spends."""
+    return _check_totp(provider, citizen_id, code, confirm=False, flow_id=flow_id)
 
 
 def new_recovery_codes(provider: Provider, citizen_id: str) -> list[str]:
@@ -103,15 +105,16 @@ def new_recovery_codes(provider: Provider, citizen_id: str) -> list[str]:
     return codes
 
 
-def use_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
-    otp.check_not_blocked(provider, citizen_id)
+def use_recovery_code(provider: Provider, citizen_id: str, code: str, *, flow_id: str | None = None) -> bool:
+    """`flow_id`: the login or reset the code is for, whose code budget the try spends."""
+    otp.reserve_try(provider, citizen_id, flow_id=flow_id)
     now = provider.clock.now()
     digest = provider.secrets.mac("recovery", normalize_recovery_code(code))
     used = provider.store.recovery_codes.use(citizen_id, digest, now)
     if used:
-        provider.store.failures.clear(citizen_id, "code", now)
+        otp.clear_failures(provider, citizen_id, flow_id=flow_id)
     else:
-        otp.record_failure(provider, citizen_id)
+        otp.count_failure(provider, citizen_id)
     audit.record(
         provider,
         action="factor.recovery.used",
@@ -127,10 +130,11 @@ def stronger_than_sms(provider: Provider, citizen_id: str) -> bool:
     return has_totp(provider, citizen_id)
 
 
-def verify_app_or_recovery_code(provider: Provider, citizen_id: str, code: str) -> bool:
+def verify_app_or_recovery_code(provider: Provider, citizen_id: str, code: str, *, flow_id: str | None = None) -> bool:
     """The app's 6-digit code, or else one of the recovery codes (a recovery code is never six
-    digits, so what was typed says which one it is and only one failure is counted)."""
+    digits, so what was typed says which one it is and only one failure is counted). `flow_id`: the
+    reset the code is for, whose code budget the try spends."""
     typed = "".join(code.split())
     if len(typed) == 6 and typed.isascii() and typed.isdigit():
-        return verify_totp_code(provider, citizen_id, typed)
-    return use_recovery_code(provider, citizen_id, typed)
+        return verify_totp_code(provider, citizen_id, typed, flow_id=flow_id)
+    return use_recovery_code(provider, citizen_id, typed, flow_id=flow_id)

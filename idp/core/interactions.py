@@ -253,6 +253,7 @@ def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -
         flow_id=step.interaction.id,
         client_ip=client_ip,
         lang=lang,
+        owner=True,  # the password was proven in this interaction
     )
 
 
@@ -264,7 +265,7 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
     if method not in second_factor_methods(provider, step):
         raise FactorNotOffered(f"{method} is not a second factor this account may use")
     if method == "totp":
-        if not factors.verify_totp_code(provider, citizen.id, code):
+        if not factors.verify_totp_code(provider, citizen.id, code, flow_id=step.interaction.id):
             audit.record(
                 provider,
                 action="citizen.login.second_factor",
@@ -276,7 +277,7 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
             raise otp.CodeRefused("wrong")
         used = "otp"
     elif method == "recovery":
-        if not factors.use_recovery_code(provider, citizen.id, code):
+        if not factors.use_recovery_code(provider, citizen.id, code, flow_id=step.interaction.id):
             raise otp.CodeRefused("wrong")
         used = "otp"
     else:

@@ -7,7 +7,11 @@ same numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from idp.core.policy import (
+    ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY,
+    BUDGET_TTL,
     CODE_FREE_TRIES,
     CODE_HARD_CAP,
     DAY,
@@ -22,6 +26,7 @@ from idp.core.policy import (
 )
 from idp.core.provider import Provider
 from idp.errors import Refusal
+from idp.store.limits import FailureState
 
 
 class TooManyAttempts(Refusal):
@@ -79,13 +84,53 @@ def count_ip_login_failure(provider: Provider, client_ip: str) -> None:
     provider.store.counters.hit(f"login-fail-ip:{client_ip}", LOGIN_FAILURE_WINDOW, provider.clock.now())
 
 
-def reserve_send(provider: Provider, destination: str, client_ip: str) -> None:
-    """Count a send against the cooldown and the daily caps; refuse when one is exceeded."""
+def reserve_send(provider: Provider, destination: str, client_ip: str, *, owner: bool = False) -> None:
+    """Count a send against the cooldown and the daily caps; refuse when one is exceeded.
+
+    `owner`: the request comes from the account's owner (password proven in this flow, signed in,
+    or a known device); its sends have their own daily budget, which anonymous requests cannot spend."""
     now = provider.clock.now()
     counters = provider.store.counters
     if counters.hit(f"send-cooldown:{destination}", RESEND_COOLDOWN, now) > 1:
         raise SendRefused("cooldown", RESEND_COOLDOWN)
-    if counters.hit(f"send-day:{destination}", DAY, now) > SENDS_PER_DESTINATION_PER_DAY:
+    day_key, day_cap = _daily_send_budget(destination, owner)
+    if counters.hit(day_key, DAY, now) > day_cap:
         raise SendRefused("daily_cap", DAY)
     if counters.hit(f"send-ip-day:{client_ip}", DAY, now) > SENDS_PER_IP_PER_DAY:
         raise SendRefused("ip_cap", DAY)
+
+
+def _daily_send_budget(destination: str, owner: bool) -> tuple[str, int]:
+    if owner:
+        return f"send-day-owner:{destination}", SENDS_PER_DESTINATION_PER_DAY
+    return f"send-day:{destination}", ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY
+
+
+@dataclass(frozen=True)
+class PasswordTry:
+    """A password try reserved before the hash is checked. `device_key`: the known device's
+    budget it was counted in (None: the account's shared budget for unknown devices)."""
+
+    counted: bool
+    state: FailureState
+    device_key: str | None
+
+
+def reserve_password_try(provider: Provider, citizen_id: str, device_key: str | None = None) -> PasswordTry:
+    """Spend one password try of the account (or of its known device) before the hash is checked,
+    atomically, so parallel guesses get no more checks than sequential ones. A known device that
+    reached the hard cap itself is no longer trusted: its tries spend the shared budget."""
+    now = provider.clock.now()
+    if device_key is not None and not provider.store.budgets.state(device_key, now).locked:
+        counted, state = provider.store.budgets.reserve(device_key, now, password_delay, now + BUDGET_TTL)
+        return PasswordTry(counted, state, device_key)
+    counted, state = provider.store.failures.reserve(citizen_id, "password", now, password_delay)
+    return PasswordTry(counted, state, None)
+
+
+def release_password_try(provider: Provider, citizen_id: str, reserved: PasswordTry) -> None:
+    """The password was right: the reserved try (and the failures before it) are forgotten."""
+    if reserved.device_key is not None:
+        provider.store.budgets.clear(reserved.device_key)
+    else:
+        provider.store.failures.clear(citizen_id, "password", provider.clock.now())

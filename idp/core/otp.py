@@ -4,6 +4,9 @@ A code is 6 digits from the CSPRNG, kept only as a keyed digest (a bare hash of 
 number would be reversed from a database copy at once), valid 5 minutes, bound to its purpose,
 account and flow, consumed once. A try is spent *before* the comparison, in one conditional
 update, so twenty parallel guesses at one code get at most five comparisons.
+
+Failures count per flow (growing delays in that flow's budget: a reset someone else started cannot
+spend the owner's login), and per account only towards the hard cap that locks the factor.
 """
 
 from __future__ import annotations
@@ -57,13 +60,16 @@ def send_code(
     lang: str,
     channel: str = "sms",
     reserved: bool = False,
+    owner: bool = False,
 ) -> None:
-    """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery."""
+    """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery.
+
+    `owner`: the account's owner asks (see `limits.reserve_send`), not an anonymous request."""
     assert purpose in PURPOSES
     if channel == "sms":
         destination = check_sms_destination(destination)
     if not reserved:
-        limits.reserve_send(provider, destination, client_ip)
+        limits.reserve_send(provider, destination, client_ip, owner=owner)
     now = provider.clock.now()
     code = numeric_code(provider.rng, 6)
     challenge_id = new_token(provider.rng, 16)
@@ -98,17 +104,43 @@ def send_code(
     )
 
 
-def check_not_blocked(provider: Provider, citizen_id: str) -> None:
-    state = provider.store.failures.state(citizen_id, "code")
+def _budget_key(citizen_id: str, flow_id: str | None) -> str:
+    """The flow's code budget; a check outside any flow (the account page) has the account's own."""
+    return f"code:flow:{flow_id}" if flow_id else f"code:account:{citizen_id}"
+
+
+def _lock_at_hard_cap(consecutive: int) -> tuple[int, bool]:
+    """The account-wide count only locks: the waits belong to each flow."""
+    return 0, consecutive >= policy.CODE_HARD_CAP
+
+
+def check_not_blocked(provider: Provider, citizen_id: str, *, flow_id: str | None = None) -> None:
     now = provider.clock.now()
+    if provider.store.failures.state(citizen_id, "code").locked:
+        raise CodeRefused("locked")
+    state = provider.store.budgets.state(_budget_key(citizen_id, flow_id), now)
     if state.locked:
         raise CodeRefused("locked")
     if state.blocked_until > now:
         raise CodeRefused("blocked", state.blocked_until - now)
 
 
-def record_failure(provider: Provider, citizen_id: str) -> None:
-    state = provider.store.failures.record(citizen_id, "code", provider.clock.now(), limits.code_delay)
+def reserve_try(provider: Provider, citizen_id: str, *, flow_id: str | None = None) -> None:
+    """Spend one try of the flow's code budget before a code is compared (refused while the flow
+    must wait or the factor is locked); `count_failure` or `clear_failures` follows the comparison."""
+    now = provider.clock.now()
+    if provider.store.failures.state(citizen_id, "code").locked:
+        raise CodeRefused("locked")
+    counted, state = provider.store.budgets.reserve(
+        _budget_key(citizen_id, flow_id), now, limits.code_delay, now + policy.BUDGET_TTL
+    )
+    if not counted:
+        raise CodeRefused("locked" if state.locked else "blocked", max(state.blocked_until - now, 0))
+
+
+def count_failure(provider: Provider, citizen_id: str) -> None:
+    """A reserved try failed: it counts towards the account's hard cap."""
+    state = provider.store.failures.record(citizen_id, "code", provider.clock.now(), _lock_at_hard_cap)
     if state.locked:
         audit.record(
             provider,
@@ -120,12 +152,26 @@ def record_failure(provider: Provider, citizen_id: str) -> None:
         )
 
 
+def record_failure(provider: Provider, citizen_id: str, *, flow_id: str | None = None) -> None:
+    """A failure from a check that did not reserve its try."""
+    now = provider.clock.now()
+    provider.store.budgets.record(_budget_key(citizen_id, flow_id), now, limits.code_delay, now + policy.BUDGET_TTL)
+    count_failure(provider, citizen_id)
+
+
+def clear_failures(provider: Provider, citizen_id: str, *, flow_id: str | None = None) -> None:
+    """A right code: the flow's budget and the account's count start again."""
+    provider.store.budgets.clear(_budget_key(citizen_id, flow_id))
+    provider.store.failures.clear(citizen_id, "code", provider.clock.now())
+
+
 def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: str, code: str) -> ChallengeRecord:
-    check_not_blocked(provider, citizen_id)
+    check_not_blocked(provider, citizen_id, flow_id=flow_id)
     now = provider.clock.now()
     challenge = provider.store.challenges.live_for_flow(flow_id, purpose, now)
     if challenge is None or challenge.citizen_id != citizen_id:
         raise CodeRefused("expired")
+    reserve_try(provider, citizen_id, flow_id=flow_id)
     taken = provider.store.challenges.take_attempt(challenge.id, now, policy.CODE_TRIES)
     if taken is None:
         raise CodeRefused("no_tries_left")
@@ -133,7 +179,7 @@ def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: s
     if not (len(code) == 6 and code.isascii() and code.isdigit()) or not provider.secrets.mac_matches(
         _label(challenge.id), code, taken.code_digest
     ):
-        record_failure(provider, citizen_id)
+        count_failure(provider, citizen_id)
         audit.record(
             provider,
             action="code.used",
@@ -144,7 +190,7 @@ def verify_code(provider: Provider, *, citizen_id: str, purpose: str, flow_id: s
         raise CodeRefused("wrong")
     if not provider.store.challenges.consume(challenge.id, now):
         raise CodeRefused("expired")
-    provider.store.failures.clear(citizen_id, "code", now)
+    clear_failures(provider, citizen_id, flow_id=flow_id)
     audit.record(
         provider, action="code.used", outcome="success", subject=f"citizen:{citizen_id}", detail={"purpose": purpose}
     )

@@ -27,6 +27,12 @@ MAX_DELAY = 15 * 60
 # Per client IP: failed logins in a 15-minute window before that address is refused (credential stuffing).
 LOGIN_FAILURES_PER_IP = 100
 LOGIN_FAILURE_WINDOW = 15 * 60
+# A browser that logged in is a known device for a year of disuse (OWASP device cookies): its
+# password tries have their own budget, so failures from unknown browsers never block it.
+DEVICE_TTL = 365 * DAY
+# A known device's budget, and a flow's code budget, are forgotten a day after their last failure:
+# longer than the longest delay, so forgetting never shortens a wait.
+BUDGET_TTL = DAY
 
 # -- one-time codes by SMS / email (NIST 800-63B §5.1.3: ≤ 10 min; ASVS 5 V6.5-6.6) ----------------
 # 5 minutes: inside NIST's 10, long enough for a slow SMS.
@@ -37,6 +43,10 @@ CODE_TRIES = 5
 RESEND_COOLDOWN = 60
 SENDS_PER_DESTINATION_PER_DAY = 5
 SENDS_PER_IP_PER_DAY = 20
+# Of the daily sends to one phone, anonymous requests (registration, a reset from an unknown browser)
+# may spend only 3; the owner's own flows (password proven, signed in, or a known device) have
+# SENDS_PER_DESTINATION_PER_DAY more of their own, so strangers cannot use up what the owner needs.
+ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY = 3
 # A registration whose code was never entered stops holding the ID number and phone after a day.
 PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.

@@ -9,7 +9,7 @@ the password lock (never a lock an administrator set) and tells every channel th
 
 from __future__ import annotations
 
-from idp.core import audit, factors, flows, limits, notify, otp
+from idp.core import audit, devices, factors, flows, limits, notify, otp
 from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
@@ -28,12 +28,18 @@ class SecondFactorMissing(Expired):
     message_key = "reset.factor_refused"
 
 
-def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
+def start(
+    provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None = None
+) -> flows.StartedFlow:
+    """`device`: the browser's device cookie; from the owner's known browser the code comes out of the
+    owner's own daily SMS budget, so anonymous resets cannot use it up."""
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
     found = provider.store.citizens.find_for_login(identifier, phone) if identifier else None
     citizen = found[0] if found and found[0].status == "active" else None
-    limits.reserve_send(provider, citizen.phone if citizen else (phone or f"id:{identifier}"), client_ip)
+    owner = devices.is_known(provider, f"citizen:{citizen.id}" if citizen else "citizen:-", device)
+    destination = citizen.phone if citizen else (phone or f"id:{identifier}")
+    limits.reserve_send(provider, destination, client_ip, owner=owner)
     started = flows.start(provider, "reset", citizen.id if citizen else None, {})
     if citizen is not None:
         otp.send_code(
@@ -93,7 +99,7 @@ def _check_second_factor(provider: Provider, citizen: CitizenRecord, flow_id: st
     nor gets to guess at the app's codes."""
     if not factors.stronger_than_sms(provider, citizen.id):
         return
-    if factor_code.strip() and factors.verify_app_or_recovery_code(provider, citizen.id, factor_code):
+    if factor_code.strip() and factors.verify_app_or_recovery_code(provider, citizen.id, factor_code, flow_id=flow_id):
         return
     provider.store.flows.complete(flow_id, provider.clock.now())
     audit.record(

@@ -100,6 +100,7 @@ def start_phone_change(
         flow_id=started.flow_id,
         client_ip=client_ip,
         lang=lang,
+        owner=True,  # signed in, password proven again
     )
     return started
 

@@ -2,8 +2,10 @@
 that says which role may do what.
 
 Every console page and API call names a permission from `PERMISSIONS`; `require` is the only
-check. Staff failures are counted per username (a shared counter), and every login attempt is
-audited.
+check. Staff failures are counted per folded username (`fold_username`: case and surrounding
+spaces never make another counter), known or not, and per known device (`idp.core.devices`): the
+member's own browser keeps its own budget, so strangers' failures cannot lock the member out.
+Each try is reserved before the hash is checked. Every login attempt is audited.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from idp.core import audit
+from idp.core import audit, devices
 from idp.core.password_policy import check_new_password
 from idp.core.policy import STAFF_FAILURE_WINDOW, STAFF_FAILURES_PER_USERNAME
 from idp.core.provider import Provider
@@ -50,6 +52,8 @@ STAFF_ONLY: frozenset[str] = frozenset({"verification.record", "verification.dec
 ADMIN_SCOPES: dict[str, str] = {p: f"admin:{p}" for p in PERMISSIONS if p not in STAFF_ONLY}
 
 USERNAME_MAX = 64
+# Failures per username (and per known device) in `STAFF_FAILURE_WINDOW` before tries are refused.
+FAILURES_PER_USERNAME = STAFF_FAILURES_PER_USERNAME
 
 
 class Forbidden(Refusal):
@@ -92,6 +96,7 @@ class NewStaff:
 class StaffLogin:
     staff: StaffRecord
     cookie_value: str
+    device_cookie: str = ""  # the browser's device cookie, now known to this member: set it again
 
 
 @dataclass(frozen=True)
@@ -133,8 +138,13 @@ def require(staff: StaffRecord, permission: str) -> None:
         raise Forbidden(permission)
 
 
+def fold_username(username: str) -> str:
+    """The one spelling a username is stored, looked up and counted under."""
+    return username.strip().casefold()
+
+
 def _check_username(username: str) -> str:
-    name = username.strip().lower()
+    name = fold_username(username)
     if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name) or not name.isascii():
         raise ValidationError("username", "choice")
     return name
@@ -174,15 +184,27 @@ def add_staff(
 
 
 def login(
-    provider: Provider, username: str, password: str, code: str, *, ip: str | None = None, user_agent: str | None = None
+    provider: Provider,
+    username: str,
+    password: str,
+    code: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    device: str | None = None,
 ) -> StaffLogin:
-    """Password and TOTP, both, every time; one answer for every kind of failure."""
-    name = username.strip().lower()[:USERNAME_MAX]
+    """Password and TOTP, both, every time; one answer for every kind of failure.
+
+    `device`: the browser's device cookie, if it sent one."""
+    name = fold_username(username)[:USERNAME_MAX]
     now = provider.clock.now()
-    counter = f"staff-fail:{name}"
+    known = devices.is_known(provider, f"staff:{name}", device)
+    counter = devices.budget_key("staff-fail", f"staff:{name}", device or "") if known else f"staff-fail:{name}"
+    # The try is counted before the hash is checked (parallel tries cannot overrun the budget) and
+    # given back when the login succeeds.
+    blocked = provider.store.counters.hit(counter, STAFF_FAILURE_WINDOW, now) > STAFF_FAILURES_PER_USERNAME
 
     def fail(reason: str) -> StaffLoginFailed:
-        provider.store.counters.hit(counter, STAFF_FAILURE_WINDOW, now)
         audit.record(
             provider,
             action="staff.login",
@@ -194,7 +216,6 @@ def login(
         )
         return StaffLoginFailed()
 
-    blocked = provider.store.counters.peek(counter, now) >= STAFF_FAILURES_PER_USERNAME
     found = provider.store.staff.find_for_login(name) if name else None
     staff, secrets = found if found else (None, None)
     matches = provider.passwords.verify(secrets.password_hash if secrets and not blocked else None, password[:1024])
@@ -208,6 +229,7 @@ def login(
     step = verify_totp(seed, code, now, secrets.totp_last_step)
     if step is None or not provider.store.staff.accept_step(staff.id, step):
         raise fail("totp")
+    provider.store.counters.give_back(counter, now)
     if provider.passwords.needs_rehash(secrets.password_hash):
         provider.store.staff.set_password_hash(staff.id, provider.passwords.hash(password), now)
     cookie_value = new_token(provider.rng, 32)
@@ -226,7 +248,7 @@ def login(
         user_agent=user_agent,
         detail={"amr": ["pwd", "otp"]},
     )
-    return StaffLogin(staff, cookie_value)
+    return StaffLogin(staff, cookie_value, devices.remember(provider, f"staff:{name}", device))
 
 
 def current(provider: Provider, cookie_value: str | None) -> Console | None:

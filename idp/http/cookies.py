@@ -28,6 +28,11 @@ def flow_name(settings: Settings, flow_id: str) -> str:
     return name(settings, f"idp_flow_{flow_id[:16]}")
 
 
+def device_name(settings: Settings) -> str:
+    """The device cookie (`idp.core.devices`): one per browser, shared by the citizen pages and the console."""
+    return name(settings, "idp_device")
+
+
 def put(response: Response, settings: Settings, name: str, value: str, max_age: int | None) -> None:
     response.set_cookie(
         name, value, max_age=max_age, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import interactions, sessions
+from idp.core import devices, interactions, policy, sessions
 from idp.core.authn import LoginFailed, verify_password
 from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Step
 from idp.core.limits import SendRefused, TooManyAttempts
@@ -131,10 +131,14 @@ async def login(request: Request, form: Params, step: Step) -> Response:
     if not step.needs_login:
         raise InteractionGone()
     identifier, password = form.one("identifier") or "", form.one("password") or ""
+    device = request.cookies.get(cookies.device_name(provider.settings))
     try:
-        citizen = await password_work(request, verify_password, provider, identifier, password, client_ip(request))
+        citizen = await password_work(
+            request, verify_password, provider, identifier, password, client_ip(request), device=device
+        )
     except (LoginFailed, TooManyAttempts) as exc:
         return _login_page(request, step, exc.status_code, exc.message_key, identifier)
+    known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
     outcome = await core(
         interactions.after_password,
         provider,
@@ -142,7 +146,9 @@ async def login(request: Request, form: Params, step: Step) -> Response:
         citizen,
         request.cookies.get(cookies.session_name(provider.settings)),
     )
-    return _apply(request, step, outcome)
+    response = _apply(request, step, outcome)
+    cookies.put(response, provider.settings, cookies.device_name(provider.settings), known, policy.DEVICE_TTL)
+    return response
 
 
 @guard.form(_bound_step)

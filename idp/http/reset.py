@@ -34,7 +34,12 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     lang = language(request)
     try:
         started = await core(
-            reset.start, provider, form.one("identifier") or "", client_ip=client_ip(request), lang=lang
+            reset.start,
+            provider,
+            form.one("identifier") or "",
+            client_ip=client_ip(request),
+            lang=lang,
+            device=request.cookies.get(cookies.device_name(provider.settings)),
         )
     except SendRefused as exc:
         return _start_page(request, exc.status_code, words(lang, exc))

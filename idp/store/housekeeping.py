@@ -16,12 +16,14 @@ from sqlalchemy import Column, ColumnElement, Table, and_, delete, func, or_, se
 from idp.store.database import Database
 from idp.store.outbox import PENDING, OutboxMessage
 from idp.store.tables import (
+    AttemptBudget,
     AuthFailure,
     AuthorizationCode,
     BrowserSession,
     Flow,
     Grant,
     Interaction,
+    KnownDevice,
     OtpChallenge,
     PushedRequest,
     RateCounter,
@@ -46,6 +48,8 @@ _outbox = table_of(OutboxMessage)
 _failure = table_of(AuthFailure)
 _used_jti = table_of(UsedJti)
 _pushed = table_of(PushedRequest)
+_budget = table_of(AttemptBudget)
+_device = table_of(KnownDevice)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Horizon:
     session_idle_ttl: int = 1800
     grant_grace: int = 360
     finished_outbox_retention: int = 7 * 86400
+    device_ttl: int = 365 * 86400  # a known device unused this long is a stranger again
 
 
 class Housekeeping:
@@ -124,6 +129,7 @@ class Housekeeping:
         pruned["rate_counter"] = self._delete_batched(_counter, _counter.c.key, _counter.c.window_ends_at < now)
         # A jti is remembered only while a token bearing it could still be accepted.
         pruned["used_jti"] = self._delete_batched(_used_jti, _used_jti.c.key, _used_jti.c.expires_at < now)
+        pruned["attempt_budget"] = self._delete_batched(_budget, _budget.c.key, _budget.c.expires_at < now)
         pruned["pushed_request"] = self._delete_batched(_pushed, _pushed.c.uri_digest, _pushed.c.expires_at < cutoff)
         pruned["outbox"] = self._delete_batched(
             _outbox,
@@ -142,6 +148,10 @@ class Housekeeping:
                     )
                 ).rowcount
                 or 0
+            )
+            # Not batched by key: a browser known to two accounts shares its digest between rows.
+            pruned["known_device"] = (
+                conn.execute(delete(_device).where(_device.c.last_used_at < now - horizon.device_ttl)).rowcount or 0
             )
         return pruned
 
@@ -165,6 +175,8 @@ class Housekeeping:
             "rate_counter": _counter,
             "outbox": _outbox,
             "auth_failure": _failure,
+            "attempt_budget": _budget,
+            "known_device": _device,
         }
         with self._db.connect() as conn:
             return {

@@ -11,12 +11,13 @@ from idp.store.audit import AuditLog
 from idp.store.citizens import Citizens
 from idp.store.clients import Clients
 from idp.store.database import Database
+from idp.store.devices import KnownDevices
 from idp.store.directories import CitizenDirectory, ClientDirectory
 from idp.store.engine import make_engine, migrate
 from idp.store.factors import Authenticators, Challenges, RecoveryCodes
 from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
-from idp.store.limits import AuthFailures, RateCounters
+from idp.store.limits import AttemptBudgets, AuthFailures, RateCounters
 from idp.store.outbox import OutboxRepository
 from idp.store.replay import PushedRequests, UsedJtis
 from idp.store.sessions import BrowserSessions, Consents, Interactions
@@ -43,6 +44,8 @@ class Store:
         self.recovery_codes = RecoveryCodes(db)
         self.failures = AuthFailures(db)
         self.counters = RateCounters(db)
+        self.budgets = AttemptBudgets(db)
+        self.devices = KnownDevices(db)
         self.outbox = OutboxRepository(db)
         self.used_jtis = UsedJtis(db)
         self.pushed_requests = PushedRequests(db)

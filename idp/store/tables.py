@@ -267,6 +267,31 @@ class RateCounter(SQLModel, table=True):
     count: int = 0
 
 
+class KnownDevice(SQLModel, table=True):
+    """A browser that once logged in to an account (OWASP device cookies): its cookie's digest, per
+    subject (`citizen:<id>` or `staff:<username>`), so one browser can be known to several accounts."""
+
+    __tablename__ = "known_device"
+
+    subject: str = Field(primary_key=True, max_length=100)
+    cookie_digest: str = Field(primary_key=True, max_length=64)
+    created_at: int = _epoch()
+    last_used_at: int = _epoch(index=True)
+
+
+class AttemptBudget(SQLModel, table=True):
+    """Consecutive failures under one key (a known device's password tries, a flow's code tries):
+    growing delays, then a lock, like `AuthFailure` but for keys that are not an account."""
+
+    __tablename__ = "attempt_budget"
+
+    key: str = Field(primary_key=True, max_length=200)
+    consecutive: int = 0
+    blocked_until: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    locked: bool = False
+    expires_at: int = _epoch(index=True)
+
+
 class UsedJti(SQLModel, table=True):
     """`jti`s that must never be accepted twice (client assertions, DPoP proofs), kept until they expire."""
 

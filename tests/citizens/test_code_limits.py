@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
@@ -22,7 +23,7 @@ def holder(provider):
     return citizen
 
 
-def _send(provider, citizen, flow=FLOW, ip="192.0.2.1", purpose="login"):
+def _send(provider, citizen, flow=FLOW, ip="192.0.2.1", purpose="login", owner=False):
     otp.send_code(
         provider,
         citizen_id=citizen.id,
@@ -31,6 +32,7 @@ def _send(provider, citizen, flow=FLOW, ip="192.0.2.1", purpose="login"):
         flow_id=flow,
         client_ip=ip,
         lang="vi",
+        owner=owner,
     )
 
 
@@ -135,8 +137,21 @@ def test_a_resend_replaces_the_earlier_code(provider, clock, holder):
     _verify(provider, holder, second)
 
 
-def test_a_phone_gets_at_most_five_codes_a_day(provider, clock, holder):
+def test_the_owners_flows_get_at_most_five_codes_a_day_to_a_phone(provider, clock, holder):
     for _ in range(limits.SENDS_PER_DESTINATION_PER_DAY):
+        _send(provider, holder, owner=True)
+        clock.advance(limits.RESEND_COOLDOWN)
+
+    with pytest.raises(SendRefused) as refused:
+        _send(provider, holder, owner=True)
+
+    assert refused.value.reason == "daily_cap"
+    clock.advance(policy.DAY)
+    _send(provider, holder, owner=True)
+
+
+def test_anonymous_requests_get_at_most_three_codes_a_day_to_a_phone(provider, clock, holder):
+    for _ in range(policy.ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY):
         _send(provider, holder)
         clock.advance(limits.RESEND_COOLDOWN)
 
@@ -144,8 +159,17 @@ def test_a_phone_gets_at_most_five_codes_a_day(provider, clock, holder):
         _send(provider, holder)
 
     assert refused.value.reason == "daily_cap"
-    clock.advance(policy.DAY)
-    _send(provider, holder)
+
+
+def test_anonymous_requests_cannot_spend_the_owners_daily_codes(provider, clock, holder):
+    for _ in range(policy.ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY + 2):
+        with contextlib.suppress(SendRefused):
+            _send(provider, holder)
+        clock.advance(limits.RESEND_COOLDOWN)
+
+    for _ in range(limits.SENDS_PER_DESTINATION_PER_DAY):
+        _send(provider, holder, owner=True)
+        clock.advance(limits.RESEND_COOLDOWN)
 
 
 def test_one_client_ip_gets_at_most_twenty_codes_a_day(provider, holder):

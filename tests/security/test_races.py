@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from idp.core import limits
+from idp.core import limits, staff
 from idp.core.authn import LoginFailed, verify_password
 from idp.core.limits import TooManyAttempts
 from idp.crypto.passwords import ARGON2_TESTS, PasswordHasher
@@ -59,3 +59,26 @@ def test_thirty_parallel_wrong_passwords_get_at_most_five_hash_checks(provider, 
         f"{hasher.real_checks} of {GUESSES} parallel guesses were checked against the hash"
     )
     assert password_failures(provider, citizen) <= limits.PASSWORD_FREE_TRIES
+
+
+def test_thirty_parallel_wrong_staff_passwords_get_at_most_the_budgets_hash_checks(provider):
+    staff.add_staff(provider, username="desk.clerk", roles=["clerk"], password="staff password long enough")
+    hasher = CountingHasher()
+    provider.passwords = hasher
+    barrier = threading.Barrier(GUESSES)
+
+    def guess(n: int) -> str:
+        barrier.wait()
+        try:
+            staff.login(
+                provider, " Desk.Clerk" if n % 2 else "desk.clerk", f"wrong {n}", "000000", ip=f"198.51.100.{n}"
+            )
+        except staff.StaffLoginFailed:
+            return "refused"
+        return "accepted"
+
+    with ThreadPoolExecutor(GUESSES) as pool:
+        answers = list(pool.map(guess, range(GUESSES)))
+
+    assert set(answers) == {"refused"}
+    assert hasher.real_checks <= staff.FAILURES_PER_USERNAME
