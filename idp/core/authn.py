@@ -4,6 +4,10 @@ An unknown account, a wrong password, a temporarily blocked and a locked account
 same answer and cost the same argon2 check, so the login form cannot tell anyone who has an
 account or whether it is locked. Failures count per account (growing delays, then a lock
 that only a password reset by SMS code lifts) and per client IP.
+
+Every form that checks a password goes through `check_password`: the login form, and the forms
+a signed-in citizen types it again in (re-authentication, phone change, password change), so a
+session cookie buys no extra guesses and each try is audited under the form's own action.
 """
 
 from __future__ import annotations
@@ -23,12 +27,34 @@ class LoginFailed(Refusal):
     message_key = "login.failed"
 
 
+LOGIN = "citizen.login.password"
+
+
 def verify_password(provider: Provider, identifier: str, password: str, client_ip: str) -> CitizenRecord:
     identifier = identifier.strip()
-    limits.check_ip_login_budget(provider, client_ip)
     found = None
     if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
+    return check_password(provider, found, password, client_ip, action=LOGIN)
+
+
+def confirm_password(
+    provider: Provider, citizen_id: str, password: str, client_ip: str, *, action: str
+) -> CitizenRecord:
+    """A signed-in citizen's password typed again; `action` names the form in the audit trail."""
+    citizen = provider.store.citizens.get(citizen_id)
+    found = None
+    if citizen is not None and password and len(password) <= 1024:
+        found = provider.store.citizens.find_for_login(citizen.id_number, None)
+    return check_password(provider, found, password, client_ip, action=action)
+
+
+def check_password(
+    provider: Provider, found: tuple[CitizenRecord, str] | None, password: str, client_ip: str, *, action: str
+) -> CitizenRecord:
+    """The one password check under the login limiter: the per-IP budget, the account's failure
+    counter and lock, the audit event."""
+    limits.check_ip_login_budget(provider, client_ip)
     citizen, stored_hash = found if found else (None, None)
     now = provider.clock.now()
     state = provider.store.failures.state(citizen.id, "password") if citizen else None
@@ -51,7 +77,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
                 )
         audit.record(
             provider,
-            action="citizen.login.password",
+            action=action,
             outcome="failure",
             actor=subject,
             subject=subject,
@@ -62,7 +88,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
     if citizen.status != "active":
         audit.record(
             provider,
-            action="citizen.login.password",
+            action=action,
             outcome="denied",
             actor=subject,
             subject=subject,
@@ -70,9 +96,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
             detail={"reason": citizen.status},
         )
         raise LoginFailed()
-    audit.record(
-        provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject, ip=client_ip
-    )
+    audit.record(provider, action=action, outcome="success", actor=subject, subject=subject, ip=client_ip)
     if state is not None and state.consecutive:
         provider.store.failures.clear(citizen.id, "password", now)
     if provider.passwords.needs_rehash(stored_hash):
