@@ -33,6 +33,7 @@ from idp.http import (
     logout,
     metrics,
     par,
+    reauth,
     register,
     reset,
     revocation,
@@ -78,6 +79,8 @@ def routes() -> list[Route | Mount]:
         Route("/account/phone", account.phone_begin, methods=["POST"]),
         Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
         Route("/account/connected/withdraw", account.withdraw, methods=["POST"]),
+        Route("/account/reauth", reauth.reauthenticate, methods=["GET", "POST"]),
+        Route("/account/password", reauth.change_password, methods=["GET", "POST"]),
         # JSON API for apps
         Route("/api/registrations", register.api_register, methods=["POST"]),
         Route("/api/registrations/{flow_id}/verify", register.api_verify, methods=["POST"]),

@@ -182,6 +182,15 @@ class Settings:
             "IDP_SESSION_MAX_TTL", "Browser session absolute lifetime, seconds.", _int_between(300, 7 * 86400)
         ),
     )
+    reauth_minutes: int = field(
+        default=10,
+        metadata=_spec(
+            "IDP_REAUTH_MINUTES",
+            "How long a login or re-authentication lets the citizen change phone, password, authenticator or"
+            " recovery codes without typing the password (and second factor) again, minutes.",
+            _int_between(1, 60),
+        ),
+    )
     clock_leeway: int = field(
         default=60,
         metadata=_spec(

@@ -7,6 +7,10 @@ account or whether it is locked. Failures count per client IP, and per account *
 other try the account's shared budget for unknown devices (growing delays, then a lock that only
 a password reset by SMS code lifts). The try is reserved before the hash is checked, so parallel
 guesses get no more checks than the free tries.
+
+Every form that checks a password goes through `check_password`: the login form, and the forms
+a signed-in citizen types it again in (re-authentication, phone change, password change), so a
+session cookie buys no extra guesses and each try is audited under the form's own action.
 """
 
 from __future__ import annotations
@@ -26,15 +30,43 @@ class LoginFailed(Refusal):
     message_key = "login.failed"
 
 
+LOGIN = "citizen.login.password"
+
+
 def verify_password(
     provider: Provider, identifier: str, password: str, client_ip: str, *, device: str | None = None
 ) -> CitizenRecord:
     """`device`: the browser's device cookie, if it sent one (see `idp.core.devices`)."""
     identifier = identifier.strip()
-    limits.check_ip_login_budget(provider, client_ip)
     found = None
     if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
+    return check_password(provider, found, password, client_ip, action=LOGIN, device=device)
+
+
+def confirm_password(
+    provider: Provider, citizen_id: str, password: str, client_ip: str, *, action: str, device: str | None = None
+) -> CitizenRecord:
+    """A signed-in citizen's password typed again; `action` names the form in the audit trail."""
+    citizen = provider.store.citizens.get(citizen_id)
+    found = None
+    if citizen is not None and password and len(password) <= 1024:
+        found = provider.store.citizens.find_for_login(citizen.id_number, None)
+    return check_password(provider, found, password, client_ip, action=action, device=device)
+
+
+def check_password(
+    provider: Provider,
+    found: tuple[CitizenRecord, str] | None,
+    password: str,
+    client_ip: str,
+    *,
+    action: str,
+    device: str | None = None,
+) -> CitizenRecord:
+    """The one password check under the login limiter: the per-IP budget, the account's failure
+    counter and lock, the audit event."""
+    limits.check_ip_login_budget(provider, client_ip)
     citizen, stored_hash = found if found else (None, None)
     subject = f"citizen:{citizen.id}" if citizen else None
     known = devices.is_known(provider, subject or "citizen:-", device)
@@ -58,7 +90,7 @@ def verify_password(
             )
         audit.record(
             provider,
-            action="citizen.login.password",
+            action=action,
             outcome="failure",
             actor=subject,
             subject=subject,
@@ -71,7 +103,7 @@ def verify_password(
     if citizen.status != "active":
         audit.record(
             provider,
-            action="citizen.login.password",
+            action=action,
             outcome="denied",
             actor=subject,
             subject=subject,
@@ -79,9 +111,7 @@ def verify_password(
             detail={"reason": citizen.status},
         )
         raise LoginFailed()
-    audit.record(
-        provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject, ip=client_ip
-    )
+    audit.record(provider, action=action, outcome="success", actor=subject, subject=subject, ip=client_ip)
     now = provider.clock.now()
     if provider.passwords.needs_rehash(stored_hash):
         provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), now)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp.core import audit, factors, flows, notify, otp
-from idp.core.authn import LoginFailed
+from idp.core.authn import confirm_password
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.crypto.totp import provisioning_uri, qr_svg
 from idp.errors import ValidationError
 from idp.i18n import t
 from idp.store.records import CitizenRecord, Conflict
+
+PHONE_CHANGE = "citizen.phone_change.password"
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,17 @@ def pending_enrolment(provider: Provider, citizen: CitizenRecord) -> factors.Enr
 
 
 def start_phone_change(
-    provider: Provider, citizen: CitizenRecord, password: str, new_phone: str, *, client_ip: str, lang: str
+    provider: Provider,
+    citizen: CitizenRecord,
+    password: str,
+    new_phone: str,
+    *,
+    client_ip: str,
+    lang: str,
+    device: str | None = None,
 ) -> flows.StartedFlow:
-    """The password again, then a code to the *new* number proves it."""
-    found = provider.store.citizens.find_for_login(citizen.id_number, None)
-    if found is None or not provider.passwords.verify(found[1], password):
-        raise LoginFailed()
+    """The password again (under the login limiter), then a code to the *new* number proves it."""
+    confirm_password(provider, citizen.id, password, client_ip, action=PHONE_CHANGE, device=device)
     phone = normalize_phone(new_phone)
     if phone == citizen.phone:
         raise ValidationError("phone", "same_phone")

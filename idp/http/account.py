@@ -3,6 +3,8 @@ services, logout.
 
 Without a session it starts a login through the same pages a portal login uses. Every form on the
 page goes through `account_form`: the form guard (`idp.http.guard`) bound to the citizen's session.
+Forms that change how the account is protected are also `recent`: a session whose login (or last
+re-authentication) is older than `reauth_minutes` is sent to `/account/reauth` first.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import factors, interactions, policy, self_service, sessions
+from idp.core import factors, interactions, policy, reauth, self_service, sessions
 from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
-from idp.core.limits import SendRefused
+from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import ValidationError
@@ -106,7 +109,28 @@ def account_form(handler: Callable[[Visit], Awaitable[Response]]) -> Callable[[R
     return endpoint
 
 
+VisitHandler = Callable[[Visit], Awaitable[Response]]
+
+
+def recent(back_to: str) -> Callable[[VisitHandler], VisitHandler]:
+    """A change that needs a recent authentication: a stale session re-authenticates first, then
+    comes back to `back_to` (a form cannot be replayed after the detour, so the page that holds it)."""
+
+    def wrap(handler: VisitHandler) -> VisitHandler:
+        @wraps(handler)
+        async def checked(visit: Visit) -> Response:
+            provider = visit.request.app.state.provider
+            if not reauth.is_recent(provider, visit.session):
+                return redirect(f"{provider.issuer}/account/reauth?{urlencode({'next': back_to, 'lang': visit.lang})}")
+            return await handler(visit)
+
+        return checked
+
+    return wrap
+
+
 @account_form
+@recent("/account")
 async def totp_begin(visit: Visit) -> Response:
     try:
         enrolment = await core(factors.begin_totp, visit.request.app.state.provider, visit.citizen)
@@ -116,6 +140,7 @@ async def totp_begin(visit: Visit) -> Response:
 
 
 @account_form
+@recent("/account")
 async def totp_confirm(visit: Visit) -> Response:
     provider, citizen = visit.request.app.state.provider, visit.citizen
     assert citizen is not None
@@ -134,6 +159,7 @@ async def totp_confirm(visit: Visit) -> Response:
 
 
 @account_form
+@recent("/account")
 async def recovery_codes(visit: Visit) -> Response:
     assert visit.citizen is not None
     codes = await core(factors.new_recovery_codes, visit.request.app.state.provider, visit.citizen.id)
@@ -141,6 +167,7 @@ async def recovery_codes(visit: Visit) -> Response:
 
 
 @account_form
+@recent("/account")
 async def phone_begin(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
     try:
@@ -153,8 +180,9 @@ async def phone_begin(visit: Visit) -> Response:
             visit.form.one("phone") or "",
             client_ip=client_ip(visit.request),
             lang=visit.lang,
+            device=cookies.device_of(visit.request),
         )
-    except (LoginFailed, ValidationError, SendRefused) as exc:
+    except (LoginFailed, TooManyAttempts, ValidationError, SendRefused) as exc:
         return await visit.render(exc.status_code, notice=words(visit.lang, exc))
     response = await visit.render(template="phone_verify.html", flow_id=started.flow_id)
     cookies.put(

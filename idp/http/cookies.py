@@ -7,6 +7,7 @@ browsers and HTTP clients would drop `Secure` cookies, so the prefix and flag ar
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.settings import Settings
@@ -26,6 +27,11 @@ def interaction_name(settings: Settings, interaction_id: str) -> str:
 
 def flow_name(settings: Settings, flow_id: str) -> str:
     return name(settings, f"idp_flow_{flow_id[:16]}")
+
+
+def device_of(request: Request) -> str | None:
+    """The browser's device cookie, if it sent one: a known browser spends its own password budget."""
+    return request.cookies.get(device_name(request.app.state.provider.settings))
 
 
 def device_name(settings: Settings) -> str:

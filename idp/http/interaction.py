@@ -131,7 +131,7 @@ async def login(request: Request, form: Params, step: Step) -> Response:
     if not step.needs_login:
         raise InteractionGone()
     identifier, password = form.one("identifier") or "", form.one("password") or ""
-    device = request.cookies.get(cookies.device_name(provider.settings))
+    device = cookies.device_of(request)
     try:
         citizen = await password_work(
             request, verify_password, provider, identifier, password, client_ip(request), device=device

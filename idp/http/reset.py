@@ -39,7 +39,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             form.one("identifier") or "",
             client_ip=client_ip(request),
             lang=lang,
-            device=request.cookies.get(cookies.device_name(provider.settings)),
+            device=cookies.device_of(request),
         )
     except SendRefused as exc:
         return _start_page(request, exc.status_code, words(lang, exc))

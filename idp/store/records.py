@@ -76,6 +76,7 @@ class SessionRecord:
     acr: str
     expires_at: int
     last_seen_at: int
+    reauthenticated_at: int | None = None
 
 
 @dataclass(frozen=True)

@@ -68,15 +68,31 @@ class BrowserSessions:
             acr=row.acr,
             expires_at=row.expires_at,
             last_seen_at=row.last_seen_at,
+            reauthenticated_at=row.reauthenticated_at,
         )
 
-    def end_all_for(self, citizen_id: str, now: int) -> None:
+    def end_all_for(self, citizen_id: str, now: int, *, keep: str | None = None) -> None:
+        """End every live session of the citizen, but the one whose digest is `keep` (the browser
+        that changed the password stays signed in)."""
         with self._db.begin() as conn:
             conn.execute(
                 update(_session)
-                .where(_session.c.citizen_id == citizen_id, _session.c.ended_at.is_(None))
+                .where(
+                    _session.c.citizen_id == citizen_id,
+                    _session.c.ended_at.is_(None),
+                    _session.c.id_digest != (keep or ""),
+                )
                 .values(ended_at=now)
             )
+
+    def mark_reauthenticated(self, id_digest: str, now: int) -> bool:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_session)
+                .where(_session.c.id_digest == id_digest, _session.c.ended_at.is_(None))
+                .values(reauthenticated_at=now)
+            )
+        return result.rowcount == 1
 
     def end(self, id_digest: str, now: int) -> bool:
         with self._db.begin() as conn:

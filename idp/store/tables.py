@@ -98,6 +98,8 @@ class BrowserSession(SQLModel, table=True):
     last_seen_at: int = _epoch()
     expires_at: int = _epoch()
     ended_at: int | None = _epoch(nullable=True)
+    # The password (and second factor) typed again on this session: sensitive changes need it recent.
+    reauthenticated_at: int | None = _epoch(nullable=True)
 
 
 class Interaction(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """known devices and attempt budgets (issue 12: counters an attacker cannot turn on the owner)
 
-Revision ID: 0007_device_counters
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 10:00:00.000000
 
 Expand only: two new tables, nothing existing changes.
@@ -10,8 +10,8 @@ Expand only: two new tables, nothing existing changes.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_device_counters"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
