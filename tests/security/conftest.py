@@ -99,4 +99,12 @@ def audit_rows(provider, citizen):
 
 
 def password_failures(provider, citizen) -> int:
-    return provider.store.failures.state(citizen.id, "password").consecutive
+    """Wrong passwords counted against the account: its shared (unknown-device) budget plus the
+    budgets of its known browsers (a signed-in citizen's forms spend their browser's budget)."""
+    shared = provider.store.failures.state(citizen.id, "password").consecutive
+    with provider.store.engine.connect() as conn:
+        known = conn.execute(
+            text("SELECT COALESCE(SUM(consecutive), 0) FROM attempt_budget WHERE key LIKE :k"),
+            {"k": f"password:device:citizen:{citizen.id}:%"},
+        ).scalar_one()
+    return shared + int(known)
