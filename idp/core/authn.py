@@ -8,7 +8,7 @@ that only a password reset by SMS code lifts) and per client IP.
 
 from __future__ import annotations
 
-from idp.core import audit, limits
+from idp.core import audit, limits, logout
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
 from idp.errors import Refusal
@@ -41,6 +41,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
         if citizen is not None and not refused_before_check:
             failed = provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
             if failed.locked:
+                logout.end_account(provider, citizen.id)
                 audit.record(
                     provider,
                     action="citizen.lock",
