@@ -12,6 +12,7 @@ from idp.core import audit, limits, logout
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
 from idp.errors import Refusal
+from idp.store.limits import NOBODY
 from idp.store.records import CitizenRecord
 
 
@@ -31,14 +32,17 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
     citizen, stored_hash = found if found else (None, None)
     now = provider.clock.now()
-    state = provider.store.failures.state(citizen.id, "password") if citizen else None
-    refused_before_check = state is not None and (state.locked or state.blocked_until > now)
+    # Nobody's state is read too, and nobody's failure counted below: the same statements either way.
+    state = provider.store.failures.state(citizen.id if citizen else NOBODY, "password")
+    refused_before_check = citizen is not None and (state.locked or state.blocked_until > now)
     matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
     subject = f"citizen:{citizen.id}" if citizen else None
     if citizen is None or stored_hash is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
         reason = "blocked" if refused_before_check else "password"
-        if citizen is not None and not refused_before_check:
+        if citizen is None or refused_before_check:
+            provider.store.failures.record_decoy("password", now)
+        else:
             failed = provider.store.failures.record(citizen.id, "password", now, limits.password_delay)
             if failed.locked:
                 logout.end_account(provider, citizen.id)
@@ -74,7 +78,7 @@ def verify_password(provider: Provider, identifier: str, password: str, client_i
     audit.record(
         provider, action="citizen.login.password", outcome="success", actor=subject, subject=subject, ip=client_ip
     )
-    if state is not None and state.consecutive:
+    if state.consecutive:
         provider.store.failures.clear(citizen.id, "password", now)
     if provider.passwords.needs_rehash(stored_hash):
         provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), now)

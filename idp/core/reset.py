@@ -12,25 +12,32 @@ from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 
+# Where the decoy code of a reset with no account is "sent": a well-formed mobile number, so the decoy
+# does the same checks; nothing is ever queued for it.
+DECOY_PHONE = "+84900000000"
+
 
 def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
+    """Without an active account behind `identifier` the same statements run (the lookup, the send
+    counters, the flow, a code's challenge and outbox rows that are never stored, the audit event)
+    and no SMS goes to anyone, so neither the answer nor its timing says whether the account exists."""
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
-    found = provider.store.citizens.find_for_login(identifier, phone) if identifier else None
+    found = provider.store.citizens.find_for_login(identifier, phone)
     citizen = found[0] if found and found[0].status == "active" else None
-    limits.reserve_send(provider, citizen.phone if citizen else (phone or f"id:{identifier}"), client_ip)
+    limits.reserve_send(provider, citizen.phone if citizen else (phone or f"id:{identifier}"), client_ip, verified=True)
     started = flows.start(provider, "reset", citizen.id if citizen else None, {})
-    if citizen is not None:
-        otp.send_code(
-            provider,
-            citizen_id=citizen.id,
-            purpose="reset",
-            destination=citizen.phone,
-            flow_id=started.flow_id,
-            client_ip=client_ip,
-            lang=lang,
-            reserved=True,
-        )
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id if citizen else None,
+        purpose="reset",
+        destination=citizen.phone if citizen else DECOY_PHONE,
+        flow_id=started.flow_id,
+        client_ip=client_ip,
+        lang=lang,
+        reserved=True,
+        deliver=citizen is not None,
+    )
     return started
 
 
