@@ -20,7 +20,14 @@ DECOY_PHONE = "+84900000000"
 def start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
     """Without an active account behind `identifier` the same statements run (the lookup, the send
     counters, the flow, a code's challenge and outbox rows that are never stored, the audit event)
-    and no SMS goes to anyone, so neither the answer nor its timing says whether the account exists."""
+    and no SMS goes to anyone, so neither the answer nor its timing says whether the account exists.
+    One transaction: a commit that wrote the code's rows would otherwise flush more than one that
+    did not, and that difference is measurable."""
+    with provider.store.unit_of_work():
+        return _start(provider, identifier, client_ip=client_ip, lang=lang)
+
+
+def _start(provider: Provider, identifier: str, *, client_ip: str, lang: str) -> flows.StartedFlow:
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
     found = provider.store.citizens.find_for_login(identifier, phone)
