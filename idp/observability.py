@@ -55,6 +55,11 @@ CODES_SENT = Counter(
 OUTBOX_PENDING = Gauge(
     "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
 )
+SMS_BREAKER_TRIPS = Counter(
+    "idp_sms_breaker_trips_total",
+    "Times the SMS-pumping breaker opened (an hourly budget for unproven numbers spent), by budget.",
+    ["budget"],
+)
 HOUSEKEEPING_PRUNED = Counter("idp_housekeeping_pruned_total", "Rows pruned by housekeeping, by table.", ["table"])
 
 _LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.core.policy import SMS_GLOBAL_HOURLY_BUDGET, SMS_PREFIX_HOURLY_BUDGET
 from idp.errors import SettingsError
 
 PASSWORD_PROFILES = ("owasp", "rfc9106-low-memory", "tests")
@@ -260,6 +261,24 @@ class Settings:
     )
     sms_brandname: str = field(
         default="PostID", metadata=_spec("IDP_SMS_BRANDNAME", "Registered brandname the SMS is sent from.", str)
+    )
+    sms_global_hourly_budget: int = field(
+        default=SMS_GLOBAL_HOURLY_BUDGET,
+        metadata=_spec(
+            "IDP_SMS_GLOBAL_HOURLY_BUDGET",
+            "SMS an hour, in all, to numbers no account has proven (registration, phone change); past it the "
+            "SMS-pumping breaker holds them for the rest of the hour.",
+            _int_between(1, 1_000_000),
+        ),
+    )
+    sms_prefix_hourly_budget: int = field(
+        default=SMS_PREFIX_HOURLY_BUDGET,
+        metadata=_spec(
+            "IDP_SMS_PREFIX_HOURLY_BUDGET",
+            "SMS an hour to unproven numbers in one block of 1,000 (the number without its last 3 digits); "
+            "past it the breaker holds that block for the rest of the hour.",
+            _int_between(1, 100_000),
+        ),
     )
     email_backend: str = field(
         default="console",

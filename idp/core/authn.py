@@ -74,12 +74,17 @@ def check_password(
     if citizen is not None:
         device_key = devices.budget_key("password", subject or "", device or "") if known else None
         reserved = limits.reserve_password_try(provider, citizen.id, device_key)
+    else:  # the same statements for nobody, so the answer's timing does not tell who has an account
+        provider.store.failures.reserve_decoy("password", provider.clock.now())
     refused_before_check = reserved is not None and not reserved.counted
     matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
     if citizen is None or stored_hash is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
         reason = "blocked" if refused_before_check else "password"
         if reserved is not None and reserved.counted and reserved.state.locked:
+            # The hard cap locks out unknown devices (or stops trusting one known device); the owner's
+            # known browsers keep their own budgets, so nothing the account was given is revoked here:
+            # otherwise a stranger's guesses would log the owner out of every portal.
             audit.record(
                 provider,
                 action="citizen.lock" if reserved.device_key is None else "citizen.device.untrusted",

@@ -7,6 +7,7 @@ same numbers.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from idp.core.policy import (
@@ -15,6 +16,7 @@ from idp.core.policy import (
     CODE_FREE_TRIES,
     CODE_HARD_CAP,
     DAY,
+    HOUR,
     LOGIN_FAILURE_WINDOW,
     LOGIN_FAILURES_PER_IP,
     MAX_DELAY,
@@ -23,10 +25,14 @@ from idp.core.policy import (
     RESEND_COOLDOWN,
     SENDS_PER_DESTINATION_PER_DAY,
     SENDS_PER_IP_PER_DAY,
+    SMS_PREFIX_DROPPED_DIGITS,
 )
 from idp.core.provider import Provider
 from idp.errors import Refusal
+from idp.observability import SMS_BREAKER_TRIPS
 from idp.store.limits import FailureState
+
+log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(Refusal):
@@ -84,11 +90,16 @@ def count_ip_login_failure(provider: Provider, client_ip: str) -> None:
     provider.store.counters.hit(f"login-fail-ip:{client_ip}", LOGIN_FAILURE_WINDOW, provider.clock.now())
 
 
-def reserve_send(provider: Provider, destination: str, client_ip: str, *, owner: bool = False) -> None:
-    """Count a send against the cooldown and the daily caps; refuse when one is exceeded.
+def reserve_send(
+    provider: Provider, destination: str, client_ip: str, *, owner: bool = False, verified: bool = False
+) -> bool:
+    """Count a send against the cooldown and the daily caps; refuse when one is exceeded. Returns
+    whether the message may leave: False when the SMS-pumping breaker holds it, which the caller
+    hides (the same answer, the same work, no message).
 
     `owner`: the request comes from the account's owner (password proven in this flow, signed in,
-    or a known device); its sends have their own daily budget, which anonymous requests cannot spend."""
+    or a known device); its sends have their own daily budget, which anonymous requests cannot spend.
+    `verified`: the destination is a number an account has proven, which the breaker never holds."""
     now = provider.clock.now()
     counters = provider.store.counters
     if counters.hit(f"send-cooldown:{destination}", RESEND_COOLDOWN, now) > 1:
@@ -98,6 +109,28 @@ def reserve_send(provider: Provider, destination: str, client_ip: str, *, owner:
         raise SendRefused("daily_cap", DAY)
     if counters.hit(f"send-ip-day:{client_ip}", DAY, now) > SENDS_PER_IP_PER_DAY:
         raise SendRefused("ip_cap", DAY)
+    return verified or pumping_breaker_closed(provider, destination)
+
+
+def pumping_breaker_closed(provider: Provider, destination: str) -> bool:
+    """Count a send to a number nobody has proven against the hourly budgets, for its block of
+    numbers and in all; False once either is spent, for the rest of that hour. The breaker opens
+    once per budget and window, with a metric and a WARNING for whoever watches the gateway bill."""
+    if not destination.startswith("+"):
+        return True  # an email address, or a key that stands for no number: nothing to pump
+    now = provider.clock.now()
+    settings = provider.settings
+    closed = True
+    for scope, key, budget in (
+        ("prefix", f"sms-hour:{destination[:-SMS_PREFIX_DROPPED_DIGITS]}", settings.sms_prefix_hourly_budget),
+        ("global", "sms-hour", settings.sms_global_hourly_budget),
+    ):
+        sent = provider.store.counters.hit(key, HOUR, now)
+        if sent == budget + 1:
+            SMS_BREAKER_TRIPS.labels(scope).inc()
+            log.warning("SMS pumping breaker opened: %s budget of %d an hour spent (%s)", scope, budget, key)
+        closed = closed and sent <= budget
+    return closed
 
 
 def _daily_send_budget(destination: str, owner: bool) -> tuple[str, int]:

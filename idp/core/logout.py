@@ -1,12 +1,14 @@
 """Ending a citizen's session everywhere: RP-initiated logout (OIDC RP-Initiated Logout 1.0) and
 back-channel logout tokens to every portal that took part (OIDC Back-Channel Logout 1.0).
 
-Ending a session also revokes the grants made in it, so refresh tokens die with it.
+Ending a session also revokes the grants made in it, so refresh tokens die with it; locking an
+account ends all of them (`end_account`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from idp.core import audit, notify
@@ -84,22 +86,43 @@ def end_session(provider: Provider, session: SessionRecord) -> None:
             )
 
 
-def logout_token(provider: Provider, client: ClientRecord, session: SessionRecord) -> str:
+def end_account(provider: Provider, citizen_id: str) -> None:
+    """Everything the account was given ends at once (a lock, an automatic lock): its sessions, its
+    grants and with them every refresh and access token, and each portal that held a grant is told on
+    its back channel. The logout token names the subject without a `sid`, which ends every session
+    the portal has for it (OIDC Back-Channel Logout §2.4). An unlock gives none of it back."""
     now = provider.clock.now()
-    return sign(
-        {
-            "iss": provider.issuer,
-            "aud": client.id,
-            "iat": now,
-            "exp": now + LOGOUT_TOKEN_TTL,
-            "jti": new_token(provider.rng, 16),
-            "sub": subject_for(provider, session.citizen_id, client),
-            "sid": session.sid,
-            "events": {BACKCHANNEL_EVENT: {}},
-        },
-        provider.keys.signer(client.id_token_alg),
-        TYP_LOGOUT_TOKEN,
-    )
+    provider.store.sessions.end_all_for(citizen_id, now)
+    for client_id in sorted(provider.store.grants.revoke_all_for(citizen_id, now)):
+        client = provider.store.clients.get(client_id)
+        if client is not None and client.backchannel_logout_uri:
+            notify.send(
+                provider,
+                channel="logout",
+                to=client.backchannel_logout_uri,
+                purpose="logout",
+                text=_logout_token(provider, client, citizen_id, None),
+            )
+
+
+def logout_token(provider: Provider, client: ClientRecord, session: SessionRecord) -> str:
+    return _logout_token(provider, client, session.citizen_id, session.sid)
+
+
+def _logout_token(provider: Provider, client: ClientRecord, citizen_id: str, sid: str | None) -> str:
+    now = provider.clock.now()
+    claims: dict[str, Any] = {
+        "iss": provider.issuer,
+        "aud": client.id,
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_TTL,
+        "jti": new_token(provider.rng, 16),
+        "sub": subject_for(provider, citizen_id, client),
+        "events": {BACKCHANNEL_EVENT: {}},
+    }
+    if sid is not None:
+        claims["sid"] = sid
+    return sign(claims, provider.keys.signer(client.id_token_alg), TYP_LOGOUT_TOKEN)
 
 
 def post_logout_target(hint: Hint | None, uri: str | None, state: str | None) -> str | None:

@@ -17,7 +17,10 @@ def send(
     text: str,
     code: str | None = None,
     subject: str | None = None,
+    deliver: bool = True,
 ) -> None:
+    """Queue the message; with `deliver` false nothing is queued but the same work is done (see
+    `otp.send_code`), so whether a message left cannot be read from the time the request took."""
     provider.store.outbox.enqueue(
         Message(
             channel=channel,
@@ -28,6 +31,7 @@ def send(
             code=code,
         ),
         provider.clock.now(),
+        write=deliver,
     )
     provider.wake_outbox()
 

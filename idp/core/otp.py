@@ -21,6 +21,8 @@ from idp.i18n import t
 from idp.store.factors import ChallengeRecord
 
 PURPOSES = ("register", "login", "reset", "phone_change")
+# Codes sent to a number nobody has proven yet: the ones an SMS pumper chooses (`limits.reserve_send`).
+UNVERIFIED_PURPOSES = ("register", "phone_change")
 
 
 class CodeRefused(Refusal):
@@ -52,7 +54,7 @@ def check_sms_destination(phone: str) -> str:
 def send_code(
     provider: Provider,
     *,
-    citizen_id: str,
+    citizen_id: str | None,
     purpose: str,
     destination: str,
     flow_id: str,
@@ -61,15 +63,22 @@ def send_code(
     channel: str = "sms",
     reserved: bool = False,
     owner: bool = False,
+    deliver: bool = True,
 ) -> None:
     """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery.
 
-    `owner`: the account's owner asks (see `limits.reserve_send`), not an anonymous request."""
+    `owner`: the account's owner asks (see `limits.reserve_send`), not an anonymous request.
+    With `deliver` false (no account behind the request, so `citizen_id` is None, or the SMS-pumping
+    breaker holds the number) the same work is done, statement for statement, and nothing is stored
+    or sent: the answer and its timing say nothing about which it was."""
     assert purpose in PURPOSES
     if channel == "sms":
         destination = check_sms_destination(destination)
     if not reserved:
-        limits.reserve_send(provider, destination, client_ip, owner=owner)
+        deliver = limits.reserve_send(
+            provider, destination, client_ip, owner=owner, verified=purpose not in UNVERIFIED_PURPOSES
+        )
+    deliver = deliver and citizen_id is not None
     now = provider.clock.now()
     code = numeric_code(provider.rng, 6)
     challenge_id = new_token(provider.rng, 16)
@@ -83,6 +92,7 @@ def send_code(
         code_digest=provider.secrets.mac(_label(challenge_id), code),
         created_at=now,
         expires_at=now + policy.CODE_TTL,
+        write=deliver,
     )
     text = t(lang, f"sms.code.{purpose}", code=code, minutes=policy.CODE_TTL // 60)
     notify.send(
@@ -93,14 +103,16 @@ def send_code(
         text=text,
         code=code,
         subject=t(lang, "email.code.subject"),
+        deliver=deliver,
     )
+    held = {} if deliver else {"held": "sms_breaker" if citizen_id else "unknown_account"}
     audit.record(
         provider,
         action="code.sent",
-        outcome="success",
-        subject=f"citizen:{citizen_id}",
+        outcome="success" if deliver else "denied",
+        subject=f"citizen:{citizen_id}" if citizen_id else None,
         ip=client_ip,
-        detail={"purpose": purpose, "channel": channel},
+        detail={"purpose": purpose, "channel": channel, **held},
     )
 
 

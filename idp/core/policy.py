@@ -47,6 +47,16 @@ SENDS_PER_IP_PER_DAY = 20
 # may spend only 3; the owner's own flows (password proven, signed in, or a known device) have
 # SENDS_PER_DESTINATION_PER_DAY more of their own, so strangers cannot use up what the owner needs.
 ANONYMOUS_SENDS_PER_DESTINATION_PER_DAY = 3
+# SMS pumping (OWASP): sends to numbers nobody has proven yet (registration, phone change) are also
+# counted per hour, in all and per block of 1,000 numbers (the E.164 number without its last 3 digits).
+# Past a budget the breaker holds such sends for the rest of the hour; numbers on accounts still get theirs.
+HOUR = 3600
+# 1,000 an hour is several times a national launch-day peak of real registrations: past it is an attack.
+SMS_GLOBAL_HOURLY_BUDGET = 1000
+# 10 an hour to one block of 1,000 numbers: families and offices share blocks, a pumper walks through them.
+SMS_PREFIX_HOURLY_BUDGET = 10
+# The last 3 digits are what a pumper counts through; what is left names the block.
+SMS_PREFIX_DROPPED_DIGITS = 3
 # A registration whose code was never entered stops holding the ID number and phone after a day.
 PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.

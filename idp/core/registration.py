@@ -35,7 +35,7 @@ def register(
         password, id_number=str(values["id_number"]), phone=str(values["phone"]), full_name=str(values["full_name"])
     )
     phone = str(values["phone"])
-    limits.reserve_send(provider, phone, client_ip)
+    deliver = limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
     now = provider.clock.now()
     provider.store.citizens.remove_stale_pending(str(values["id_number"]), phone, now - policy.PENDING_ACCOUNT_TTL)
@@ -65,6 +65,7 @@ def register(
         client_ip=client_ip,
         lang=lang,
         reserved=True,
+        deliver=deliver,
     )
     return started
 

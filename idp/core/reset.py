@@ -17,6 +17,10 @@ from idp.errors import Expired
 from idp.i18n import t
 from idp.store.records import CitizenRecord
 
+# Where the decoy code of a reset with no account is "sent": a well-formed mobile number, so the decoy
+# does the same checks; nothing is ever queued for it.
+DECOY_PHONE = "+84900000000"
+
 
 class SecondFactorMissing(Expired):
     """The SMS code was right, but the account has an authenticator app and the app's code or a
@@ -31,27 +35,38 @@ class SecondFactorMissing(Expired):
 def start(
     provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None = None
 ) -> flows.StartedFlow:
-    """`device`: the browser's device cookie; from the owner's known browser the code comes out of the
+    """Without an active account behind `identifier` the same statements run (the lookup, the send
+    counters, the flow, a code's challenge and outbox rows that are never stored, the audit event)
+    and no SMS goes to anyone, so neither the answer nor its timing says whether the account exists.
+    One transaction: a commit that wrote the code's rows would otherwise flush more than one that
+    did not, and that difference is measurable.
+
+    `device`: the browser's device cookie; from the owner's known browser the code comes out of the
     owner's own daily SMS budget, so anonymous resets cannot use it up."""
+    with provider.store.unit_of_work():
+        return _start(provider, identifier, client_ip=client_ip, lang=lang, device=device)
+
+
+def _start(provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None) -> flows.StartedFlow:
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
-    found = provider.store.citizens.find_for_login(identifier, phone) if identifier else None
+    found = provider.store.citizens.find_for_login(identifier, phone)
     citizen = found[0] if found and found[0].status == "active" else None
     owner = devices.is_known(provider, f"citizen:{citizen.id}" if citizen else "citizen:-", device)
     destination = citizen.phone if citizen else (phone or f"id:{identifier}")
-    limits.reserve_send(provider, destination, client_ip, owner=owner)
+    limits.reserve_send(provider, destination, client_ip, owner=owner, verified=True)
     started = flows.start(provider, "reset", citizen.id if citizen else None, {})
-    if citizen is not None:
-        otp.send_code(
-            provider,
-            citizen_id=citizen.id,
-            purpose="reset",
-            destination=citizen.phone,
-            flow_id=started.flow_id,
-            client_ip=client_ip,
-            lang=lang,
-            reserved=True,
-        )
+    otp.send_code(
+        provider,
+        citizen_id=citizen.id if citizen else None,
+        purpose="reset",
+        destination=citizen.phone if citizen else DECOY_PHONE,
+        flow_id=started.flow_id,
+        client_ip=client_ip,
+        lang=lang,
+        reserved=True,
+        deliver=citizen is not None,
+    )
     return started
 
 

@@ -371,6 +371,8 @@ def introspect(provider: Provider, caller: ClientRecord, raw: RawParams) -> dict
             claims, grant_record = verify_access_token(provider, token)
         except InvalidToken:
             return {"active": False}
+        if grant_record is not None and not grant_record.citizen_active:
+            return {"active": False}  # a locked account's tokens are dead, even before they expire
         answer: dict[str, Any] = {
             k: claims[k]
             for k in ("scope", "client_id", "sub", "exp", "iat", "iss", "jti", "acr", "amr", "auth_time", "cnf")
@@ -381,7 +383,7 @@ def introspect(provider: Provider, caller: ClientRecord, raw: RawParams) -> dict
     if record is None or record.client_id != caller.id or record.consumed_at is not None or record.expires_at <= now:
         return {"active": False}
     grant_record = provider.store.grants.get(record.grant_id)
-    if grant_record is None or grant_record.revoked_at is not None:
+    if grant_record is None or grant_record.revoked_at is not None or not grant_record.citizen_active:
         return {"active": False}
     client = provider.store.clients.get(record.client_id)
     assert client is not None

@@ -15,7 +15,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 
-from idp.core import audit, factors, notify
+from idp.core import audit, factors, logout, notify
 from idp.core.identity import normalize_phone
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
@@ -166,7 +166,7 @@ def lock(provider: Provider, console: Console, citizen_pk: str, reason: str, *, 
     now = provider.clock.now()
     done = provider.store.citizen_directory.set_status(citizen.id, "active", "locked", now)
     if done:
-        provider.store.sessions.end_all_for(citizen.id, now)
+        logout.end_account(provider, citizen.id)
     audit.record(
         provider,
         action="citizen.lock",

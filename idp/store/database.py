@@ -21,8 +21,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Boolean, Connection, Engine, Select, Table, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -132,3 +133,16 @@ class Database:
         if self.dialect.name == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing().returning(*keys)
         return sqlite.insert(table).on_conflict_do_nothing().returning(*keys)
+
+    @staticmethod
+    def row_if(table: Table, values: dict[str, Any], write: bool) -> Select[Any]:
+        """`values` as a one-row SELECT that yields the row only when `write` is true, for an
+        `INSERT ... SELECT` (see `insert_if`)."""
+        row = select(*(literal(v, table.c[c].type) for c, v in values.items()))
+        return row.where(bindparam("write_row", write, type_=Boolean))
+
+    def insert_if(self, table: Table, values: dict[str, Any], write: bool) -> Insert:
+        """An INSERT of one row that adds it only when `write` is true, and is the same statement
+        (one round trip, the same SQL) either way: a path that must write nothing, such as a reset
+        for an account that does not exist, then costs what the real one costs."""
+        return insert(table).from_select(list(values), self.row_if(table, values, write))

@@ -56,9 +56,10 @@ class Challenges:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, **values: Any) -> None:
+    def create(self, *, write: bool = True, **values: Any) -> None:
         """Store a new challenge and void the flow's earlier ones for the same purpose (a resend
-        replaces the code; only the newest can be used)."""
+        replaces the code; only the newest can be used). With `write` false the same statements run
+        and nothing is stored (a decoy, for a code that is never sent)."""
         with self._db.begin() as conn:
             conn.execute(
                 update(_challenge)
@@ -69,7 +70,7 @@ class Challenges:
                 )
                 .values(consumed_at=values["created_at"])
             )
-            conn.execute(_challenge.insert().values(**dict(values, attempts=0, consumed_at=None)))
+            conn.execute(self._db.insert_if(_challenge, dict(values, attempts=0, consumed_at=None), write))
 
     def live_for_flow(self, flow_id: str, purpose: str, now: int) -> ChallengeRecord | None:
         with self._db.connect() as conn:

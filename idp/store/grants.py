@@ -135,13 +135,15 @@ class Grants:
             ).all()
         return [_grant_record(r) for r in rows]
 
-    def revoke_all_for(self, citizen_id: str, now: int, client_id: str | None = None) -> None:
-        """Every grant of the citizen (or of the citizen with one client) ends: tokens die with them."""
+    def revoke_all_for(self, citizen_id: str, now: int, client_id: str | None = None) -> set[str]:
+        """Every grant of the citizen (or of the citizen with one client) ends: tokens die with them.
+        Returns the clients whose grants this call ended, so each can be told once, by this call only."""
         condition = [_grant.c.citizen_id == citizen_id, _grant.c.revoked_at.is_(None)]
         if client_id is not None:
             condition.append(_grant.c.client_id == client_id)
         with self._db.begin() as conn:
-            conn.execute(update(_grant).where(*condition).values(revoked_at=now))
+            rows = conn.execute(update(_grant).where(*condition).values(revoked_at=now).returning(_grant.c.client_id))
+            return {r.client_id for r in rows}
 
     def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
         """Mark the code used and return it; None when it is unknown, used, or another client's."""

@@ -36,6 +36,9 @@ def _insert(conn: Connection) -> Callable[[Table], PgInsert | SqliteInsert]:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+# A citizen id no account has (ids are UUID version 4; this one is version 0): decoy work is done for it.
+NOBODY = "00000000-0000-0000-0000-000000000000"
+
 # consecutive failures → (seconds to wait before the next try, whether to lock)
 DelayPolicy = Callable[[int], tuple[int, bool]]
 
@@ -138,6 +141,34 @@ class AuthFailures:
         return _reserve(
             self._db, _failure, where, {"citizen_id": citizen_id, "kind": kind}, now, delay_for, {"updated_at": now}
         )
+
+    def reserve_decoy(self, kind: str, now: int) -> None:
+        """What `reserve` runs for an account's first failure, for nobody: the same read and the same
+        insert, which stores nothing, so a login for an account that does not exist runs the
+        statements a wrong password does."""
+        with self._db.connect() as conn:
+            conn.execute(
+                select(_failure.c.consecutive, _failure.c.blocked_until, _failure.c.locked).where(
+                    _failure.c.citizen_id == NOBODY, _failure.c.kind == kind
+                )
+            ).first()
+        self.record_decoy(kind, now)
+
+    def record_decoy(self, kind: str, now: int) -> None:
+        """The upsert `record` runs, for nobody: it stores nothing, and costs what counting a failure
+        costs, so a login for an account that does not exist takes as long as a wrong password."""
+        nobody = {"citizen_id": NOBODY, "kind": kind, "consecutive": 1, "blocked_until": 0, "locked": False}
+        nobody["updated_at"] = now
+        with self._db.begin() as conn:
+            conn.execute(
+                _insert(conn)(_failure)
+                .from_select(list(nobody), self._db.row_if(_failure, nobody, False))
+                .on_conflict_do_update(
+                    index_elements=["citizen_id", "kind"],
+                    set_={"consecutive": _failure.c.consecutive + 1, "updated_at": now},
+                )
+                .returning(_failure.c.consecutive)
+            ).first()
 
     def clear(self, citizen_id: str, kind: str, now: int, unlock: bool = False) -> None:
         values: dict[str, object] = {"consecutive": 0, "blocked_until": 0, "updated_at": now}

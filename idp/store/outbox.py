@@ -139,28 +139,34 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def enqueue(self, message: Outgoing, now: int) -> str:
-        """One INSERT, in the caller's request; the message is due at once. Returns its id."""
+    def enqueue(self, message: Outgoing, now: int, *, write: bool = True) -> str:
+        """One INSERT, in the caller's request; the message is due at once. Returns its id. With
+        `write` false the same INSERT runs and stores nothing: a message that must not leave (a
+        decoy, or one the SMS-pumping breaker holds back) costs what a real one costs."""
         message_id = str(uuid.uuid4())
         with self._db.begin() as conn:
             conn.execute(
-                _outbox.insert().values(
-                    id=message_id,
-                    channel=message.channel,
-                    recipient=message.to,
-                    purpose=message.purpose,
-                    subject=message.subject,
-                    text=message.text,
-                    code=message.code,
-                    redacted_text=message.redacted_text,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    claimed_until=None,
-                    claim_token=None,
-                    last_error=None,
-                    created_at=now,
-                    finished_at=None,
+                self._db.insert_if(
+                    _outbox,
+                    dict(
+                        id=message_id,
+                        channel=message.channel,
+                        recipient=message.to,
+                        purpose=message.purpose,
+                        subject=message.subject,
+                        text=message.text,
+                        code=message.code,
+                        redacted_text=message.redacted_text,
+                        status=PENDING,
+                        attempts=0,
+                        next_attempt_at=now,
+                        claimed_until=None,
+                        claim_token=None,
+                        last_error=None,
+                        created_at=now,
+                        finished_at=None,
+                    ),
+                    write,
                 )
             )
         return message_id

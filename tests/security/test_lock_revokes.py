@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from idp.core import staff
 from idp.crypto.totp import totp_code
+from idp.http import csrf
 from tests.helpers import Pkce, add_portal, exchange, login_and_consent, messages_to
 
 LOGOUT_URI = "https://portal.example/backchannel-logout"
@@ -18,9 +19,8 @@ STAFF_PASSWORD = "staff password long enough"
 def _admin_headers(client, provider, clock):
     created = staff.add_staff(provider, username="locker", roles=["admin"], password=STAFF_PASSWORD)
     done = staff.login(provider, "locker", STAFF_PASSWORD, totp_code(created.totp_secret, clock.now()))
-    console = staff.current(provider, done.cookie_value)
     client.cookies.set("__Host-idp_staff", done.cookie_value)
-    return {"X-CSRF-Token": console.csrf_token}
+    return {"X-CSRF-Token": csrf.token(done.cookie_value, csrf.STAFF)}
 
 
 def _tokens(client, provider, citizen, password):
