@@ -14,6 +14,7 @@ from idp.admin.guard import (
     one,
     page,
     put_session_cookie,
+    query,
     render,
     see_other,
     templates,
@@ -97,10 +98,11 @@ async def home(request: Request, console: Console, form: Params) -> Response:
 
 @page("citizens.read")
 async def citizens(request: Request, console: Console, form: Params) -> Response:
-    query = request.query_params.get("q", "")
-    page_no = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
-    result = await core(verification.search_citizens, request.app.state.provider, console, query, page_no)
-    return render(request, "citizens.html", console, q=query, result=result)
+    asked = query(request)
+    text, page_raw = one(asked, "q"), one(asked, "page") or "1"
+    page_no = int(page_raw) if page_raw.isascii() and page_raw.isdigit() else 1
+    result = await core(verification.search_citizens, request.app.state.provider, console, text, page_no)
+    return render(request, "citizens.html", console, q=text, result=result)
 
 
 @page("citizens.read")
@@ -114,7 +116,7 @@ async def citizen(request: Request, console: Console, form: Params) -> Response:
         console,
         d=detail,
         document_types=verification.DOCUMENT_TYPES,
-        notice=request.query_params.get("notice", ""),
+        notice=one(query(request), "notice"),
     )
 
 
@@ -169,9 +171,7 @@ async def desk(request: Request, console: Console, form: Params) -> Response:
     names = {}
     for record in records:
         names[record.recorded_by] = await core(provider.store.staff.get, record.recorded_by)
-    return render(
-        request, "desk.html", console, records=records, recorders=names, notice=request.query_params.get("notice", "")
-    )
+    return render(request, "desk.html", console, records=records, recorders=names, notice=one(query(request), "notice"))
 
 
 @page("verification.decide")
@@ -213,7 +213,7 @@ async def client_register(request: Request, console: Console, form: Params) -> R
 @page("clients.read")
 async def client(request: Request, console: Console, form: Params) -> Response:
     found = await core(portal_admin.get_client, request.app.state.provider, console, request.path_params["client_id"])
-    return render(request, "client.html", console, client=found, notice=request.query_params.get("notice", ""))
+    return render(request, "client.html", console, client=found, notice=one(query(request), "notice"))
 
 
 @page("clients.write")
@@ -260,7 +260,7 @@ async def client_rotate_secret(request: Request, console: Console, form: Params)
 @page("keys.read")
 async def keys_list(request: Request, console: Console, form: Params) -> Response:
     rows = await core(keys.listing, request.app.state.provider)
-    return render(request, "keys.html", console, keys=rows, notice=request.query_params.get("notice", ""))
+    return render(request, "keys.html", console, keys=rows, notice=one(query(request), "notice"))
 
 
 @page("keys.rotate")
@@ -273,16 +273,16 @@ async def keys_rotate(request: Request, console: Console, form: Params) -> Respo
     return see_other("/keys?notice=rotated")
 
 
-def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
+def audit_filter(params: Params) -> audit.AuditFilter:
     def number(name: str) -> int | None:
-        value = params.get(name, "")
-        return int(value) if value.isdigit() else None
+        value = params.one(name) or ""
+        return int(value) if value.isascii() and value.isdigit() else None
 
     return audit.AuditFilter(
-        action=params.get("action") or None,
-        actor=params.get("actor") or None,
-        subject=params.get("subject") or None,
-        outcome=params.get("outcome") or None,
+        action=params.one("action") or None,
+        actor=params.one("actor") or None,
+        subject=params.one("subject") or None,
+        outcome=params.one("outcome") or None,
         since=number("since"),
         until=number("until"),
     )
@@ -291,9 +291,9 @@ def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
 @page("audit.read")
 async def audit_list(request: Request, console: Console, form: Params) -> Response:
     provider = request.app.state.provider
-    where = audit_filter(dict(request.query_params))
+    where = audit_filter(query(request))
     rows = await core(audit.search, provider, where, 100)
-    verdict = await core(audit.verify, provider) if request.query_params.get("verify") else None
+    verdict = await core(audit.verify, provider) if one(query(request), "verify") else None
     return render(
         request, "audit.html", console, rows=rows, where=where, verdict=verdict, query=str(request.query_params)
     )
@@ -302,8 +302,9 @@ async def audit_list(request: Request, console: Console, form: Params) -> Respon
 @page("audit.read")
 async def audit_export(request: Request, console: Console, form: Params) -> Response:
     provider = request.app.state.provider
-    where = audit_filter(dict(request.query_params))
-    fmt = request.query_params.get("format", "jsonl")
+    asked = query(request)
+    where = audit_filter(asked)
+    fmt = one(asked, "format") or "jsonl"
     await core(
         audit.record,
         provider,
