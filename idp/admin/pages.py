@@ -20,7 +20,7 @@ from idp.admin.guard import (
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
-from idp.core.levels import LEVELS
+from idp.core.levels import LEVELS, LOA2
 from idp.core.params import Params
 from idp.core.staff import Console
 from idp.crypto.keys import SIGNING_ALGS
@@ -38,6 +38,7 @@ def _when(epoch: int | float | None) -> str:
 templates.env.filters["when"] = _when
 templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
 templates.env.globals["signing_algs"] = SIGNING_ALGS
+templates.env.globals["verified_level"] = LOA2  # what the desk raises an account to
 
 
 def _agent(request: Request) -> str:
