@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from idp.admin.client_form import client_spec
 from idp.admin.guard import (
     Handler,
     console_of,
@@ -204,7 +205,7 @@ async def client_register(request: Request, console: Console, form: Params) -> R
         portal_admin.register,
         request.app.state.provider,
         console,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return render(request, "secret.html", console, client=created.client, secret=created.secret)
@@ -224,7 +225,7 @@ async def client_edit(request: Request, console: Console, form: Params) -> Respo
         request.app.state.provider,
         console,
         client_id,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return see_other(f"/clients/{client_id}?notice=saved")
