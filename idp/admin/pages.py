@@ -20,6 +20,7 @@ from idp.admin.guard import (
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.client_spec import GRANT_TYPES
 from idp.core.levels import LEVELS
 from idp.core.params import Params
 from idp.core.staff import Console
@@ -38,6 +39,7 @@ def _when(epoch: int | float | None) -> str:
 templates.env.filters["when"] = _when
 templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
 templates.env.globals["signing_algs"] = SIGNING_ALGS
+templates.env.globals["grant_types"] = GRANT_TYPES
 
 
 def _agent(request: Request) -> str:
