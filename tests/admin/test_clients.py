@@ -134,7 +134,7 @@ def test_saving_the_console_edit_form_keeps_a_private_key_jwt_clients_registered
     jwks = {"keys": [PUBLIC_JWK]}
     created = client.post(
         "/admin/api/clients",
-        json={"name": "Keyed", "redirect_uris": [REDIRECT], "auth_method": "private_key_jwt", "jwks": jwks},
+        json={"name": "Keyed", "redirect_uris": [REDIRECT], "auth_method": "private_key_jwt", "jwks": json.dumps(jwks)},
         headers={"X-CSRF-Token": member.csrf},
     ).json()["client"]
 
