@@ -1,7 +1,8 @@
 """Portal clients as staff manage them: register, edit, disable, rotate the secret.
 
-Every change goes through a named action with its own fields; nothing is copied from a generic
-mapping, so a form or JSON body can never set a column it was not meant to (mass assignment).
+Every change goes through a named action with its own fields: a form or JSON body becomes a
+`ClientSpec` only through `idp.admin.client_form`, which reads named fields, and an edit applies
+only `_EDITABLE`, so a body can never set a column it was not meant to (mass assignment).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from idp.core import audit, clients
 from idp.core.client_spec import ClientSpec, validate
 from idp.core.provider import Provider
-from idp.core.staff import Console, require
+from idp.core.staff import ADMIN_SCOPES, Console, require
 from idp.core.verification import NotFound
 from idp.errors import ValidationError
 from idp.store.records import ClientRecord
@@ -46,6 +47,7 @@ def get_client(provider: Provider, console: Console, client_id: str) -> ClientRe
 
 def register(provider: Provider, console: Console, spec: ClientSpec, *, ip: str | None = None) -> clients.NewClient:
     require(console.staff, "clients.write")
+    _require_admin_scopes(console, set(spec.scopes))
     created = clients.register_client(provider, spec)
     audit.record(
         provider,
@@ -73,6 +75,7 @@ def edit(
     if spec.jwks is not None:
         changes["jwks"] = spec.jwks
     saved = validate(replace(current, **changes))
+    _require_admin_scopes(console, set(saved.scopes) - set(current.scopes))
     provider.store.client_directory.update_settings(
         client_id,
         name=saved.name,
@@ -95,6 +98,15 @@ def edit(
         client_id=client_id,
     )
     return provider.store.clients.get(client_id)  # type: ignore[return-value]
+
+
+def _require_admin_scopes(console: Console, scopes: set[str]) -> None:
+    """Staff (or a service token) hand a client only the admin scopes of permissions they hold:
+    otherwise `clients.write` would reach every permission, even one the admin role lacks
+    (`verification.read`), through a client_credentials client of their own."""
+    for permission, scope in ADMIN_SCOPES.items():
+        if scope in scopes:
+            require(console.staff, permission)
 
 
 def set_disabled(

@@ -186,6 +186,20 @@ def test_editing_an_api_scope_onto_a_login_portal_is_refused_as_at_registration(
     assert refused.status_code == 400 and refused.json()["error_description"] == "scope: choice"
 
 
+def test_staff_cannot_give_a_client_an_admin_scope_of_a_permission_they_lack(client, provider, staff_of):
+    member = act_as(client, staff_of("admin"))
+    backend = {"name": "Back-end", "grant_types": ["client_credentials"]}
+    headers = {"X-CSRF-Token": member.csrf}
+
+    refused = client.post(
+        "/admin/api/clients", json={**backend, "scopes": ["admin:verification.read"]}, headers=headers
+    )
+    allowed = client.post("/admin/api/clients", json={**backend, "scopes": ["admin:citizens.read"]}, headers=headers)
+
+    assert refused.status_code == 403 and allowed.status_code == 201
+    assert [c.scopes for c in provider.store.client_directory.list()] == [frozenset({"admin:citizens.read"})]
+
+
 def _secret_in(html: str) -> str:
     match = re.search(r'id="client-secret">([^<]+)<', html)
     assert match, html
