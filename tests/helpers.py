@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
 from idp.core.provider import Provider
 from idp.store.records import CitizenRecord
@@ -76,7 +77,7 @@ def free_port() -> int:
 
 def add_portal(provider: Provider, auth_method: str = "client_secret_basic", **kwargs: Any) -> Portal:
     kwargs.setdefault("redirect_uris", [REDIRECT_URI])
-    created = register_client(provider, name="Cổng thử nghiệm", auth_method=auth_method, **kwargs)
+    created = register_client(provider, ClientSpec(name="Cổng thử nghiệm", auth_method=auth_method, **kwargs))
     return Portal(created.client.id, created.secret, (created.client.redirect_uris or ("",))[0])
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin import openapi as admin_openapi
+from idp.admin.client_form import client_spec
 from idp.admin.guard import Handler, api, csrf_token, json_out, one, query
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
@@ -222,7 +223,7 @@ async def client_register(request: Request, console: Console, body: dict[str, An
         portal_admin.register,
         request.app.state.provider,
         console,
-        portal_admin.ClientForm.from_mapping(body),
+        client_spec(body),
         ip=client_ip(request),
     )
     out: dict[str, Any] = {"client": _client(created.client)}
@@ -238,7 +239,7 @@ async def client_edit(request: Request, console: Console, body: dict[str, Any]) 
         request.app.state.provider,
         console,
         request.path_params["client_id"],
-        portal_admin.ClientForm.from_mapping(body),
+        client_spec(body),
         ip=client_ip(request),
     )
     return json_out({"client": _client(found)})

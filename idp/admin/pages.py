@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from idp.admin.client_form import client_spec
 from idp.admin.guard import (
     Handler,
     console_of,
@@ -20,6 +21,7 @@ from idp.admin.guard import (
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core.client_spec import GRANT_TYPES
 from idp.core.levels import LEVELS, LOA2
 from idp.core.params import Params
 from idp.core.staff import Console
@@ -39,6 +41,7 @@ templates.env.filters["when"] = _when
 templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
 templates.env.globals["signing_algs"] = SIGNING_ALGS
 templates.env.globals["verified_level"] = LOA2  # what the desk raises an account to
+templates.env.globals["grant_types"] = GRANT_TYPES
 
 
 def _agent(request: Request) -> str:
@@ -205,7 +208,7 @@ async def client_register(request: Request, console: Console, form: Params) -> R
         portal_admin.register,
         request.app.state.provider,
         console,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return render(request, "secret.html", console, client=created.client, secret=created.secret)
@@ -225,7 +228,7 @@ async def client_edit(request: Request, console: Console, form: Params) -> Respo
         request.app.state.provider,
         console,
         client_id,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return see_other(f"/clients/{client_id}?notice=saved")

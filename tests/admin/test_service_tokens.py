@@ -86,7 +86,11 @@ def test_no_scope_lets_a_token_record_or_decide_identity_checks(client, provider
 
 
 def test_a_citizens_access_token_is_not_accepted_by_the_admin_api(client, provider):
-    portal = add_portal(provider, scopes=["openid", "profile", "admin:citizens.read"])
+    portal = add_portal(
+        provider,
+        scopes=["openid", "profile", "admin:citizens.read"],
+        grant_types=["authorization_code", "refresh_token", "client_credentials"],
+    )
     citizen, password = add_citizen(provider)
     pkce = Pkce()
     code = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid profile")["code"]
