@@ -6,6 +6,7 @@ import pytest
 
 from idp.admin.pages import audit_filter
 from idp.core import audit, staff
+from idp.core.params import Params
 from tests.admin.conftest import act_as, cookie_name
 from tests.helpers import CITIZEN, Pkce, add_citizen, add_portal, exchange, login_and_consent
 
@@ -37,7 +38,7 @@ def test_a_token_with_the_read_scope_searches_citizens_and_is_audited_as_the_cli
     found = client.get("/admin/api/citizens", params={"q": CITIZEN.id_number}, headers=_bearer(_token(client, backend)))
 
     assert found.status_code == 200 and [c["id"] for c in found.json()["citizens"]] == [citizen.id]
-    events = audit.search(provider, audit_filter({"action": "citizen.search"}), 10)
+    events = audit.search(provider, audit_filter(Params({"action": ["citizen.search"]})), 10)
     assert [e.actor for e in events] == [f"client:{backend.client_id}"]
 
 
