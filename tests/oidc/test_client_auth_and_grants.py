@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, login_and_consent
+from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, issued_code
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -100,11 +100,9 @@ def test_a_client_not_registered_for_client_credentials_is_refused(client, provi
 @pytest.fixture
 def tokens(client, provider):
     portal = add_portal(provider)
-    citizen, password = add_citizen(provider)
+    citizen, _ = add_citizen(provider)
     pkce = Pkce()
-    code = login_and_consent(client, portal, citizen.citizen_id, password, pkce, scope="openid profile offline_access")[
-        "code"
-    ]
+    code = issued_code(provider, portal, citizen, pkce, scope="openid profile offline_access")["code"]
     return portal, exchange(client, portal, code, pkce).json()
 
 
