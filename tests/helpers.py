@@ -1,4 +1,4 @@
-"""Test helpers: seeding a portal and a citizen, PKCE, and walking the login through the pages."""
+"""Test helpers: seeding a portal, a citizen and a code, PKCE, and walking the login through the pages."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from idp.core import authorize, interactions, sessions
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
 from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
@@ -131,6 +132,21 @@ def login_and_consent(
     pkce = pkce or Pkce()
     url = "/authorize?" + urlencode(authorize_params(portal, pkce, **overrides))
     return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent, second_factor))
+
+
+def issued_code(
+    provider: Provider, portal: Portal, citizen: CitizenRecord, pkce: Pkce | None = None, **overrides: str | None
+) -> dict[str, str]:
+    """The callback query `login_and_consent` returns, without the pages: the request is validated
+    and the code issued by the same core functions the consent step ends with, after a password
+    login and an allowed consent. For tests about /token and what follows, not about the pages."""
+    pkce = pkce or Pkce()
+    params = {k: [v] for k, v in authorize_params(portal, pkce, **overrides).items()}
+    client, request = authorize.validate(provider, params)
+    amr = ["pwd"]
+    session = sessions.start(provider, citizen.id, amr=amr, acr=interactions.achieved_level(citizen, amr))
+    provider.store.consents.remember(citizen.id, client.id, frozenset(request.scope), provider.clock.now())
+    return query_of(interactions.issue_code(provider, client, request, session.record))
 
 
 def codes_in_outbox(data_dir: Path, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
