@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
+from idp.bootstrap import open_provider
+from idp.core.accounts import add_active_citizen
+from idp.core.client_spec import ClientSpec
+from idp.core.clients import register_client
+from idp.settings import Settings
 from tests.helpers import CITIZEN, free_port, serving
 
 IDP = [sys.executable, "-m", "idp.cli"]
@@ -34,6 +38,21 @@ def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subproces
     return subprocess.run([*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
 
 
+def _seed(settings: Settings, password: str) -> tuple[str, str]:
+    """What `idp clients add` and `idp citizens add` would write, through the same core functions
+    in this process: the schema is already current (the database fixture copies a migrated one),
+    and three CLI start-ups per test cost seconds. The CLI itself is tested in tests/cli."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    provider = open_provider(settings)
+    try:
+        added = register_client(provider, ClientSpec(name="Cổng dịch vụ công", redirect_uris=(REDIRECT_URI,)))
+        add_active_citizen(provider, replace(CITIZEN, email=None), password)
+    finally:
+        provider.store.close()
+    assert added.secret is not None
+    return added.client.id, added.secret
+
+
 @pytest.fixture
 def running_provider(
     request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path, database_url: str
@@ -53,30 +72,7 @@ def running_provider(
         IDP_PASSWORD_PROFILE="tests",
         **provider_extra_env,
     )
-    assert _idp(env, "init").returncode == 0
-    added = _idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
-    assert added.returncode == 0, added.stderr
-    client = json.loads(added.stdout)
     password = "a long enough test password"
-    citizen = _idp(
-        env,
-        "citizens",
-        "add",
-        "--citizen-id",
-        CITIZEN.id_number,
-        "--name",
-        CITIZEN.full_name,
-        "--birth-date",
-        CITIZEN.birth_date,
-        "--sex",
-        CITIZEN.sex,
-        "--phone",
-        CITIZEN.phone,
-        "--password-stdin",
-        stdin=password + "\n",
-    )
-    assert citizen.returncode == 0, citizen.stderr
+    client_id, client_secret = _seed(Settings.from_env(env), password)
     with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
-        yield RunningProvider(
-            issuer, client["client_id"], client["client_secret"], REDIRECT_URI, CITIZEN.id_number, password, env
-        )
+        yield RunningProvider(issuer, client_id, client_secret, REDIRECT_URI, CITIZEN.id_number, password, env)
