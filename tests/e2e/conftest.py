@@ -7,17 +7,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from idp.bootstrap import open_provider
-from idp.core.accounts import add_active_citizen
-from idp.core.client_spec import ClientSpec
-from idp.core.clients import register_client
 from idp.settings import Settings
-from tests.helpers import CITIZEN, free_port, serving
+from tests.helpers import CITIZEN, free_port, seed_served, serving
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the relying party reads the redirect itself
@@ -36,21 +32,6 @@ class RunningProvider:
 
 def _idp(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
-
-
-def _seed(settings: Settings, password: str) -> tuple[str, str]:
-    """What `idp clients add` and `idp citizens add` would write, through the same core functions
-    in this process: the schema is already current (the database fixture copies a migrated one),
-    and three CLI start-ups per test cost seconds. The CLI itself is tested in tests/cli."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    provider = open_provider(settings)
-    try:
-        added = register_client(provider, ClientSpec(name="Cổng dịch vụ công", redirect_uris=(REDIRECT_URI,)))
-        add_active_citizen(provider, replace(CITIZEN, email=None), password)
-    finally:
-        provider.store.close()
-    assert added.secret is not None
-    return added.client.id, added.secret
 
 
 @pytest.fixture
@@ -73,6 +54,6 @@ def running_provider(
         **provider_extra_env,
     )
     password = "a long enough test password"
-    client_id, client_secret = _seed(Settings.from_env(env), password)
+    client_id, client_secret = seed_served(Settings.from_env(env), password, REDIRECT_URI)
     with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
         yield RunningProvider(issuer, client_id, client_secret, REDIRECT_URI, CITIZEN.id_number, password, env)
