@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from idp.bootstrap import initialise, open_provider  # noqa: E402
 from idp.core.accounts import CitizenDeclaration, add_active_citizen  # noqa: E402
+from idp.core.client_spec import ClientSpec  # noqa: E402
 from idp.core.clients import register_client  # noqa: E402
 from idp.crypto.keys import ensure_keys, load_keys  # noqa: E402
 from idp.crypto.opaque import digest, pkce_s256  # noqa: E402
@@ -184,21 +185,15 @@ def seed_provider(settings: Settings, codes: int, refresh_tokens: int) -> dict[s
     initialise(settings)
     provider = open_provider(settings)
     grant_types = ["authorization_code", "refresh_token", "client_credentials"]
-    try:
-        created = register_client(
-            provider,
+    created = register_client(
+        provider,
+        ClientSpec(
             name="Bench portal",
             redirect_uris=[REDIRECT_URI],
             scopes=["openid", "profile", "phone", "offline_access"],
             grant_types=grant_types,
-        )
-    except TypeError:
-        created = register_client(
-            provider,
-            name="Bench portal",
-            redirect_uris=[REDIRECT_URI],
-            scopes=["openid", "profile", "phone", "offline_access"],
-        )
+        ),
+    )
     citizen = add_active_citizen(provider, CITIZEN, PASSWORD)
     now = int(time.time())
     verifier = uuid.uuid4().hex + uuid.uuid4().hex

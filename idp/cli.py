@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
-from idp.core.clients import AUTH_METHODS, GRANT_TYPES, register_client
+from idp.core.client_spec import AUTH_METHODS, GRANT_TYPES, SUBJECT_TYPES, ClientSpec, parse_jwks
+from idp.core.clients import register_client
 from idp.core.levels import LEVELS, LOA1
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.crypto.keys import SIGNING_ALGS
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_client.add_argument("--id-token-alg", choices=SIGNING_ALGS, default="ES256")
     add_client.add_argument("--grant-type", action="append", choices=GRANT_TYPES, dest="grant_types")
-    add_client.add_argument("--subject-type", choices=("pairwise", "public"), default="pairwise")
+    add_client.add_argument("--subject-type", choices=SUBJECT_TYPES, default="pairwise")
     add_client.add_argument("--sector-id", help="portals sharing a sector see one pairwise subject")
     add_client.add_argument("--jwks-file", help="the client's public JWKS, for private_key_jwt")
     add_client.add_argument("--jwks-uri", help="where the client publishes its JWKS, for private_key_jwt")
@@ -95,16 +96,10 @@ def _read_jwks(path: str | None) -> dict[str, object] | None:
     if path is None:
         return None
     try:
-        value = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        text = pathlib.Path(path).read_text(encoding="utf-8")
     except (OSError, ValueError):
         raise ValidationError("jwks", "jwks") from None
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("keys"), list)
-        or any(not isinstance(k, dict) or {"d", "p", "q", "k"} & set(k) for k in value["keys"])
-    ):
-        raise ValidationError("jwks", "jwks")
-    return value
+    return parse_jwks(text)
 
 
 def _print_json(value: object) -> None:
@@ -143,21 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "clients":
             created = register_client(
                 provider,
-                name=args.name,
-                redirect_uris=args.redirect_uris,
-                post_logout_redirect_uris=args.logout_uris,
-                grant_types=args.grant_types,
-                subject_type=args.subject_type,
-                sector_id=args.sector_id,
-                jwks=_read_jwks(args.jwks_file),
-                jwks_uri=args.jwks_uri,
-                backchannel_logout_uri=args.backchannel_logout_uri,
-                require_par=args.require_par,
-                require_dpop=args.require_dpop,
-                min_level=args.min_level,
-                auth_method=args.auth_method,
-                scopes=args.scopes,
-                id_token_alg=args.id_token_alg,
+                ClientSpec(
+                    name=args.name,
+                    redirect_uris=args.redirect_uris,
+                    post_logout_redirect_uris=args.logout_uris,
+                    grant_types=args.grant_types or (),
+                    subject_type=args.subject_type,
+                    sector_id=args.sector_id,
+                    jwks=_read_jwks(args.jwks_file),
+                    jwks_uri=args.jwks_uri,
+                    backchannel_logout_uri=args.backchannel_logout_uri,
+                    require_par=args.require_par,
+                    require_dpop=args.require_dpop,
+                    min_level=args.min_level,
+                    auth_method=args.auth_method,
+                    scopes=args.scopes or (),
+                    id_token_alg=args.id_token_alg,
+                ),
             )
             out: dict[str, object] = {
                 "client_id": created.client.id,

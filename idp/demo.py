@@ -11,6 +11,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client, rotate_secret
 from idp.core.provider import Provider
 from idp.crypto.opaque import new_token
@@ -32,11 +33,13 @@ def seed(provider: Provider) -> str:
     if provider.store.clients.get(DEMO_CLIENT_ID) is None:
         secret = register_client(
             provider,
-            name="Cổng dịch vụ công (demo)",
-            redirect_uris=[DEMO_REDIRECT_URI],
-            post_logout_redirect_uris=["http://127.0.0.1:8001/"],
-            backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
-            client_id=DEMO_CLIENT_ID,
+            ClientSpec(
+                name="Cổng dịch vụ công (demo)",
+                redirect_uris=[DEMO_REDIRECT_URI],
+                post_logout_redirect_uris=["http://127.0.0.1:8001/"],
+                backchannel_logout_uri="http://127.0.0.1:8001/backchannel-logout",
+                client_id=DEMO_CLIENT_ID,
+            ),
         ).secret
     else:
         secret = rotate_secret(provider, DEMO_CLIENT_ID)

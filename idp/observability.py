@@ -20,6 +20,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Hashable
 from typing import Any, TextIO, cast
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -243,7 +244,8 @@ class Observability:
                     templates.setdefault(endpoint, route.path)
             self._templates = templates
         endpoint = scope.get("endpoint")
-        if endpoint is not None and endpoint in self._templates:
+        # A path no route matched under a mount leaves the mount's Router here, which is unhashable.
+        if isinstance(endpoint, Hashable) and endpoint in self._templates:
             return self._templates[endpoint]
         return "/static" if scope.get("path", "").startswith("/static/") else "other"
 

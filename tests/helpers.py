@@ -1,4 +1,4 @@
-"""Test helpers: seeding a portal and a citizen, PKCE, and walking the login through the pages."""
+"""Test helpers: seeding a portal, a citizen and a code, PKCE, and walking the login through the pages."""
 
 from __future__ import annotations
 
@@ -11,16 +11,20 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from idp.bootstrap import open_provider
+from idp.core import authorize, interactions, sessions
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
 from idp.core.provider import Provider
+from idp.settings import Settings
 from idp.store.records import CitizenRecord
 
 ISSUER = "https://idp.test"
@@ -76,7 +80,7 @@ def free_port() -> int:
 
 def add_portal(provider: Provider, auth_method: str = "client_secret_basic", **kwargs: Any) -> Portal:
     kwargs.setdefault("redirect_uris", [REDIRECT_URI])
-    created = register_client(provider, name="Cổng thử nghiệm", auth_method=auth_method, **kwargs)
+    created = register_client(provider, ClientSpec(name="Cổng thử nghiệm", auth_method=auth_method, **kwargs))
     return Portal(created.client.id, created.secret, (created.client.redirect_uris or ("",))[0])
 
 
@@ -130,6 +134,21 @@ def login_and_consent(
     pkce = pkce or Pkce()
     url = "/authorize?" + urlencode(authorize_params(portal, pkce, **overrides))
     return query_of(walk_pages(http, url, portal.redirect_uri, identifier, password, consent, second_factor))
+
+
+def issued_code(
+    provider: Provider, portal: Portal, citizen: CitizenRecord, pkce: Pkce | None = None, **overrides: str | None
+) -> dict[str, str]:
+    """The callback query `login_and_consent` returns, without the pages: the request is validated
+    and the code issued by the same core functions the consent step ends with, after a password
+    login and an allowed consent. For tests about /token and what follows, not about the pages."""
+    pkce = pkce or Pkce()
+    params = {k: [v] for k, v in authorize_params(portal, pkce, **overrides).items()}
+    client, request = authorize.validate(provider, params)
+    amr = ["pwd"]
+    session = sessions.start(provider, citizen.id, amr=amr, acr=interactions.achieved_level(citizen, amr))
+    provider.store.consents.remember(citizen.id, client.id, frozenset(request.scope), provider.clock.now())
+    return query_of(interactions.issue_code(provider, client, request, session.record))
 
 
 def codes_in_outbox(data_dir: Path, to: str, purpose: str | None = None, at_least: int = 1) -> list[str]:
@@ -252,3 +271,19 @@ def serving(command: list[str], env: dict[str, str], ready_url: str, timeout: fl
             server.wait()
         if server.stderr:
             server.stderr.close()
+
+
+def seed_served(settings: Settings, password: str, redirect_uri: str) -> tuple[str, str]:
+    """What `idp clients add` and `idp citizens add` would write for a served provider, through the
+    same core functions in this process: the schema is already current (the database fixture copies
+    a migrated one), and three CLI start-ups per served test cost seconds. Returns the portal's id
+    and secret. The CLI itself is tested in tests/cli."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    provider = open_provider(settings)
+    try:
+        added = register_client(provider, ClientSpec(name="Cổng dịch vụ công", redirect_uris=(redirect_uri,)))
+        add_active_citizen(provider, replace(CITIZEN, email=None), password)
+    finally:
+        provider.store.close()
+    assert added.secret is not None
+    return added.client.id, added.secret

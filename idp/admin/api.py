@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.admin import openapi as admin_openapi
-from idp.admin.guard import Handler, api, csrf_token, json_out
+from idp.admin.client_form import client_spec
+from idp.admin.guard import Handler, api, csrf_token, json_out, one, query
 from idp.admin.pages import audit_filter
 from idp.core import audit, keys, portal_admin, staff, verification
 from idp.core.staff import Console
@@ -100,13 +101,14 @@ async def openapi(request: Request, console: Console, body: dict[str, Any]) -> R
 
 @api("citizens.read")
 async def citizens(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    page_raw = request.query_params.get("page", "1")
+    asked = query(request)
+    page_raw = one(asked, "page") or "1"
     result = await core(
         verification.search_citizens,
         request.app.state.provider,
         console,
-        request.query_params.get("q", ""),
-        int(page_raw) if page_raw.isdigit() else 1,
+        one(asked, "q"),
+        int(page_raw) if page_raw.isascii() and page_raw.isdigit() else 1,
     )
     return json_out(
         {
@@ -221,7 +223,7 @@ async def client_register(request: Request, console: Console, body: dict[str, An
         portal_admin.register,
         request.app.state.provider,
         console,
-        portal_admin.ClientForm.from_mapping(body),
+        client_spec(body),
         ip=client_ip(request),
     )
     out: dict[str, Any] = {"client": _client(created.client)}
@@ -237,7 +239,7 @@ async def client_edit(request: Request, console: Console, body: dict[str, Any]) 
         request.app.state.provider,
         console,
         request.path_params["client_id"],
-        portal_admin.ClientForm.from_mapping(body),
+        client_spec(body),
         ip=client_ip(request),
     )
     return json_out({"client": _client(found)})
@@ -288,13 +290,14 @@ async def keys_rotate(request: Request, console: Console, body: dict[str, Any]) 
 
 @api("audit.read")
 async def audit_events(request: Request, console: Console, body: dict[str, Any]) -> Response:
-    offset = request.query_params.get("offset", "0")
+    asked = query(request)
+    offset = one(asked, "offset") or "0"
     rows = await core(
         audit.search,
         request.app.state.provider,
-        audit_filter(dict(request.query_params)),
+        audit_filter(asked),
         100,
-        int(offset) if offset.isdigit() else 0,
+        int(offset) if offset.isascii() and offset.isdigit() else 0,
     )
     return json_out(
         {

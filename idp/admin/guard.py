@@ -31,6 +31,7 @@ from idp.core.params import Params
 from idp.core.staff import Console, Forbidden
 from idp.errors import InvalidToken, OAuthError, Refusal
 from idp.http import csrf, guard
+from idp.http.forms import parse_params
 from idp.http.offload import core
 from idp.http.render import NO_STORE, challenge
 
@@ -235,6 +236,12 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
         return guarded
 
     return wrap
+
+
+def query(request: Request) -> Params:
+    """The console's and the API's query string, read by the same rules as every other request: a
+    repeated parameter is refused (400), never resolved to its first value."""
+    return parse_params(request.url.query)
 
 
 def one(form: Params, name: str) -> str:

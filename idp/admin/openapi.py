@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from idp.core.client_spec import GRANT_TYPES
 from idp.core.levels import LEVELS, LOA1
 from idp.core.staff import ADMIN_SCOPES, PERMISSIONS, STAFF_ONLY
 
@@ -39,7 +40,17 @@ _CLIENT_FORM = {
         "scopes": {"type": "array", "items": {"type": "string"}, "default": ["openid", "profile"]},
         "min_level": {"type": "string", "enum": list(LEVELS), "default": LOA1},
         "id_token_alg": {"type": "string", "default": "ES256"},
-        "jwks": {"type": "string", "description": "JSON text of a public JWK Set, for private_key_jwt"},
+        "grant_types": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(GRANT_TYPES)},
+            "description": "set at registration only; authorization_code and refresh_token unless given; a "
+            "client with client_credentials alone needs no redirect URI, and API scopes need client_credentials",
+        },
+        "jwks": {
+            "type": ["object", "string"],
+            "description": "a public JWK Set (or its JSON text), for private_key_jwt; an edit without it keeps "
+            "the registered one",
+        },
         "jwks_uri": {"type": "string", "format": "uri"},
     },
 }

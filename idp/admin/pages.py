@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from idp.admin.client_form import client_spec
 from idp.admin.guard import (
     Handler,
     console_of,
@@ -14,12 +15,14 @@ from idp.admin.guard import (
     one,
     page,
     put_session_cookie,
+    query,
     render,
     see_other,
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
-from idp.core.levels import LEVELS
+from idp.core.client_spec import GRANT_TYPES
+from idp.core.levels import LEVELS, LOA2
 from idp.core.params import Params
 from idp.core.policy import DEVICE_TTL
 from idp.core.staff import Console
@@ -38,6 +41,8 @@ def _when(epoch: int | float | None) -> str:
 templates.env.filters["when"] = _when
 templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
 templates.env.globals["signing_algs"] = SIGNING_ALGS
+templates.env.globals["verified_level"] = LOA2  # what the desk raises an account to
+templates.env.globals["grant_types"] = GRANT_TYPES
 
 
 def _agent(request: Request) -> str:
@@ -100,10 +105,11 @@ async def home(request: Request, console: Console, form: Params) -> Response:
 
 @page("citizens.read")
 async def citizens(request: Request, console: Console, form: Params) -> Response:
-    query = request.query_params.get("q", "")
-    page_no = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
-    result = await core(verification.search_citizens, request.app.state.provider, console, query, page_no)
-    return render(request, "citizens.html", console, q=query, result=result)
+    asked = query(request)
+    text, page_raw = one(asked, "q"), one(asked, "page") or "1"
+    page_no = int(page_raw) if page_raw.isascii() and page_raw.isdigit() else 1
+    result = await core(verification.search_citizens, request.app.state.provider, console, text, page_no)
+    return render(request, "citizens.html", console, q=text, result=result)
 
 
 @page("citizens.read")
@@ -117,7 +123,7 @@ async def citizen(request: Request, console: Console, form: Params) -> Response:
         console,
         d=detail,
         document_types=verification.DOCUMENT_TYPES,
-        notice=request.query_params.get("notice", ""),
+        notice=one(query(request), "notice"),
     )
 
 
@@ -172,9 +178,7 @@ async def desk(request: Request, console: Console, form: Params) -> Response:
     names = {}
     for record in records:
         names[record.recorded_by] = await core(provider.store.staff.get, record.recorded_by)
-    return render(
-        request, "desk.html", console, records=records, recorders=names, notice=request.query_params.get("notice", "")
-    )
+    return render(request, "desk.html", console, records=records, recorders=names, notice=one(query(request), "notice"))
 
 
 @page("verification.decide")
@@ -207,7 +211,7 @@ async def client_register(request: Request, console: Console, form: Params) -> R
         portal_admin.register,
         request.app.state.provider,
         console,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return render(request, "secret.html", console, client=created.client, secret=created.secret)
@@ -216,7 +220,7 @@ async def client_register(request: Request, console: Console, form: Params) -> R
 @page("clients.read")
 async def client(request: Request, console: Console, form: Params) -> Response:
     found = await core(portal_admin.get_client, request.app.state.provider, console, request.path_params["client_id"])
-    return render(request, "client.html", console, client=found, notice=request.query_params.get("notice", ""))
+    return render(request, "client.html", console, client=found, notice=one(query(request), "notice"))
 
 
 @page("clients.write")
@@ -227,7 +231,7 @@ async def client_edit(request: Request, console: Console, form: Params) -> Respo
         request.app.state.provider,
         console,
         client_id,
-        portal_admin.ClientForm.from_mapping(_form_mapping(form)),
+        client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
     return see_other(f"/clients/{client_id}?notice=saved")
@@ -263,7 +267,7 @@ async def client_rotate_secret(request: Request, console: Console, form: Params)
 @page("keys.read")
 async def keys_list(request: Request, console: Console, form: Params) -> Response:
     rows = await core(keys.listing, request.app.state.provider)
-    return render(request, "keys.html", console, keys=rows, notice=request.query_params.get("notice", ""))
+    return render(request, "keys.html", console, keys=rows, notice=one(query(request), "notice"))
 
 
 @page("keys.rotate")
@@ -276,16 +280,16 @@ async def keys_rotate(request: Request, console: Console, form: Params) -> Respo
     return see_other("/keys?notice=rotated")
 
 
-def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
+def audit_filter(params: Params) -> audit.AuditFilter:
     def number(name: str) -> int | None:
-        value = params.get(name, "")
-        return int(value) if value.isdigit() else None
+        value = params.one(name) or ""
+        return int(value) if value.isascii() and value.isdigit() else None
 
     return audit.AuditFilter(
-        action=params.get("action") or None,
-        actor=params.get("actor") or None,
-        subject=params.get("subject") or None,
-        outcome=params.get("outcome") or None,
+        action=params.one("action") or None,
+        actor=params.one("actor") or None,
+        subject=params.one("subject") or None,
+        outcome=params.one("outcome") or None,
         since=number("since"),
         until=number("until"),
     )
@@ -294,9 +298,9 @@ def audit_filter(params: dict[str, str]) -> audit.AuditFilter:
 @page("audit.read")
 async def audit_list(request: Request, console: Console, form: Params) -> Response:
     provider = request.app.state.provider
-    where = audit_filter(dict(request.query_params))
+    where = audit_filter(query(request))
     rows = await core(audit.search, provider, where, 100)
-    verdict = await core(audit.verify, provider) if request.query_params.get("verify") else None
+    verdict = await core(audit.verify, provider) if one(query(request), "verify") else None
     return render(
         request, "audit.html", console, rows=rows, where=where, verdict=verdict, query=str(request.query_params)
     )
@@ -305,8 +309,9 @@ async def audit_list(request: Request, console: Console, form: Params) -> Respon
 @page("audit.read")
 async def audit_export(request: Request, console: Console, form: Params) -> Response:
     provider = request.app.state.provider
-    where = audit_filter(dict(request.query_params))
-    fmt = request.query_params.get("format", "jsonl")
+    asked = query(request)
+    where = audit_filter(asked)
+    fmt = one(asked, "format") or "jsonl"
     await core(
         audit.record,
         provider,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from idp.core import audit, factors, logout, notify
 from idp.core.identity import normalize_phone
+from idp.core.levels import LOA2
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.errors import Refusal, ValidationError
@@ -339,7 +340,7 @@ def approve(provider: Provider, console: Console, request_id: str, *, ip: str | 
         )
         outcome = "stale"
     else:
-        outcome = provider.store.verifications.approve(record.id, console.staff.id, now)
+        outcome = provider.store.verifications.approve(record.id, console.staff.id, now, raise_to=LOA2)
     audit.record(
         provider,
         action="verification.approve",

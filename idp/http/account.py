@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import factors, interactions, policy, reauth, self_service, sessions
+from idp.core import factors, interactions, reauth, self_service, sessions
 from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused, TooManyAttempts
@@ -25,6 +25,7 @@ from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
+from idp.http.flow_pages import keep_flow
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
@@ -185,14 +186,7 @@ async def phone_begin(visit: Visit) -> Response:
     except (LoginFailed, TooManyAttempts, ValidationError, SendRefused) as exc:
         return await visit.render(exc.status_code, notice=words(visit.lang, exc))
     response = await visit.render(template="phone_verify.html", flow_id=started.flow_id)
-    cookies.put(
-        response,
-        provider.settings,
-        cookies.flow_name(provider.settings, started.flow_id),
-        started.secret,
-        policy.FLOW_TTL,
-    )
-    return response
+    return keep_flow(visit.request, response, started)
 
 
 @account_form

@@ -14,7 +14,7 @@ from pathlib import Path
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from idp.core.clients import AUTH_METHODS
+from idp.core.client_spec import AUTH_METHODS
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
 from idp.crypto.keys import SIGNING_ALGS, load_keys

@@ -4,11 +4,19 @@ secret cookie, which proves this browser started the flow and binds the forms' C
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-from idp.core import flows
+from idp.core import flows, policy
 from idp.http import cookies, csrf
 from idp.http.guard import Bound
 from idp.http.offload import core
+
+
+def keep_flow(request: Request, response: Response, started: flows.StartedFlow) -> Response:
+    """Give the browser that started a flow its secret cookie, for as long as the flow lives."""
+    settings = request.app.state.provider.settings
+    cookies.put(response, settings, cookies.flow_name(settings, started.flow_id), started.secret, policy.FLOW_TTL)
+    return response
 
 
 def secret_of(request: Request, flow_id: str) -> str | None:

@@ -17,7 +17,7 @@ from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.flow_pages import csrf_token, flow_secret, live_secret
+from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import api_language, json_response, language, page, redirect
@@ -84,14 +84,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     except (ValidationError, SendRefused) as exc:
         return _form_page(request, lang, exc.status_code, values, words(lang, exc))
     response = redirect(f"{provider.issuer}/register/{started.flow_id}?lang={lang}")
-    cookies.put(
-        response,
-        provider.settings,
-        cookies.flow_name(provider.settings, started.flow_id),
-        started.secret,
-        policy.FLOW_TTL,
-    )
-    return response
+    return keep_flow(request, response, started)
 
 
 def _verify_page(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import policy, reset
+from idp.core import reset
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.flow_pages import csrf_token, flow_secret, live_secret
+from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import language, page, redirect
@@ -44,14 +44,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     except SendRefused as exc:
         return _start_page(request, exc.status_code, words(lang, exc))
     response = redirect(f"{provider.issuer}/reset/{started.flow_id}?lang={lang}")
-    cookies.put(
-        response,
-        provider.settings,
-        cookies.flow_name(provider.settings, started.flow_id),
-        started.secret,
-        policy.FLOW_TTL,
-    )
-    return response
+    return keep_flow(request, response, started)
 
 
 def _code_page(

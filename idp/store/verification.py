@@ -136,9 +136,9 @@ class Verifications:
         with self._db.connect() as conn:
             return [_record(r) for r in conn.execute(query).all()]
 
-    def approve(self, request_id: str, approver: str, now: int) -> str:
-        """'approved', 'gone' (not pending, or lost a race), 'own' (the approver recorded it), or
-        'stale' (the account changed since the record, which is now void)."""
+    def approve(self, request_id: str, approver: str, now: int, *, raise_to: str) -> str:
+        """'approved' (the account is now at `raise_to`), 'gone' (not pending, or lost a race), 'own'
+        (the approver recorded it), or 'stale' (the account changed since the record, which is now void)."""
         record = self.get(request_id)
         if record is None or record.status != "pending":
             return "gone"
@@ -156,7 +156,7 @@ class Verifications:
             raised = conn.execute(
                 update(_citizen)
                 .where(_citizen.c.id == record.citizen_pk, _citizen.c.status == "active", *unchanged)
-                .values(level="LoA2", updated_at=now)
+                .values(level=raise_to, updated_at=now)
             ).rowcount
             if raised == 1:
                 return "approved"

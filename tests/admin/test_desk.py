@@ -91,7 +91,7 @@ def test_the_store_refuses_a_stale_approval_even_when_the_change_lands_after_the
         conn.execute(text("UPDATE citizen SET full_name = 'Trần Thị Bính' WHERE id = :id"), {"id": citizen.id})
 
     outcome = provider.store.verifications.approve(
-        record.id, staff.current(provider, supervisor.cookie).staff.id, clock.now()
+        record.id, staff.current(provider, supervisor.cookie).staff.id, clock.now(), raise_to="LoA2"
     )
 
     assert outcome == "stale" and provider.store.citizens.get(citizen.id).level == "LoA1"

@@ -32,3 +32,27 @@ def test_a_repeated_csrf_token_on_a_console_form_is_refused_with_400(client, pro
 
     assert refused.status_code == 400
     assert provider.store.citizens.get(citizen.id).status == "active"
+
+
+def test_a_repeated_query_parameter_on_a_console_page_is_refused_with_400(client, provider, staff_of):
+    act_as(client, staff_of("admin"))
+
+    refused = client.get("/admin/citizens?q=Nguyen&q=Tran")
+
+    assert refused.status_code == 400 and "q must not be repeated" in refused.text
+
+
+def test_a_repeated_query_parameter_on_the_admin_api_is_refused_with_400(client, provider, staff_of):
+    act_as(client, staff_of("admin"))
+
+    refused = client.get("/admin/api/audit?offset=0&offset=100")
+
+    assert refused.status_code == 400 and "offset must not be repeated" in refused.text
+
+
+def test_an_unknown_path_under_the_admin_api_is_a_404_not_a_500(client, provider, staff_of):
+    act_as(client, staff_of("admin"))
+
+    missing = client.get("/admin/api/no-such-thing")
+
+    assert missing.status_code == 404

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CITIZEN, free_port, serving
+from idp.settings import Settings
+from tests.helpers import CITIZEN, free_port, seed_served, serving
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the relying party reads the redirect itself
@@ -53,30 +53,7 @@ def running_provider(
         IDP_PASSWORD_PROFILE="tests",
         **provider_extra_env,
     )
-    assert _idp(env, "init").returncode == 0
-    added = _idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
-    assert added.returncode == 0, added.stderr
-    client = json.loads(added.stdout)
     password = "a long enough test password"
-    citizen = _idp(
-        env,
-        "citizens",
-        "add",
-        "--citizen-id",
-        CITIZEN.id_number,
-        "--name",
-        CITIZEN.full_name,
-        "--birth-date",
-        CITIZEN.birth_date,
-        "--sex",
-        CITIZEN.sex,
-        "--phone",
-        CITIZEN.phone,
-        "--password-stdin",
-        stdin=password + "\n",
-    )
-    assert citizen.returncode == 0, citizen.stderr
+    client_id, client_secret = seed_served(Settings.from_env(env), password, REDIRECT_URI)
     with serving([*IDP, "serve", "--port", str(port)], env, f"{issuer}/.well-known/openid-configuration"):
-        yield RunningProvider(
-            issuer, client["client_id"], client["client_secret"], REDIRECT_URI, CITIZEN.id_number, password, env
-        )
+        yield RunningProvider(issuer, client_id, client_secret, REDIRECT_URI, CITIZEN.id_number, password, env)

@@ -15,7 +15,7 @@ from jwt.algorithms import ECAlgorithm
 from idp.core import policy
 from idp.delivery.client_jwks import JwksFetcher
 from idp.store.repositories import Store
-from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, login_and_consent
+from tests.helpers import ISSUER, Pkce, add_citizen, add_portal, exchange, issued_code
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -103,11 +103,9 @@ def test_a_client_not_registered_for_client_credentials_is_refused(client, provi
 @pytest.fixture
 def tokens(client, provider):
     portal = add_portal(provider)
-    citizen, password = add_citizen(provider)
+    citizen, _ = add_citizen(provider)
     pkce = Pkce()
-    code = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid profile offline_access")[
-        "code"
-    ]
+    code = issued_code(provider, portal, citizen, pkce, scope="openid profile offline_access")["code"]
     return portal, exchange(client, portal, code, pkce).json()
 
 

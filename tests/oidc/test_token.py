@@ -8,16 +8,14 @@ import jwt
 import pytest
 
 from idp.crypto.jwts import token_hash
-from tests.helpers import Pkce, add_portal, exchange, login_and_consent
+from tests.helpers import Pkce, add_portal, exchange, issued_code
 
 
 @pytest.fixture
-def logged_in(client, portal, citizen):
-    record, password = citizen
+def logged_in(provider, portal, citizen):
+    record, _ = citizen
     pkce = Pkce()
-    callback = login_and_consent(
-        client, portal, record.id_number, password, pkce, scope="openid profile offline_access"
-    )
+    callback = issued_code(provider, portal, record, pkce, scope="openid profile offline_access")
     return callback["code"], pkce
 
 
@@ -186,9 +184,9 @@ def test_two_authentication_methods_at_once_are_refused(client, portal, logged_i
 
 def test_basic_credentials_are_form_urlencoded_before_base64(client, provider, citizen):
     portal = add_portal(provider)
-    record, password = citizen
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
+    code = issued_code(provider, portal, record, pkce)["code"]
     raw = base64.b64encode(f"{portal.client_id}:{portal.secret}".replace("-", "%2D").encode()).decode()
 
     response = client.post(
@@ -207,9 +205,9 @@ def test_basic_credentials_are_form_urlencoded_before_base64(client, provider, c
 
 def test_client_secret_post_works_for_a_client_registered_with_it(client, provider, citizen):
     portal = add_portal(provider, auth_method="client_secret_post")
-    record, password = citizen
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
+    code = issued_code(provider, portal, record, pkce)["code"]
 
     response = client.post(
         "/token",
@@ -228,9 +226,9 @@ def test_client_secret_post_works_for_a_client_registered_with_it(client, provid
 
 def test_a_public_client_exchanges_with_client_id_and_pkce_only(client, provider, citizen):
     portal = add_portal(provider, auth_method="none")
-    record, password = citizen
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
+    code = issued_code(provider, portal, record, pkce)["code"]
 
     response = client.post(
         "/token",
@@ -260,9 +258,9 @@ def test_the_id_token_carries_at_hash_sid_azp_and_auth_time(client, provider, po
 
 def test_a_client_registered_for_rs256_gets_rs256_id_tokens(client, provider, citizen):
     portal = add_portal(provider, id_token_alg="RS256")
-    record, password = citizen
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce)["code"]
+    code = issued_code(provider, portal, record, pkce)["code"]
 
     body = exchange(client, portal, code, pkce).json()
 
@@ -270,10 +268,10 @@ def test_a_client_registered_for_rs256_gets_rs256_id_tokens(client, provider, ci
     assert jwt.get_unverified_header(body["access_token"])["typ"] == "at+jwt"
 
 
-def test_no_refresh_token_without_offline_access(client, portal, citizen):
-    record, password = citizen
+def test_no_refresh_token_without_offline_access(client, provider, portal, citizen):
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce, scope="openid")["code"]
+    code = issued_code(provider, portal, record, pkce, scope="openid")["code"]
 
     body = exchange(client, portal, code, pkce).json()
 

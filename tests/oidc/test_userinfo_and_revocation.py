@@ -8,16 +8,14 @@ import json
 import jwt
 import pytest
 
-from tests.helpers import Pkce, exchange, login_and_consent
+from tests.helpers import Pkce, exchange, issued_code
 
 
 @pytest.fixture
-def tokens(client, portal, citizen):
-    record, password = citizen
+def tokens(client, provider, portal, citizen):
+    record, _ = citizen
     pkce = Pkce()
-    code = login_and_consent(client, portal, record.id_number, password, pkce, scope="openid profile offline_access")[
-        "code"
-    ]
+    code = issued_code(provider, portal, record, pkce, scope="openid profile offline_access")["code"]
     return exchange(client, portal, code, pkce).json()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import CITIZEN, free_port
+from idp.settings import Settings
+from tests.helpers import free_port, seed_served
 
 IDP = [sys.executable, "-m", "idp.cli"]
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted
@@ -80,31 +80,8 @@ def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Clust
         IDP_KEYS_RESCAN_INTERVAL="1",
         IDP_ACCESS_LOG="false",
     )
-    assert idp(env, "init").returncode == 0
-    added = idp(env, "clients", "add", "--name", "Cổng dịch vụ công", "--redirect-uri", REDIRECT_URI)
-    assert added.returncode == 0, added.stderr
-    client = json.loads(added.stdout)
-    citizen = idp(
-        env,
-        "citizens",
-        "add",
-        "--citizen-id",
-        CITIZEN.id_number,
-        "--name",
-        CITIZEN.full_name,
-        "--birth-date",
-        CITIZEN.birth_date,
-        "--sex",
-        CITIZEN.sex,
-        "--phone",
-        CITIZEN.phone,
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
-    assert citizen.returncode == 0, citizen.stderr
-    found = Cluster(
-        issuer, [f"http://127.0.0.1:{p}" for p in ports], client["client_id"], client["client_secret"], env, shared_keys
-    )
+    client_id, client_secret = seed_served(Settings.from_env(env), PASSWORD, REDIRECT_URI)
+    found = Cluster(issuer, [f"http://127.0.0.1:{p}" for p in ports], client_id, client_secret, env, shared_keys)
     try:
         for port in ports:
             with open(tmp_path / f"serve-{port}.log", "w") as log:
