@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
 from idp.store.records import CitizenRecord, ClientRecord
 from tests.helpers import REDIRECT_URI, add_citizen
@@ -11,7 +12,7 @@ from tests.helpers import REDIRECT_URI, add_citizen
 
 @pytest.fixture
 def portal(provider) -> ClientRecord:
-    return register_client(provider, name="Cổng thử nghiệm", redirect_uris=[REDIRECT_URI]).client
+    return register_client(provider, ClientSpec(name="Cổng thử nghiệm", redirect_uris=[REDIRECT_URI])).client
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from idp.core.authorize import validate
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
 from idp.errors import (
     InvalidRequest,
@@ -83,7 +84,9 @@ def test_a_scope_without_openid_is_refused(provider, portal):
 
 
 def test_a_scope_the_client_was_not_allowed_is_refused(provider):
-    narrow = register_client(provider, name="Cổng hẹp", redirect_uris=[REDIRECT_URI], scopes=["openid"]).client
+    narrow = register_client(
+        provider, ClientSpec(name="Cổng hẹp", redirect_uris=[REDIRECT_URI], scopes=["openid"])
+    ).client
 
     with pytest.raises(InvalidScope, match="not allowed"):
         validate(provider, request_params(narrow.id, scope="openid phone"))
@@ -105,7 +108,9 @@ def test_request_objects_are_refused(provider, portal):
 
 
 def test_a_client_that_must_push_its_requests_is_refused_a_direct_one_and_served_a_pushed_one(provider):
-    pushing = register_client(provider, name="Cổng PAR", redirect_uris=[REDIRECT_URI], require_par=True).client
+    pushing = register_client(
+        provider, ClientSpec(name="Cổng PAR", redirect_uris=[REDIRECT_URI], require_par=True)
+    ).client
 
     with pytest.raises(InvalidRequest, match="PAR"):
         validate(provider, request_params(pushing.id))
@@ -116,10 +121,7 @@ def test_a_client_that_must_push_its_requests_is_refused_a_direct_one_and_served
 
 def test_a_client_registered_only_for_client_credentials_may_not_start_a_login(provider):
     backend = register_client(
-        provider,
-        name="Máy chủ cổng",
-        redirect_uris=[REDIRECT_URI],
-        grant_types=["client_credentials"],
+        provider, ClientSpec(name="Máy chủ cổng", redirect_uris=[REDIRECT_URI], grant_types=["client_credentials"])
     ).client
 
     with pytest.raises(UnauthorizedClient):

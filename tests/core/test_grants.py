@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from idp.core.client_spec import ClientSpec
 from idp.core.clients import register_client
 from idp.core.tokens import grant
 from idp.errors import InvalidDpopProof, InvalidGrant, InvalidScope, UnauthorizedClient, UnsupportedGrantType
@@ -69,7 +70,7 @@ def test_a_code_is_refused_with_another_redirect_uri(provider, portal, citizen):
 def test_a_code_is_refused_to_another_client(provider, portal, citizen):
     pkce = Pkce()
     code = code_for(provider, portal, citizen, pkce)
-    other = register_client(provider, name="Cổng khác", redirect_uris=[REDIRECT_URI]).client
+    other = register_client(provider, ClientSpec(name="Cổng khác", redirect_uris=[REDIRECT_URI])).client
 
     with pytest.raises(InvalidGrant, match="invalid"):
         grant(provider, other, exchange_params(code, pkce))
@@ -115,7 +116,9 @@ def test_an_unknown_grant_type_is_refused(provider, portal):
 
 
 def test_a_client_that_must_use_dpop_is_refused_without_a_proof(provider):
-    bound = register_client(provider, name="Cổng DPoP", redirect_uris=[REDIRECT_URI], require_dpop=True).client
+    bound = register_client(
+        provider, ClientSpec(name="Cổng DPoP", redirect_uris=[REDIRECT_URI], require_dpop=True)
+    ).client
 
     with pytest.raises(InvalidDpopProof):
         grant(provider, bound, exchange_params("any", Pkce()))
@@ -124,10 +127,12 @@ def test_a_client_that_must_use_dpop_is_refused_without_a_proof(provider):
 def test_client_credentials_gives_a_backend_its_own_scopes_and_never_a_citizen_scope(provider):
     backend = register_client(
         provider,
-        name="Máy chủ cổng",
-        redirect_uris=[],
-        grant_types=["client_credentials"],
-        scopes=["profile", "notices.send"],
+        ClientSpec(
+            name="Máy chủ cổng",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=["profile", "notices.send"],
+        ),
     ).client
 
     tokens = grant(provider, backend, {"grant_type": ["client_credentials"]})
