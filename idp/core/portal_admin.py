@@ -97,7 +97,10 @@ def edit(
         subject=f"client:{client_id}",
         client_id=client_id,
     )
-    return provider.store.clients.get(client_id)  # type: ignore[return-value]
+    edited = provider.store.clients.get(client_id)
+    if edited is None:  # removed between the update and this read
+        raise NotFound()
+    return edited
 
 
 def _require_admin_scopes(console: Console, scopes: set[str]) -> None:
