@@ -22,6 +22,14 @@ PHONE = "0987 654 321"
 PASSWORD = "mây trắng bay qua đồi xanh"
 
 
+def _clear_of_a_step_boundary() -> None:
+    """A code computed for the previous 30-second step stays good until the next boundary: with less
+    than 3 s to go, the form could arrive when that step is already two steps old. Wait it out."""
+    left = 30 - time.time() % 30
+    if left < 3:
+        time.sleep(left + 0.5)
+
+
 def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(running_provider, chromium):
     base = running_provider.issuer
     data_dir = Path(running_provider.env["IDP_DATA_DIR"])
@@ -48,6 +56,7 @@ def test_register_verify_enrol_totp_and_log_in_to_a_portal_with_two_factors(runn
     page.click("#enrol-totp")
     secret = page.locator("#totp-secret").inner_text()
     assert page.locator(".qr svg").count() == 1
+    _clear_of_a_step_boundary()
     page.fill("#code", totp_code(secret, int(time.time()) - 30))  # the previous step: login uses the current
     page.click("button[type=submit]")
     assert page.locator("#recovery-codes li").count() == 10
