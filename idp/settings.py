@@ -421,7 +421,7 @@ class Settings:
 
 
 # Variables that share the prefix but belong to tooling, not to the provider.
-_IGNORED = frozenset({"IDP_TEST_DATABASE_URL"})
+_IGNORED = frozenset({"IDP_TEST_DATABASE_URL", "IDP_TEST_WORKERS"})
 
 
 def documented_settings() -> list[tuple[str, str, str]]:
