@@ -75,15 +75,7 @@ def end_session(provider: Provider, session: SessionRecord) -> None:
         if grant.client_id in told:
             continue
         told.add(grant.client_id)
-        client = provider.store.clients.get(grant.client_id)
-        if client is not None and client.backchannel_logout_uri:
-            notify.send(
-                provider,
-                channel="logout",
-                to=client.backchannel_logout_uri,
-                purpose="logout",
-                text=logout_token(provider, client, session),
-            )
+        _tell_portal(provider, grant.client_id, session.citizen_id, session.sid)
 
 
 def end_account(provider: Provider, citizen_id: str) -> None:
@@ -94,19 +86,20 @@ def end_account(provider: Provider, citizen_id: str) -> None:
     now = provider.clock.now()
     provider.store.sessions.end_all_for(citizen_id, now)
     for client_id in sorted(provider.store.grants.revoke_all_for(citizen_id, now)):
-        client = provider.store.clients.get(client_id)
-        if client is not None and client.backchannel_logout_uri:
-            notify.send(
-                provider,
-                channel="logout",
-                to=client.backchannel_logout_uri,
-                purpose="logout",
-                text=_logout_token(provider, client, citizen_id, None),
-            )
+        _tell_portal(provider, client_id, citizen_id, None)
 
 
-def logout_token(provider: Provider, client: ClientRecord, session: SessionRecord) -> str:
-    return _logout_token(provider, client, session.citizen_id, session.sid)
+def _tell_portal(provider: Provider, client_id: str, citizen_id: str, sid: str | None) -> None:
+    """Queue a logout token for the portal's back channel, if it registered one."""
+    client = provider.store.clients.get(client_id)
+    if client is not None and client.backchannel_logout_uri:
+        notify.send(
+            provider,
+            channel="logout",
+            to=client.backchannel_logout_uri,
+            purpose="logout",
+            text=_logout_token(provider, client, citizen_id, sid),
+        )
 
 
 def _logout_token(provider: Provider, client: ClientRecord, citizen_id: str, sid: str | None) -> str:

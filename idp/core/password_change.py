@@ -39,9 +39,7 @@ def change_password(
     provider.store.sessions.end_all_for(citizen.id, now, keep=session.id_digest)
     provider.store.grants.revoke_all_for(citizen.id, now)
     text = t(lang, "sms.notice.password_changed")
-    notify.send(provider, channel="sms", to=citizen.phone, purpose="notice", text=text)
-    if citizen.email:
-        notify.send(provider, channel="email", to=citizen.email, purpose="notice", text=text)
+    notify.tell_every_channel(provider, citizen, sms=text, email=text, lang=lang)
     audit.record(
         provider,
         action="citizen.password_changed",
