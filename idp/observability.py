@@ -23,45 +23,25 @@ import time
 from collections.abc import Hashable
 from typing import Any, TextIO, cast
 
-from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
 from idp.delivery.message import Message as Outgoing
 from idp.delivery.senders import Sender
+from idp.metrics import (
+    CODES_SENT,
+    HOUSEKEEPING_PRUNED,
+    LATENCY,
+    LOGINS,
+    OUTBOX_PENDING,
+    REQUESTS,
+    TOKENS,
+)
 
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 HEADER = b"x-request-id"
 
 access_log = logging.getLogger("idp.access")
-
-# ---- metrics -------------------------------------------------------------------------------
-
-REQUESTS = Counter(
-    "idp_http_requests_total",
-    "HTTP requests answered, by route template, method and status.",
-    ["endpoint", "method", "status"],
-)
-LATENCY = Histogram(
-    "idp_http_request_duration_seconds",
-    "Time to answer a request, by route template.",
-    ["endpoint"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
-LOGINS = Counter("idp_logins_total", "Password logins, by outcome (success, failed, throttled, refused).", ["outcome"])
-TOKENS = Counter("idp_tokens_issued_total", "Successful token endpoint answers, by grant type.", ["grant_type"])
-CODES_SENT = Counter(
-    "idp_codes_sent_total", "Messages handed to a sender, by channel and result.", ["channel", "result"]
-)
-OUTBOX_PENDING = Gauge(
-    "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
-)
-SMS_BREAKER_TRIPS = Counter(
-    "idp_sms_breaker_trips_total",
-    "Times the SMS-pumping breaker opened (an hourly budget for unproven numbers spent), by budget.",
-    ["budget"],
-)
-HOUSEKEEPING_PRUNED = Counter("idp_housekeeping_pruned_total", "Rows pruned by housekeeping, by table.", ["table"])
 
 _LOGIN_OUTCOME = {303: "success", 401: "failed", 429: "throttled"}
 _GRANT_TYPES = (b"authorization_code", b"refresh_token", b"client_credentials")

@@ -84,7 +84,10 @@ def test_the_core_never_sees_http():
         f
         for f, names in _imports("idp").items()
         if f.startswith("idp/core/")
-        and ({_top(n) for n in names} & WEB_LIBS or any(n.startswith(("idp.http", "idp.admin")) for n in names))
+        and (
+            {_top(n) for n in names} & WEB_LIBS
+            or any(n.startswith(("idp.http", "idp.admin", "idp.observability")) for n in names)
+        )
     ]
 
     assert offenders == []

@@ -29,7 +29,7 @@ from idp.core.policy import (
 )
 from idp.core.provider import Provider
 from idp.errors import Refusal
-from idp.observability import SMS_BREAKER_TRIPS
+from idp.metrics import SMS_BREAKER_TRIPS
 from idp.store.limits import FailureState
 
 log = logging.getLogger(__name__)
