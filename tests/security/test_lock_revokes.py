@@ -7,7 +7,11 @@ that is not active. A refresh token issued before the lock stays dead after the 
 
 from __future__ import annotations
 
-from idp.core import staff
+import pytest
+
+from idp.core import limits, staff
+from idp.core.authn import LoginFailed, verify_password
+from idp.core.limits import TooManyAttempts
 from idp.crypto.totp import totp_code
 from idp.http import csrf
 from tests.helpers import Pkce, add_portal, exchange, login_and_consent, messages_to
@@ -75,3 +79,22 @@ def test_locking_an_account_sends_back_channel_logout_to_its_portals(client, clo
     _lock(client, provider, clock, citizen)
 
     assert [p for p, _ in messages_to(provider, LOGOUT_URI)] == ["logout"], "no back-channel logout was queued"
+
+
+def test_a_strangers_guesses_up_to_the_hard_cap_do_not_revoke_what_the_owner_was_given(client, clock, provider, owner):
+    """The hard cap of failures from unknown browsers locks out unknown browsers only: revoking the
+    account's grants there would let anyone who knows an ID number log the owner out of every portal."""
+    citizen, password = owner
+    portal, tokens = _tokens(client, provider, citizen, password)
+
+    for _ in range(limits.PASSWORD_HARD_CAP):
+        with pytest.raises((LoginFailed, TooManyAttempts)):
+            verify_password(provider, citizen.id_number, "a stranger's guess", "203.0.113.9")
+        clock.advance(limits.MAX_DELAY + 1)
+    refreshed = client.post(
+        "/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
+
+    assert provider.store.failures.state(citizen.id, "password").locked, "the guesses did not reach the hard cap"
+    assert refreshed.status_code == 200, refreshed.text
+    assert messages_to(provider, LOGOUT_URI) == []
