@@ -82,6 +82,14 @@ DPOP_PROOF_MAX_AGE = 60
 # Server nonces change every 5 minutes; the previous one stays good (RFC 9449 §8).
 DPOP_NONCE_WINDOW = 300
 
+# -- request bodies (IDP_MAX_BODY_BYTES is the limit everywhere else) -----------------------------
+# Path prefix → the largest body it takes, when tighter than the setting (the smaller one wins).
+# A registration is a few hundred bytes of declared identity; 16 KiB leaves room for any script.
+BODY_LIMITS: dict[str, int] = {"/api/registrations": 16 * 1024}
+# JSON bodies nest at most this deep: ours nest 4 levels (a client's JWKS); Python's parser
+# recurses per level and fails with a RecursionError near 1,000.
+MAX_JSON_DEPTH = 32
+
 # -- portals' published keys (RFC 7523, OIDC Core §10.1.1) ----------------------------------------
 # Keep a fetched JWKS 5 minutes: the relying-party cache time the key rotation rules assume.
 JWKS_CACHE_SECONDS = 300
