@@ -90,6 +90,12 @@ BODY_LIMITS: dict[str, int] = {"/api/registrations": 16 * 1024}
 # recurses per level and fails with a RecursionError near 1,000.
 MAX_JSON_DEPTH = 32
 
+# Integers in requests (max_age, pagination, time filters) are ASCII digits up to this: the
+# largest integer that JSON readers, SQLite and PostgreSQL's bigint all hold exactly (2^53 - 1).
+LARGEST_NUMBER = 2**53 - 1
+# max_age (OIDC Core §3.1.2.1) up to 68 years, longer than any session: more is a probe, not a policy.
+LARGEST_MAX_AGE = 2**31 - 1
+
 # -- portals' published keys (RFC 7523, OIDC Core §10.1.1) ----------------------------------------
 # Keep a fetched JWKS 5 minutes: the relying-party cache time the key rotation rules assume.
 JWKS_CACHE_SECONDS = 300
