@@ -62,6 +62,18 @@ PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.
 FLOW_TTL = 30 * 60
 
+# -- parked authorization requests (interactions) --------------------------------------------------
+# Each anonymous /authorize (or /account) parks a row until IDP_INTERACTION_TTL; these budgets are
+# counted per IDP_INTERACTION_TTL window. 300 per address: a carrier-grade NAT or an office puts
+# hundreds of citizens behind one address, but no one browser starts more than a few logins in
+# ten minutes, and a script starting thousands a second is stopped after 300 rows.
+INTERACTIONS_PER_ADDRESS = 300
+# 50,000 in all: several times a launch-day peak of logins in ten minutes, and a bound (with the
+# housekeeping interval) on the rows a flood from many addresses can make: about 50 MB.
+INTERACTIONS_OVERALL = 50_000
+# Addresses are counted per IPv6 /64: one subscriber's line holds a whole /64 to rotate through.
+IPV6_BLOCK_PREFIX = 64
+
 # -- staff (ASVS 5 V6/V7) ------------------------------------------------------------------------
 # Staff failures per username in 15 minutes: lower than citizens', staff accounts guard more.
 STAFF_FAILURE_WINDOW = 15 * 60
