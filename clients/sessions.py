@@ -10,9 +10,15 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections import OrderedDict
 from typing import Any, Protocol
 
-__all__ = ["InMemorySessionStore", "SessionStore", "sign_session_id", "unsign_session_id"]
+__all__ = ["MAX_PENDING_LOGINS", "InMemorySessionStore", "SessionStore", "sign_session_id", "unsign_session_id"]
+
+MAX_PENDING_LOGINS = 10_000
+"""Sessions without a citizen (logins started, not finished) an `InMemorySessionStore` keeps at
+most. Anyone can start a login with one anonymous GET, so these must not grow without bound;
+sessions with a citizen cost a real login at the provider and are never evicted for them."""
 
 
 class SessionStore(Protocol):
@@ -31,10 +37,15 @@ class SessionStore(Protocol):
 
 
 class InMemorySessionStore:
-    """A process-local store, fine for one process and for tests."""
+    """A process-local store, fine for one process and for tests.
 
-    def __init__(self) -> None:
+    Past `max_pending_logins` sessions that hold no `user`, the oldest of them is dropped (its
+    browser's login, if it ever comes back, is refused as an unknown `state` and starts again)."""
+
+    def __init__(self, max_pending_logins: int = MAX_PENDING_LOGINS) -> None:
         self._sessions: dict[str, tuple[dict[str, Any], float]] = {}
+        self._anonymous: OrderedDict[str, None] = OrderedDict()  # sessions without a user, oldest first
+        self._max_pending = max_pending_logins
         self._lock = threading.Lock()
 
     async def load(self, session_id: str, now: float) -> dict[str, Any] | None:
@@ -43,17 +54,28 @@ class InMemorySessionStore:
             if entry is None:
                 return None
             if entry[1] <= now:
-                del self._sessions[session_id]
+                self._drop(session_id)
                 return None
             return dict(entry[0])
 
     async def save(self, session_id: str, data: dict[str, Any], expires_at: float) -> None:
         with self._lock:
             self._sessions[session_id] = (dict(data), expires_at)
+            if isinstance(data.get("user"), dict):
+                self._anonymous.pop(session_id, None)
+                return
+            self._anonymous[session_id] = None
+            self._anonymous.move_to_end(session_id)
+            while len(self._anonymous) > self._max_pending:
+                self._drop(next(iter(self._anonymous)))
 
     async def delete(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(session_id, None)
+            self._drop(session_id)
+
+    def _drop(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        self._anonymous.pop(session_id, None)
 
     async def delete_matching(self, *, sub: str | None, sid: str | None) -> int:
         with self._lock:
@@ -63,7 +85,7 @@ class InMemorySessionStore:
                 if _matches(data.get("user"), sub=sub, sid=sid)
             ]
             for session_id in doomed:
-                del self._sessions[session_id]
+                self._drop(session_id)
             return len(doomed)
 
     def __len__(self) -> int:

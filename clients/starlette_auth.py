@@ -39,6 +39,9 @@ SESSION_LIFETIME = 8 * 3600
 """Seconds a portal session lasts at most, whatever the activity (a working day)."""
 PENDING_LOGINS = 5
 """Logins started and not finished kept per browser (several tabs), oldest dropped first."""
+LOGIN_LIFETIME = 10 * 60
+"""Seconds a browser session that holds only logins in progress lasts (the provider's own wait for
+a login, `IDP_INTERACTION_TTL`): an anonymous `/login` must not hold state for a working day."""
 _PROTOCOL_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti"})
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -120,6 +123,7 @@ class PostIDAuth:
         secure_cookie: bool | None = None,
         cookie_name: str | None = None,
         session_lifetime: int = SESSION_LIFETIME,
+        login_lifetime: int = LOGIN_LIFETIME,
         path_prefix: str = "",
         clock: Clock = system_clock,
         error_handler: ErrorHandler = _default_error_page,
@@ -141,6 +145,7 @@ class PostIDAuth:
         self.secure_cookie = redirect_uri.startswith("https://") if secure_cookie is None else secure_cookie
         self.cookie_name = cookie_name or ("__Host-postid_session" if self.secure_cookie else "postid_session")
         self.session_lifetime = session_lifetime
+        self.login_lifetime = login_lifetime
         self.prefix = path_prefix.rstrip("/")
         self.clock = clock
         self.error_handler = error_handler
@@ -212,6 +217,8 @@ class PostIDAuth:
         pending = dict(data.get("logins", {}))
         pending[login.state] = {"login": login.to_dict(), "next": next_path}
         data["logins"] = dict(list(pending.items())[-PENDING_LOGINS:])
+        if not isinstance(data.get("user"), dict):  # nobody logged in: only as long as a login takes
+            data["expires_at"] = self.clock() + self.login_lifetime
         response = RedirectResponse(login.url, status_code=302)
         response.headers["Cache-Control"] = "no-store"
         await self._save(session_id, data, response)

@@ -40,6 +40,7 @@ from idp.http import (
     token,
     userinfo,
 )
+from idp.http.body_limit import BodyLimit
 from idp.http.headers import security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
@@ -162,6 +163,7 @@ def create_app(provider: Provider) -> Starlette:
     app.state.provider = provider
     app.state.published = discovery.Published(provider)
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)
+    app.add_middleware(BodyLimit, max_bytes=provider.settings.max_body_bytes)  # before any parser, admin too
     app.add_middleware(SecurityHeaders, hsts=provider.settings.secure_cookies)
     app.state.housekeeper = Housekeeper(provider)
     app.add_middleware(Observability, access_log_enabled=provider.settings.access_log)  # sees every routed answer

@@ -207,6 +207,14 @@ class InvalidToken(OAuthError):
     status_code = 401
 
 
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: the authorization server is currently unable to handle the request due to
+    a temporary overloading or maintenance of the server."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
 class PayloadTooLarge(InvalidRequest):
     """The body exceeds the configured limit; an invalid_request answered with 413."""
 

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from idp.core.policy import SMS_GLOBAL_HOURLY_BUDGET, SMS_PREFIX_HOURLY_BUDGET
+from idp.core.policy import (
+    INTERACTIONS_OVERALL,
+    INTERACTIONS_PER_ADDRESS,
+    SMS_GLOBAL_HOURLY_BUDGET,
+    SMS_PREFIX_HOURLY_BUDGET,
+)
 from idp.errors import SettingsError
 
 PASSWORD_PROFILES = ("owasp", "rfc9106-low-memory", "tests")
@@ -171,6 +176,23 @@ class Settings:
             "IDP_INTERACTION_TTL",
             "How long a parked authorization request waits for login and consent, seconds.",
             _int_between(60, 3600),
+        ),
+    )
+    interactions_per_address: int = field(
+        default=INTERACTIONS_PER_ADDRESS,
+        metadata=_spec(
+            "IDP_INTERACTIONS_PER_ADDRESS",
+            "Logins (parked authorization requests) one address (an IPv6 /64) may start per"
+            " IDP_INTERACTION_TTL; past it /authorize answers temporarily_unavailable.",
+            _int_between(1, 1_000_000),
+        ),
+    )
+    interactions_overall: int = field(
+        default=INTERACTIONS_OVERALL,
+        metadata=_spec(
+            "IDP_INTERACTIONS_OVERALL",
+            "Logins all addresses together may start per IDP_INTERACTION_TTL (bounds the rows a flood makes).",
+            _int_between(1, 10_000_000),
         ),
     )
     session_idle_ttl: int = field(

@@ -102,13 +102,12 @@ async def openapi(request: Request, console: Console, body: dict[str, Any]) -> R
 @api("citizens.read")
 async def citizens(request: Request, console: Console, body: dict[str, Any]) -> Response:
     asked = query(request)
-    page_raw = one(asked, "page") or "1"
     result = await core(
         verification.search_citizens,
         request.app.state.provider,
         console,
         one(asked, "q"),
-        int(page_raw) if page_raw.isascii() and page_raw.isdigit() else 1,
+        asked.number("page", 1) or 1,
     )
     return json_out(
         {
@@ -291,13 +290,12 @@ async def keys_rotate(request: Request, console: Console, body: dict[str, Any]) 
 @api("audit.read")
 async def audit_events(request: Request, console: Console, body: dict[str, Any]) -> Response:
     asked = query(request)
-    offset = one(asked, "offset") or "0"
     rows = await core(
         audit.search,
         request.app.state.provider,
         audit_filter(asked),
         100,
-        int(offset) if offset.isascii() and offset.isdigit() else 0,
+        asked.number("offset", 0) or 0,
     )
     return json_out(
         {

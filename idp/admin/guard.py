@@ -29,9 +29,10 @@ from starlette.templating import Jinja2Templates
 from idp.core import staff
 from idp.core.params import Params
 from idp.core.staff import Console, Forbidden
-from idp.errors import InvalidToken, OAuthError, Refusal
+from idp.errors import InvalidRequest, InvalidToken, OAuthError, Refusal
 from idp.http import csrf, guard
 from idp.http.forms import parse_params
+from idp.http.json_body import read_json
 from idp.http.offload import core
 from idp.http.render import NO_STORE, challenge
 
@@ -205,16 +206,12 @@ def api(permission: str | None) -> Callable[[Handler], Handler]:
                     request.cookies.get(cookie_name(request)), csrf.STAFF, request.headers.get("x-csrf-token", "")
                 ):
                     return json_out({"error": "csrf", "error_description": "X-CSRF-Token is missing or wrong"}, 403)
-                raw = await request.body()
-                if len(raw) > provider.settings.max_body_bytes:
-                    return json_out({"error": "invalid_request", "error_description": "body too large"}, 413)
-                if raw:
-                    try:
-                        body = json.loads(raw)
-                    except ValueError:
-                        return json_out({"error": "invalid_request", "error_description": "the body is not JSON"}, 400)
-                    if not isinstance(body, dict):
-                        return json_out({"error": "invalid_request", "error_description": "expected an object"}, 400)
+                try:
+                    body = await read_json(request, provider.settings.max_body_bytes, media_type_required=False)
+                except InvalidRequest as exc:
+                    return json_out({"error": exc.error, "error_description": exc.description}, exc.status_code)
+                if not isinstance(body, dict):
+                    return json_out({"error": "invalid_request", "error_description": "expected an object"}, 400)
             try:
                 if permission is not None:
                     staff.require(console.staff, permission)

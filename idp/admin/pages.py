@@ -106,8 +106,7 @@ async def home(request: Request, console: Console, form: Params) -> Response:
 @page("citizens.read")
 async def citizens(request: Request, console: Console, form: Params) -> Response:
     asked = query(request)
-    text, page_raw = one(asked, "q"), one(asked, "page") or "1"
-    page_no = int(page_raw) if page_raw.isascii() and page_raw.isdigit() else 1
+    text, page_no = one(asked, "q"), asked.number("page", 1) or 1
     result = await core(verification.search_citizens, request.app.state.provider, console, text, page_no)
     return render(request, "citizens.html", console, q=text, result=result)
 
@@ -281,10 +280,7 @@ async def keys_rotate(request: Request, console: Console, form: Params) -> Respo
 
 
 def audit_filter(params: Params) -> audit.AuditFilter:
-    def number(name: str) -> int | None:
-        value = params.one(name) or ""
-        return int(value) if value.isascii() and value.isdigit() else None
-
+    number = params.number
     return audit.AuditFilter(
         action=params.one("action") or None,
         actor=params.one("actor") or None,

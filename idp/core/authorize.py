@@ -13,6 +13,7 @@ from typing import Any
 
 from idp.core.clients import require_known_client
 from idp.core.params import Params, RawParams
+from idp.core.policy import LARGEST_MAX_AGE
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, parse_scope
 from idp.errors import (
@@ -174,12 +175,7 @@ def check_prompt(params: Params) -> tuple[str, ...]:
 
 
 def check_max_age(params: Params) -> int | None:
-    raw = params.one("max_age")
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidRequest("max_age must be a non-negative integer")
-    return int(raw)
+    return params.number("max_age", maximum=LARGEST_MAX_AGE)
 
 
 def check_client_may_authorize(client: ClientRecord) -> None:

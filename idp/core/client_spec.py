@@ -100,7 +100,7 @@ def parse_jwks(text: str) -> dict[str, Any]:
     """A JWK Set typed or uploaded as JSON text; `validate` then checks what it holds."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested a thousand deep
         raise ValidationError("jwks", "jwks") from None
     if not isinstance(value, dict):
         raise ValidationError("jwks", "jwks")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from idp.core import audit, factors, otp, sessions
+from idp.core import audit, factors, limits, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
@@ -146,7 +146,9 @@ def _park(
     session: SessionRecord | None = None,
     pending: SessionRecord | None = None,
     return_to: str | None = None,
+    client_ip: str,
 ) -> Parked:
+    limits.reserve_interaction(provider, client_ip)
     now = provider.clock.now()
     interaction_id, binding = new_token(provider.rng, 16), new_token(provider.rng, 32)
     provider.store.interactions.create(
@@ -165,13 +167,17 @@ def _park(
 
 
 def start(
-    provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord | None
+    provider: Provider,
+    client: ClientRecord,
+    request: AuthorizationRequest,
+    session: SessionRecord | None,
+    client_ip: str,
 ) -> Redirect | Parked:
     try:
         if not session_suffices(provider, request, session):
             if "none" in request.prompt:
                 raise LoginRequired("the citizen is not logged in")
-            return _park(provider, client, request)
+            return _park(provider, client, request, client_ip=client_ip)
         assert session is not None
         if not at_least(session.acr, wanted_level(request, client)):
             citizen = provider.store.citizens.get(session.citizen_id)
@@ -179,18 +185,18 @@ def start(
                 raise UnmetAuthenticationRequirements("the account's identity is not verified to LoA2")
             if "none" in request.prompt:
                 raise LoginRequired("a second factor is needed for LoA2")
-            return _park(provider, client, request, pending=session)
+            return _park(provider, client, request, pending=session, client_ip=client_ip)
         if not consent_needed(provider, request, session.citizen_id):
             return Redirect(issue_code(provider, client, request, session))
         if "none" in request.prompt:
             raise ConsentRequired("the citizen has not allowed this portal yet")
-        return _park(provider, client, request, session=session)
+        return _park(provider, client, request, session=session, client_ip=client_ip)
     except OAuthError as exc:
         return _refuse(provider, request, exc)
 
 
-def start_account_login(provider: Provider, return_to: str) -> Parked:
-    return _park(provider, None, None, return_to=return_to)
+def start_account_login(provider: Provider, return_to: str, client_ip: str) -> Parked:
+    return _park(provider, None, None, return_to=return_to, client_ip=client_ip)
 
 
 def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:

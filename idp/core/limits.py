@@ -7,6 +7,7 @@ same numbers.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from idp.core.policy import (
     CODE_HARD_CAP,
     DAY,
     HOUR,
+    IPV6_BLOCK_PREFIX,
     LOGIN_FAILURE_WINDOW,
     LOGIN_FAILURES_PER_IP,
     MAX_DELAY,
@@ -28,7 +30,7 @@ from idp.core.policy import (
     SMS_PREFIX_DROPPED_DIGITS,
 )
 from idp.core.provider import Provider
-from idp.errors import Refusal
+from idp.errors import Refusal, TemporarilyUnavailable
 from idp.metrics import SMS_BREAKER_TRIPS
 from idp.store.limits import FailureState
 
@@ -88,6 +90,35 @@ def check_ip_login_budget(provider: Provider, client_ip: str) -> None:
 
 def count_ip_login_failure(provider: Provider, client_ip: str) -> None:
     provider.store.counters.hit(f"login-fail-ip:{client_ip}", LOGIN_FAILURE_WINDOW, provider.clock.now())
+
+
+def address_block(client_ip: str) -> str:
+    """What per-address budgets count under: the address itself, or its /64 for IPv6."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_BLOCK_PREFIX}", strict=False))
+    return str(address)
+
+
+def reserve_interaction(provider: Provider, client_ip: str) -> None:
+    """Count one parked authorization request against its address's budget and the overall one,
+    per interaction lifetime; refuse (`temporarily_unavailable`) past either. An address over
+    its own budget spends nothing of the overall one, so one script cannot shut out everyone."""
+    now, settings = provider.clock.now(), provider.settings
+    window = settings.interaction_ttl
+    if provider.store.counters.hit(f"interactions-ip:{address_block(client_ip)}", window, now) > (
+        settings.interactions_per_address
+    ):
+        log.info("interaction refused: the budget of %s is spent", address_block(client_ip))
+        raise TemporarilyUnavailable("too many logins were started from this address; try again later")
+    if provider.store.counters.hit("interactions", window, now) > settings.interactions_overall:
+        log.warning("interaction refused: the overall budget of %d is spent", settings.interactions_overall)
+        raise TemporarilyUnavailable("too many logins are in progress; try again later")
 
 
 def reserve_send(

@@ -12,9 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+from idp.core.policy import LARGEST_NUMBER
 from idp.errors import InvalidRequest
 
-__all__ = ["Params", "RawParams"]
+__all__ = ["Params", "RawParams", "whole_number"]
+
+
+def whole_number(raw: str, name: str, maximum: int = LARGEST_NUMBER) -> int:
+    """A non-negative integer in ASCII digits, at most `maximum`. `str.isdigit` alone lets "²"
+    and other Unicode digits through to an `int()` that fails (a 500), and an unbounded one lets
+    a 5,000-digit number reach an `int()` that refuses it or a database column that overflows."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(maximum)) or int(raw) > maximum:
+        raise InvalidRequest(f"{name} must be a whole number from 0 to {maximum}")
+    return int(raw)
+
 
 # What a caller may hand the core: `Params`, or a plain mapping (tests, PAR's stored request).
 RawParams = Mapping[str, Sequence[str]]
@@ -43,6 +54,11 @@ class Params(Mapping[str, list[str]]):
         if len(values) > 1:
             raise InvalidRequest(f"{name} must not be repeated")
         return values[0]
+
+    def number(self, name: str, default: int | None = None, maximum: int = LARGEST_NUMBER) -> int | None:
+        """The single value of `name` as a `whole_number`; `default` when absent or empty."""
+        value = self.one(name)
+        return default if not value else whole_number(value, name, maximum)
 
     def all(self, name: str) -> list[str]:
         """Every value of a parameter that may legitimately repeat (DPoP proofs, multi-line fields)."""

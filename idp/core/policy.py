@@ -62,6 +62,18 @@ PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.
 FLOW_TTL = 30 * 60
 
+# -- parked authorization requests (interactions) --------------------------------------------------
+# Each anonymous /authorize (or /account) parks a row until IDP_INTERACTION_TTL; these budgets are
+# counted per IDP_INTERACTION_TTL window. 300 per address: a carrier-grade NAT or an office puts
+# hundreds of citizens behind one address, but no one browser starts more than a few logins in
+# ten minutes, and a script starting thousands a second is stopped after 300 rows.
+INTERACTIONS_PER_ADDRESS = 300
+# 50,000 in all: several times a launch-day peak of logins in ten minutes, and a bound (with the
+# housekeeping interval) on the rows a flood from many addresses can make: about 50 MB.
+INTERACTIONS_OVERALL = 50_000
+# Addresses are counted per IPv6 /64: one subscriber's line holds a whole /64 to rotate through.
+IPV6_BLOCK_PREFIX = 64
+
 # -- staff (ASVS 5 V6/V7) ------------------------------------------------------------------------
 # Staff failures per username in 15 minutes: lower than citizens', staff accounts guard more.
 STAFF_FAILURE_WINDOW = 15 * 60
@@ -81,6 +93,20 @@ ASSERTION_MAX_LIFETIME = 300
 DPOP_PROOF_MAX_AGE = 60
 # Server nonces change every 5 minutes; the previous one stays good (RFC 9449 §8).
 DPOP_NONCE_WINDOW = 300
+
+# -- request bodies (IDP_MAX_BODY_BYTES is the limit everywhere else) -----------------------------
+# Path prefix → the largest body it takes, when tighter than the setting (the smaller one wins).
+# A registration is a few hundred bytes of declared identity; 16 KiB leaves room for any script.
+BODY_LIMITS: dict[str, int] = {"/api/registrations": 16 * 1024}
+# JSON bodies nest at most this deep: ours nest 4 levels (a client's JWKS); Python's parser
+# recurses per level and fails with a RecursionError near 1,000.
+MAX_JSON_DEPTH = 32
+
+# Integers in requests (max_age, pagination, time filters) are ASCII digits up to this: the
+# largest integer that JSON readers, SQLite and PostgreSQL's bigint all hold exactly (2^53 - 1).
+LARGEST_NUMBER = 2**53 - 1
+# max_age (OIDC Core §3.1.2.1) up to 68 years, longer than any session: more is a probe, not a policy.
+LARGEST_MAX_AGE = 2**31 - 1
 
 # -- portals' published keys (RFC 7523, OIDC Core §10.1.1) ----------------------------------------
 # Keep a fetched JWKS 5 minutes: the relying-party cache time the key rotation rules assume.

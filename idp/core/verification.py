@@ -99,7 +99,7 @@ def search_citizens(provider: Provider, console: Console, query: str, page: int 
     if not query:
         return SearchResult([], 0, 1, 0)
     directory = provider.store.citizen_directory
-    if query.isdigit() and len(query) == 12:
+    if query.isascii() and query.isdigit() and len(query) == 12:
         found, total = directory.search(id_number=query, limit=PAGE_SIZE, offset=offset)
     else:
         phone = None

@@ -172,7 +172,7 @@ def _without_query(url: str) -> str:
 def parse_jwks(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a portal's JWKS nested a thousand deep
         raise BadToken("the JWKS is not JSON") from None
     if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
         raise BadToken("the JWKS has no keys")

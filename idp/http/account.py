@@ -76,7 +76,7 @@ async def show(request: Request) -> Response:
     provider = request.app.state.provider
     found = await _session(request)
     if found is None:
-        parked = await core(interactions.start_account_login, provider, "/account")
+        parked = await core(interactions.start_account_login, provider, "/account", client_ip(request))
         response = redirect(f"{provider.issuer}/interaction/{parked.interaction_id}")
         cookies.put(
             response,

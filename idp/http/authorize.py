@@ -10,6 +10,7 @@ from idp.core import interactions, par, sessions
 from idp.http import cookies
 from idp.http.forms import parse_params, read_form
 from idp.http.offload import core
+from idp.http.peer import client_ip
 from idp.http.render import redirect
 
 
@@ -24,7 +25,7 @@ async def authorize(request: Request) -> Response:
         params = await core(par.resolve, provider, params)
     client, auth_request = await core(checks.validate, provider, params, pushed)
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
-    outcome = await core(interactions.start, provider, client, auth_request, session)
+    outcome = await core(interactions.start, provider, client, auth_request, session, client_ip(request))
     if isinstance(outcome, interactions.Redirect):
         return redirect(outcome.url)
     response = redirect(f"{provider.issuer}/interaction/{outcome.interaction_id}")

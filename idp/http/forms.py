@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from idp.core.params import Params
-from idp.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from idp.errors import InvalidRequest, UnsupportedMediaType
+from idp.http.json_body import read_body
 
 __all__ = ["MAX_FIELDS", "Params", "parse_params", "read_form"]
 
@@ -39,14 +40,7 @@ async def read_form(request: Request, max_bytes: int) -> Params:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("the body must be application/x-www-form-urlencoded")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-        raise PayloadTooLarge("the request body is too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise PayloadTooLarge("the request body is too large")
+    body = await read_body(request, max_bytes)  # a declared length was checked by `BodyLimit`
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:

@@ -4,7 +4,6 @@ The API's refusals are answered by `idp.http.render.on_refusal`, worded in the a
 
 from __future__ import annotations
 
-import json
 import re
 
 from starlette.requests import Request
@@ -15,9 +14,10 @@ from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
-from idp.errors import InvalidRequest, UnsupportedMediaType, ValidationError
+from idp.errors import InvalidRequest, ValidationError
 from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
+from idp.http.json_body import read_json
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import api_language, json_response, language, page, redirect
@@ -133,17 +133,8 @@ async def verify(request: Request, form: Params, secret: str) -> Response:
 # -- JSON API (for a mobile app): the same core, a secret in the body instead of a cookie --------
 
 
-async def _json_body(request: Request) -> dict[str, object]:
-    provider = request.app.state.provider
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType("the body must be application/json")
-    body = await request.body()
-    if len(body) > provider.settings.max_body_bytes:
-        raise InvalidRequest("the request body is too large")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("the body is not valid JSON") from None
+async def _json_body(request: Request) -> dict[str, str]:
+    data = await read_json(request, request.app.state.provider.settings.max_body_bytes)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise InvalidRequest("the body must be a JSON object of strings")
     return data

@@ -121,9 +121,9 @@ class Housekeeping:
                 _session.c.last_seen_at < cutoff - horizon.session_idle_ttl,
             ),
         )
-        pruned["interaction"] = self._delete_batched(
-            _interaction, _interaction.c.id, _interaction.c.expires_at < cutoff
-        )
+        # No grace for interactions: an expired one and an unknown one get the same page, and
+        # anonymous /authorize makes them at the rate the interaction budgets allow.
+        pruned["interaction"] = self._delete_batched(_interaction, _interaction.c.id, _interaction.c.expires_at < now)
         pruned["flow"] = self._delete_batched(_flow, _flow.c.id, _flow.c.expires_at < cutoff)
         pruned["otp_challenge"] = self._delete_batched(_challenge, _challenge.c.id, _challenge.c.expires_at < cutoff)
         pruned["rate_counter"] = self._delete_batched(_counter, _counter.c.key, _counter.c.window_ends_at < now)
