@@ -26,7 +26,8 @@ OUTBOX_GIVEN_UP = Counter(
     "idp_outbox_given_up_total",
     "Messages the outbox gave up on, never sent, by channel, purpose and reason "
     "(expired: a code past its expiry or a notice past the retry window; refused: the gateway will not "
-    "take it; replaced: a newer code for the same flow; interrupted: sends kept dying).",
+    "take it; replaced: a newer code for the same flow; attempts: IDP_DELIVERY_MAX_ATTEMPTS used up; "
+    "interrupted: the sends kept dying).",
     ["channel", "purpose", "reason"],
 )
 OUTBOX_PENDING = Gauge(

@@ -145,7 +145,7 @@ class OutboxWorker:
             self._give_up(record, token, "refused", reason, start)
             return
         if record.attempts >= self._max_attempts:
-            self._give_up(record, token, "interrupted", f"{record.attempts} attempts: {reason}", start)
+            self._give_up(record, token, "attempts", f"{record.attempts} attempts: {reason}", start)
             return
         cap = RETRY_CAP_SECONDS if record.give_up_at is None else EXPIRING_RETRY_CAP_SECONDS
         next_at = self._now(start) + backoff_delay(record.attempts, cap)
