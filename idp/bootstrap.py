@@ -45,14 +45,15 @@ def open_provider(
     for alg in SIGNING_ALGS:
         keys.signer(alg)  # fail at start-up, not at the first token, when a key is missing
     clock = clock or SystemClock()
+    secrets = SecretBox.load_or_create(settings.keys_dir)
     return Provider(
         settings=settings,
         clock=clock,
         rng=rng or SystemRandom(),
-        store=Store.open(settings.effective_database_url, clock),
+        store=Store.open(settings.effective_database_url, clock, secrets),
         keys=keys,
         passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
-        secrets=SecretBox.load_or_create(settings.keys_dir),
+        secrets=secrets,
         client_jwks=JwksFetcher(
             clock,
             cache_seconds=policy.JWKS_CACHE_SECONDS,

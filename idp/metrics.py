@@ -22,6 +22,14 @@ TOKENS = Counter("idp_tokens_issued_total", "Successful token endpoint answers, 
 CODES_SENT = Counter(
     "idp_codes_sent_total", "Messages handed to a sender, by channel and result.", ["channel", "result"]
 )
+OUTBOX_GIVEN_UP = Counter(
+    "idp_outbox_given_up_total",
+    "Messages the outbox gave up on, never sent, by channel, purpose and reason "
+    "(expired: a code past its expiry or a notice past the retry window; refused: the gateway will not "
+    "take it; replaced: a newer code for the same flow; attempts: IDP_DELIVERY_MAX_ATTEMPTS used up; "
+    "interrupted: the sends kept dying).",
+    ["channel", "purpose", "reason"],
+)
 OUTBOX_PENDING = Gauge(
     "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
 )

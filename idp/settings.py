@@ -327,9 +327,22 @@ class Settings:
         ),
     )
     delivery_max_attempts: int = field(
-        default=5,
+        default=500,
         metadata=_spec(
-            "IDP_DELIVERY_MAX_ATTEMPTS", "Tries per message before the outbox gives up on it.", _int_between(1, 50)
+            "IDP_DELIVERY_MAX_ATTEMPTS",
+            "A backstop: tries per message before the outbox gives up on it inside its retry window "
+            "(a message whose sends keep dying). 500 at one try per 5 minutes outlasts a day.",
+            _int_between(1, 10_000),
+        ),
+    )
+    delivery_retry_for: int = field(
+        default=86_400,
+        metadata=_spec(
+            "IDP_DELIVERY_RETRY_FOR",
+            "Seconds a notice, email or logout token is retried before the outbox gives up on it (a day: "
+            "a gateway outage of hours still ends in delivery, and a security notice a day late still "
+            "tells the citizen). A code is never sent after its own expiry, whatever this says.",
+            _int_between(60, 7 * 86_400),
         ),
     )
     keys_rescan_interval: int = field(

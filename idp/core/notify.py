@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from idp.core.provider import Provider
 from idp.delivery.message import Message
 from idp.i18n import t
+from idp.metrics import OUTBOX_GIVEN_UP
 from idp.store.records import CitizenRecord
+
+log = logging.getLogger(__name__)
 
 
 def send(
@@ -18,9 +23,25 @@ def send(
     code: str | None = None,
     subject: str | None = None,
     deliver: bool = True,
+    give_up_at: int | None = None,
+    replaces: str | None = None,
 ) -> None:
     """Queue the message; with `deliver` false nothing is queued but the same work is done (see
-    `otp.send_code`), so whether a message left cannot be read from the time the request took."""
+    `otp.send_code`), so whether a message left cannot be read from the time the request took.
+
+    `give_up_at`: never sent after this (a code's expiry). `replaces`: the key of what this message
+    supersedes; messages with that key still waiting are dropped first (a flow's earlier codes)."""
+    now = provider.clock.now()
+    if replaces is not None:
+        dropped = provider.store.outbox.drop_replaced(replaces, now)
+        if dropped:
+            OUTBOX_GIVEN_UP.labels(channel, purpose, "replaced").inc(dropped)
+            log.warning(
+                "outbox: %d waiting %s %s message(s) given up (replaced): a newer one replaces them",
+                dropped,
+                channel,
+                purpose,
+            )
     provider.store.outbox.enqueue(
         Message(
             channel=channel,
@@ -30,8 +51,10 @@ def send(
             subject=subject if channel == "email" else None,
             code=code,
         ),
-        provider.clock.now(),
+        now,
         write=deliver,
+        give_up_at=give_up_at,
+        replaces=replaces,
     )
     provider.wake_outbox()
 

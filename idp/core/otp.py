@@ -104,6 +104,8 @@ def send_code(
         code=code,
         subject=t(lang, "email.code.subject"),
         deliver=deliver,
+        give_up_at=now + policy.CODE_TTL,  # a code that arrives after it expired only confuses
+        replaces=f"code:{purpose}:{flow_id}",  # this flow's earlier codes are void: never send them late
     )
     held = {} if deliver else {"held": "sms_breaker" if citizen_id else "unknown_account"}
     audit.record(

@@ -3,6 +3,12 @@
 The account is created *pending* and becomes *active* (LoA1) when the code is entered.
 Registering an ID number or phone that already exists answers exactly like a new one (same
 steps, an argon2 hash included, so similar time); the holder is told by SMS instead.
+
+Registering again with the same ID number *and* phone while that account is still pending is the
+citizen retrying a registration whose answer was lost (a crash, a dropped connection): a fresh
+code goes to that phone and the new flow carries on. The password typed this time is kept with
+the flow and becomes the account's when that flow's code is entered, so only whoever holds the
+phone decides it. A duplicate of an *active* account still only tells its holder.
 """
 
 from __future__ import annotations
@@ -52,8 +58,23 @@ def register(
             **values,
         )
     except Conflict:
-        started = flows.start(provider, "register", None, data)
-        _tell_holders(provider, str(values["id_number"]), phone, lang)
+        retried = _pending_with(provider, str(values["id_number"]), phone)
+        if retried is None:
+            started = flows.start(provider, "register", None, data)
+            _tell_holders(provider, str(values["id_number"]), phone, lang)
+            return started
+        started = flows.start(provider, "register", retried.id, {**data, "password_hash": password_hash})
+        otp.send_code(
+            provider,
+            citizen_id=retried.id,
+            purpose="register",
+            destination=phone,
+            flow_id=started.flow_id,
+            client_ip=client_ip,
+            lang=lang,
+            reserved=True,
+            deliver=deliver,
+        )
         return started
     started = flows.start(provider, "register", citizen.id, data)
     otp.send_code(
@@ -68,6 +89,14 @@ def register(
         deliver=deliver,
     )
     return started
+
+
+def _pending_with(provider: Provider, id_number: str, phone: str) -> CitizenRecord | None:
+    """The one pending account holding both this ID number and this phone, if that is the conflict."""
+    holders = provider.store.citizens.find_holders(id_number, phone)
+    if len(holders) == 1 and holders[0].status == "pending" and holders[0].phone == phone:
+        return holders[0] if holders[0].id_number == id_number else None
+    return None
 
 
 def _tell_holders(provider: Provider, id_number: str, phone: str, lang: str) -> None:
@@ -88,7 +117,7 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
         raise otp.CodeRefused("wrong")  # a registration that collided: no code can ever be right
     otp.verify_code(provider, citizen_id=flow.citizen_id, purpose="register", flow_id=flow.id, code=code)
     now = provider.clock.now()
-    provider.store.citizens.activate(flow.citizen_id, now)
+    provider.store.citizens.activate(flow.citizen_id, now, password_hash=flow.data.get("password_hash"))
     provider.store.flows.complete(flow.id, now)
     citizen = provider.store.citizens.get(flow.citizen_id)
     assert citizen is not None

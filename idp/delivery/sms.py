@@ -26,7 +26,11 @@ def is_vietnamese_mobile(phone: str) -> bool:
 
 class HttpSmsSender:
     """POSTs `{"from", "to", "text", "id"}`; 2xx is sent, 429 and 5xx are worth retrying, other
-    4xx are not (the gateway has refused this request and will refuse it again)."""
+    4xx are not (the gateway has refused this request and will refuse it again).
+
+    The outbox id goes in the `Idempotency-Key` header too (the IETF httpapi draft's name, which
+    gateways that deduplicate read): every retry of one message carries the same key, so a send
+    whose answer was lost (a timeout after the gateway had taken it) is recognisably a duplicate."""
 
     def __init__(self, url: str, token: str, brandname: str, timeout: float) -> None:
         self._url = url
@@ -44,7 +48,8 @@ class HttpSmsSender:
         if not is_vietnamese_mobile(message.to):
             raise DeliveryFailed("refused: not a Vietnamese mobile number", retryable=False)
         payload = {"from": self._brandname, "to": message.to, "text": message.text, "id": message.id}
-        response = post(self._client, self._url, "the SMS gateway", json=payload)
+        headers = {"Idempotency-Key": message.id} if message.id else {}
+        response = post(self._client, self._url, "the SMS gateway", json=payload, headers=headers)
         status = response.status_code
         if 200 <= status < 300:
             return

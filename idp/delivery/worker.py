@@ -1,7 +1,14 @@
 """The outbox worker: claims due messages, sends them, and finishes or reschedules each one.
 
 Pages only enqueue; this worker is the only thing that waits on a gateway. It runs in every
-provider process; the outbox's leases make sure each message is sent by one of them.
+provider process; the outbox's leases make sure each message is sent by one of them. It claims one
+message at a time, so the lease always covers the send in hand.
+
+A message is retried on a growing schedule (5 s doubling to one try every 5 minutes; every 30 s
+at most for a code) until its deadline: a code's own expiry (a late code is useless, and the
+citizen's resend replaces it), or `delivery_retry_for` after it was queued for notices, email and
+logout tokens. Every message given up on is counted (`idp_outbox_given_up_total`) and logged
+once, at WARNING.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from idp.clock import Clock
 from idp.delivery.errors import DeliveryFailed, InvalidMessage
 from idp.delivery.message import Message
 from idp.delivery.senders import Sender
+from idp.metrics import OUTBOX_GIVEN_UP
 from idp.settings import Settings
 from idp.store.outbox import OutboxRecord, OutboxRepository
 
@@ -21,12 +29,15 @@ log = logging.getLogger("idp.delivery")
 
 RETRY_BASE_SECONDS = 5
 RETRY_CAP_SECONDS = 300
-BATCH_SIZE = 20
+# A message with an expiry of its own (a code, 5 minutes) has someone waiting on a page for it:
+# it is tried at least every 30 s, so a gateway back within the code's life still delivers it.
+EXPIRING_RETRY_CAP_SECONDS = 30
 
 
-def backoff_delay(attempts: int) -> int:
-    """Seconds before the next try after `attempts` failed ones: 5, 10, 20, … capped at 5 minutes."""
-    return min(RETRY_BASE_SECONDS * (1 << max(attempts - 1, 0)), RETRY_CAP_SECONDS)
+def backoff_delay(attempts: int, cap: int = RETRY_CAP_SECONDS) -> int:
+    """Seconds before the next try after `attempts` failed ones: 5, 10, 20, … capped at `cap`
+    (5 minutes unless the message expires on its own)."""
+    return min(RETRY_BASE_SECONDS * (1 << min(max(attempts - 1, 0), 20)), cap)
 
 
 def lease_for(timeout: int) -> int:
@@ -44,14 +55,14 @@ class OutboxWorker:
         *,
         max_attempts: int,
         lease: int,
-        batch_size: int = BATCH_SIZE,
+        retry_for: int,
     ) -> None:
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
         self._max_attempts = max_attempts
         self._lease = lease
-        self._batch_size = batch_size
+        self._retry_for = retry_for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken: asyncio.Event | None = None
 
@@ -62,8 +73,6 @@ class OutboxWorker:
         senders: Mapping[str, Sender],
         settings: Settings,
         clock: Clock,
-        *,
-        batch_size: int = BATCH_SIZE,
     ) -> OutboxWorker:
         return cls(
             outbox,
@@ -71,31 +80,39 @@ class OutboxWorker:
             clock,
             max_attempts=settings.delivery_max_attempts,
             lease=lease_for(settings.delivery_timeout),
-            batch_size=batch_size,
+            retry_for=settings.delivery_retry_for,
         )
 
     def drain_once(self, now: int) -> int:
         """Send everything due at `now`; returns how many messages were attempted.
 
-        Later batches read the clock again (never earlier than `now`), so a drain slowed down by
-        timeouts does not hand out leases that have already half expired.
+        One message per claim, each claimed at the clock's current time (never earlier than `now`):
+        a batch claimed together outlived its lease behind slow sends, and another process sent
+        its tail again.
         """
         attempted = 0
         while True:
-            batch = self._outbox.claim_due(max(now, self._clock.now()), self._lease, self._batch_size)
-            if not batch:
+            claimed = self._outbox.claim_due(max(now, self._clock.now()), self._lease)
+            if not claimed:
                 return attempted
-            for record in batch:
-                self._deliver(record, now)
-                attempted += 1
+            self._deliver(claimed[0], now)
+            attempted += 1
+
+    def deadline(self, record: OutboxRecord) -> int:
+        """The last moment the message may leave: a code's expiry, else the retry window's end."""
+        window_end = record.created_at + self._retry_for
+        return window_end if record.give_up_at is None else min(record.give_up_at, window_end)
 
     def _deliver(self, record: OutboxRecord, start: int) -> None:
         token = record.claim_token
         if token is None:
             return  # not a claimed record: only claim_due's records may be delivered
+        if self._now(start) >= self.deadline(record):
+            self._give_up(record, token, "expired", "its deadline passed before it could be sent", start)
+            return
         if record.attempts > self._max_attempts:
             # Only reachable when earlier claims died without finishing (the lease ran out).
-            self._fail(record, token, "gave up: the last attempt was interrupted", start)
+            self._give_up(record, token, "interrupted", "the last attempt was interrupted", start)
             return
         sender = self._senders.get(record.channel)
         try:
@@ -124,23 +141,35 @@ class OutboxWorker:
                 log.warning("outbox %s was sent after its lease ran out; it may be sent twice", record.id)
 
     def _failed_attempt(self, record: OutboxRecord, token: str, reason: str, retryable: bool, start: int) -> None:
-        if not retryable or record.attempts >= self._max_attempts:
-            self._fail(record, token, reason, start)
+        if not retryable:
+            self._give_up(record, token, "refused", reason, start)
             return
-        next_at = self._now(start) + backoff_delay(record.attempts)
+        if record.attempts >= self._max_attempts:
+            self._give_up(record, token, "attempts", f"{record.attempts} attempts: {reason}", start)
+            return
+        cap = RETRY_CAP_SECONDS if record.give_up_at is None else EXPIRING_RETRY_CAP_SECONDS
+        next_at = self._now(start) + backoff_delay(record.attempts, cap)
+        if next_at >= self.deadline(record):
+            self._give_up(record, token, "expired", f"its deadline comes before the next try: {reason}", start)
+            return
         log.info("outbox %s: attempt %d failed (%s); next try at %d", record.id, record.attempts, reason, next_at)
         self._outbox.retry_later(record.id, token, reason, next_at)
 
-    def _fail(self, record: OutboxRecord, token: str, reason: str, start: int) -> None:
+    def _give_up(self, record: OutboxRecord, token: str, why: str, reason: str, start: int) -> None:
+        """Never sent: one metric and one WARNING line per message, so an outage that cost citizens
+        their codes or notices shows on a dashboard and in the log."""
+        if not self._outbox.mark_failed(record.id, token, reason, self._now(start)):
+            return  # the lease was lost: whoever holds it now decides
+        OUTBOX_GIVEN_UP.labels(record.channel, record.purpose, why).inc()
         log.warning(
-            "outbox %s (%s, %s) failed for good after %d attempt(s): %s",
+            "outbox %s (%s, %s) given up (%s) after %d attempt(s): %s",
             record.id,
             record.channel,
             record.purpose,
+            why,
             record.attempts,
             reason,
         )
-        self._outbox.mark_failed(record.id, token, reason, self._now(start))
 
     def _now(self, start: int) -> int:
         return max(start, self._clock.now())

@@ -82,13 +82,15 @@ class Citizens:
             conn.execute(delete(_citizen).where(_citizen.c.id.in_(ids), _citizen.c.status == "pending"))
         return len(ids)
 
-    def activate(self, citizen_pk: str, now: int) -> bool:
-        """Pending → active at LoA1 with the phone proven; only once."""
+    def activate(self, citizen_pk: str, now: int, *, password_hash: str | None = None) -> bool:
+        """Pending → active at LoA1 with the phone proven; only once. `password_hash`: the one chosen
+        in the flow that proved the phone (a repeated registration), set in the same update."""
+        chosen = {"password_hash": password_hash} if password_hash else {}
         with self._db.begin() as conn:
             result = conn.execute(
                 update(_citizen)
                 .where(_citizen.c.id == citizen_pk, _citizen.c.status == "pending")
-                .values(status="active", phone_verified=True, updated_at=now)
+                .values(status="active", phone_verified=True, updated_at=now, **chosen)
             )
         return result.rowcount == 1
 

@@ -59,6 +59,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free pages (Debian builds default to
+    # it; other builds of SQLite do not).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

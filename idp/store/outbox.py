@@ -4,13 +4,19 @@ slows a page.
 A request only inserts a row; a worker claims due rows with a lease, sends them, and finishes
 them. The lease (`claimed_until` plus a `claim_token` only its holder knows) is what keeps two
 provider processes from sending one message twice, and what lets a message whose worker died
-mid-send be picked up again once the lease runs out. A finished row keeps only the redacted
-text: the clear text and the code are erased, so a one-time code never sits in the database
-after it has left.
+mid-send be picked up again once the lease runs out. The worker claims one message at a time,
+so the lease it holds is always the one it took just before this send (a batch of slow sends
+outlived its lease, and a second process sent the rest again).
+
+The text and the code are never written in clear, not even while the message waits: they are
+sealed (`sealed`, under the sealing key kept outside the database) and opened only in the
+worker's memory. Erasing a clear row later was not enough: SQLite's WAL and PostgreSQL's dead
+row versions kept every code that had passed through. A finished row keeps the redacted text.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,8 +45,12 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=254)  # E.164 phone or email address
     purpose: str = Field(max_length=16)
     subject: str | None = Field(default=None, max_length=200)
-    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # erased once finished
-    code: str | None = Field(default=None, max_length=16)  # erased once finished
+    # Written by releases before 0007 only; read while such a row may still be waiting.
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    code: str | None = Field(default=None, max_length=16)
+    sealed: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # text + code; erased once finished
+    give_up_at: int | None = _epoch(nullable=True)  # a code's expiry: never sent after it
+    replaces: str | None = Field(default=None, max_length=80, index=True)  # a newer message with this key drops it
     redacted_text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(max_length=8)
     attempts: int = Field(sa_column=Column(Integer, nullable=False))
@@ -50,6 +60,13 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=ERROR_MAX_LENGTH)
     created_at: int = _epoch()
     finished_at: int | None = _epoch(nullable=True)
+
+
+class Sealer(Protocol):
+    """What the outbox seals with (`idp.crypto.sealing.SecretBox` has this shape)."""
+
+    def seal(self, plaintext: str, context: str) -> str: ...
+    def unseal(self, sealed: str, context: str) -> str: ...
 
 
 class Outgoing(Protocol):
@@ -89,6 +106,7 @@ class OutboxRecord:
     last_error: str | None
     created_at: int
     finished_at: int | None
+    give_up_at: int | None = None
     text: str | None = field(default=None, repr=False)
     code: str | None = field(default=None, repr=False)
     claim_token: str | None = field(default=None, repr=False)
@@ -97,7 +115,23 @@ class OutboxRecord:
 _outbox = table_of(OutboxMessage)
 
 
-def _record(row: AnyRow) -> OutboxRecord:
+def _context(message_id: str, recipient: str) -> str:
+    """Sealed for this row and this recipient: copied into another row, it does not open."""
+    return f"outbox:{message_id}:{recipient}"
+
+
+def _opened(row: AnyRow, sealer: Sealer | None) -> tuple[str | None, str | None]:
+    if row.sealed is None or sealer is None:
+        return row.text, row.code
+    try:
+        content = json.loads(sealer.unseal(row.sealed, _context(row.id, row.recipient)))
+    except Exception:  # another key, or tampered: the worker refuses an empty message
+        return None, None
+    return content.get("text"), content.get("code")
+
+
+def _record(row: AnyRow, sealer: Sealer | None = None) -> OutboxRecord:
+    text, code = _opened(row, sealer)
     return OutboxRecord(
         id=row.id,
         channel=row.channel,
@@ -112,18 +146,19 @@ def _record(row: AnyRow) -> OutboxRecord:
         last_error=row.last_error,
         created_at=row.created_at,
         finished_at=row.finished_at,
-        text=row.text,
-        code=row.code,
+        give_up_at=row.give_up_at,
+        text=text,
+        code=code,
         claim_token=row.claim_token,
     )
 
 
+def _unleased(now: int) -> ColumnElement[bool]:
+    return or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now)
+
+
 def _due(now: int) -> ColumnElement[bool]:
-    return and_(
-        _outbox.c.status == PENDING,
-        _outbox.c.next_attempt_at <= now,
-        or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now),
-    )
+    return and_(_outbox.c.status == PENDING, _outbox.c.next_attempt_at <= now, _unleased(now))
 
 
 def _held(message_id: str, claim_token: str) -> ColumnElement[bool]:
@@ -136,14 +171,32 @@ def _error(text: str) -> str:
 
 
 class OutboxRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer | None = None) -> None:
+        """Without a `sealer` the outbox can be read and finished but not written to: nothing is
+        ever queued in clear."""
         self._db = db
+        self._sealer = sealer
 
-    def enqueue(self, message: Outgoing, now: int, *, write: bool = True) -> str:
+    def enqueue(
+        self,
+        message: Outgoing,
+        now: int,
+        *,
+        write: bool = True,
+        give_up_at: int | None = None,
+        replaces: str | None = None,
+    ) -> str:
         """One INSERT, in the caller's request; the message is due at once. Returns its id. With
         `write` false the same INSERT runs and stores nothing: a message that must not leave (a
-        decoy, or one the SMS-pumping breaker holds back) costs what a real one costs."""
+        decoy, or one the SMS-pumping breaker holds back) costs what a real one costs.
+
+        `give_up_at`: the message is never sent after it (a code past its expiry is useless).
+        `replaces`: the key a later `drop_replaced` names it by (a flow's code)."""
+        if self._sealer is None:
+            raise RuntimeError("this outbox has no sealing key: it cannot queue messages")
         message_id = str(uuid.uuid4())
+        content = json.dumps({"text": message.text, "code": message.code}, ensure_ascii=False)
+        sealed = self._sealer.seal(content, _context(message_id, message.to))
         with self._db.begin() as conn:
             conn.execute(
                 self._db.insert_if(
@@ -154,8 +207,11 @@ class OutboxRepository:
                         recipient=message.to,
                         purpose=message.purpose,
                         subject=message.subject,
-                        text=message.text,
-                        code=message.code,
+                        text=None,
+                        code=None,
+                        sealed=sealed,
+                        give_up_at=give_up_at,
+                        replaces=replaces,
                         redacted_text=message.redacted_text,
                         status=PENDING,
                         attempts=0,
@@ -171,11 +227,23 @@ class OutboxRepository:
             )
         return message_id
 
-    def claim_due(self, now: int, lease: int, limit: int = 20) -> list[OutboxRecord]:
+    def drop_replaced(self, replaces: str, now: int) -> int:
+        """Drop the waiting messages a newer one replaces (a flow's earlier codes, void once a fresh
+        one is issued), so a stale code never follows the fresh one out. A message a worker holds
+        right now is left to finish. Returns how many were dropped."""
+        with self._db.begin() as conn:
+            return conn.execute(
+                update(_outbox)
+                .where(_outbox.c.replaces == replaces, _outbox.c.status == PENDING, _unleased(now))
+                .values(status=FAILED, sealed=None, text=None, code=None, finished_at=now, last_error="replaced")
+            ).rowcount
+
+    def claim_due(self, now: int, lease: int, limit: int = 1) -> list[OutboxRecord]:
         """Lease up to `limit` due messages to the caller until `now + lease`, counting the attempt.
 
         The attempt is counted at claim time, so a message whose worker keeps dying still runs
-        out of attempts instead of circulating for ever.
+        out of attempts instead of circulating for ever. Messages tried fewest times come first:
+        a backlog waiting out a gateway's outage never holds back a fresh code.
         """
         token = uuid.uuid4().hex
         claim = {"claimed_until": now + lease, "claim_token": token, "attempts": _outbox.c.attempts + 1}
@@ -183,22 +251,29 @@ class OutboxRepository:
             rows = self._claim_skipping_locked(now, limit, claim)
         else:
             rows = self._claim_one_by_one(now, limit, claim)
-        return sorted((_record(r) for r in rows), key=lambda r: (r.next_attempt_at, r.created_at))
+        return sorted((_record(r, self._sealer) for r in rows), key=lambda r: (r.attempts, r.next_attempt_at))
 
     def _claim_skipping_locked(self, now: int, limit: int, claim: dict[str, Any]) -> list[AnyRow]:
-        """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on."""
+        """PostgreSQL: one statement; rows another worker is claiming right now are skipped, not waited on.
+
+        The candidates are a MATERIALIZED CTE, scanned once: as `id IN (SELECT … LIMIT n FOR UPDATE
+        SKIP LOCKED)` the planner may rescan the subquery per row, and each rescan skips the rows
+        already locked and returns the next ones, so one claim took every due message.
+        """
         due = (
             select(_outbox.c.id)
             .where(_due(now))
-            .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
+            .order_by(_outbox.c.attempts, _outbox.c.next_attempt_at, _outbox.c.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
         )
         with self._db.begin() as conn:
             return list(
                 conn.execute(
                     update(_outbox)
-                    .where(_outbox.c.id.in_(due.scalar_subquery()), _due(now))
+                    .where(_outbox.c.id.in_(select(due.c.id)), _due(now))
                     .values(**claim)
                     .returning(*_outbox.c)
                 ).all()
@@ -216,7 +291,7 @@ class OutboxRepository:
                 conn.execute(
                     select(_outbox.c.id)
                     .where(_due(now))
-                    .order_by(_outbox.c.next_attempt_at, _outbox.c.created_at)
+                    .order_by(_outbox.c.attempts, _outbox.c.next_attempt_at, _outbox.c.created_at)
                     .limit(limit)
                 ).scalars()
             )
@@ -253,11 +328,11 @@ class OutboxRepository:
             result = conn.execute(
                 update(_outbox)
                 .where(_held(message_id, claim_token))
-                .values(text=None, code=None, claimed_until=None, claim_token=None, **values)
+                .values(sealed=None, text=None, code=None, claimed_until=None, claim_token=None, **values)
             )
         return result.rowcount == 1
 
     def get(self, message_id: str) -> OutboxRecord | None:
         with self._db.connect() as conn:
             row = conn.execute(select(_outbox).where(_outbox.c.id == message_id)).first()
-        return _record(row) if row else None
+        return _record(row, self._sealer) if row else None

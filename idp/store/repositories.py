@@ -18,7 +18,7 @@ from idp.store.factors import Authenticators, Challenges, RecoveryCodes
 from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
 from idp.store.limits import AttemptBudgets, AuthFailures, RateCounters
-from idp.store.outbox import OutboxRepository
+from idp.store.outbox import OutboxRepository, Sealer
 from idp.store.replay import PushedRequests, UsedJtis
 from idp.store.sessions import BrowserSessions, Consents, Interactions
 from idp.store.staff import StaffSessions, StaffUsers
@@ -26,8 +26,9 @@ from idp.store.verification import Verifications
 
 
 class Store:
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
-        """`clock` times the caches kept in the process (the provider's, so tests can move it)."""
+    def __init__(self, engine: Engine, clock: Clock | None = None, sealer: Sealer | None = None) -> None:
+        """`clock` times the caches kept in the process (the provider's, so tests can move it);
+        `sealer` seals what the outbox holds (without one, nothing can be queued)."""
         self.engine = engine
         self.db = db = Database(engine)
         self.citizens = Citizens(db)
@@ -46,7 +47,7 @@ class Store:
         self.counters = RateCounters(db)
         self.budgets = AttemptBudgets(db)
         self.devices = KnownDevices(db)
-        self.outbox = OutboxRepository(db)
+        self.outbox = OutboxRepository(db, sealer)
         self.used_jtis = UsedJtis(db)
         self.pushed_requests = PushedRequests(db)
         self.staff = StaffUsers(db)
@@ -57,8 +58,8 @@ class Store:
         self.client_directory = ClientDirectory(db, self.clients)
 
     @classmethod
-    def open(cls, url: str, clock: Clock | None = None) -> Store:
-        return cls(make_engine(url), clock)
+    def open(cls, url: str, clock: Clock | None = None, sealer: Sealer | None = None) -> Store:
+        return cls(make_engine(url), clock, sealer)
 
     def migrate(self) -> None:
         migrate(self.engine)

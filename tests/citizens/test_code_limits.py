@@ -37,12 +37,14 @@ def _send(provider, citizen, flow=FLOW, ip="192.0.2.1", purpose="login", owner=F
 
 
 def _code(provider, citizen, purpose="login"):
-    """The newest code queued for the citizen (no outbox worker runs here, so the row still has it)."""
+    """The newest code queued for the citizen (no outbox worker runs here, so the row still holds it,
+    sealed: the outbox opens it)."""
     with provider.store.engine.connect() as conn:
-        return conn.execute(
-            text("SELECT code FROM outbox WHERE recipient = :to AND purpose = :p ORDER BY created_at DESC LIMIT 1"),
+        message_id = conn.execute(
+            text("SELECT id FROM outbox WHERE recipient = :to AND purpose = :p ORDER BY created_at DESC LIMIT 1"),
             {"to": citizen.phone, "p": purpose},
         ).scalar()
+    return provider.store.outbox.get(message_id).code
 
 
 def _verify(provider, citizen, code, purpose="login"):

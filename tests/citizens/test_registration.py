@@ -137,6 +137,36 @@ def test_registering_an_existing_id_number_answers_like_a_new_one_and_tells_the_
     assert [purpose for purpose, _ in messages_to(provider, holder.phone)] == ["notice"]
 
 
+def test_registering_again_while_the_first_answer_was_lost_sends_a_fresh_code_instead_of_the_duplicate_notice(
+    client, clock, provider
+):
+    _register(client)  # the answer never reached the citizen
+    clock.advance(61)  # past the resend cooldown, which still applies
+
+    again = _register(client, password="một mật khẩu mới hoàn toàn khác")
+    codes = sent_codes(provider, NEW_PHONE, "register", at_least=2)
+    done = _verify(client, again, codes[-1])
+
+    assert again.status_code == 303 and done.status_code == 200
+    assert [purpose for purpose, _ in messages_to(provider, NEW_PHONE)] == ["register", "register"]
+    portal = add_portal(provider)
+    callback = login_and_consent(client, portal, NEW["citizen_id"], "một mật khẩu mới hoàn toàn khác")
+    assert "code" in callback
+
+
+def test_a_pending_registration_of_the_same_id_number_with_another_phone_still_gets_the_duplicate_notice(
+    client, clock, provider
+):
+    _register(client)
+    clock.advance(61)
+
+    other = _register(client, phone="0988888888")
+
+    assert other.status_code == 303
+    assert sent_codes(provider, "+84988888888", at_least=0) == []
+    assert [purpose for purpose, _ in messages_to(provider, NEW_PHONE)] == ["register", "notice"]
+
+
 def test_a_collided_registration_accepts_no_code(client, provider):
     add_citizen(
         provider,

@@ -27,7 +27,7 @@ from tests.helpers import free_port
 
 @pytest.fixture
 def outbox(provider: Provider) -> OutboxRepository:
-    return OutboxRepository(provider.store.db)
+    return provider.store.outbox
 
 
 @pytest.fixture
@@ -35,10 +35,10 @@ def make_worker(provider: Provider, outbox: OutboxRepository) -> Iterator[Callab
     """Builds a worker from the test's settings plus overrides; each gets its own senders."""
     workers: list[OutboxWorker] = []
 
-    def make(settings: Settings | None = None, batch_size: int = 20, **overrides: Any) -> OutboxWorker:
+    def make(settings: Settings | None = None, **overrides: Any) -> OutboxWorker:
         chosen = (settings or provider.settings).with_overrides(**overrides)
         worker = OutboxWorker.from_settings(
-            outbox, senders_from_settings(chosen, provider.clock), chosen, provider.clock, batch_size=batch_size
+            outbox, senders_from_settings(chosen, provider.clock), chosen, provider.clock
         )
         workers.append(worker)
         return worker

@@ -19,7 +19,7 @@ def test_two_workers_draining_the_same_outbox_concurrently_send_each_message_exa
         )
         for n in range(30)
     }
-    workers = [make_worker(sms_settings, batch_size=3) for _ in range(2)]
+    workers = [make_worker(sms_settings) for _ in range(2)]
     barrier = Barrier(2)
 
     def drain(worker) -> int:

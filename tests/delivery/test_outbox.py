@@ -140,6 +140,67 @@ def test_of_eight_racing_claimers_of_one_due_message_exactly_one_gets_it(clock, 
     assert sorted(claimed) == [0] * 7 + [1]
 
 
+def test_a_claim_takes_no_more_due_messages_than_its_limit(clock, outbox):
+    for n in range(5):
+        outbox.enqueue(sms(to=f"+8491234{n:04d}"), clock.now())
+
+    claimed = outbox.claim_due(clock.now(), lease=60, limit=2)
+    one = outbox.claim_due(clock.now(), lease=60)
+
+    assert (len(claimed), len(one)) == (2, 1)
+
+
+def test_a_queued_message_is_stored_sealed_and_opens_only_in_the_claim(provider, clock, outbox):
+    message_id = outbox.enqueue(sms(), clock.now())
+
+    with provider.store.engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM outbox")).mappings().one()
+    [claimed] = outbox.claim_due(clock.now(), lease=60)
+
+    assert not any(CODE in str(value) for value in row.values())
+    assert row["sealed"].startswith("v1.") and row["text"] is None and row["code"] is None
+    assert (claimed.id, claimed.text, claimed.code) == (message_id, TEXT, CODE)
+
+
+def test_a_sealed_message_copied_into_another_row_does_not_open(provider, clock, outbox):
+    first = outbox.enqueue(sms(to="+84912345678"), clock.now())
+    second = outbox.enqueue(sms(to="+84987654321", text="Mã của bạn là 111111.", code="111111"), clock.now())
+    with provider.store.engine.begin() as conn:
+        sealed = conn.execute(text("SELECT sealed FROM outbox WHERE id = :i"), {"i": first}).scalar()
+        conn.execute(text("UPDATE outbox SET sealed = :s WHERE id = :i"), {"s": sealed, "i": second})
+
+    record = outbox.get(second)
+
+    assert (record.text, record.code) == (None, None)
+
+
+def test_a_newer_code_drops_the_waiting_ones_it_replaces_but_not_one_being_sent(clock, outbox):
+    waiting = outbox.enqueue(sms(), clock.now(), replaces="code:register:flow-1")
+    in_flight = outbox.enqueue(sms(), clock.now(), replaces="code:register:flow-1")
+    other_flow = outbox.enqueue(sms(), clock.now(), replaces="code:register:flow-2")
+    held = {r.id for r in outbox.claim_due(clock.now(), lease=60, limit=3)} - {other_flow}
+    outbox.retry_later(waiting, outbox.get(waiting).claim_token, "busy", clock.now())
+    assert held == {waiting, in_flight}
+
+    dropped = outbox.drop_replaced("code:register:flow-1", clock.now())
+
+    assert dropped == 1
+    assert [outbox.get(i).status for i in (waiting, in_flight)] == ["failed", "pending"]
+    assert outbox.get(waiting).last_error == "replaced"
+
+
+def test_a_fresh_message_is_claimed_before_a_backlog_of_retries(clock, outbox):
+    backlog = [outbox.enqueue(sms(to=f"+8491234{n:04d}"), clock.now()) for n in range(3)]
+    for record in outbox.claim_due(clock.now(), lease=60, limit=3):
+        outbox.retry_later(record.id, record.claim_token, "busy", clock.now() + 5)
+    clock.advance(600)
+    fresh = outbox.enqueue(sms(to="+84987654321"), clock.now())
+
+    [first] = outbox.claim_due(clock.now(), lease=60)
+
+    assert first.id == fresh and fresh not in backlog
+
+
 def test_console_lines_from_parallel_senders_never_interleave(settings, clock):
     from idp.delivery import ConsoleSender
 

@@ -27,6 +27,7 @@ def test_the_gateway_receives_the_message_as_json_with_the_bearer_token_and_bran
     [received] = gateway.received
     assert received.headers["authorization"] == f"Bearer {GATEWAY_TOKEN}"
     assert received.headers["content-type"] == "application/json"
+    assert received.headers["idempotency-key"] == message_id
     assert received.body == {"from": "PostID", "to": "+84912345678", "text": TEXT, "id": message_id}
     assert outbox.get(message_id).status == "sent"
 
@@ -82,6 +83,34 @@ def test_a_gateway_slower_than_the_timeout_is_retried_later_and_the_drain_return
     assert (record.status, record.attempts, record.claimed_until) == ("pending", 1, None)
     assert record.next_attempt_at == clock.now() + backoff_delay(1)
     assert "in time" in record.last_error
+
+
+def test_a_code_whose_expiry_comes_before_the_next_try_is_given_up_and_never_sent_late(
+    sms_settings, clock, outbox, gateway, make_worker
+):
+    gateway.answers = [503]
+    message_id = outbox.enqueue(sms(), clock.now(), give_up_at=clock.now() + 4)
+    worker = make_worker(sms_settings)
+
+    worker.drain_once(clock.now())
+    clock.advance(60)
+    later = worker.drain_once(clock.now())
+
+    record = outbox.get(message_id)
+    assert (len(gateway.received), later, record.status) == (1, 0, "failed")
+    assert "deadline" in record.last_error
+
+
+def test_a_message_found_past_its_deadline_is_given_up_without_a_send(
+    sms_settings, clock, outbox, gateway, make_worker
+):
+    message_id = outbox.enqueue(sms(), clock.now(), give_up_at=clock.now() + 300)
+    clock.advance(300)
+
+    make_worker(sms_settings).drain_once(clock.now())
+
+    assert gateway.received == []
+    assert outbox.get(message_id).status == "failed"
 
 
 def test_after_max_attempts_the_message_is_failed(sms_settings, clock, outbox, gateway, make_worker):
