@@ -4,7 +4,7 @@ without reaching the web layer."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter(
     "idp_http_requests_total",
@@ -21,9 +21,6 @@ LOGINS = Counter("idp_logins_total", "Password logins, by outcome (success, fail
 TOKENS = Counter("idp_tokens_issued_total", "Successful token endpoint answers, by grant type.", ["grant_type"])
 CODES_SENT = Counter(
     "idp_codes_sent_total", "Messages handed to a sender, by channel and result.", ["channel", "result"]
-)
-OUTBOX_PENDING = Gauge(
-    "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
 )
 SMS_BREAKER_TRIPS = Counter(
     "idp_sms_breaker_trips_total",
