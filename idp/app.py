@@ -31,7 +31,6 @@ from idp.http import (
     interaction,
     introspection,
     logout,
-    metrics,
     par,
     reauth,
     register,
@@ -49,10 +48,9 @@ from idp.observability import Observability, counting_sender, flush_logs
 def routes() -> list[Route | Mount]:
     return [
         # /.well-known/openid-configuration and /jwks: discovery.PublishedDocuments, ahead of the middleware
-        # Operations: liveness, readiness, Prometheus
+        # Operations: liveness, readiness (Prometheus listens apart: idp.http.metrics, IDP_METRICS_ADDRESS)
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
-        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
         Route("/interaction/{interaction_id}", interaction.show, methods=["GET"]),
         Route("/interaction/{interaction_id}/login", interaction.login, methods=["POST"]),

@@ -60,6 +60,7 @@ def open_provider(
             refetch_at_most_every=policy.JWKS_REFETCH_AT_MOST_EVERY,
             timeout=policy.JWKS_FETCH_TIMEOUT,
             max_bytes=policy.MAX_JWKS_BYTES,
+            allow_private=settings.outbound_allow_private,
         ),
     )
 
@@ -72,6 +73,10 @@ def development_warnings(settings: Settings) -> list[str]:
         warnings.append("the database is embedded SQLite; use PostgreSQL (IDP_DATABASE_URL) in production")
     if settings.sms_backend == "console" or settings.email_backend == "console":
         warnings.append("codes are delivered to the console and outbox.jsonl in the data folder, not to phones")
+    if settings.outbound_allow_private:
+        warnings.append(
+            "IDP_OUTBOUND_ALLOW_PRIVATE=true: portal jwks_uri and back-channel logout URIs may reach internal addresses"
+        )
     if settings.password_profile == "tests":
         warnings.append("IDP_PASSWORD_PROFILE=tests: passwords are hashed with test-only parameters")
     return warnings

@@ -203,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from idp.housekeeping import Housekeeper
+    from idp.http.metrics import start_listener
     from idp.observability import log_config
     from idp.runtime import ARENAS, limit_malloc_arenas
 
@@ -220,6 +222,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             raise SettingsError("IDP_ISSUER", f"not set, and serving on {args.host} needs it: {exc}") from None
     if args.workers < 1:
         raise SettingsError("--workers", "must be 1 or more")
+    if args.demo and "IDP_OUTBOUND_ALLOW_PRIVATE" not in os.environ:
+        # The demo portal listens on 127.0.0.1 (its back-channel logout URI): the demo, and only the
+        # demo, lets outbound requests reach loopback unless the operator said otherwise.
+        settings = settings.with_overrides(outbound_allow_private=True)
+        os.environ["IDP_OUTBOUND_ALLOW_PRIVATE"] = "true"
     generated = initialise(settings)
     _warn(settings, generated)
     if args.demo:
@@ -238,6 +245,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # Metrics on their own listener (IDP_METRICS_ADDRESS), started here once for every worker.
+    metrics_provider = open_provider(settings) if settings.metrics_address else None
+    listener = start_listener(
+        settings.metrics_address, Housekeeper(metrics_provider).outbox_pending if metrics_provider else None
+    )
     try:
         uvicorn.run(
             "idp.app:app_from_env",
@@ -253,6 +265,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=settings.shutdown_timeout,
         )
     finally:
+        if listener is not None:
+            listener.close()
+        if metrics_provider is not None:
+            metrics_provider.store.close()
         if metrics_dir:
             import shutil
 

@@ -4,7 +4,7 @@ without reaching the web layer."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter(
     "idp_http_requests_total",
@@ -29,9 +29,6 @@ OUTBOX_GIVEN_UP = Counter(
     "take it; replaced: a newer code for the same flow; attempts: IDP_DELIVERY_MAX_ATTEMPTS used up; "
     "interrupted: the sends kept dying).",
     ["channel", "purpose", "reason"],
-)
-OUTBOX_PENDING = Gauge(
-    "idp_outbox_pending", "Messages waiting in the outbox (read at scrape time).", multiprocess_mode="max"
 )
 SMS_BREAKER_TRIPS = Counter(
     "idp_sms_breaker_trips_total",

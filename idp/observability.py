@@ -33,7 +33,6 @@ from idp.metrics import (
     HOUSEKEEPING_PRUNED,
     LATENCY,
     LOGINS,
-    OUTBOX_PENDING,
     REQUESTS,
     TOKENS,
 )
@@ -299,7 +298,6 @@ __all__ = [
     "HOUSEKEEPING_PRUNED",
     "LATENCY",
     "LOGINS",
-    "OUTBOX_PENDING",
     "REQUESTS",
     "REQUEST_ID",
     "TOKENS",

@@ -79,6 +79,22 @@ def _url(raw: str) -> str:
     return raw
 
 
+def _listen_address(raw: str) -> str:
+    """HOST:PORT (IPv6 in brackets) to listen on, or empty for none."""
+    if raw.strip() == "":
+        return ""
+    host, sep, port = raw.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"must be HOST:PORT (e.g. 127.0.0.1:9464) or empty, got {raw!r}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise ValueError(f"the host must be an IP address or localhost, got {host!r}") from None
+    return raw.strip()
+
+
 def _proxies(raw: str) -> str:
     items = [item.strip() for item in raw.split(",") if item.strip()]
     for item in items:
@@ -101,6 +117,33 @@ def is_loopback_host(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Anything but a globally routable unicast address: loopback, private, link-local, unspecified,
+    multicast, reserved, shared (CGNAT) and the rest; what outbound requests to portals may not reach."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        return is_internal(mapped)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+        or not address.is_global
+    )
+
+
+def literal_internal_host(host: str | None) -> bool:
+    """True when `host` is an IP literal that is internal; names are judged when they resolve."""
+    if not host:
+        return False
+    try:
+        return is_internal(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return host.lower() == "localhost" or host.lower().endswith(".localhost")
 
 
 def parse_issuer(raw: str) -> str:
@@ -382,6 +425,24 @@ class Settings:
             "IDP_SHUTDOWN_TIMEOUT",
             "On SIGTERM, seconds requests in flight get to finish before the process exits.",
             _int_between(1, 600),
+        ),
+    )
+    metrics_address: str = field(
+        default="127.0.0.1:9464",
+        metadata=_spec(
+            "IDP_METRICS_ADDRESS",
+            "HOST:PORT of the Prometheus /metrics listener, apart from the public port (which answers 404 "
+            "for /metrics); loopback by default, empty for none.",
+            _listen_address,
+        ),
+    )
+    outbound_allow_private: bool = field(
+        default=False,
+        metadata=_spec(
+            "IDP_OUTBOUND_ALLOW_PRIVATE",
+            "Let requests to portal-registered URLs (jwks_uri, back-channel logout) reach loopback, private and "
+            "other internal addresses; false in production (SSRF), true for development and tests.",
+            _bool,
         ),
     )
 

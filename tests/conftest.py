@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, keys_dir: Path, database_url: str) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path, database_url: str) -> Settings:
+    """The production default refuses outbound requests to internal addresses; a test whose portal
+    listens on 127.0.0.1 (a JWKS, a back-channel logout receiver) says so with
+    `@pytest.mark.outbound_allow_private`."""
     own_keys = tmp_path / "keys"
     shutil.copytree(keys_dir, own_keys)
     return Settings(
@@ -171,6 +174,7 @@ def settings(tmp_path: Path, keys_dir: Path, database_url: str) -> Settings:
         keys_dir=own_keys,
         database_url=database_url,
         password_profile="tests",
+        outbound_allow_private=request.node.get_closest_marker("outbound_allow_private") is not None,
     )
 
 
@@ -206,3 +210,18 @@ def chromium() -> Iterator[object]:
 def client(provider: Provider) -> Iterator[TestClient]:
     with TestClient(create_app(provider), base_url=ISSUER, follow_redirects=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def metrics(provider: Provider) -> Iterator[Callable[[], str]]:
+    """The Prometheus listener `idp serve` starts (IDP_METRICS_ADDRESS), here on a free loopback port
+    for this process's registry; calling the fixture scrapes it over real HTTP."""
+    import httpx
+
+    from idp.housekeeping import Housekeeper
+    from idp.http.metrics import start_listener
+
+    listener = start_listener("127.0.0.1:0", Housekeeper(provider).outbox_pending)
+    assert listener is not None
+    yield lambda: httpx.get(listener.url, timeout=5).text
+    listener.close()

@@ -11,7 +11,7 @@ STORAGE_LIBS = {"sqlmodel", "sqlalchemy", "alembic"}
 WEB_LIBS = {"starlette", "uvicorn"}
 # Modules that open connections to other machines; a top-level name, or a full one where the
 # package's other modules are harmless (urllib.parse is not I/O).
-NETWORK_LIBS = {"httpx", "requests", "smtplib", "socket", "http.client", "urllib.request"}
+NETWORK_LIBS = {"httpx", "httpcore", "requests", "smtplib", "socket", "http.client", "urllib.request"}
 # What the core may take from delivery: the message it queues and the fetcher the provider holds.
 DELIVERY_SEAMS = {"idp.delivery.message", "idp.delivery.client_jwks"}
 

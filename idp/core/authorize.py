@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from idp.core.clients import require_known_client
+from idp.core.id_token_hints import BadHint, read_hint
 from idp.core.params import Params, RawParams
 from idp.core.policy import LARGEST_MAX_AGE
 from idp.core.provider import Provider
@@ -56,6 +57,7 @@ _SINGLE = (
     "request",
     "request_uri",
     "dpop_jkt",
+    "id_token_hint",
 )
 _JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -74,6 +76,7 @@ class AuthorizationRequest:
     ui_locales: tuple[str, ...]
     acr_values: tuple[str, ...]
     dpop_jkt: str | None = None  # RFC 9449 §10: the code will only be exchanged with a proof of this key
+    id_token_hint_sub: str | None = None  # OIDC Core §3.1.2.1: the citizen (as this portal knows them) expected
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +123,22 @@ def check_dpop_jkt(params: Params) -> str | None:
     if jkt is not None and not _JKT.match(jkt):
         raise InvalidRequest("dpop_jkt is malformed")
     return jkt
+
+
+def check_id_token_hint(provider: Provider, client: ClientRecord, params: Params) -> str | None:
+    """OIDC Core §3.1.2.1: the `sub` of the citizen the portal expects, from an ID token we issued to
+    this very portal (its `sub` is pairwise for it); an expired one is still a hint. Anything else
+    is `invalid_request`, never silently ignored: ignoring it would log in whoever holds the session."""
+    raw = params.one("id_token_hint")
+    if not raw:
+        return None
+    try:
+        hint = read_hint(provider, raw)
+    except BadHint as exc:
+        raise InvalidRequest("id_token_hint is not an ID token issued by this provider", detail=str(exc)) from None
+    if hint.client.id != client.id:
+        raise InvalidRequest("id_token_hint was issued to another client", detail=hint.client.id)
+    return hint.sub
 
 
 def check_par_required(client: ClientRecord, pushed: bool) -> None:
@@ -206,6 +225,7 @@ def validate(provider: Provider, raw: RawParams, pushed: bool = False) -> tuple[
         prompt = check_prompt(params)
         max_age = check_max_age(params)
         dpop_jkt = check_dpop_jkt(params)
+        hint_sub = check_id_token_hint(provider, client, params)
     except OAuthError as exc:
         raise exc.redirect_to(redirect_uri, state) from None
     return client, AuthorizationRequest(
@@ -221,6 +241,7 @@ def validate(provider: Provider, raw: RawParams, pushed: bool = False) -> tuple[
         ui_locales=tuple((params.one("ui_locales") or "").split()),
         acr_values=tuple(v for v in (params.one("acr_values") or "").split() if v),
         dpop_jkt=dpop_jkt,
+        id_token_hint_sub=hint_sub,
     )
 
 

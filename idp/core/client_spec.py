@@ -18,7 +18,7 @@ from idp.core.levels import LOA1, is_level
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.keys import SIGNING_ALGS
 from idp.errors import ValidationError
-from idp.settings import is_loopback_host
+from idp.settings import is_loopback_host, literal_internal_host
 from idp.store.records import ClientRecord
 
 __all__ = [
@@ -107,9 +107,20 @@ def parse_jwks(text: str) -> dict[str, Any]:
     return value
 
 
-def validate(spec: ClientSpec) -> ClientSpec:
+def check_outbound_uri(uri: str, field: str, allow_internal: bool) -> str:
+    """A URI the provider will call (jwks_uri, backchannel_logout_uri): a redirect URI's rules, and
+    unless `allow_internal` (IDP_OUTBOUND_ALLOW_PRIVATE) no literal internal address, refused here
+    with a clear error rather than at the first fetch. Names are checked again on every connection."""
+    check_redirect_uri(uri, field)
+    if not allow_internal and literal_internal_host(urlsplit(uri).hostname):
+        raise ValidationError(field, "internal_address")
+    return uri
+
+
+def validate(spec: ClientSpec, *, allow_internal_targets: bool = False) -> ClientSpec:
     """The client as it will be saved (name trimmed, defaults filled in, tuples), or the first
-    rule it breaks as `ValidationError(field, code)`."""
+    rule it breaks as `ValidationError(field, code)`. `allow_internal_targets` is the
+    IDP_OUTBOUND_ALLOW_PRIVATE setting."""
     if not spec.name.strip():
         raise ValidationError("name", "required")
     if not spec.redirect_uris and tuple(spec.grant_types) != ("client_credentials",):
@@ -146,8 +157,10 @@ def validate(spec: ClientSpec) -> ClientSpec:
         scopes=scopes,
         grant_types=grants,
         jwks=dict(spec.jwks) if spec.jwks else None,
-        jwks_uri=check_redirect_uri(spec.jwks_uri, "jwks_uri") if spec.jwks_uri else None,
-        backchannel_logout_uri=check_redirect_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
+        jwks_uri=check_outbound_uri(spec.jwks_uri, "jwks_uri", allow_internal_targets) if spec.jwks_uri else None,
+        backchannel_logout_uri=check_outbound_uri(
+            spec.backchannel_logout_uri, "backchannel_logout_uri", allow_internal_targets
+        )
         if spec.backchannel_logout_uri
         else None,
     )

@@ -38,7 +38,7 @@ class NewClient:
 def register_client(provider: Provider, spec: ClientSpec) -> NewClient:
     """Saves a client that passes `validate`; a confidential client that authenticates with a
     secret gets one, returned here and never again."""
-    spec = validate(spec)
+    spec = validate(spec, allow_internal_targets=provider.settings.outbound_allow_private)
     secret = None if spec.auth_method in ("none", "private_key_jwt") else new_token(provider.rng, 32)
     client = provider.store.clients.add(
         id=spec.client_id or new_token(provider.rng, 16),

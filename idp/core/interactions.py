@@ -16,6 +16,7 @@ from idp.core import audit, factors, limits, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
+from idp.core.subjects import subject_for
 from idp.crypto.opaque import digest, equal, new_token
 from idp.errors import (
     AccessDenied,
@@ -116,6 +117,15 @@ def achieved_level(citizen: CitizenRecord, amr: tuple[str, ...] | list[str]) -> 
     return LOA2 if citizen.level == LOA2 and "mfa" in amr else LOA1
 
 
+def hint_names_another(
+    provider: Provider, client: ClientRecord, request: AuthorizationRequest, citizen_id: str
+) -> bool:
+    """The portal sent an `id_token_hint` for someone other than `citizen_id` (OIDC Core §3.1.2.1):
+    that citizen's session is not used, and no code is issued for them."""
+    expected = request.id_token_hint_sub
+    return expected is not None and expected != subject_for(provider, citizen_id, client)
+
+
 def session_suffices(provider: Provider, request: AuthorizationRequest, session: SessionRecord | None) -> bool:
     if session is None or "login" in request.prompt or "select_account" in request.prompt:
         return False
@@ -174,6 +184,8 @@ def start(
     client_ip: str,
 ) -> Redirect | Parked:
     try:
+        if session is not None and hint_names_another(provider, client, request, session.citizen_id):
+            session = None  # the login page, for the citizen the portal expects
         if not session_suffices(provider, request, session):
             if "none" in request.prompt:
                 raise LoginRequired("the citizen is not logged in")
@@ -309,6 +321,12 @@ def _establish(
         detail={"amr": amr, "acr": new.record.acr},
     )
     provider.store.interactions.record_login(step.interaction.id, new.record.id_digest, provider.clock.now())
+    if (
+        step.client is not None
+        and step.request is not None
+        and hint_names_another(provider, step.client, step.request, citizen.id)
+    ):
+        return LoginOutcome(cookie_value=new.cookie_value, redirect=finish(provider, step, new.record))
     if consent_needed(provider, step.request, citizen.id):
         return LoginOutcome(cookie_value=new.cookie_value)
     return LoginOutcome(cookie_value=new.cookie_value, redirect=finish(provider, step, new.record))
@@ -339,6 +357,8 @@ def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
 
 
 def issue_code(provider: Provider, client: ClientRecord, request: AuthorizationRequest, session: SessionRecord) -> str:
+    if hint_names_another(provider, client, request, session.citizen_id):
+        raise LoginRequired("the citizen logged in is not the one id_token_hint names")
     check_acr(request, client, session.acr if is_level(session.acr) else LOA1)
     now = provider.clock.now()
     code = new_token(provider.rng, 32)

@@ -7,55 +7,41 @@ account ends all of them (`end_account`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from idp.core import audit, notify
+from idp.core.id_token_hints import BadHint, IdTokenHint, read_hint
 from idp.core.policy import LOGOUT_TOKEN_TTL
 from idp.core.provider import Provider
 from idp.core.subjects import subject_for
-from idp.crypto.jwts import TYP_ID_TOKEN, TYP_LOGOUT_TOKEN, BadToken, sign, verify_ignoring_expiry
+from idp.crypto.jwts import TYP_LOGOUT_TOKEN, sign
 from idp.crypto.opaque import new_token
 from idp.store.records import ClientRecord, SessionRecord
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-@dataclass(frozen=True)
-class Hint:
-    """A proven `id_token_hint`: which portal sent the citizen, and for which session."""
-
-    client: ClientRecord
-    sub: str
-    sid: str | None
-
-
-def check_hint(provider: Provider, id_token_hint: str | None, client_id: str | None) -> Hint | None:
+def check_hint(provider: Provider, id_token_hint: str | None, client_id: str | None) -> IdTokenHint | None:
     """The hint's portal and session when it is one of our ID tokens (expired ones too: §2); None
-    when it is missing, forged, or names another client than `client_id`."""
+    when it is missing, forged, or names another client than `client_id`: logout then asks first."""
     if not id_token_hint:
         return None
     try:
-        claims = verify_ignoring_expiry(id_token_hint, provider.keys, typ=TYP_ID_TOKEN, issuer=provider.issuer)
-    except BadToken:
+        hint = read_hint(provider, id_token_hint)
+    except BadHint:
         return None
-    audience = claims.get("aud")
-    hinted = audience if isinstance(audience, str) else claims.get("azp")
-    if not isinstance(hinted, str) or (client_id and client_id != hinted):
+    if client_id and client_id != hint.client.id:
         return None
-    client = provider.store.clients.get(hinted)
-    if client is None:
-        return None
-    return Hint(client, str(claims.get("sub")), claims.get("sid"))
+    return hint
 
 
-def hint_matches(provider: Provider, hint: Hint, session: SessionRecord | None) -> bool:
+def hint_matches(provider: Provider, hint: IdTokenHint, session: SessionRecord | None) -> bool:
     if session is None:
         return False
     if hint.sid is not None:
         return hint.sid == session.sid
-    return hint.sub == subject_for(provider, session.citizen_id, hint.client)
+    return hint.names_citizen(provider, session.citizen_id)
 
 
 def end_session(provider: Provider, session: SessionRecord) -> None:
@@ -118,7 +104,7 @@ def _logout_token(provider: Provider, client: ClientRecord, citizen_id: str, sid
     return sign(claims, provider.keys.signer(client.id_token_alg), TYP_LOGOUT_TOKEN)
 
 
-def post_logout_target(hint: Hint | None, uri: str | None, state: str | None) -> str | None:
+def post_logout_target(hint: IdTokenHint | None, uri: str | None, state: str | None) -> str | None:
     """Where to send the browser afterwards: only to a URI registered for the hinted portal,
     compared as an exact string; never on the strength of an unproven request."""
     if hint is None or not uri or uri not in hint.client.post_logout_redirect_uris:

@@ -74,7 +74,7 @@ def edit(
     changes: dict[str, Any] = {name: getattr(spec, name) for name in _EDITABLE}
     if spec.jwks is not None:
         changes["jwks"] = spec.jwks
-    saved = validate(replace(current, **changes))
+    saved = validate(replace(current, **changes), allow_internal_targets=provider.settings.outbound_allow_private)
     _require_admin_scopes(console, set(saved.scopes) - set(current.scopes))
     provider.store.client_directory.update_settings(
         client_id,

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from idp.crypto.jwts import BadToken
+from idp.crypto.jwts import BadToken, check_not_before
 from idp.crypto.keys import thumbprint
 from idp.crypto.opaque import b64url
 
@@ -123,6 +123,7 @@ def verify_client_assertion(
         raise BadToken(f"exp is more than {max_lifetime} s ahead")
     if "iat" in claims and (not isinstance(claims["iat"], int) or claims["iat"] > now + leeway):
         raise BadToken("issued in the future")
+    check_not_before(claims, now, leeway)
     return claims
 
 
@@ -158,6 +159,7 @@ def verify_dpop_proof(
     iat = claims["iat"]
     if not isinstance(iat, int) or iat > now + leeway or iat < now - max_age:
         raise BadToken("iat is not recent")
+    check_not_before(claims, now, leeway)
     if access_token is not None:
         expected = b64url(hashlib.sha256(access_token.encode("ascii")).digest())
         if claims.get("ath") != expected:

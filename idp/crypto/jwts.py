@@ -26,6 +26,19 @@ class BadToken(IdpError):
     """The token is malformed, wrongly signed, of another type, or outside its lifetime."""
 
 
+def check_not_before(claims: dict[str, Any], now: int, leeway: int) -> None:
+    """RFC 7519 §4.1.5 and RFC 7523 §3 (MUST reject): a token whose `nbf` is still ahead, beyond the
+    clock leeway, is not valid yet. PyJWT's own check reads the system clock, so it is off and this one
+    runs on the injected clock for every JWT the provider accepts."""
+    if "nbf" not in claims:
+        return
+    nbf = claims["nbf"]
+    if isinstance(nbf, bool) or not isinstance(nbf, int | float):
+        raise BadToken("nbf must be a number")
+    if nbf > now + leeway:
+        raise BadToken("not valid yet (nbf)")
+
+
 def sign(claims: dict[str, Any], key: SigningKey, typ: str) -> str:
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
 
@@ -84,12 +97,15 @@ def verify(
         raise BadToken("expired")
     if iat > now + leeway:
         raise BadToken("issued in the future")
+    check_not_before(claims, now, leeway)
     return claims
 
 
-def verify_ignoring_expiry(token: str, keys: KeyRing, *, typ: str, issuer: str) -> dict[str, Any]:
-    """Signature, algorithm, `typ` and `iss` only: for an `id_token_hint`, which may have expired
-    (OIDC RP-Initiated Logout §2) and whose audience is whichever portal sent the citizen."""
+def verify_ignoring_expiry(
+    token: str, keys: KeyRing, *, typ: str, issuer: str, now: int, leeway: int
+) -> dict[str, Any]:
+    """Signature, algorithm, `typ`, `iss` and `nbf`: for an `id_token_hint`, which may have expired
+    (OIDC Core §3.1.2.1, RP-Initiated Logout §2) and whose audience the caller judges."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -100,7 +116,7 @@ def verify_ignoring_expiry(token: str, keys: KeyRing, *, typ: str, issuer: str) 
     if key is None or header.get("alg") != key.alg:
         raise BadToken("unknown key or algorithm")
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key.public_key,
             algorithms=[key.alg],
@@ -115,3 +131,5 @@ def verify_ignoring_expiry(token: str, keys: KeyRing, *, typ: str, issuer: str) 
         )
     except jwt.PyJWTError as exc:
         raise BadToken(str(exc)) from None
+    check_not_before(claims, now, leeway)
+    return claims

@@ -6,21 +6,21 @@ instead of keeping its citizen logged in.
 
 from __future__ import annotations
 
-import httpx
-
 from idp.delivery.errors import DeliveryFailed
 from idp.delivery.http_post import post
 from idp.delivery.message import Message
+from idp.delivery.outbound import outbound_client
 
 
 class BackchannelSender:
     """2xx means the portal ended the session; 4xx (but 429) will not change on retry (§2.8)."""
 
-    def __init__(self, timeout: float) -> None:
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            verify=True,
-            follow_redirects=False,
+    def __init__(self, timeout: float, *, allow_private: bool = False) -> None:
+        """The URI is the portal's to choose, so it goes through the internal-address guard
+        (`idp.delivery.outbound`) unless IDP_OUTBOUND_ALLOW_PRIVATE says otherwise."""
+        self._client = outbound_client(
+            allow_private=allow_private,
+            timeout=timeout,
             headers={"User-Agent": "postid-idp", "Cache-Control": "no-store"},
         )
 

@@ -18,6 +18,7 @@ import httpx
 from idp.clock import Clock
 from idp.crypto.assertions import key_ids, parse_jwks
 from idp.crypto.jwts import BadToken
+from idp.delivery.outbound import outbound_client, was_blocked
 
 
 class JwksFetcher:
@@ -25,7 +26,14 @@ class JwksFetcher:
     an assertion that cannot be checked, which is how the client learns of it."""
 
     def __init__(
-        self, clock: Clock, *, cache_seconds: int, refetch_at_most_every: int, timeout: float, max_bytes: int
+        self,
+        clock: Clock,
+        *,
+        cache_seconds: int,
+        refetch_at_most_every: int,
+        timeout: float,
+        max_bytes: int,
+        allow_private: bool = False,
     ) -> None:
         """The limits come from `idp.core.policy` (bootstrap hands them over: delivery never imports the
         core), so every default lives in one place."""
@@ -34,6 +42,7 @@ class JwksFetcher:
         self._refetch_every = refetch_at_most_every
         self._timeout = timeout
         self._max_bytes = max_bytes
+        self._allow_private = allow_private
         self._cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, jwks)
         self._lock = threading.Lock()
 
@@ -53,11 +62,13 @@ class JwksFetcher:
         return jwks
 
     def fetch(self, uri: str) -> dict[str, Any]:
-        """One GET, no redirects, certificates verified, the body capped."""
+        """One GET, no redirects, certificates verified, never to an internal address, the body capped."""
         try:
-            with httpx.Client(timeout=self._timeout, follow_redirects=False, verify=True) as http:
+            with outbound_client(allow_private=self._allow_private, timeout=self._timeout) as http:
                 response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
         except httpx.HTTPError as exc:
+            if was_blocked(exc):
+                raise BadToken("the client's jwks_uri leads to an internal address") from None
             raise BadToken(f"the client's JWKS could not be fetched ({type(exc).__name__})") from None
         if response.status_code != 200 or len(response.content) > self._max_bytes:
             raise BadToken(f"the client's JWKS answered HTTP {response.status_code}")

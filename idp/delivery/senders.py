@@ -52,7 +52,7 @@ def senders_from_settings(settings: Settings, clock: Clock) -> dict[str, Sender]
         )
     else:
         senders["email"] = console
-    senders["logout"] = BackchannelSender(settings.delivery_timeout)
+    senders["logout"] = BackchannelSender(settings.delivery_timeout, allow_private=settings.outbound_allow_private)
     console_channels = [channel for channel, sender in senders.items() if sender is console]
     if console_channels:
         log.warning(

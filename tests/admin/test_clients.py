@@ -40,6 +40,18 @@ BAD = {
         ["--auth-method", "private_key_jwt", "--jwks-file", "{keys}"],
         ("jwks", "jwks"),
     ),
+    "a back-channel logout URI at an internal address (SSRF)": (
+        {"backchannel_logout_uri": "https://169.254.169.254/latest/meta-data"},
+        {"backchannel_logout_uri": "https://169.254.169.254/latest/meta-data"},
+        ["--backchannel-logout-uri", "https://169.254.169.254/latest/meta-data"],
+        ("backchannel_logout_uri", "internal_address"),
+    ),
+    "a JWKS URI on loopback (SSRF)": (
+        {"auth_method": "private_key_jwt", "jwks_uri": "http://127.0.0.1:9464/metrics"},
+        {"auth_method": "private_key_jwt", "jwks_uri": "http://127.0.0.1:9464/metrics"},
+        ["--auth-method", "private_key_jwt", "--jwks-uri", "http://127.0.0.1:9464/metrics"],
+        ("jwks_uri", "internal_address"),
+    ),
 }
 
 

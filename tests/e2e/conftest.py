@@ -51,6 +51,7 @@ def running_provider(
         IDP_KEYS_DIR=str(tmp_path / "keys"),
         IDP_DATABASE_URL=database_url,
         IDP_PASSWORD_PROFILE="tests",
+        IDP_METRICS_ADDRESS="",  # the default port is one per machine; tests run side by side
         **provider_extra_env,
     )
     password = "a long enough test password"

@@ -17,6 +17,7 @@ def _logged_in(page, portal: DemoPortal) -> bool:
     return page.locator("#name").count() == 1
 
 
+@pytest.mark.provider_env(IDP_OUTBOUND_ALLOW_PRIVATE="true")  # both portals listen on loopback
 def test_logging_out_at_one_portal_ends_the_session_at_the_other(running_provider, chromium):
     with (
         started_demo_portal(running_provider, "Cổng A", "127.0.0.1", backchannel=True) as first,

@@ -239,6 +239,7 @@ def test_an_assertion_signed_by_another_key_or_with_hmac_is_refused(client, cloc
     assert forged.status_code == hmac_one.status_code == 401
 
 
+@pytest.mark.outbound_allow_private  # the portal listens on 127.0.0.1
 def test_keys_published_at_a_jwks_uri_are_fetched_and_rotation_is_picked_up(client, clock, provider):
     old, new = ClientKey(), ClientKey()
     published = {"keys": [old.public_jwk]}

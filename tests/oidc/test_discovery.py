@@ -103,9 +103,9 @@ def test_posting_to_a_published_document_is_refused_with_405(client):
     assert response.headers["allow"] == "GET, HEAD"
 
 
-def test_fetches_of_the_published_documents_are_counted_in_the_metrics(client):
+def test_fetches_of_the_published_documents_are_counted_in_the_metrics(client, metrics):
     def count() -> float:
-        for line in client.get("/metrics").text.splitlines():
+        for line in metrics().splitlines():
             if line.startswith('idp_http_requests_total{endpoint="/jwks",method="GET",status="200"}'):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0

@@ -123,6 +123,7 @@ def test_an_unregistered_post_logout_uri_is_never_followed(client, provider):
     assert response.status_code == 200 and "location" not in response.headers
 
 
+@pytest.mark.outbound_allow_private  # the portal listens on 127.0.0.1
 def test_one_logout_ends_the_session_at_every_portal_by_back_channel(client, clock, provider, receivers):
     first = add_portal(provider, backchannel_logout_uri=receivers[0].uri, post_logout_redirect_uris=[LOGOUT_URI])
     second = add_portal(provider, backchannel_logout_uri=receivers[1].uri)
@@ -148,6 +149,7 @@ def test_one_logout_ends_the_session_at_every_portal_by_back_channel(client, clo
             sdk.validate_logout_token(logout_token)  # a replayed logout token is refused by the portal
 
 
+@pytest.mark.outbound_allow_private  # the portal listens on 127.0.0.1
 def test_a_portal_that_was_down_gets_the_logout_token_on_retry(client, clock, provider, receivers):
     portal = add_portal(provider, backchannel_logout_uri=receivers[0].uri)
     citizen, password = add_citizen(provider)

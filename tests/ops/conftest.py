@@ -79,6 +79,7 @@ def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Clust
         IDP_PASSWORD_PROFILE="tests",
         IDP_KEYS_RESCAN_INTERVAL="1",
         IDP_ACCESS_LOG="false",
+        IDP_METRICS_ADDRESS="",  # the default port is one per machine; tests run side by side
     )
     client_id, client_secret = seed_served(Settings.from_env(env), PASSWORD, REDIRECT_URI)
     found = Cluster(issuer, [f"http://127.0.0.1:{p}" for p in ports], client_id, client_secret, env, shared_keys)

@@ -126,6 +126,7 @@ def test_a_served_provider_writes_every_access_line_with_its_request_id_by_the_t
         IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'idp.sqlite3'}",
         IDP_PASSWORD_PROFILE="tests",
         IDP_LOG_FORMAT="json",
+        IDP_METRICS_ADDRESS="",  # the default port is one per machine; tests run side by side
     )
     assert idp(env, "init").returncode == 0
     log = tmp_path / "serve.log"

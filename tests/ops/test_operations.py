@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import httpx
+import pytest
 import yaml
 
 from idp.cli import main
+from idp.errors import SettingsError
 from idp.housekeeping import Housekeeper
+from idp.http.metrics import start_listener
 from idp.observability import REQUEST_ID
+from idp.settings import Settings
 from tests.helpers import Pkce, add_citizen, add_portal, exchange, login_and_consent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,20 +67,48 @@ def test_every_answer_carries_a_request_id_and_a_well_formed_incoming_one_is_kep
     assert REQUEST_ID.get() == "-"  # reset after each request
 
 
-def test_metrics_count_requests_logins_and_tokens_by_label(client, provider):
+def test_metrics_count_requests_logins_and_tokens_by_label(client, provider, metrics):
     portal = add_portal(provider, scopes=["openid", "profile", "phone"])
     citizen, password = add_citizen(provider)
     pkce = Pkce()
     callback = login_and_consent(client, portal, citizen.id_number, password, pkce=pkce)
     assert exchange(client, portal, callback["code"], pkce).status_code == 200
 
-    text = client.get("/metrics").text
+    text = metrics()
 
     assert 'idp_http_requests_total{endpoint="/token",method="POST",status="200"}' in text
     assert 'idp_logins_total{outcome="success"}' in text
     assert 'idp_tokens_issued_total{grant_type="authorization_code"}' in text
     assert "idp_http_request_duration_seconds_bucket" in text
     assert "idp_outbox_pending 0.0" in text
+
+
+def test_the_public_port_answers_404_for_metrics(client):
+    response = client.get("/metrics")
+
+    assert response.status_code == 404 and "idp_http_requests_total" not in response.text
+
+
+def test_the_metrics_listener_is_on_loopback_unless_the_operator_moves_it():
+    assert Settings().metrics_address == "127.0.0.1:9464"
+    assert Settings.from_env({"IDP_METRICS_ADDRESS": "0.0.0.0:9464"}).metrics_address == "0.0.0.0:9464"
+    assert Settings.from_env({"IDP_METRICS_ADDRESS": ""}).metrics_address == ""
+    with pytest.raises(SettingsError, match="IDP_METRICS_ADDRESS"):
+        Settings.from_env({"IDP_METRICS_ADDRESS": "9464"})
+
+
+def test_the_metrics_scrape_still_answers_when_the_database_cannot_count_the_outbox(provider):
+    def broken() -> int:
+        raise OSError("database down")
+
+    listener = start_listener("127.0.0.1:0", broken)
+    assert listener is not None
+    try:
+        text = httpx.get(listener.url, timeout=5).text
+    finally:
+        listener.close()
+
+    assert "idp_http_requests_total" in text and "idp_outbox_pending" not in text
 
 
 def test_housekeeping_prunes_expired_codes_sessions_and_interactions_but_keeps_live_ones(client, provider, clock):
@@ -140,3 +176,59 @@ def test_the_image_runs_as_a_non_root_user_with_workers():
     dockerfile = (ROOT / "Dockerfile").read_text()
 
     assert "USER idp" in dockerfile and "--workers" in dockerfile
+
+
+def test_idp_serve_with_two_workers_answers_metrics_on_its_own_listener_for_both(tmp_path, keys_dir):
+    from tests.helpers import free_port
+    from tests.ops.conftest import IDP, idp, stop, wait_ready
+
+    port, metrics_port = free_port(), free_port()
+    shutil.copytree(keys_dir, tmp_path / "keys")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(
+        IDP_ISSUER=f"http://127.0.0.1:{port}",
+        IDP_DATA_DIR=str(tmp_path / "data"),
+        IDP_KEYS_DIR=str(tmp_path / "keys"),
+        IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'idp.sqlite3'}",
+        IDP_PASSWORD_PROFILE="tests",
+        IDP_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
+    )
+    assert idp(env, "init").returncode == 0
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [*IDP, "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            text=True,
+        )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, log)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as public:
+            for _ in range(40):  # new connections, spread over both workers
+                public.get("/healthz", headers={"Connection": "close"})
+            hidden = public.get("/metrics")
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    finally:
+        stop(process)
+
+    healthz = [
+        float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith('idp_http_requests_total{endpoint="/healthz",method="GET",status="200"}')
+    ]
+    assert hidden.status_code == 404
+    assert sum(healthz) >= 40  # every worker's requests, added up by the one listener
+    assert "idp_outbox_pending 0.0" in scraped
+
+
+def test_the_compose_replicas_expose_metrics_only_on_the_private_network():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+
+    for name, service in compose["services"].items():
+        if name.startswith("idp-"):
+            assert service["environment"]["IDP_METRICS_ADDRESS"] == "0.0.0.0:9464"
+            assert "ports" not in service  # reachable from the compose network only, never published
+    assert "location = /metrics { return 404; }" in nginx
