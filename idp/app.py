@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp import admin
 from idp.chores import every
+from idp.core.logout import renew_on_send
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
 from idp.housekeeping import Housekeeper
@@ -116,7 +117,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     provider: Provider = app.state.provider
     senders = {
         channel: counting_sender(channel, sender)
-        for channel, sender in senders_from_settings(provider.settings, provider.clock).items()
+        for channel, sender in senders_from_settings(
+            provider.settings, provider.clock, renew_logout_token=renew_on_send(provider)
+        ).items()
     }
     worker = OutboxWorker.from_settings(provider.store.outbox, senders, provider.settings, provider.clock)
     stop = asyncio.Event()

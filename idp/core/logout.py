@@ -7,6 +7,7 @@ account ends all of them (`end_account`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from idp.core.id_token_hints import BadHint, IdTokenHint, read_hint
 from idp.core.policy import LOGOUT_TOKEN_TTL
 from idp.core.provider import Provider
 from idp.core.subjects import subject_for
-from idp.crypto.jwts import TYP_LOGOUT_TOKEN, sign
+from idp.crypto.jwts import TYP_LOGOUT_TOKEN, renewed, sign
 from idp.crypto.opaque import new_token
 from idp.store.records import ClientRecord, SessionRecord
 
@@ -102,6 +103,18 @@ def _logout_token(provider: Provider, client: ClientRecord, citizen_id: str, sid
     if sid is not None:
         claims["sid"] = sid
     return sign(claims, provider.keys.signer(client.id_token_alg), TYP_LOGOUT_TOKEN)
+
+
+def renew_on_send(provider: Provider) -> Callable[[str], str]:
+    """What the back-channel sender applies to a logout token as it leaves. The outbox retries a portal
+    that is down for up to IDP_DELIVERY_RETRY_FOR, far past the token's two-minute `exp` (kept short, as
+    Back-Channel Logout §2.4 recommends): signed again at send time, a late token is still one the
+    portal accepts, and its unchanged `jti` lets the portal see a repeat of one it already took."""
+
+    def renew(token: str) -> str:
+        return renewed(token, provider.keys, typ=TYP_LOGOUT_TOKEN, now=provider.clock.now(), lifetime=LOGOUT_TOKEN_TTL)
+
+    return renew
 
 
 def post_logout_target(hint: IdTokenHint | None, uri: str | None, state: str | None) -> str | None:

@@ -133,3 +133,33 @@ def verify_ignoring_expiry(
         raise BadToken(str(exc)) from None
     check_not_before(claims, now, leeway)
     return claims
+
+
+def renewed(token: str, keys: KeyRing, *, typ: str, now: int, lifetime: int) -> str:
+    """The same token signed again with `iat` now and `exp` `lifetime` later, by today's key for its
+    algorithm; every other claim (`jti` included) kept. Only for a token this provider signed and kept
+    (a back-channel logout token waiting in the outbox): one that does not verify is refused."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise BadToken(f"malformed: {exc}") from None
+    key = keys.find(str(header.get("kid", "")))
+    if header.get("typ") != typ or key is None or header.get("alg") != key.alg:
+        raise BadToken("not one of ours")
+    try:
+        claims = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[key.alg],
+            options={
+                "verify_signature": True,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise BadToken(str(exc)) from None
+    claims.update(iat=now, exp=now + lifetime)
+    return sign(claims, keys.signer(key.alg), typ)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from idp.clock import Clock
@@ -23,8 +24,11 @@ class Sender(Protocol):
         ...
 
 
-def senders_from_settings(settings: Settings, clock: Clock) -> dict[str, Sender]:
-    """One sender per channel. A console channel says so loudly: its codes are readable on disk."""
+def senders_from_settings(
+    settings: Settings, clock: Clock, *, renew_logout_token: Callable[[str], str] | None = None
+) -> dict[str, Sender]:
+    """One sender per channel. A console channel says so loudly: its codes are readable on disk.
+    `renew_logout_token`: see `BackchannelSender`."""
     senders: dict[str, Sender] = {}
     console = ConsoleSender(settings.data_dir, clock)
     if settings.sms_backend == "http":
@@ -52,7 +56,9 @@ def senders_from_settings(settings: Settings, clock: Clock) -> dict[str, Sender]
         )
     else:
         senders["email"] = console
-    senders["logout"] = BackchannelSender(settings.delivery_timeout, allow_private=settings.outbound_allow_private)
+    senders["logout"] = BackchannelSender(
+        settings.delivery_timeout, allow_private=settings.outbound_allow_private, renew=renew_logout_token
+    )
     console_channels = [channel for channel, sender in senders.items() if sender is console]
     if console_channels:
         log.warning(

@@ -165,6 +165,33 @@ def test_a_portal_that_was_down_gets_the_logout_token_on_retry(client, clock, pr
     assert len(receivers[0].wait(1)) == 1
 
 
+@pytest.mark.outbound_allow_private  # the portal listens on 127.0.0.1
+def test_a_portal_down_for_an_hour_gets_a_logout_token_it_still_accepts(client, clock, provider, receivers):
+    """The token's `exp` is two minutes; the outbox retries for a day: it is signed again as it leaves."""
+    portal = add_portal(provider, backchannel_logout_uri=receivers[0].uri)
+    citizen, password = add_citizen(provider)
+    tokens = _login(client, portal, citizen, password)
+    receivers[0].down = True
+    client.get("/logout?" + urlencode({"id_token_hint": tokens["id_token"]}))
+    time.sleep(0.5)
+
+    receivers[0].down = False
+    clock.advance(3600)
+    provider.wake_outbox()
+    [late] = receivers[0].wait(1)
+
+    sdk = PostIDClient(
+        "https://idp.test",
+        portal.client_id,
+        client_secret=portal.secret,
+        redirect_uri=portal.redirect_uri,
+        http_client=client,
+        clock=clock.now,
+    )
+    validated = sdk.validate_logout_token(late)
+    assert validated.sid and validated.sub
+
+
 def test_withdrawing_a_connected_service_ends_its_tokens(client, provider):
     portal = add_portal(provider)
     citizen, password = add_citizen(provider)
