@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import jwt
 
+from clients import CitizenId, IdTokenClaims
 from tests.admin.conftest import act_as, add_staff, log_in
 from tests.helpers import Pkce, add_citizen, add_portal, exchange, login_and_consent
 
@@ -89,3 +90,13 @@ def test_discovery_lists_the_standing_claims(client):
     supported = client.get("/.well-known/openid-configuration").json()["claims_supported"]
 
     assert {"citizen_id", "citizen_id_verified", "citizen_id_registry_checked", "SoDinhDanh"} <= set(supported)
+
+
+def test_the_sdk_reads_the_standing_from_what_the_provider_releases(client, provider):
+    portal = add_portal(provider, scopes=SCOPE.split())
+    citizen, password = add_citizen(provider)
+
+    userinfo, id_token = _log_in_to_the_portal(client, provider, portal, citizen, password)
+
+    expected = CitizenId(citizen.id_number, verified=False, registry_checked=False)
+    assert IdTokenClaims.from_claims(id_token).citizen_id == expected == CitizenId.from_claims(userinfo)
