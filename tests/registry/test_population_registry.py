@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from idp.core import audit, policy
-from tests.helpers import csrf_of, form_action, free_port, path_of, sent_codes
+from tests.helpers import (
+    Pkce,
+    add_portal,
+    csrf_of,
+    exchange,
+    form_action,
+    free_port,
+    login_and_consent,
+    path_of,
+    sent_codes,
+)
 
 NEW = {
     "full_name": "Phạm Minh Châu",
@@ -201,3 +211,18 @@ def test_one_address_cannot_put_questions_to_the_registry_in_bulk(client, regist
 
     assert answers == [422] * policy.REGISTRY_CHECKS_PER_IP_PER_DAY + [429]
     assert len(registry.seen) == policy.REGISTRY_CHECKS_PER_IP_PER_DAY
+
+
+def test_a_portal_sees_a_registry_checked_number_as_checked_but_still_not_verified(client, provider, registry):
+    citizen = _activate(client, provider, _api_register(client))
+    portal = add_portal(provider, scopes=["openid", "citizen_id", "national_profile"])
+    pkce = Pkce()
+    code = login_and_consent(
+        client, portal, citizen.id_number, NEW["password"], pkce, scope="openid citizen_id national_profile"
+    )["code"]
+    tokens = exchange(client, portal, code, pkce).json()
+
+    claims = client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+
+    assert claims["citizen_id_registry_checked"] is True and claims["citizen_id_verified"] is False
+    assert "SoDinhDanh" not in claims
