@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .async_client import AsyncPostIDClient
 from .authorization import LoginRequest
+from .citizen_id import CitizenId
 from .client import PostIDClient
 from .client_auth import ClientAuth, ClientSecretBasic, ClientSecretPost, NoClientAuth, PrivateKeyJwt
 from .clock import Clock, system_clock
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncPostIDClient",
     "AuthorizationDenied",
     "CallbackError",
+    "CitizenId",
     "ClientAuth",
     "ClientSecretBasic",
     "ClientSecretPost",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._jose import left_half_hash, normalise_typ
+from .citizen_id import CitizenId
 from .defaults import ASSURANCE_LEVELS
 from .errors import (
     InsufficientAssurance,
@@ -54,6 +55,11 @@ class IdTokenClaims:
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.claims.get(name, default)
+
+    @property
+    def citizen_id(self) -> CitizenId | None:
+        """The citizen ID number with whether it is verified (None without the `citizen_id` scope)."""
+        return CitizenId.from_claims(self.claims)
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> IdTokenClaims:

@@ -7,11 +7,13 @@ import logging
 from idp.clock import Clock, SystemClock
 from idp.core import policy
 from idp.core.provider import Provider
+from idp.core.registry import NoRegistry, PopulationRegistry
 from idp.crypto.keys import SIGNING_ALGS, ensure_keys, load_keys
 from idp.crypto.passwords import PROFILES, PasswordHasher
 from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
 from idp.delivery.client_jwks import JwksFetcher
+from idp.delivery.registry import HttpRegistry
 from idp.settings import Settings
 from idp.store.repositories import Store
 
@@ -62,7 +64,19 @@ def open_provider(
             max_bytes=policy.MAX_JWKS_BYTES,
             allow_private=settings.outbound_allow_private,
         ),
+        registry=population_registry(settings),
     )
+
+
+def population_registry(settings: Settings) -> PopulationRegistry:
+    if settings.registry_backend == "http":
+        return HttpRegistry(
+            settings.registry_url,
+            settings.registry_token,
+            timeout=settings.registry_timeout,
+            max_bytes=policy.MAX_REGISTRY_ANSWER_BYTES,
+        )
+    return NoRegistry()
 
 
 def development_warnings(settings: Settings) -> list[str]:

@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 from idp.core.policy import (
     INTERACTIONS_OVERALL,
     INTERACTIONS_PER_ADDRESS,
+    REGISTRY_TIMEOUT,
     SMS_GLOBAL_HOURLY_BUDGET,
     SMS_PREFIX_HOURLY_BUDGET,
+    VERIFICATION_RECORD_MAX_AGE,
 )
 from idp.errors import SettingsError
 
@@ -37,6 +39,19 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
             value = int(raw)
         except ValueError:
             raise ValueError(f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds, got {raw!r}") from None
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return value
@@ -446,6 +461,40 @@ class Settings:
         ),
     )
 
+    registry_backend: str = field(
+        default="none",
+        metadata=_spec(
+            "IDP_REGISTRY_BACKEND",
+            "Checking a registration against the population registry: none (numbers stay declared) or http.",
+            _choice("none", "http"),
+        ),
+    )
+    registry_url: str = field(
+        default="",
+        metadata=_spec(
+            "IDP_REGISTRY_URL", "The registry adapter's endpoint for JSON POSTs (with IDP_REGISTRY_BACKEND=http).", _url
+        ),
+    )
+    registry_token: str = field(
+        default="", metadata=_spec("IDP_REGISTRY_TOKEN", "Bearer token for the registry adapter.", str)
+    )
+    registry_timeout: float = field(
+        default=REGISTRY_TIMEOUT,
+        metadata=_spec(
+            "IDP_REGISTRY_TIMEOUT",
+            "Seconds the registry gets to answer one check; slower counts as an outage (the number stays declared).",
+            _seconds_between(0.1, 30),
+        ),
+    )
+    verification_max_age: int = field(
+        default=VERIFICATION_RECORD_MAX_AGE,
+        metadata=_spec(
+            "IDP_VERIFICATION_MAX_AGE",
+            "Seconds a clerk's record waits for a supervisor before it expires and must be recorded again.",
+            _int_between(3600, 90 * 86400),
+        ),
+    )
+
     staff_session_idle_ttl: int = field(
         default=900,
         metadata=_spec(
@@ -514,6 +563,8 @@ class Settings:
             raise SettingsError("IDP_SESSION_IDLE_TTL", "must not exceed IDP_SESSION_MAX_TTL")
         if self.sms_backend == "http" and not self.sms_gateway_url:
             raise SettingsError("IDP_SMS_GATEWAY_URL", "is required when IDP_SMS_BACKEND=http")
+        if self.registry_backend == "http" and not self.registry_url:
+            raise SettingsError("IDP_REGISTRY_URL", "is required when IDP_REGISTRY_BACKEND=http")
 
 
 # Variables that share the prefix but belong to tooling, not to the provider.
@@ -525,7 +576,7 @@ def documented_settings() -> list[tuple[str, str, str]]:
     rows = []
     for f in fields(Settings):
         default = f.default if f.default != "" else "(empty)"
-        if f.name in ("sms_gateway_token", "smtp_password"):
+        if f.name in ("sms_gateway_token", "smtp_password", "registry_token"):
             default = "(empty)"
         rows.append((f.metadata["env"], str(default), f.metadata["doc"]))
     return rows

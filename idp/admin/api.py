@@ -63,6 +63,12 @@ def _verification(v: VerificationRecord) -> dict[str, Any]:
         "decided_at": v.decided_at,
         "decision_reason": v.decision_reason,
         "note": v.note,
+        "document_number": v.document_number,
+        "account": {name: v.identity.get(name) for name in ("citizen_id", "full_name", "birth_date", "sex")},
+        "document": v.recorded_identity,
+        "differences": [
+            {"field": d.field, "document": d.recorded, "account": d.account} for d in verification.differences(v)
+        ],
     }
 
 
@@ -166,6 +172,9 @@ async def record_check(request: Request, console: Console, body: dict[str, Any])
         request.path_params["citizen_pk"],
         document_type=_text(body, "document_type"),
         document_number=_text(body, "document_number"),
+        full_name=_text(body, "full_name"),
+        birth_date=_text(body, "birth_date"),
+        sex=_text(body, "sex"),
         data_matches=body.get("data_matches") is True,
         note=_text(body, "note"),
         ip=client_ip(request),
@@ -186,6 +195,7 @@ async def approve(request: Request, console: Console, body: dict[str, Any]) -> R
         request.app.state.provider,
         console,
         request.path_params["request_id"],
+        _text(body, "reason"),
         ip=client_ip(request),
     )
     return json_out({"verification": _verification(record)})

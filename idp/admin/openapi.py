@@ -56,11 +56,14 @@ _CLIENT_FORM = {
 }
 _CHECK = {
     "type": "object",
-    "required": ["document_type", "document_number"],
+    "required": ["document_type", "document_number", "full_name", "birth_date", "sex", "data_matches"],
     "properties": {
-        "document_type": {"type": "string"},
-        "document_number": {"type": "string"},
-        "data_matches": {"type": "boolean"},
+        "document_type": {"type": "string", "enum": ["cccd", "cmnd", "passport"]},
+        "document_number": {"type": "string", "description": "for a CCCD, the citizen ID number itself"},
+        "full_name": {"type": "string", "description": "as read on the document"},
+        "birth_date": {"type": "string", "format": "date", "description": "as read on the document"},
+        "sex": {"type": "string", "enum": ["male", "female"], "description": "as read on the document"},
+        "data_matches": {"type": "boolean", "description": "the document is genuine and shows the person present"},
         "note": {"type": "string"},
     },
 }
@@ -107,7 +110,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Record an in-person identity check", _CHECK, status=201
     ),
     ("GET", "/api/verifications"): Operation("Identity checks waiting for a decision"),
-    ("POST", "/api/verifications/{request_id}/approve"): Operation("Approve a check recorded by someone else"),
+    ("POST", "/api/verifications/{request_id}/approve"): Operation(
+        "Approve a check recorded by someone else (a reason is required when the document differs from the account)",
+        _REASON,
+    ),
     ("POST", "/api/verifications/{request_id}/reject"): Operation("Reject a check", _REASON),
     ("GET", "/api/clients"): Operation("Registered portals"),
     ("POST", "/api/clients"): Operation("Register a portal (the secret is shown once)", _CLIENT_FORM, status=201),

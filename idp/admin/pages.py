@@ -163,6 +163,9 @@ async def record_check(request: Request, console: Console, form: Params) -> Resp
         pk,
         document_type=one(form, "document_type"),
         document_number=one(form, "document_number"),
+        full_name=one(form, "full_name"),
+        birth_date=one(form, "birth_date"),
+        sex=one(form, "sex"),
         data_matches=one(form, "data_matches") == "yes",
         note=one(form, "note"),
         ip=client_ip(request),
@@ -177,7 +180,16 @@ async def desk(request: Request, console: Console, form: Params) -> Response:
     names = {}
     for record in records:
         names[record.recorded_by] = await core(provider.store.staff.get, record.recorded_by)
-    return render(request, "desk.html", console, records=records, recorders=names, notice=one(query(request), "notice"))
+    return render(
+        request,
+        "desk.html",
+        console,
+        records=records,
+        recorders=names,
+        differences={r.id: verification.differences(r) for r in records},
+        expires={r.id: verification.expires_at(provider, r) for r in records},
+        notice=one(query(request), "notice"),
+    )
 
 
 @page("verification.decide")
@@ -185,7 +197,7 @@ async def decide(request: Request, console: Console, form: Params) -> Response:
     provider = request.app.state.provider
     request_id = request.path_params["request_id"]
     if one(form, "decision") == "approve":
-        await core(verification.approve, provider, console, request_id, ip=client_ip(request))
+        await core(verification.approve, provider, console, request_id, one(form, "reason"), ip=client_ip(request))
         return see_other("/desk?notice=approved")
     await core(verification.reject, provider, console, request_id, one(form, "reason"), ip=client_ip(request))
     return see_other("/desk?notice=rejected")

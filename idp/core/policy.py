@@ -73,6 +73,19 @@ INTERACTIONS_PER_ADDRESS = 300
 INTERACTIONS_OVERALL = 50_000
 # Addresses are counted per IPv6 /64: one subscriber's line holds a whole /64 to rotate through.
 IPV6_BLOCK_PREFIX = 64
+# -- the verification desk and the population registry (issue 14) ----------------------------------
+# A clerk's record waits for a supervisor at most 7 days: a week covers a supervisor's days off, and
+# the person who stood at the counter is still the person the record describes. Older, it expires
+# and the citizen's check is recorded again.
+VERIFICATION_RECORD_MAX_AGE = 7 * DAY
+# The population registry gets 3 s to answer at registration; slower is an outage and the number
+# stays declared (the citizen is not kept waiting on an agency's API).
+REGISTRY_TIMEOUT = 3.0
+# Registry questions per client address a day: as many as the registrations it may send codes for
+# (SENDS_PER_IP_PER_DAY); the registry confirms personal data, which nobody may ask about in bulk.
+REGISTRY_CHECKS_PER_IP_PER_DAY = 20
+# A registry answer larger than this is not an answer.
+MAX_REGISTRY_ANSWER_BYTES = 4 * 1024
 
 # -- staff (ASVS 5 V6/V7) ------------------------------------------------------------------------
 # Staff failures per username in 15 minutes: lower than citizens', staff accounts guard more.

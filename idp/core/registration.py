@@ -9,22 +9,78 @@ citizen retrying a registration whose answer was lost (a crash, a dropped connec
 code goes to that phone and the new flow carries on. The password typed this time is kept with
 the flow and becomes the account's when that flow's code is entered, so only whoever holds the
 phone decides it. A duplicate of an *active* account still only tells its holder.
+
+The ID number stays *declared*: only the counter verifies it (LoA2). With a population registry
+configured, the declaration is checked first: a match marks it registry-checked (still not
+verified), a mismatch refuses the registration, and an unknown or an outage leaves it declared.
+The registry's answer depends only on the submitted data, never on our accounts, so it tells a
+stranger nothing about who is registered here.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
-from idp.core import audit, flows, limits, notify, otp, policy
+from idp.core import audit, flows, limits, notify, otp, policy, registry
 from idp.core.accounts import CitizenDeclaration, validate
 from idp.core.levels import LOA1
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
+from idp.errors import Refusal
 from idp.i18n import t
 from idp.store.records import CitizenRecord, Conflict
 
 log = logging.getLogger(__name__)
+
+
+class RegistryMismatch(Refusal):
+    """The population registry holds the declared number with another name, birth date or sex."""
+
+    status_code = 422
+    error = "registry_mismatch"
+    message_key = "register.registry_mismatch"
+
+    @property
+    def description(self) -> str:
+        return "the population registry does not confirm this ID number with this name, birth date and sex"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A started registration and what the registry said (`registry.ANSWERS`; the page says it)."""
+
+    flow: flows.StartedFlow
+    registry: str
+
+
+def check_registry(provider: Provider, values: dict[str, object], client_ip: str) -> str:
+    """Ask the registry about the declaration; a mismatch refuses (audited without the data).
+
+    Each address may put REGISTRY_CHECKS_PER_IP_PER_DAY questions a day: the registry answers
+    whether a number goes with a name, birth date and sex, which nobody may ask in bulk. Past the
+    budget the registration is refused, not waved through unchecked (that would undo the check)."""
+    if isinstance(provider.registry, registry.NoRegistry):
+        return registry.OFF
+    now = provider.clock.now()
+    if (
+        provider.store.counters.hit(f"registry-ip-day:{client_ip}", policy.DAY, now)
+        > policy.REGISTRY_CHECKS_PER_IP_PER_DAY
+    ):
+        raise limits.SendRefused("ip_cap", policy.DAY)
+    answer = provider.registry.check(
+        number=str(values["id_number"]),
+        full_name=str(values["full_name"]),
+        birth_date=str(values["birth_date"]),
+        sex=str(values["sex"]),
+    )
+    if answer not in registry.ANSWERS:
+        answer = registry.UNAVAILABLE  # a registry outside the protocol is no registry
+    if answer == registry.MISMATCH:
+        audit.record(provider, action="citizen.registration_refused", outcome="denied", detail={"registry": answer})
+        raise RegistryMismatch()
+    return answer
 
 
 def register(
@@ -35,17 +91,20 @@ def register(
     client_ip: str,
     lang: str,
     return_to: str | None = None,
-) -> flows.StartedFlow:
+) -> Registration:
     values = validate(provider, declaration)
     check_new_password(
         password, id_number=str(values["id_number"]), phone=str(values["phone"]), full_name=str(values["full_name"])
     )
     phone = str(values["phone"])
+    # Asked before a send is reserved: a refused declaration spends no SMS budget or cooldown, so
+    # the citizen can correct a typo at once.
+    answer = check_registry(provider, values, client_ip)
     deliver = limits.reserve_send(provider, phone, client_ip)
     password_hash = provider.passwords.hash(password)
     now = provider.clock.now()
     provider.store.citizens.remove_stale_pending(str(values["id_number"]), phone, now - policy.PENDING_ACCOUNT_TTL)
-    data = {"return_to": return_to, "phone": phone}
+    data = {"return_to": return_to, "phone": phone, "registry": answer}
     try:
         citizen = provider.store.citizens.add(
             id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)),
@@ -55,6 +114,7 @@ def register(
             email_verified=False,
             status="pending",
             level=LOA1,
+            registry_checked_at=now if answer == registry.MATCH else None,
             **values,
         )
     except Conflict:
@@ -62,7 +122,7 @@ def register(
         if retried is None:
             started = flows.start(provider, "register", None, data)
             _tell_holders(provider, str(values["id_number"]), phone, lang)
-            return started
+            return Registration(started, answer)
         started = flows.start(provider, "register", retried.id, {**data, "password_hash": password_hash})
         otp.send_code(
             provider,
@@ -75,7 +135,7 @@ def register(
             reserved=True,
             deliver=deliver,
         )
-        return started
+        return Registration(started, answer)
     started = flows.start(provider, "register", citizen.id, data)
     otp.send_code(
         provider,
@@ -88,7 +148,7 @@ def register(
         reserved=True,
         deliver=deliver,
     )
-    return started
+    return Registration(started, answer)
 
 
 def _pending_with(provider: Provider, id_number: str, phone: str) -> CitizenRecord | None:
@@ -127,7 +187,12 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
         outcome="success",
         actor=f"citizen:{citizen.id}",
         subject=f"citizen:{citizen.id}",
-        detail={"level": citizen.level},
+        # The number's standing, in its own words: declared, or declared and registry-checked.
+        detail={
+            "level": citizen.level,
+            "id_number": "registry_checked" if citizen.registry_checked_at is not None else "declared",
+            "registry": flow.data.get("registry", registry.OFF),
+        },
     )
     return citizen, flow.data.get("return_to")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idp.core.levels import LEVELS, up_to
+from idp.core.levels import LEVELS, LOA2, at_least, up_to
 from idp.store.records import CitizenRecord
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access", "citizen_id", "national_profile")
@@ -16,7 +16,9 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "profile": ("name", "birthdate", "gender", "updated_at"),
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
-    "citizen_id": ("citizen_id",),
+    # A self-registered number is declared; `citizen_id_verified` is true once the counter verified the
+    # identity (LoA2), `citizen_id_registry_checked` once the population registry matched the declaration.
+    "citizen_id": ("citizen_id", "citizen_id_verified", "citizen_id_registry_checked"),
     # The national SSO's field names, so a portal written against it switches by configuration.
     "national_profile": (
         "SoDinhDanh",
@@ -41,6 +43,21 @@ def parse_scope(raw: str) -> list[str]:
     return seen
 
 
+def citizen_id_verified(citizen: CitizenRecord) -> bool:
+    """Verified means checked in person at the counter (clerk + supervisor), which is what raises an
+    account to LoA2; a registry match alone is not verification."""
+    return at_least(citizen.level, LOA2)
+
+
+def citizen_id_claims(citizen: CitizenRecord) -> dict[str, Any]:
+    """The number with its standing (OIDC's `*_verified` convention), in userinfo and the ID token."""
+    return {
+        "citizen_id": citizen.id_number,
+        "citizen_id_verified": citizen_id_verified(citizen),
+        "citizen_id_registry_checked": citizen.registry_checked_at is not None,
+    }
+
+
 def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     if "profile" in scopes:
@@ -52,7 +69,7 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
     if "phone" in scopes:
         claims.update(phone_number=citizen.phone, phone_number_verified=citizen.phone_verified)
     if "citizen_id" in scopes:
-        claims["citizen_id"] = citizen.id_number
+        claims.update(citizen_id_claims(citizen))
     if "national_profile" in scopes:
         year, month, day = citizen.birth_date.split("-")
         claims.update(
@@ -65,7 +82,9 @@ def claims_for(citizen: CitizenRecord, scopes: frozenset[str] | set[str]) -> dic
         )
         if citizen.email:
             claims["ThuDienTu"] = citizen.email
-        if "citizen_id" in scopes:  # the ID number only ever travels with its own scope
+        # The ID number only ever travels with its own scope, and under the national field name only
+        # once verified: portals written against the national SSO take `SoDinhDanh` as verified.
+        if "citizen_id" in scopes and citizen_id_verified(citizen):
             claims["SoDinhDanh"] = citizen.id_number
     return claims
 

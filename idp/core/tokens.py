@@ -12,7 +12,7 @@ from idp.core import audit
 from idp.core.params import Params, RawParams
 from idp.core.policy import REFRESH_GRACE
 from idp.core.provider import Provider
-from idp.core.scopes import claims_for, parse_scope
+from idp.core.scopes import citizen_id_claims, claims_for, parse_scope
 from idp.core.subjects import subject_for
 from idp.crypto.jwts import TYP_ACCESS_TOKEN, TYP_ID_TOKEN, BadToken, sign, token_hash, verify
 from idp.crypto.opaque import digest, equal, new_token, pkce_s256
@@ -246,6 +246,12 @@ def issue(
             claims["sid"] = grant_record.sid
         if nonce is not None:
             claims["nonce"] = nonce
+        if "citizen_id" in scopes:
+            # The number and its standing ride in the ID token too, so a portal that reads only the
+            # ID token cannot mistake a declared number for a verified one (one read, for these portals only).
+            citizen = provider.store.citizens.get(grant_record.citizen_id)
+            if citizen is not None:
+                claims.update(citizen_id_claims(citizen))
         response["id_token"] = sign(claims, id_key, TYP_ID_TOKEN)
     if "offline_access" in grant_record.scope.split():
         if refresh_token is None:

@@ -5,28 +5,41 @@ A clerk records an in-person check of a citizen's papers; a *different* staff me
 carries a digest of the identity fields the clerk saw; if any of them changes before the
 decision, approval is refused and the record is voided (the store checks the fields again in
 the same transaction that raises the level, so no change can slip in between).
+
+The desk questions what it is given (issue 14): a document number must fit its type (a CCCD's is
+the citizen ID number itself); the clerk types the name, birth date and sex read on the document,
+and every difference from the account is shown to the supervisor, who approves such a record only
+with a written reason; a citizen has at most one open check; a record older than
+`IDP_VERIFICATION_MAX_AGE` expires and cannot be approved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
 
 from idp.core import audit, factors, logout, notify
-from idp.core.identity import normalize_phone
+from idp.core.accounts import today
+from idp.core.identity import check_sex, normalize_name, normalize_phone, parse_birth_date
 from idp.core.levels import LOA2
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.errors import Refusal, ValidationError
 from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
-from idp.store.records import CitizenRecord
-from idp.store.verification import IDENTITY_FIELDS, VerificationRecord, identity_of
+from idp.store.records import CitizenRecord, Conflict
+from idp.store.verification import DOCUMENT_FIELDS, IDENTITY_FIELDS, VerificationRecord, identity_of
 
+# cccd: the chip ID card (căn cước), whose number is the 12-digit citizen ID number itself;
+# cmnd: the old ID card (chứng minh nhân dân), 9 digits, or 12 when it already carried the ID number;
+# passport: a Vietnamese passport, one letter and 7 digits (C1234567, as printed since 2011).
 DOCUMENT_TYPES = ("cccd", "cmnd", "passport")
+_CMND_OLD = re.compile(r"^[0-9]{9}$")
+_PASSPORT = re.compile(r"^[A-Z][0-9]{7}$")
 NOTE_MAX = 1000
 REASON_MAX = 500
 PAGE_SIZE = 20
@@ -47,12 +60,15 @@ _DECISION_REFUSED = {
     "own": "you cannot decide on a check you recorded yourself",
     "stale": "the account's data changed after the check was recorded; the record is void",
     "gone": "the record was already decided",
+    "expired": "the record is older than the desk allows and has expired; the check must be recorded again",
+    "differences": "the document differs from the account; approve only with a written reason for each difference",
 }
 
 
 class DecisionRefused(Refusal):
-    """`reason` is `own` (self-approval), `stale` (the account changed; the record is void) or
-    `gone` (already decided, possibly by a racing supervisor)."""
+    """`reason` is `own` (self-approval), `stale` (the account changed; the record is void), `gone`
+    (already decided, possibly by a racing supervisor), `expired` (too old to approve) or
+    `differences` (the document differs from the account and no reason was written)."""
 
     status_code = 409
 
@@ -64,6 +80,73 @@ class DecisionRefused(Refusal):
     @property
     def description(self) -> str:
         return _DECISION_REFUSED[self.reason]
+
+
+_CHECK_REFUSED = {
+    "cccd_number": "for a CCCD the document number must equal the citizen ID number",
+    "cmnd_number": "a CMND number is 9 digits, or 12 digits equal to the citizen ID number",
+    "passport_number": "a passport number is one capital letter and 7 digits",
+    "open_check": "this citizen already has an open check waiting for a supervisor; decide it first",
+}
+
+
+class CheckRefused(Refusal):
+    """A clerk's record the desk will not take: the document number does not fit its type, or the
+    citizen already has an open check (`reason` says which)."""
+
+    status_code = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = f"check_{reason}"
+        if reason == "open_check":
+            self.status_code = 409
+
+    @property
+    def description(self) -> str:
+        return _CHECK_REFUSED[self.reason]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field where what the clerk read on the document is not what the account says."""
+
+    field: str
+    recorded: str
+    account: str
+
+
+def _same(field: str, recorded: str, account: str) -> bool:
+    if field == "full_name":  # cards print names in capitals: case aside, every letter and mark counts
+        return unicodedata.normalize("NFC", recorded).casefold() == unicodedata.normalize("NFC", account).casefold()
+    return recorded == account
+
+
+def differences(record: VerificationRecord) -> list[Difference]:
+    """Every field the document and the account disagree on (none for records made before the
+    clerk typed what the document says)."""
+    if record.recorded_identity is None:
+        return []
+    found = []
+    for name in DOCUMENT_FIELDS:
+        recorded, account = record.recorded_identity.get(name, ""), record.identity.get(name, "")
+        if not _same(name, recorded, account):
+            found.append(Difference(name, recorded, account))
+    return found
+
+
+def expires_at(provider: Provider, record: VerificationRecord) -> int:
+    return record.recorded_at + provider.settings.verification_max_age
+
+
+def check_document_number(document_type: str, number: str, id_number: str) -> None:
+    if document_type == "cccd" and number != id_number:
+        raise CheckRefused("cccd_number")
+    if document_type == "cmnd" and not (_CMND_OLD.match(number) or number == id_number):
+        raise CheckRefused("cmnd_number")
+    if document_type == "passport" and not _PASSPORT.match(number):
+        raise CheckRefused("passport_number")
 
 
 def identity_digest(identity: dict[str, str]) -> str:
@@ -275,35 +358,64 @@ def record_check(
     *,
     document_type: str,
     document_number: str,
+    full_name: str,
+    birth_date: str,
+    sex: str,
     data_matches: bool,
     note: str = "",
     ip: str | None = None,
 ) -> VerificationRecord:
-    """The clerk's record of an in-person check, with the identity fields as seen now."""
+    """The clerk's record of an in-person check: the document, what it says (name, birth date,
+    sex), and the account's identity fields as they are now."""
     require(console.staff, "verification.record")
     citizen = _citizen(provider, citizen_pk)
     if citizen.status != "active":
         raise ValidationError("citizen", "inactive")
     if document_type not in DOCUMENT_TYPES:
         raise ValidationError("document_type", "choice")
-    number = document_number.strip().upper()
+    number = "".join(document_number.split()).upper()
     if not number or len(number) > 64 or not number.isalnum():
         raise ValidationError("document_number", "required")
+    check_document_number(document_type, number, citizen.id_number)
+    for name, value in (("full_name", full_name), ("birth_date", birth_date), ("sex", sex)):
+        if not value.strip():
+            raise ValidationError(name, "required")
+    read = {
+        "full_name": normalize_name(full_name),
+        "birth_date": parse_birth_date(birth_date, today(provider)).isoformat(),
+        "sex": check_sex(sex),
+    }
     if not data_matches:
         raise ValidationError("data_matches", "required")
     identity = identity_of(citizen)
-    record = provider.store.verifications.add(
-        id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)),
-        citizen_pk=citizen.id,
-        document_type=document_type,
-        document_number=number,
-        data_matches=True,
-        note=note.strip()[:NOTE_MAX],
-        identity=identity,
-        identity_digest=identity_digest(identity),
-        recorded_by=console.staff.id,
-        now=provider.clock.now(),
-    )
+    now = provider.clock.now()
+    # An expired record no longer holds the citizen's one open check.
+    provider.store.verifications.expire(now - provider.settings.verification_max_age, now, citizen_pk=citizen.id)
+    try:
+        record = provider.store.verifications.add(
+            id=str(uuid.UUID(bytes=provider.rng.token_bytes(16), version=4)),
+            citizen_pk=citizen.id,
+            document_type=document_type,
+            document_number=number,
+            data_matches=True,
+            note=note.strip()[:NOTE_MAX],
+            identity=identity,
+            identity_digest=identity_digest(identity),
+            recorded_by=console.staff.id,
+            now=now,
+            recorded_identity=read,
+        )
+    except Conflict:
+        audit.record(
+            provider,
+            action="verification.record",
+            outcome="denied",
+            actor=console.actor,
+            subject=f"citizen:{citizen.id}",
+            ip=ip,
+            detail={"result": "open_check"},
+        )
+        raise CheckRefused("open_check") from None
     audit.record(
         provider,
         action="verification.record",
@@ -311,13 +423,20 @@ def record_check(
         actor=console.actor,
         subject=f"citizen:{citizen.id}",
         ip=ip,
-        detail={"request": record.id, "document_type": document_type},
+        detail={
+            "request": record.id,
+            "document_type": document_type,
+            "differences": [d.field for d in differences(record)],
+        },
     )
     return record
 
 
 def pending(provider: Provider, console: Console) -> list[VerificationRecord]:
+    """Open records, once those past the desk's maximum age are marked expired."""
     require(console.staff, "verification.read")
+    now = provider.clock.now()
+    provider.store.verifications.expire(now - provider.settings.verification_max_age, now)
     return provider.store.verifications.list(status="pending")
 
 
@@ -329,18 +448,39 @@ def get_request(provider: Provider, console: Console, request_id: str) -> Verifi
     return record
 
 
-def approve(provider: Provider, console: Console, request_id: str, *, ip: str | None = None) -> VerificationRecord:
+def approve(
+    provider: Provider, console: Console, request_id: str, reason: str = "", *, ip: str | None = None
+) -> VerificationRecord:
+    """`reason` is required when the document differs from the account: it says why the differences
+    do not matter (a typo on the account, a name written without marks...) and goes to the audit."""
     require(console.staff, "verification.decide")
     record = get_request(provider, console, request_id)
     now = provider.clock.now()
+    found = differences(record)
+    why = " ".join(reason.split())[:REASON_MAX] or None
     citizen = provider.store.citizens.get(record.citizen_pk)
-    if citizen is not None and identity_digest(identity_of(citizen)) != record.identity_digest:
+    deciding = record.status == "pending" and record.recorded_by != console.staff.id
+    if deciding and found and why is None:
+        outcome = "differences"
+    elif citizen is not None and identity_digest(identity_of(citizen)) != record.identity_digest:
         provider.store.verifications.void(
             record.id, console.staff.id, now, "the account's data changed after the record"
         )
         outcome = "stale"
     else:
-        outcome = provider.store.verifications.approve(record.id, console.staff.id, now, raise_to=LOA2)
+        outcome = provider.store.verifications.approve(
+            record.id,
+            console.staff.id,
+            now,
+            raise_to=LOA2,
+            recorded_after=now - provider.settings.verification_max_age,
+            reason=why,
+        )
+    detail: dict[str, object] = {"request": record.id, "result": outcome}
+    if found:
+        detail["differences"] = [d.field for d in found]
+    if why is not None:
+        detail["reason"] = why
     audit.record(
         provider,
         action="verification.approve",
@@ -348,7 +488,7 @@ def approve(provider: Provider, console: Console, request_id: str, *, ip: str | 
         actor=console.actor,
         subject=f"citizen:{record.citizen_pk}",
         ip=ip,
-        detail={"request": record.id, "result": outcome},
+        detail=detail,
     )
     if outcome != "approved":
         raise DecisionRefused(outcome)

@@ -23,6 +23,12 @@ from idp.http.peer import client_ip
 from idp.http.render import api_language, json_response, language, page, redirect
 from idp.i18n import words
 
+# What the verify page tells the citizen about the registry's answer (nothing when none is configured).
+_REGISTRY_NOTICES = {
+    "match": "register.registry_checked",
+    "unknown": "register.registry_unknown",
+    "unavailable": "register.registry_unavailable",
+}
 FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")  # the form's and the API's: public
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -71,7 +77,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     values = {name: form.one(name) or "" for name in FIELDS}
     declaration = _declaration(values)
     try:
-        started = await password_work(
+        done = await password_work(
             request,
             registration.register,
             provider,
@@ -81,10 +87,11 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             lang=lang,
             return_to=_return_to(request.query_params.get("ix")),
         )
-    except (ValidationError, SendRefused) as exc:
+    except (ValidationError, SendRefused, registration.RegistryMismatch) as exc:
         return _form_page(request, lang, exc.status_code, values, words(lang, exc))
-    response = redirect(f"{provider.issuer}/register/{started.flow_id}?lang={lang}")
-    return keep_flow(request, response, started)
+    registry = f"&registry={done.registry}" if done.registry in _REGISTRY_NOTICES else ""
+    response = redirect(f"{provider.issuer}/register/{done.flow.flow_id}?lang={lang}{registry}")
+    return keep_flow(request, response, done.flow)
 
 
 def _verify_page(
@@ -96,6 +103,7 @@ def _verify_page(
     error_key: str | None = None,
     notice_key: str | None = None,
 ) -> Response:
+    registry_key = _REGISTRY_NOTICES.get(request.query_params.get("registry", ""))
     return page(
         request,
         "register_verify.html",
@@ -105,6 +113,7 @@ def _verify_page(
         csrf_token=csrf_token(secret, flow_id),
         error_key=error_key,
         notice_key=notice_key,
+        registry_key=registry_key,
     )
 
 
@@ -144,7 +153,7 @@ async def api_register(request: Request) -> Response:
     provider = request.app.state.provider
     data = await _json_body(request)
     declaration = _declaration({name: str(data.get(name, "")) for name in FIELDS})
-    started = await password_work(
+    done = await password_work(
         request,
         registration.register,
         provider,
@@ -154,7 +163,14 @@ async def api_register(request: Request) -> Response:
         lang=api_language(request),
     )
     return json_response(
-        {"flow_id": started.flow_id, "flow_secret": started.secret, "expires_in": policy.FLOW_TTL, "next": "verify"},
+        {
+            "flow_id": done.flow.flow_id,
+            "flow_secret": done.flow.secret,
+            "expires_in": policy.FLOW_TTL,
+            "next": "verify",
+            # off | match | unknown | unavailable: the number is registry-checked only on a match.
+            "registry": done.registry,
+        },
         202,
     )
 

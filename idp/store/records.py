@@ -34,6 +34,7 @@ class CitizenRecord:
     status: str
     level: str
     updated_at: int
+    registry_checked_at: int | None = None  # the population registry matched the declaration
 
 
 @dataclass(frozen=True)

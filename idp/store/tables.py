@@ -54,6 +54,9 @@ class Citizen(SQLModel, table=True):
     level: str = Field(max_length=8)  # LoA1 | LoA2
     created_at: int = _epoch()
     updated_at: int = _epoch()
+    # When the population registry confirmed the declared number, name, birth date and sex (None:
+    # never, or it could not answer). Still a declaration: only the counter verifies (LoA2).
+    registry_checked_at: int | None = _epoch(nullable=True)
 
 
 class Client(SQLModel, table=True):

@@ -1,10 +1,14 @@
 """The verification desk: a clerk's record of an in-person check and a supervisor's decision.
 
-The record keeps the identity fields the clerk saw (and their digest). Approval is one
+The record keeps the account's identity fields when the check was recorded (and their digest), and
+what the clerk read on the document (`recorded_identity`), so the supervisor sees every difference.
+At most one record per citizen is open (`pending`): a partial unique index, not a check-then-insert,
+so two clerks recording at once cannot both open one. Approval is one
 transaction of two conditional UPDATEs: the record leaves `pending` only if it is still pending
 and was recorded by someone else (so two racing approvals have one winner and nobody approves
 their own record), and the citizen reaches LoA2 only if every identity field still equals what
 the clerk saw. If the account changed in between, nothing is approved and the record is voided.
+A record older than the desk's maximum age is `expired` and can no longer be approved.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Text, select, update
+from sqlalchemy import Column, Index, Text, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
-from idp.store.records import CitizenRecord
+from idp.store.records import CitizenRecord, Conflict
 from idp.store.tables import AnyRow, Citizen, _epoch, table_of
 
 # Citizen columns, and the keys of the identity a record stores: the ID number is `citizen_id` there,
 # as in the column, so records written before `CitizenRecord.id_number` still compare and digest alike.
 IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
+# What the clerk reads on the document and the desk compares with the account.
+DOCUMENT_FIELDS = ("full_name", "birth_date", "sex")
+_OPEN = text("status = 'pending'")
 
 
 def identity_of(citizen: CitizenRecord) -> dict[str, str]:
@@ -37,6 +45,10 @@ def identity_of(citizen: CitizenRecord) -> dict[str, str]:
 
 class VerificationRequest(SQLModel, table=True):
     __tablename__ = "verification_request"
+    # One open check per citizen, held by the database.
+    __table_args__ = (
+        Index("uq_verification_request_open", "citizen_pk", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     citizen_pk: str = Field(foreign_key="citizen.id", max_length=36, index=True)
@@ -52,6 +64,8 @@ class VerificationRequest(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=36)
     decided_at: int | None = _epoch(nullable=True)
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # JSON of DOCUMENT_FIELDS as the clerk read them on the document; None on records made before.
+    recorded_identity: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 _request = table_of(VerificationRequest)
@@ -74,11 +88,14 @@ class VerificationRecord:
     decided_by: str | None
     decided_at: int | None
     decision_reason: str | None
+    recorded_identity: dict[str, str] | None = None  # what the clerk read on the document
 
 
 def _record(row: AnyRow) -> VerificationRecord:
     values = {c.name: row._mapping[c.name] for c in _request.c}
     values["identity"] = json.loads(values["identity"])
+    if values["recorded_identity"] is not None:
+        values["recorded_identity"] = json.loads(values["recorded_identity"])
     return VerificationRecord(**values)
 
 
@@ -99,25 +116,31 @@ class Verifications:
         identity_digest: str,
         recorded_by: str,
         now: int,
+        recorded_identity: dict[str, str] | None = None,
     ) -> VerificationRecord:
-        with self._db.begin() as conn:
-            row = conn.execute(
-                _request.insert()
-                .values(
-                    id=id,
-                    citizen_pk=citizen_pk,
-                    document_type=document_type,
-                    document_number=document_number,
-                    data_matches=data_matches,
-                    note=note,
-                    identity=json.dumps(identity, sort_keys=True),
-                    identity_digest=identity_digest,
-                    recorded_by=recorded_by,
-                    recorded_at=now,
-                    status="pending",
-                )
-                .returning(*_request.c)
-            ).one()
+        """Raises `Conflict("citizen_pk")` when the citizen already has an open record."""
+        try:
+            with self._db.begin() as conn:
+                row = conn.execute(
+                    _request.insert()
+                    .values(
+                        id=id,
+                        citizen_pk=citizen_pk,
+                        document_type=document_type,
+                        document_number=document_number,
+                        data_matches=data_matches,
+                        note=note,
+                        identity=json.dumps(identity, sort_keys=True),
+                        identity_digest=identity_digest,
+                        recorded_by=recorded_by,
+                        recorded_at=now,
+                        status="pending",
+                        recorded_identity=None if recorded_identity is None else json.dumps(recorded_identity),
+                    )
+                    .returning(*_request.c)
+                ).one()
+        except IntegrityError:
+            raise Conflict("citizen_pk") from None
         return _record(row)
 
     def get(self, request_id: str) -> VerificationRecord | None:
@@ -136,19 +159,31 @@ class Verifications:
         with self._db.connect() as conn:
             return [_record(r) for r in conn.execute(query).all()]
 
-    def approve(self, request_id: str, approver: str, now: int, *, raise_to: str) -> str:
+    def approve(
+        self, request_id: str, approver: str, now: int, *, raise_to: str, recorded_after: int, reason: str | None = None
+    ) -> str:
         """'approved' (the account is now at `raise_to`), 'gone' (not pending, or lost a race), 'own'
-        (the approver recorded it), or 'stale' (the account changed since the record, which is now void)."""
+        (the approver recorded it), 'expired' (recorded before `recorded_after`; now marked so), or
+        'stale' (the account changed since the record, which is now void). `reason` is kept as the
+        decision's reason (why a difference was accepted)."""
         record = self.get(request_id)
         if record is None or record.status != "pending":
             return "gone"
         if record.recorded_by == approver:
             return "own"
+        if record.recorded_at < recorded_after:
+            self.expire(recorded_after, now, citizen_pk=record.citizen_pk)
+            return "expired"
         with self._db.begin() as conn:
             taken = conn.execute(
                 update(_request)
-                .where(_request.c.id == request_id, _request.c.status == "pending", _request.c.recorded_by != approver)
-                .values(status="approved", decided_by=approver, decided_at=now)
+                .where(
+                    _request.c.id == request_id,
+                    _request.c.status == "pending",
+                    _request.c.recorded_by != approver,
+                    _request.c.recorded_at >= recorded_after,
+                )
+                .values(status="approved", decided_by=approver, decided_at=now, decision_reason=reason)
             ).rowcount
             if taken != 1:
                 return "gone"
@@ -186,3 +221,16 @@ class Verifications:
                 .values(status="void", decided_by=decider, decided_at=now, decision_reason=reason)
             )
         return result.rowcount == 1
+
+    def expire(self, recorded_before: int, now: int, *, citizen_pk: str | None = None) -> int:
+        """Open records older than the desk allows become `expired`; how many did."""
+        condition = [_request.c.status == "pending", _request.c.recorded_at < recorded_before]
+        if citizen_pk is not None:
+            condition.append(_request.c.citizen_pk == citizen_pk)
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_request)
+                .where(*condition)
+                .values(status="expired", decided_at=now, decision_reason="older than the desk allows")
+            )
+        return result.rowcount

@@ -47,6 +47,13 @@ def _staff_login(chromium, base: str, username: str, secret: str):
     return context, page
 
 
+def _type_what_the_card_says(page, birth_date: str = "1990-05-01") -> None:
+    """The test citizen's CCCD (tests.helpers.CITIZEN), as the clerk reads it."""
+    page.fill("#doc_full_name", "TRẦN THỊ BÌNH")
+    page.fill("#doc_birth_date", birth_date)
+    page.select_option("#doc_sex", "male")
+
+
 def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs_in_at_loa2(running_provider, chromium):
     rp = running_provider
     admin = _add_staff(rp.env, "root.admin", "admin")
@@ -64,6 +71,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     page.goto(f"{rp.issuer}/admin/citizens?q={rp.id_number}")
     page.click("#results a")
     page.fill("#document_number", rp.id_number)
+    _type_what_the_card_says(page)
     page.check("#data_matches")
     page.fill("#note", "CCCD checked at the counter")
     page.click("#record")
@@ -128,3 +136,32 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     )
     claims = jwt.decode(token["id_token"], options={"verify_signature": False})
     assert claims["acr"] == "LoA2" and "mfa" in claims["amr"]
+
+
+def test_the_supervisor_sees_a_difference_highlighted_and_approves_it_only_with_a_reason(running_provider, chromium):
+    rp = running_provider
+    clerk = _add_staff(rp.env, "counter.clerk", "clerk")
+    supervisor = _add_staff(rp.env, "desk.supervisor", "supervisor")
+    context, page = _staff_login(chromium, rp.issuer, "counter.clerk", clerk)
+    page.goto(f"{rp.issuer}/admin/citizens?q={rp.id_number}")
+    page.click("#results a")
+    page.fill("#document_number", rp.id_number)
+    _type_what_the_card_says(page, birth_date="1990-05-02")  # the card says the 2nd, the account the 1st
+    page.check("#data_matches")
+    page.click("#record")
+    page.wait_for_selector("#notice")
+    context.close()
+
+    context, page = _staff_login(chromium, rp.issuer, "desk.supervisor", supervisor)
+    page.goto(f"{rp.issuer}/admin/desk")
+    highlighted = page.locator("tr.difference")
+    assert highlighted.count() == 1 and highlighted.get_attribute("data-field") == "birth_date"
+    assert highlighted.locator("mark").all_inner_texts() == ["1990-05-02", "1990-05-01"]
+    assert page.locator("tr.same mark").count() == 0  # the name in capitals is no difference
+    page.click("button.approve")  # no reason: the browser keeps the form
+    assert page.locator("button.approve").count() == 1 and "Nothing waiting" not in page.content()
+    page.fill("input.approve-reason", "the account's birth day was mistyped; card seen")
+    page.click("button.approve")
+    page.wait_for_selector("#notice")
+    assert "Nothing waiting" in page.locator("#pending").inner_text()
+    context.close()

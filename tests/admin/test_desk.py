@@ -10,6 +10,9 @@ from idp.core import staff, verification
 from tests.admin.conftest import act_as
 from tests.helpers import add_citizen
 
+# What the clerk reads on the test citizen's CCCD (tests.helpers.CITIZEN).
+AS_ON_THE_CARD = {"full_name": "Trần Thị Bình", "birth_date": "1990-05-01", "sex": "male"}
+
 
 def _record(client, member, citizen_pk):
     response = client.post(
@@ -17,6 +20,7 @@ def _record(client, member, citizen_pk):
         json={
             "document_type": "cccd",
             "document_number": "001090000123",
+            **AS_ON_THE_CARD,
             "data_matches": True,
             "note": "seen at the Hoàn Kiếm counter",
         },
@@ -84,14 +88,19 @@ def test_the_store_refuses_a_stale_approval_even_when_the_change_lands_after_the
         staff.current(provider, clerk.cookie),
         citizen.id,
         document_type="cccd",
-        document_number="X1",
+        document_number=citizen.id_number,
+        **AS_ON_THE_CARD,
         data_matches=True,
     )
     with provider.store.engine.begin() as conn:  # the name is corrected behind the desk's back
         conn.execute(text("UPDATE citizen SET full_name = 'Trần Thị Bính' WHERE id = :id"), {"id": citizen.id})
 
     outcome = provider.store.verifications.approve(
-        record.id, staff.current(provider, supervisor.cookie).staff.id, clock.now(), raise_to="LoA2"
+        record.id,
+        staff.current(provider, supervisor.cookie).staff.id,
+        clock.now(),
+        raise_to="LoA2",
+        recorded_after=record.recorded_at,
     )
 
     assert outcome == "stale" and provider.store.citizens.get(citizen.id).level == "LoA1"
@@ -101,7 +110,13 @@ def test_two_supervisors_approving_at_once_have_exactly_one_winner(provider, sta
     citizen, _ = add_citizen(provider)
     clerk = staff.current(provider, staff_of("clerk").cookie)
     record = verification.record_check(
-        provider, clerk, citizen.id, document_type="cccd", document_number="X2", data_matches=True
+        provider,
+        clerk,
+        citizen.id,
+        document_type="cccd",
+        document_number=citizen.id_number,
+        **AS_ON_THE_CARD,
+        data_matches=True,
     )
     deciders = [staff.current(provider, staff_of("supervisor", username=f"sup{i}").cookie) for i in range(4)]
     barrier = threading.Barrier(len(deciders))

@@ -261,7 +261,14 @@ def test_the_registration_api_answers_a_duplicate_like_a_new_one(client, provide
 
     response = client.post("/api/registrations", json=NEW)
 
-    assert response.status_code == 202 and set(response.json()) == {"flow_id", "flow_secret", "expires_in", "next"}
+    assert response.status_code == 202 and set(response.json()) == {
+        "flow_id",
+        "flow_secret",
+        "expires_in",
+        "next",
+        "registry",
+    }
+    assert response.json()["registry"] == "off"
 
 
 def test_the_registration_api_refuses_a_flow_without_its_secret(client, provider):

@@ -81,4 +81,6 @@ def test_the_citizen_id_number_needs_its_own_scope_which_portals_do_not_get_by_d
     assert "SoDinhDanh" not in plain and "citizen_id" not in plain
     assert plain["HoVaTen"] == "Trần Thị Bình" and plain["NgayThangNamSinh"] == "01/05/1990"
     assert plain["GioiTinh"] == "Nam" and plain["SoDienThoai"] == "0912345678" and plain["loAs"] == ["LoA1"]
-    assert full["SoDinhDanh"] == full["citizen_id"] == citizen.id_number
+    # A self-registered number is declared: released as such, never under the national field name.
+    assert full["citizen_id"] == citizen.id_number and full["citizen_id_verified"] is False
+    assert "SoDinhDanh" not in full

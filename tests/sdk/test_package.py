@@ -17,6 +17,7 @@ def test_the_public_api_is_exactly_the_pinned_list():
         "AsyncPostIDClient",
         "AuthorizationDenied",
         "CallbackError",
+        "CitizenId",
         "ClientAuth",
         "ClientSecretBasic",
         "ClientSecretPost",
