@@ -74,7 +74,6 @@ class ErrorBoundary:
             fault = self.faults.classify(exc)
             if fault is not None:
                 self._note_unavailable(request, fault)
-                response = self._unavailable(request)
             else:
                 UNEXPECTED.inc()
                 log.exception(
@@ -83,9 +82,9 @@ class ErrorBoundary:
                     request.url.path,
                     scope.get("state", {}).get("request_id", "-"),
                 )
-                response = self._server_error(request)
             if started:
                 return  # too late to answer; the server ends this one response, the log has the cause
+            response = self._unavailable(request) if fault is not None else self._server_error(request)
             await response(scope, receive, send)
 
     def _note_unavailable(self, request: Request, fault: Fault) -> None:

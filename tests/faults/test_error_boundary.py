@@ -7,7 +7,9 @@ hand it a broken repository and read its log records) or through Starlette's Tes
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -15,12 +17,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 
 from idp.app import create_app
 from idp.core.provider import Provider
+from idp.store.faults import classify
 from tests.helpers import Pkce, add_portal, free_port
 
 pytestmark = pytest.mark.faults
@@ -133,3 +138,27 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_an
     assert 'idp_unavailable_total{cause="database_unavailable"}' in metrics
     assert not [r for r in caplog.records if r.exc_info], "a storage fault is one line, not a traceback"
     assert any("database_unavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+@pytest.mark.parametrize(
+    ("raised", "cause"),
+    [
+        (psycopg.errors.AdminShutdown("terminating connection due to administrator command"), "database_unavailable"),
+        (psycopg.OperationalError("connection failed: Connection refused"), "database_unavailable"),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), None),  # a defect to fix, not an outage
+        (psycopg.errors.UniqueViolation("duplicate key"), None),
+        (sqlite3.OperationalError("database or disk is full"), "storage_full"),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "storage_read_only"),
+        (sqlite3.OperationalError("no such table: x"), None),
+        (OSError(errno.ENOSPC, "No space left on device"), "storage_full"),
+        (OSError(errno.EROFS, "Read-only file system"), "storage_read_only"),
+    ],
+)
+def test_only_an_outage_or_a_full_or_read_only_disk_is_a_storage_fault_and_a_deadlock_stays_a_defect(
+    raised: BaseException, cause: str | None
+):
+    wrapped = DBAPIError.instance("UPDATE x", {}, raised, Exception) if not isinstance(raised, OSError) else raised
+
+    found = classify(wrapped)
+
+    assert (found.cause if found else None) == cause
