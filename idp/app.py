@@ -41,6 +41,7 @@ from idp.http import (
     userinfo,
 )
 from idp.http.body_limit import BodyLimit
+from idp.http.boundary import ErrorBoundary
 from idp.http.headers import security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
@@ -165,6 +166,7 @@ def create_app(provider: Provider) -> Starlette:
     app.state.published = discovery.Published(provider)
     app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)
     app.add_middleware(BodyLimit, max_bytes=provider.settings.max_body_bytes)  # before any parser, admin too
+    app.add_middleware(ErrorBoundary, faults=provider.store.faults)  # inside Observability: ids, statuses
     app.add_middleware(SecurityHeaders, hsts=provider.settings.secure_cookies)
     app.state.housekeeper = Housekeeper(provider)
     app.add_middleware(Observability, access_log_enabled=provider.settings.access_log)  # sees every routed answer
@@ -177,6 +179,8 @@ def app_from_env() -> Starlette:
     """The factory `idp serve` hands uvicorn, so each worker process opens its own provider
     (engine, key ring) from the environment. `idp serve` has already run `init`."""
     from idp.bootstrap import open_provider
+    from idp.files import keep_private
     from idp.settings import Settings
 
+    keep_private()  # `uvicorn idp.app:app_from_env` may start a worker without `idp serve`
     return create_app(open_provider(Settings.from_env()))

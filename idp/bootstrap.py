@@ -26,7 +26,7 @@ def initialise(settings: Settings) -> list[str]:
     Returns the key files it generated, so callers can say so loudly.
     """
     if settings.effective_database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = Store.open(settings.effective_database_url)
     try:
         store.migrate()

@@ -20,8 +20,12 @@ from idp.core.levels import LEVELS, LOA1
 from idp.core.scopes import SUPPORTED_SCOPES
 from idp.crypto.keys import SIGNING_ALGS
 from idp.errors import SettingsError, ValidationError
+from idp.files import keep_private, storage_warnings
 from idp.i18n import refusal
 from idp.settings import Settings, parse_issuer
+from idp.store.faults import classify as storage_fault
+
+log = logging.getLogger("idp")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,6 +125,7 @@ def _warn(settings: Settings, generated: list[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    keep_private()  # before anything is created: database, WAL, keys, outbox (SECURITY.md "Files at rest")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
@@ -227,7 +232,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # demo, lets outbound requests reach loopback unless the operator said otherwise.
         settings = settings.with_overrides(outbound_allow_private=True)
         os.environ["IDP_OUTBOUND_ALLOW_PRIVATE"] = "true"
-    generated = initialise(settings)
+    for problem in storage_warnings(settings):
+        log.warning("%s", problem)
+    try:
+        generated = initialise(settings)
+    except Exception as exc:
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        # Serve anyway: readiness says 503 and every write is a 503 until the storage is fixed.
+        log.error("could not prepare the database (%s: %s); serving, not ready", fault.cause, fault.detail)
+        generated = []
     _warn(settings, generated)
     if args.demo:
         from idp.demo import seed

@@ -169,6 +169,14 @@ class ServerError(OAuthError):
     status_code = 500
 
 
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: the authorization server is currently unable to handle the request due to
+    a temporary overloading or maintenance of the server. Answered with 503 and Retry-After."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
 class LoginRequired(OAuthError):
     """OIDC Core §3.1.2.6: the server requires end-user authentication (prompt=none)."""
 
@@ -205,14 +213,6 @@ class InvalidToken(OAuthError):
 
     error = "invalid_token"
     status_code = 401
-
-
-class TemporarilyUnavailable(OAuthError):
-    """RFC 6749 §4.1.2.1: the authorization server is currently unable to handle the request due to
-    a temporary overloading or maintenance of the server."""
-
-    error = "temporarily_unavailable"
-    status_code = 503
 
 
 class PayloadTooLarge(InvalidRequest):

@@ -36,3 +36,10 @@ SMS_BREAKER_TRIPS = Counter(
     ["budget"],
 )
 HOUSEKEEPING_PRUNED = Counter("idp_housekeeping_pruned_total", "Rows pruned by housekeeping, by table.", ["table"])
+UNAVAILABLE = Counter(
+    "idp_unavailable_total",
+    "Requests answered 503 because storage failed, by cause (database_unavailable, database_busy, storage_full,"
+    " storage_read_only).",
+    ["cause"],
+)
+UNEXPECTED = Counter("idp_unexpected_errors_total", "Requests answered 500 by the error boundary (a defect).")

@@ -130,3 +130,8 @@ JWKS_REFETCH_AT_MOST_EVERY = 60
 JWKS_FETCH_TIMEOUT = 5.0
 # 64 KiB holds dozens of RSA keys; more is not a key set.
 MAX_JWKS_BYTES = 64 * 1024
+
+# -- storage faults ----------------------------------------------------------------------------------
+# A 503 asks the client to come back after this long: a PostgreSQL restart or fail-over takes a few
+# seconds, and a shorter wait only turns every client's retry into more load on a recovering server.
+RETRY_AFTER_UNAVAILABLE = 5

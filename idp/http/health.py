@@ -1,4 +1,5 @@
-"""`/healthz` (the process answers) and `/readyz` (it can serve: database and keys reachable).
+"""`/healthz` (the process answers) and `/readyz` (it can serve: database reachable, storage
+writable, keys reachable).
 
 A load balancer sends traffic only to ready processes; an orchestrator restarts a process whose
 `/healthz` stops answering. Neither says anything about the citizen or the portals.
@@ -7,6 +8,7 @@ A load balancer sends traffic only to ready processes; an orchestrator restarts 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anyio
 from starlette.requests import Request
@@ -32,6 +34,19 @@ def _keys_reachable(request: Request) -> bool:
     return provider.settings.keys_dir.is_dir() and any(provider.settings.keys_dir.glob("*.pem"))
 
 
+async def _storage(faults: Any) -> str:
+    """A full or read-only disk still answers the ping; a remembered storage fault stays until a
+    small write goes through (`idp.store.faults`)."""
+    if faults.needs_probe:
+        try:
+            with anyio.fail_after(READY_TIMEOUT):
+                await core(faults.probe_write)
+        except Exception:
+            return "failing"
+    fault = faults.storage
+    return "ok" if fault is None else f"failing: {fault.cause}"
+
+
 async def readyz(request: Request) -> Response:
     provider = request.app.state.provider
     checks: dict[str, str] = {}
@@ -40,6 +55,7 @@ async def readyz(request: Request) -> Response:
             checks["database"] = "ok" if await core(provider.store.ping) else "failing"
     except Exception:
         checks["database"] = "failing"
+    checks["storage"] = await _storage(provider.store.faults)
     try:
         checks["keys"] = "ok" if await core(_keys_reachable, request) else "failing"
     except OSError:

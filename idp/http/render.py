@@ -3,8 +3,8 @@
 An `OAuthError` becomes a redirect to the client only when the core has proven the client's
 redirect URI (`exc.redirect_uri`); otherwise a page for people on the interactive paths, or
 the RFC 6749 JSON error for back-channel callers. A domain `Refusal` becomes the page of its
-message in the citizen's language, or the same JSON error shape. Anything unexpected is logged
-with its detail and answered as a generic `server_error`.
+message in the citizen's language, or the same JSON error shape. Anything unexpected goes on to
+the error boundary (`boundary.ErrorBoundary`): a 503 when storage failed, else a logged 500.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from idp.core.interactions import error_redirect
-from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, ServerError, UseDpopNonce
+from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, UseDpopNonce
 from idp.i18n import pick_language, t, words
 
 log = logging.getLogger("idp.http")
@@ -146,16 +146,8 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": error, "error_description": str(exc.detail)}, exc.status_code)
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    if is_page(request):
-        return error_page(request, "error.generic", 500)
-    return json_error(request, ServerError("the server could not complete the request"))
-
-
 ERROR_HANDLERS = {
     OAuthError: on_oauth_error,
     Refusal: on_refusal,
     HTTPException: on_http_error,
-    Exception: on_unexpected,
 }

@@ -6,6 +6,7 @@ database to the latest revision and is safe to run on every start.
 
 from __future__ import annotations
 
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ PING_IDLE_AFTER = 1.0
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -35,6 +37,21 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine))
     return engine
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 (its folder 0700) before SQLite does: SQLite gives the -wal and
+    -shm files the database file's mode, and would create all three by the umask (often 0644)."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps its mode; `idp serve` warns when it is loose
+    except OSError:
+        pass  # a read-only or missing folder: SQLite says so when it opens, and the start-up check warns
 
 
 def _note_checkin(_dbapi_connection: Any, record: Any) -> None:

@@ -227,14 +227,18 @@ class RefreshTokens:
             _refresh.c.consumed_at >= now - grace,
             _refresh.c.grace_used.is_(False),
         )
-        successor = select(_refresh.c.replaced_by).where(*eligible).scalar_subquery()
         with self._db.begin() as conn:
-            # Killing the unused successor is the race's one winner; only then is the old token touched,
-            # so a loser has written nothing and no rollback is needed (none may be: a unit of work
-            # shares this transaction).
+            # Rows are locked in one order on every path: the presented token's first, then its
+            # successor's, as a rotation takes them. Killing the successor first deadlocked on
+            # PostgreSQL against a request whose failed rotation had waited for, and so still held,
+            # the presented token's row. A loser holds a lock for a moment and has written nothing,
+            # so no rollback is needed (none may be: a unit of work shares this transaction).
+            old = conn.execute(select(_refresh.c.replaced_by).where(*eligible).with_for_update()).first()
+            if old is None or old.replaced_by is None:
+                return None
             killed = conn.execute(
                 update(_refresh)
-                .where(_refresh.c.token_digest == successor, _refresh.c.consumed_at.is_(None))
+                .where(_refresh.c.token_digest == old.replaced_by, _refresh.c.consumed_at.is_(None))
                 .values(consumed_at=now)
             ).rowcount
             if killed != 1:

@@ -15,6 +15,7 @@ from idp.store.devices import KnownDevices
 from idp.store.directories import CitizenDirectory, ClientDirectory
 from idp.store.engine import make_engine, migrate
 from idp.store.factors import Authenticators, Challenges, RecoveryCodes
+from idp.store.faults import StorageFaults
 from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
 from idp.store.limits import AttemptBudgets, AuthFailures, RateCounters
@@ -31,6 +32,7 @@ class Store:
         `sealer` seals what the outbox holds (without one, nothing can be queued)."""
         self.engine = engine
         self.db = db = Database(engine)
+        self.faults = StorageFaults(lambda: self.engine)
         self.citizens = Citizens(db)
         self.clients = Clients(db, clock or SystemClock())
         self.sessions = BrowserSessions(db)

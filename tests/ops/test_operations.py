@@ -33,7 +33,7 @@ def test_readyz_reports_the_database_and_keys_reachable(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "keys": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "storage": "ok", "keys": "ok"}
 
 
 def test_readyz_is_unavailable_when_the_database_is_gone(client, provider):

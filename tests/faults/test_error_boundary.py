@@ -1,0 +1,164 @@
+"""The error boundary: a defect is one complete 500 (the connection stays usable, one traceback in
+the log); a database that cannot be reached is a 503 with Retry-After, on JSON routes and pages.
+
+The provider runs in a real uvicorn on 127.0.0.1 (in a thread of this process, so the test can
+hand it a broken repository and read its log records) or through Starlette's TestClient.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
+
+from idp.app import create_app
+from idp.core.provider import Provider
+from idp.store.faults import classify
+from tests.helpers import Pkce, add_portal, free_port
+
+pytestmark = pytest.mark.faults
+
+
+class BrokenRepository:
+    """A repository whose every method fails the way a bug would (not a storage fault)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"injected defect: {name} is broken")
+
+
+@contextmanager
+def served(provider: Provider) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(provider), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def _bogus_code_exchange(http: httpx.Client, base: str, portal: Any) -> httpx.Response:
+    return http.post(
+        f"{base}/token",
+        auth=portal.basic,
+        data={
+            "grant_type": "authorization_code",
+            "code": "no-such-code",
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": Pkce().verifier,
+        },
+    )
+
+
+def test_a_defect_is_one_complete_500_and_the_next_request_on_the_connection_succeeds(
+    provider: Provider, caplog: pytest.LogCaptureFixture
+):
+    portal = add_portal(provider)
+    provider.store.grants = BrokenRepository()  # type: ignore[assignment]
+    caplog.set_level(logging.INFO)
+    connections: list[object] = []
+
+    with served(provider) as base, httpx.Client(timeout=10) as http:
+        failed = _bogus_code_exchange(http, base, portal)
+        connections.append(failed.extensions.get("network_stream"))
+        after = http.get(f"{base}/healthz")
+        connections.append(after.extensions.get("network_stream"))
+    tracebacks = [r for r in caplog.records if r.exc_info and "injected defect" in str(r.exc_info[1])]
+
+    assert failed.status_code == 500 and failed.json()["error"] == "server_error"
+    assert "injected defect" not in failed.text
+    assert failed.headers["x-request-id"]
+    assert after.status_code == 200
+    assert connections[0] is not None and connections[0] is connections[1], "the client had to open a new connection"
+    assert len(tracebacks) == 1, [r.getMessage() for r in tracebacks]
+    assert failed.headers["x-request-id"] in tracebacks[0].getMessage()
+
+
+def _unreachable(provider: Provider) -> None:
+    """Point the store at a database that is not there: PostgreSQL on a closed port, SQLite in a
+    folder that does not exist."""
+    url = provider.store.engine.url
+    provider.store.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        provider.store.engine = create_engine(url.set(database="/nonexistent/dir/idp.sqlite3"))
+    else:
+        provider.store.engine = create_engine(url.set(port=free_port()), connect_args={"connect_timeout": 2})
+    provider.store.db.engine = provider.store.engine
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_and_authorize(
+    client: Any, provider: Provider, caplog: pytest.LogCaptureFixture
+):
+    portal = add_portal(provider)
+    provider.store.clients.get(portal.client_id)  # cached, as in a warm process
+    _unreachable(provider)
+    caplog.set_level(logging.INFO)
+
+    token = _bogus_code_exchange(client, "", portal)
+    page = client.get(
+        "/authorize",
+        params={
+            "client_id": portal.client_id,
+            "redirect_uri": portal.redirect_uri,
+            "response_type": "code",
+            "scope": "openid",
+            "state": "s",
+            "nonce": "n",
+            "code_challenge": Pkce().challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    ready = client.get("/readyz")
+    metrics = client.get("/metrics").text
+
+    assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
+    assert token.headers["retry-after"] == "5"
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert page.headers["content-type"].startswith("text/html")
+    assert ready.status_code == 503
+    assert 'idp_unavailable_total{cause="database_unavailable"}' in metrics
+    assert not [r for r in caplog.records if r.exc_info], "a storage fault is one line, not a traceback"
+    assert any("database_unavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+@pytest.mark.parametrize(
+    ("raised", "cause"),
+    [
+        (psycopg.errors.AdminShutdown("terminating connection due to administrator command"), "database_unavailable"),
+        (psycopg.OperationalError("connection failed: Connection refused"), "database_unavailable"),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), None),  # a defect to fix, not an outage
+        (psycopg.errors.UniqueViolation("duplicate key"), None),
+        (sqlite3.OperationalError("database or disk is full"), "storage_full"),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "storage_read_only"),
+        (sqlite3.OperationalError("no such table: x"), None),
+        (OSError(errno.ENOSPC, "No space left on device"), "storage_full"),
+        (OSError(errno.EROFS, "Read-only file system"), "storage_read_only"),
+    ],
+)
+def test_only_an_outage_or_a_full_or_read_only_disk_is_a_storage_fault_and_a_deadlock_stays_a_defect(
+    raised: BaseException, cause: str | None
+):
+    wrapped = DBAPIError.instance("UPDATE x", {}, raised, Exception) if not isinstance(raised, OSError) else raised
+
+    found = classify(wrapped)
+
+    assert (found.cause if found else None) == cause
