@@ -129,6 +129,10 @@ class Served:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.env['IDP_METRICS_ADDRESS']}/metrics"
+
     def start(self, ready: bool = True) -> None:
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
@@ -176,6 +180,7 @@ def provider_env(tmp_path: Path, keys_dir: Path, database_url: str, data_dir: Pa
         IDP_PASSWORD_PROFILE="tests",
         IDP_ACCESS_LOG="false",
         IDP_LOG_FORMAT="text",
+        IDP_METRICS_ADDRESS=f"127.0.0.1:{free_port()}",  # the Prometheus listener, apart from the public port
     )
     return env
 

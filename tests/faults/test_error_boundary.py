@@ -106,7 +106,7 @@ def _unreachable(provider: Provider) -> None:
 
 
 def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_and_authorize(
-    client: Any, provider: Provider, caplog: pytest.LogCaptureFixture
+    client: Any, provider: Provider, metrics: Any, caplog: pytest.LogCaptureFixture
 ):
     portal = add_portal(provider)
     provider.store.clients.get(portal.client_id)  # cached, as in a warm process
@@ -128,14 +128,14 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_an
         },
     )
     ready = client.get("/readyz")
-    metrics = client.get("/metrics").text
+    scraped = metrics()
 
     assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
     assert token.headers["retry-after"] == "5"
     assert page.status_code == 503 and page.headers["retry-after"] == "5"
     assert page.headers["content-type"].startswith("text/html")
     assert ready.status_code == 503
-    assert 'idp_unavailable_total{cause="database_unavailable"}' in metrics
+    assert 'idp_unavailable_total{cause="database_unavailable"}' in scraped
     assert not [r for r in caplog.records if r.exc_info], "a storage fault is one line, not a traceback"
     assert any("database_unavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 

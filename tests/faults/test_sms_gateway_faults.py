@@ -208,7 +208,9 @@ def test_a_gateway_down_for_an_hour_still_delivers_the_notice_and_drops_the_expi
     notice_posts = gateway.posts_by_key[next(k for k, b in gateway.delivered.items() if b["to"] == citizen.phone)]
     assert notice_posts > 5  # the old schedule gave up after 5 tries, 185 s into the outage
 
-    again = registration.register(provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi")
+    again = registration.register(
+        provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi"
+    ).flow
     worker.drain_once(clock.now())
 
     assert again.flow_id and len(_to(gateway, NEWCOMER_PHONE)) == 1  # the flow expired: registering again works at once
@@ -217,7 +219,9 @@ def test_a_gateway_down_for_an_hour_still_delivers_the_notice_and_drops_the_expi
 def test_after_an_outage_that_outlived_a_code_the_citizens_resend_is_delivered_at_once(
     provider, clock, gateway, make_worker
 ):
-    started = registration.register(provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi")
+    started = registration.register(
+        provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi"
+    ).flow
     gateway.down_until = clock.now() + 600  # longer than the old 5 tries (185 s), shorter than the flow
     worker = make_worker(delivery_timeout=1)
     _drain_through(worker, clock, clock.now() + 120)
@@ -237,7 +241,9 @@ def test_after_an_outage_that_outlived_a_code_the_citizens_resend_is_delivered_a
 def test_a_code_still_valid_when_the_gateway_returns_is_delivered_and_completes_the_registration(
     provider, clock, gateway, make_worker
 ):
-    started = registration.register(provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi")
+    started = registration.register(
+        provider, NEWCOMER, "mây trắng bay qua đồi xanh", client_ip="10.0.0.1", lang="vi"
+    ).flow
     gateway.down_until = clock.now() + 250  # past the old 5 tries (185 s), inside the code's 5 minutes
     worker = make_worker(delivery_timeout=1)
 

@@ -72,7 +72,7 @@ def test_a_full_data_folder_is_503_with_readiness_503_and_one_log_line_then_reco
                 answers = [_authorize(http, served.url, client_id) for _ in range(60)]
                 full = [a for a in answers if a.status_code == 503]
                 ready_when_full = _ready(served.url)
-                metrics = http.get(f"{served.url}/metrics").text
+                metrics = http.get(served.metrics_url).text
                 filler.unlink()
                 recovered = _until(lambda: _ready(served.url).status_code == 200)
                 after = _authorize(http, served.url, client_id)
@@ -104,7 +104,7 @@ def test_a_read_only_data_folder_warns_at_start_and_is_503_until_it_is_writable(
                 ready_when_read_only = _ready(served.url)
                 page = _authorize(http, served.url, client_id)
                 token = _token(http, served.url, client_id, secret)
-                metrics = http.get(f"{served.url}/metrics").text
+                metrics = http.get(served.metrics_url).text
                 remount(data, "rw")
                 recovered = _until(lambda: _ready(served.url).status_code == 200)
                 after = _authorize(http, served.url, client_id)
