@@ -23,6 +23,7 @@ from idp.delivery.message import Message
 from idp.delivery.senders import Sender
 from idp.metrics import OUTBOX_GIVEN_UP
 from idp.settings import Settings
+from idp.store.faults import classify
 from idp.store.outbox import OutboxRecord, OutboxRepository
 
 log = logging.getLogger("idp.delivery")
@@ -189,13 +190,25 @@ class OutboxWorker:
         """Drain in a worker thread every `poll_interval` seconds, or sooner when woken, until `stop`."""
         self._woken = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        failing: str | None = None  # the storage fault being waited out, logged once when it starts
         try:
             while not stop.is_set():
                 self._woken.clear()
                 try:
                     await asyncio.to_thread(self.drain_once, self._clock.now())
-                except Exception:
-                    log.exception("draining the outbox failed; trying again in %s s", poll_interval)
+                    if failing is not None:
+                        log.warning("the outbox is reachable again after %s; sending resumes", failing)
+                        failing = None
+                except Exception as exc:
+                    fault = classify(exc)
+                    if fault is None:
+                        log.exception("draining the outbox failed; trying again in %s s", poll_interval)
+                    elif fault.cause != failing:
+                        # An outage is one line, not a traceback every poll in every process.
+                        log.warning(
+                            "outbox paused: %s (%s); trying every %s s", fault.cause, fault.detail, poll_interval
+                        )
+                        failing = fault.cause
                 await _first_of(stop, self._woken, timeout=poll_interval)
         finally:
             self._loop = None

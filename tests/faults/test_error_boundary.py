@@ -7,6 +7,7 @@ hand it a broken repository and read its log records) or through Starlette's Tes
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import sqlite3
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from idp.app import create_app
 from idp.core.provider import Provider
+from idp.delivery import OutboxWorker, senders_from_settings
 from idp.store.faults import classify
 from tests.helpers import Pkce, add_portal, free_port
 
@@ -162,3 +164,38 @@ def test_only_an_outage_or_a_full_or_read_only_disk_is_a_storage_fault_and_a_dea
     found = classify(wrapped)
 
     assert (found.cause if found else None) == cause
+
+
+def test_the_outbox_worker_logs_an_outage_once_not_a_traceback_every_poll(
+    provider: Provider, caplog: pytest.LogCaptureFixture
+):
+    """Every process polls the outbox every 2 s; an hour's outage was 1,800 tracebacks per process."""
+    engine = provider.store.engine
+    worker = OutboxWorker.from_settings(
+        provider.store.outbox,
+        senders_from_settings(provider.settings, provider.clock),
+        provider.settings,
+        provider.clock,
+    )
+    caplog.set_level(logging.INFO, logger="idp.delivery")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop, poll_interval=0.05))
+        await asyncio.sleep(0.1)
+        _unreachable(provider)
+        await asyncio.sleep(1.0)  # about 20 polls against the missing database
+        provider.store.engine.dispose()
+        provider.store.engine = provider.store.db.engine = engine
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+    asyncio.run(scenario())
+    worker.close()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "idp.delivery"]
+    assert [line for line in lines if line.startswith("outbox paused: database_unavailable")], lines
+    assert len([line for line in lines if line.startswith("outbox paused")]) == 1, lines
+    assert not [r for r in caplog.records if r.exc_info], "an outage is a line, not a traceback"
+    assert any("reachable again" in line for line in lines), lines
