@@ -122,7 +122,7 @@ class ErrorBoundary:
         request: Request, error: ServerError | TemporarilyUnavailable, message_key: str, headers: dict[str, str]
     ) -> Response:
         try:
-            if is_page(request):
+            if _wants_page(request):
                 response: Response = error_page(request, message_key, error.status_code)
             else:
                 error.headers = headers
@@ -132,3 +132,9 @@ class ErrorBoundary:
             response = PlainTextResponse(error.description, status_code=error.status_code, headers=NO_STORE)
         response.headers.update(headers)
         return response
+
+
+def _wants_page(request: Request) -> bool:
+    """Citizen pages and the staff console's pages get a page; the admin API and OAuth get JSON."""
+    path = request.url.path
+    return is_page(request) or (path.startswith("/admin") and not path.startswith("/admin/api"))

@@ -28,7 +28,7 @@ from idp.app import create_app
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
 from idp.store.faults import classify
-from tests.helpers import Pkce, add_portal, free_port
+from tests.helpers import Pkce, add_portal, csrf_of, free_port
 
 pytestmark = pytest.mark.faults
 
@@ -199,3 +199,15 @@ def test_the_outbox_worker_logs_an_outage_once_not_a_traceback_every_poll(
     assert len([line for line in lines if line.startswith("outbox paused")]) == 1, lines
     assert not [r for r in caplog.records if r.exc_info], "an outage is a line, not a traceback"
     assert any("reachable again" in line for line in lines), lines
+
+
+def test_the_staff_console_gets_a_page_when_the_database_is_unreachable(client: Any, provider: Provider):
+    form = client.get("/admin/login")
+    _unreachable(provider)
+
+    answer = client.post(
+        "/admin/login", data={"csrf_token": csrf_of(form.text), "username": "clerk", "password": "any password"}
+    )
+
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.headers["content-type"].startswith("text/html")
