@@ -52,6 +52,6 @@ def test_an_https_issuer_with_postgresql_is_a_production_set_up():
 def test_every_setting_is_documented_in_the_readme_table():
     readme = Path("README.md").read_text(encoding="utf-8")
 
-    missing = [name for name, _, _ in documented_settings() if f"`{name}`" not in readme]
+    missing = [name for name, _, _ in documented_settings() if f"| `{name}` |" not in readme]
 
     assert missing == []
