@@ -123,23 +123,13 @@ def register(
             started = flows.start(provider, "register", None, data)
             _tell_holders(provider, str(values["id_number"]), phone, lang)
             return Registration(started, answer)
-        started = flows.start(provider, "register", retried.id, {**data, "password_hash": password_hash})
-        otp.send_code(
-            provider,
-            citizen_id=retried.id,
-            purpose="register",
-            destination=phone,
-            flow_id=started.flow_id,
-            client_ip=client_ip,
-            lang=lang,
-            reserved=True,
-            deliver=deliver,
-        )
-        return Registration(started, answer)
-    started = flows.start(provider, "register", citizen.id, data)
+        account_id, flow_data = retried.id, {**data, "password_hash": password_hash}
+    else:
+        account_id, flow_data = citizen.id, data
+    started = flows.start(provider, "register", account_id, flow_data)
     otp.send_code(
         provider,
-        citizen_id=citizen.id,
+        citizen_id=account_id,
         purpose="register",
         destination=phone,
         flow_id=started.flow_id,

@@ -51,16 +51,9 @@ def token_hash(value: str, alg: str) -> str:
     return b64url(half)
 
 
-def verify(
-    token: str,
-    keys: KeyRing,
-    *,
-    typ: str,
-    issuer: str,
-    audience: str,
-    now: int,
-    leeway: int,
-) -> dict[str, Any]:
+def _our_key(token: str, keys: KeyRing, typ: str) -> SigningKey:
+    """The key of ours that `token`'s header names, with its `typ` as expected and the algorithm the
+    key was generated for: `none`, HMAC and algorithm confusion never reach a signature check."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -74,6 +67,20 @@ def verify(
         raise BadToken("unknown kid")
     if header.get("alg") != key.alg:
         raise BadToken("algorithm does not match the key")
+    return key
+
+
+def verify(
+    token: str,
+    keys: KeyRing,
+    *,
+    typ: str,
+    issuer: str,
+    audience: str,
+    now: int,
+    leeway: int,
+) -> dict[str, Any]:
+    key = _our_key(token, keys, typ)
     try:
         claims = jwt.decode(
             token,
@@ -106,15 +113,7 @@ def verify_ignoring_expiry(
 ) -> dict[str, Any]:
     """Signature, algorithm, `typ`, `iss` and `nbf`: for an `id_token_hint`, which may have expired
     (OIDC Core §3.1.2.1, RP-Initiated Logout §2) and whose audience the caller judges."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise BadToken(f"malformed: {exc}") from None
-    if header.get("crit") or header.get("typ") != typ:
-        raise BadToken("unexpected header")
-    key = keys.find(str(header.get("kid", "")))
-    if key is None or header.get("alg") != key.alg:
-        raise BadToken("unknown key or algorithm")
+    key = _our_key(token, keys, typ)
     try:
         claims = jwt.decode(
             token,
@@ -139,13 +138,7 @@ def renewed(token: str, keys: KeyRing, *, typ: str, now: int, lifetime: int) -> 
     """The same token signed again with `iat` now and `exp` `lifetime` later, by today's key for its
     algorithm; every other claim (`jti` included) kept. Only for a token this provider signed and kept
     (a back-channel logout token waiting in the outbox): one that does not verify is refused."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise BadToken(f"malformed: {exc}") from None
-    key = keys.find(str(header.get("kid", "")))
-    if header.get("typ") != typ or key is None or header.get("alg") != key.alg:
-        raise BadToken("not one of ours")
+    key = _our_key(token, keys, typ)
     try:
         claims = jwt.decode(
             token,

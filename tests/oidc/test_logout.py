@@ -67,6 +67,18 @@ def receivers():
         receiver.server.shutdown()
 
 
+def _portal_sdk(client, clock, portal) -> PostIDClient:
+    """The portal's side, on the test's clock, reaching the provider through the test client."""
+    return PostIDClient(
+        "https://idp.test",
+        portal.client_id,
+        client_secret=portal.secret,
+        redirect_uri=portal.redirect_uri,
+        http_client=client,
+        clock=clock.now,
+    )
+
+
 def _login(client, portal, citizen, password):
     pkce = Pkce()
     callback = login_and_consent(client, portal, citizen.id_number, password, pkce, scope="openid offline_access")
@@ -135,14 +147,7 @@ def test_one_logout_ends_the_session_at_every_portal_by_back_channel(client, clo
 
     for receiver, portal in zip(receivers, (first, second), strict=False):
         [logout_token] = receiver.wait(1)
-        sdk = PostIDClient(
-            "https://idp.test",
-            portal.client_id,
-            client_secret=portal.secret,
-            redirect_uri=portal.redirect_uri,
-            http_client=client,
-            clock=clock.now,
-        )
+        sdk = _portal_sdk(client, clock, portal)
         validated = sdk.validate_logout_token(logout_token)
         assert validated.sid
         with pytest.raises(ReplayedToken):
@@ -180,14 +185,7 @@ def test_a_portal_down_for_an_hour_gets_a_logout_token_it_still_accepts(client, 
     provider.wake_outbox()
     [late] = receivers[0].wait(1)
 
-    sdk = PostIDClient(
-        "https://idp.test",
-        portal.client_id,
-        client_secret=portal.secret,
-        redirect_uri=portal.redirect_uri,
-        http_client=client,
-        clock=clock.now,
-    )
+    sdk = _portal_sdk(client, clock, portal)
     validated = sdk.validate_logout_token(late)
     assert validated.sid and validated.sub
 
