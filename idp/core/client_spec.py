@@ -174,9 +174,9 @@ def validate(spec: ClientSpec, *, allow_internal_targets: bool = False) -> Clien
 
 
 def _check_profile(spec: ClientSpec) -> bool:
-    """Whether the client is a FAPI 2.0 one, which takes PAR (§5.3.2.2-1) and DPoP-bound tokens
-    (§5.3.2.1-4, DPoP since mutual TLS is not offered): both are switched on whatever was asked.
-    Its only authentication is `private_key_jwt` (§5.3.2.1-5) and its ID tokens are signed with
+    """Whether the client is a FAPI 2.0 one, which must push its requests (PAR) and gets only
+    sender-constrained tokens (DPoP, since mutual TLS is not offered): both are switched on whatever
+    was asked. Its only authentication is `private_key_jwt` and its ID tokens are signed with
     an algorithm of §5.4.1 (of those, this provider's keys sign ES256)."""
     if spec.profile not in PROFILES:
         raise ValidationError("profile", "choice")

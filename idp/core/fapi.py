@@ -6,7 +6,8 @@ single-use PAR request URIs, DPoP nonces). The rest is per client, because porta
 before it sign assertions with RS256, send `aud` = the token endpoint and rely on refresh-token
 rotation: `client_spec.validate` fixes the registration (PAR, DPoP, `private_key_jwt`, an ID
 token algorithm of §5.4.1), and the functions here are the run-time differences, each named for
-the clause it applies. Mutual TLS (§5.3.3.4 and the MTLS options) is not offered.
+the clause it applies. Mutual TLS (the profile's other sender-constraining and client authentication
+method) is not offered: DPoP and `private_key_jwt` are.
 """
 
 from __future__ import annotations

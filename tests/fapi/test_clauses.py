@@ -21,7 +21,7 @@ def _claims(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-# -- §5.3.2.2-1: pushed authorization requests only -----------------------------------------------
+# -- §5.3.2.2: pushed authorization requests only ---------------------------------------------------
 
 
 def test_a_fapi2_portal_cannot_send_a_plain_authorization_request(client, fapi):
@@ -42,7 +42,7 @@ def test_a_fapi2_portal_cannot_send_a_plain_authorization_request(client, fapi):
     assert pushed.status_code == 201 and pushed.json()["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
 
 
-# -- §5.3.2.2-2/-3: PKCE with S256 -------------------------------------------------------------------
+# -- §5.3.2.2: PKCE with S256 only ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("changes", [{"code_challenge": None}, {"code_challenge_method": "plain"}])
@@ -178,7 +178,7 @@ def test_a_fapi2_portals_id_tokens_are_signed_es256(fapi, citizen):
     assert jwt.get_unverified_header(id_token)["alg"] == "ES256"
 
 
-# -- §5.3.2.1-4 (sender-constrained tokens, by DPoP) ---------------------------------------------
+# -- §5.3.2.1: sender-constrained tokens only (by DPoP) ------------------------------------------
 
 
 def test_a_fapi2_token_request_without_a_dpop_proof_is_refused(fapi, citizen):
@@ -276,7 +276,7 @@ def test_a_fapi2_refresh_token_is_the_clients_own(fapi, citizen, client, provide
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
 
 
-# -- §5.3.2.1-1 / RFC 8414: discovery names exactly what is accepted ---------------------------------
+# -- §5.3.2.1 / RFC 8414: discovery names exactly what is accepted ---------------------------------
 
 
 def test_discovery_names_exactly_the_algorithms_each_check_accepts(client):

@@ -33,7 +33,10 @@ def test_a_fapi2_portal_gets_par_and_dpop_whatever_it_asked_for():
 @pytest.mark.parametrize(
     "changes, field",
     [
-        ({"auth_method": "client_secret_basic", "jwks": None}, "auth_method"),  # §5.3.2.1-5: private_key_jwt only
+        (
+            {"auth_method": "client_secret_basic", "jwks": None},
+            "auth_method",
+        ),  # §5.3.2.1: private_key_jwt (or mTLS, not offered)
         ({"auth_method": "none", "jwks": None}, "auth_method"),
         ({"id_token_alg": "RS256"}, "id_token_alg"),  # §5.4.1
     ],
