@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from idp import admin_cli, ops_cli
 from idp.bootstrap import development_warnings, initialise, open_provider
 from idp.core.accounts import CitizenDeclaration, add_active_citizen
-from idp.core.client_spec import AUTH_METHODS, GRANT_TYPES, SUBJECT_TYPES, ClientSpec, parse_jwks
+from idp.core.client_spec import AUTH_METHODS, GRANT_TYPES, PROFILES, SUBJECT_TYPES, ClientSpec, parse_jwks
 from idp.core.clients import register_client
 from idp.core.levels import LEVELS, LOA1
 from idp.core.scopes import SUPPORTED_SCOPES
@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     add_client.add_argument("--backchannel-logout-uri")
     add_client.add_argument("--require-par", action="store_true")
     add_client.add_argument("--require-dpop", action="store_true")
+    add_client.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=PROFILES[0],
+        help="fapi2: the FAPI 2.0 Security Profile (PAR, DPoP, private_key_jwt with aud = the issuer, no RS256,"
+        " no refresh rotation, codes <= 60 s, access tokens <= 10 min); needs --auth-method private_key_jwt",
+    )
     add_client.add_argument(
         "--min-level",
         choices=LEVELS,
@@ -155,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     backchannel_logout_uri=args.backchannel_logout_uri,
                     require_par=args.require_par,
                     require_dpop=args.require_dpop,
+                    profile=args.profile,
                     min_level=args.min_level,
                     auth_method=args.auth_method,
                     scopes=args.scopes or (),
@@ -166,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "name": created.client.name,
                 "auth_method": created.client.auth_method,
                 "redirect_uris": list(created.client.redirect_uris),
+                "profile": created.client.profile,
             }
             if created.secret:
                 out["client_secret"] = created.secret

@@ -48,6 +48,9 @@ def _client(c: ClientRecord) -> dict[str, Any]:
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "jwks_uri": c.jwks_uri,
         "public": c.is_public,
+        "profile": c.profile,
+        "require_par": c.require_par,
+        "require_dpop": c.require_dpop,
     }
 
 

@@ -2,9 +2,9 @@
 
 Only the fields named here are read, so a form or JSON body can never set a setting it was not
 meant to (mass assignment): the subject type, sector, PAR and DPoP requirements and the client id
-are for the CLI alone. The console joins a field's repeated values with newlines before this
-reads them; the API may send a list or one whitespace-separated string, and the JWKS as an
-object or as JSON text.
+are for the CLI alone; the profile (`fapi2` switches PAR and DPoP on) is read here. The console
+joins a field's repeated values with newlines before this reads them; the API may send a list or
+one whitespace-separated string, and the JWKS as an object or as JSON text.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from idp.core.client_spec import ClientSpec, parse_jwks
+from idp.core.fapi import STANDARD
 from idp.core.levels import LOA1
 
 __all__ = ["client_spec"]
@@ -46,4 +47,5 @@ def client_spec(data: Mapping[str, Any]) -> ClientSpec:
         id_token_alg=text("id_token_alg") or "ES256",
         jwks=jwks,
         jwks_uri=text("jwks_uri") or None,
+        profile=text("profile") or STANDARD,
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from idp.core.client_spec import GRANT_TYPES
+from idp.core.client_spec import GRANT_TYPES, PROFILES
 from idp.core.levels import LEVELS, LOA1
 from idp.core.staff import ADMIN_SCOPES, PERMISSIONS, STAFF_ONLY
 
@@ -52,6 +52,13 @@ _CLIENT_FORM = {
             "the registered one",
         },
         "jwks_uri": {"type": "string", "format": "uri"},
+        "profile": {
+            "type": "string",
+            "enum": list(PROFILES),
+            "default": PROFILES[0],
+            "description": "set at registration only; fapi2 (FAPI 2.0 Security Profile) needs private_key_jwt and "
+            "an ES256 ID token, and switches PAR and DPoP on",
+        },
     },
 }
 _CHECK = {

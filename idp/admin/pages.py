@@ -21,7 +21,7 @@ from idp.admin.guard import (
     templates,
 )
 from idp.core import audit, keys, portal_admin, staff, verification
-from idp.core.client_spec import GRANT_TYPES
+from idp.core.client_spec import GRANT_TYPES, PROFILES
 from idp.core.levels import LEVELS, LOA2
 from idp.core.params import Params
 from idp.core.policy import DEVICE_TTL
@@ -43,6 +43,7 @@ templates.env.globals["levels"] = LEVELS  # the pickers on the client forms
 templates.env.globals["signing_algs"] = SIGNING_ALGS
 templates.env.globals["verified_level"] = LOA2  # what the desk raises an account to
 templates.env.globals["grant_types"] = GRANT_TYPES
+templates.env.globals["profiles"] = PROFILES
 
 
 def _agent(request: Request) -> str:

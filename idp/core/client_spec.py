@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.core.fapi import FAPI2, FAPI_ALGS, PROFILES, STANDARD
 from idp.core.levels import LOA1, is_level
 from idp.core.scopes import DEFAULT_CLIENT_SCOPES, SUPPORTED_SCOPES
 from idp.crypto.keys import SIGNING_ALGS
@@ -24,6 +25,7 @@ from idp.store.records import ClientRecord
 __all__ = [
     "AUTH_METHODS",
     "GRANT_TYPES",
+    "PROFILES",
     "SUBJECT_TYPES",
     "ClientSpec",
     "check_redirect_uri",
@@ -62,6 +64,7 @@ class ClientSpec:
     require_par: bool = False
     require_dpop: bool = False
     min_level: str = LOA1
+    profile: str = STANDARD
 
     @classmethod
     def of(cls, client: ClientRecord) -> ClientSpec:
@@ -83,6 +86,7 @@ class ClientSpec:
             require_par=client.require_par,
             require_dpop=client.require_dpop,
             min_level=client.min_level,
+            profile=client.profile,
         )
 
 
@@ -147,8 +151,11 @@ def validate(spec: ClientSpec, *, allow_internal_targets: bool = False) -> Clien
         raise ValidationError("jwks", "required")
     if "authorization_code" in grants and "openid" not in scopes:
         raise ValidationError("scope", "choice")
+    fapi2 = _check_profile(spec)
     return replace(
         spec,
+        require_par=spec.require_par or fapi2,
+        require_dpop=spec.require_dpop or fapi2,
         name=spec.name.strip(),
         redirect_uris=tuple(check_redirect_uri(u) for u in spec.redirect_uris),
         post_logout_redirect_uris=tuple(
@@ -164,6 +171,22 @@ def validate(spec: ClientSpec, *, allow_internal_targets: bool = False) -> Clien
         if spec.backchannel_logout_uri
         else None,
     )
+
+
+def _check_profile(spec: ClientSpec) -> bool:
+    """Whether the client is a FAPI 2.0 one, which must push its requests (PAR) and gets only
+    sender-constrained tokens (DPoP, since mutual TLS is not offered): both are switched on whatever
+    was asked. Its only authentication is `private_key_jwt` and its ID tokens are signed with
+    an algorithm of §5.4.1 (of those, this provider's keys sign ES256)."""
+    if spec.profile not in PROFILES:
+        raise ValidationError("profile", "choice")
+    if spec.profile != FAPI2:
+        return False
+    if spec.auth_method != "private_key_jwt":
+        raise ValidationError("auth_method", "fapi2")
+    if spec.id_token_alg not in FAPI_ALGS:
+        raise ValidationError("id_token_alg", "fapi2")
+    return True
 
 
 def _check_jwks(jwks: Mapping[str, Any] | None) -> None:

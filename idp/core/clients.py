@@ -9,14 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idp.core import fapi
 from idp.core.client_spec import ClientSpec, validate
 from idp.core.policy import ASSERTION_MAX_LIFETIME
 from idp.core.provider import Provider
-from idp.crypto.assertions import assertion_kid, verify_client_assertion
+from idp.crypto.assertions import ASSERTION_ALGS, assertion_kid, verify_client_assertion
 from idp.crypto.jwts import BadToken
 from idp.crypto.opaque import digest, matches, new_token
 from idp.errors import InvalidClient, InvalidRequest
 from idp.store.records import ClientRecord
+
+# What a client assertion may be signed with (a FAPI 2.0 client's: `fapi.FAPI_ALGS`); discovery names them.
+ASSERTION_SIGNING_ALGS = ASSERTION_ALGS
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def register_client(provider: Provider, spec: ClientSpec) -> NewClient:
         require_par=spec.require_par,
         require_dpop=spec.require_dpop,
         min_level=spec.min_level,
+        profile=spec.profile,
     )
     return NewClient(client, secret)
 
@@ -91,18 +96,28 @@ def authenticate_client(provider: Provider, credentials: ClientCredentials) -> C
 
 def check_client_assertion(provider: Provider, client: ClientRecord, assertion: str) -> None:
     """RFC 7523 §3: signed by a key the client registered, `iss` = `sub` = client, `aud` the issuer
-    or the token endpoint, `exp` at most 5 minutes ahead, and a `jti` never seen before."""
+    or the token endpoint, `exp` at most 5 minutes ahead, and a `jti` never seen before.
+
+    A FAPI 2.0 client's assertion is stricter: `aud` is the issuer as a single string, never the
+    endpoint URL nor an array (§5.3.2.1-8: an array or another audience lets an assertion meant
+    for one server be replayed at another), `iat`/`nbf` at most 60 s ahead (§5.3.2.1-13), and
+    PS256, ES256 or EdDSA only (§5.4.1)."""
     now = provider.clock.now()
+    leeway = provider.settings.clock_leeway
+    strict = fapi.applies(client)
     try:
         jwks = _client_keys(provider, client, assertion_kid(assertion))
         claims = verify_client_assertion(
             assertion,
             jwks,
             client_id=client.id,
-            audiences={provider.issuer, provider.issuer + "/token"},
+            audiences={provider.issuer} if strict else {provider.issuer, provider.issuer + "/token"},
             now=now,
-            leeway=provider.settings.clock_leeway,
+            leeway=leeway,
             max_lifetime=ASSERTION_MAX_LIFETIME,
+            algorithms=fapi.FAPI_ALGS if strict else ASSERTION_ALGS,
+            audience_string_only=strict,
+            ahead=fapi.future_allowance(client, leeway),
         )
     except BadToken as exc:
         raise InvalidClient("client authentication failed", detail=f"assertion: {exc}") from None

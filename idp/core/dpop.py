@@ -1,17 +1,23 @@
 """DPoP (RFC 9449): tokens bound to a key the client proves it holds, at /token, /userinfo and /par.
 
-Each proof is fresh (`iat` within a minute), names this request (`htm`, `htu` built from the
+Each proof is fresh (`iat` within a minute; for a FAPI 2.0 client at most 60 s ahead too), is signed
+with ES256, PS256 or EdDSA (no RS256, for every client), names this request (`htm`, `htu` built from the
 issuer, never the Host header), is used once (`jti`), and carries a server nonce that rotates
 every five minutes (stateless: a keyed digest of the time window, so every process agrees).
 """
 
 from __future__ import annotations
 
+from idp.core import fapi
 from idp.core.policy import DPOP_NONCE_WINDOW, DPOP_PROOF_MAX_AGE
 from idp.core.provider import Provider
-from idp.crypto.assertions import verify_dpop_proof
+from idp.crypto.assertions import DPOP_ALGS, verify_dpop_proof
 from idp.crypto.jwts import BadToken
 from idp.errors import InvalidDpopProof, UseDpopNonce
+from idp.store.records import ClientRecord
+
+# The algorithms a proof may be signed with; discovery and the `WWW-Authenticate` challenge name them.
+ALGS = DPOP_ALGS
 
 
 def current_nonce(provider: Provider, now: int | None = None) -> str:
@@ -33,9 +39,16 @@ def _refuse(provider: Provider, exc: InvalidDpopProof | UseDpopNonce) -> Invalid
 
 
 def check_proof(
-    provider: Provider, proofs: list[str], *, method: str, path: str, access_token: str | None = None
+    provider: Provider,
+    proofs: list[str],
+    *,
+    method: str,
+    path: str,
+    access_token: str | None = None,
+    client: ClientRecord | None = None,
 ) -> str | None:
-    """The proof's key thumbprint (`jkt`), or None when the request carried no proof."""
+    """The proof's key thumbprint (`jkt`), or None when the request carried no proof. `client` is
+    the client the request is from (authenticated, or the one the access token was issued to)."""
     if not proofs:
         return None
     if len(proofs) > 1:
@@ -46,7 +59,7 @@ def check_proof(
             method=method,
             url=provider.issuer + path,
             now=provider.clock.now(),
-            leeway=provider.settings.clock_leeway,
+            leeway=fapi.future_allowance(client, provider.settings.clock_leeway),
             max_age=DPOP_PROOF_MAX_AGE,
             access_token=access_token,
         )

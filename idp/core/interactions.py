@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from idp.core import audit, factors, limits, otp, sessions
+from idp.core import audit, factors, fapi, limits, otp, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
@@ -383,7 +383,7 @@ def issue_code(provider: Provider, client: ClientRecord, request: AuthorizationR
             "code_challenge": request.code_challenge,
             "nonce": request.nonce,
             "created_at": now,
-            "expires_at": now + provider.settings.code_ttl,
+            "expires_at": now + fapi.code_ttl(client, provider.settings),
             "dpop_jkt": request.dpop_jkt,
         },
     )

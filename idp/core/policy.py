@@ -107,6 +107,17 @@ DPOP_PROOF_MAX_AGE = 60
 # Server nonces change every 5 minutes; the previous one stays good (RFC 9449 §8).
 DPOP_NONCE_WINDOW = 300
 
+# -- the FAPI 2.0 profile (FAPI 2.0 Security Profile, final; `core.fapi` applies these) ------------
+# A FAPI 2.0 client's codes live at most 60 s, whatever IDP_CODE_TTL says (§5.3.2.1-11).
+FAPI_CODE_MAX_TTL = 60
+# Its access tokens at most 10 minutes, whatever IDP_ACCESS_TOKEN_TTL says: RFC 9068's short-lived
+# JWTs, the upper end of the security policy's 5-10 min; the token is DPoP-bound and refreshable.
+FAPI_ACCESS_TOKEN_MAX_TTL = 10 * 60
+# JWTs it sends (client assertions, DPoP proofs) with `iat` or `nbf` up to 10 s ahead are accepted
+# and more than 60 s ahead refused (§5.3.2.1-13): IDP_CLOCK_LEEWAY is clamped into [10, 60] for them.
+FAPI_FUTURE_ACCEPTED = 10
+FAPI_FUTURE_REFUSED_PAST = 60
+
 # -- request bodies (IDP_MAX_BODY_BYTES is the limit everywhere else) -----------------------------
 # Path prefix → the largest body it takes, when tighter than the setting (the smaller one wins).
 # A registration is a few hundred bytes of declared identity; 16 KiB leaves room for any script.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idp.core import audit
+from idp.core import audit, dpop, fapi
 from idp.core.params import Params, RawParams
 from idp.core.policy import REFRESH_GRACE
 from idp.core.provider import Provider
@@ -68,13 +68,14 @@ def client_credentials(
     if not set(scope) <= set(allowed):
         raise InvalidScope("scope is not allowed for this client")
     now = provider.clock.now()
+    ttl = fapi.access_token_ttl(client, provider.settings)
     claims = {
         "iss": provider.issuer,
         "sub": client.id,
         "aud": provider.issuer,
         "client_id": client.id,
         "iat": now,
-        "exp": now + provider.settings.access_token_ttl,
+        "exp": now + ttl,
         "jti": new_token(provider.rng, 16),
         "scope": " ".join(scope),
     }
@@ -83,7 +84,7 @@ def client_credentials(
     return {
         "access_token": sign(claims, provider.keys.signer("ES256"), TYP_ACCESS_TOKEN),
         "token_type": "DPoP" if dpop_jkt else "Bearer",
-        "expires_in": provider.settings.access_token_ttl,
+        "expires_in": ttl,
         "scope": " ".join(scope),
     }
 
@@ -151,6 +152,8 @@ def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: 
         bound_grant = provider.store.grants.get(bound.grant_id) if bound else None
         if bound_grant is not None and bound_grant.dpop_jkt and bound_grant.dpop_jkt != dpop_jkt:
             raise InvalidGrant("the refresh token is bound to another DPoP key")
+    if fapi.applies(client):
+        return _refresh_without_rotation(provider, client, token, requested, dpop_jkt)
     successor = new_token(provider.rng, 32)
     record = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
     if record is None:
@@ -176,15 +179,37 @@ def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: 
     grant_record = provider.store.grants.get(record.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the refresh token has expired or was revoked")
-    # RFC 6749 §6: the new refresh token keeps the old one's scope; a narrower `scope`
-    # narrows only the access token issued now.
-    scope = record.scope
-    if requested is not None:
-        wanted = parse_scope(requested)
-        if not set(wanted) <= set(scope.split()):
-            raise InvalidScope("a refresh cannot widen the scope")
-        scope = " ".join(wanted)
+    scope = _refreshed_scope(record.scope, requested)
     return issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor, dpop_jkt=dpop_jkt)
+
+
+def _refreshed_scope(granted: str, requested: str | None) -> str:
+    """RFC 6749 §6: the refresh token keeps its scope; a narrower `scope` narrows only the access
+    token issued now."""
+    if requested is None:
+        return granted
+    wanted = parse_scope(requested)
+    if not set(wanted) <= set(granted.split()):
+        raise InvalidScope("a refresh cannot widen the scope")
+    return " ".join(wanted)
+
+
+def _refresh_without_rotation(
+    provider: Provider, client: ClientRecord, token: str, requested: str | None, dpop_jkt: str | None
+) -> dict[str, Any]:
+    """FAPI 2.0 §5.3.2.1-9: no rotation. The token is already sender-constrained (only the client
+    that proves its key with a `private_key_jwt` assertion can use it), so rotating adds nothing
+    and a lost response would cost the citizen the login. The same token comes back and keeps
+    working until its grant ends or is revoked; nothing is written."""
+    now = provider.clock.now()
+    record = provider.store.refresh_tokens.find(digest(token))
+    if record is None or record.client_id != client.id or record.consumed_at is not None:
+        raise InvalidGrant("the refresh token is invalid")
+    grant_record = provider.store.grants.get(record.grant_id)
+    if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
+        raise InvalidGrant("the refresh token has expired or was revoked")
+    scope = _refreshed_scope(record.scope, requested)
+    return issue(provider, client, grant_record, scope, nonce=None, refresh_token=token, dpop_jkt=dpop_jkt)
 
 
 def issue(
@@ -201,6 +226,7 @@ def issue(
         raise InvalidGrant("the account is not active")
     now = provider.clock.now()
     settings = provider.settings
+    access_ttl = fapi.access_token_ttl(client, settings)
     scopes = scope.split()
     access_key = provider.keys.signer("ES256")
     jti = new_token(provider.rng, 16)
@@ -211,7 +237,7 @@ def issue(
         "aud": provider.issuer,
         "client_id": client.id,
         "iat": now,
-        "exp": now + settings.access_token_ttl,
+        "exp": now + access_ttl,
         "jti": jti,
         "scope": scope,
         "auth_time": grant_record.auth_time,
@@ -225,7 +251,7 @@ def issue(
     response: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "DPoP" if dpop_jkt else "Bearer",
-        "expires_in": settings.access_token_ttl,
+        "expires_in": access_ttl,
         "scope": scope,
     }
     if "openid" in scopes:
@@ -319,8 +345,18 @@ def check_binding(claims: dict[str, Any], scheme: str, dpop_jkt: str | None) -> 
         raise InvalidToken("this access token must be used with a DPoP proof of its key")
 
 
-def userinfo(provider: Provider, token: str, scheme: str = "bearer", dpop_jkt: str | None = None) -> dict[str, Any]:
+def userinfo(
+    provider: Provider, token: str, scheme: str = "bearer", proofs: list[str] | None = None, method: str = "GET"
+) -> dict[str, Any]:
+    """The token is verified before a DPoP proof: which client it was issued to decides how far
+    ahead the proof's `iat` may be (`fapi.future_allowance`)."""
     claims, _, citizen = _live_access_token(provider, token)
+    dpop_jkt = None
+    if scheme == "dpop":
+        holder = provider.store.clients.get(str(claims.get("client_id")))
+        dpop_jkt = dpop.check_proof(
+            provider, proofs or [], method=method, path="/userinfo", access_token=token, client=holder
+        )
     check_binding(claims, scheme, dpop_jkt)
     if citizen is None or citizen.status != "active":
         raise InvalidToken("the account is not active")

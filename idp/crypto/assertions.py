@@ -1,6 +1,9 @@
 """Verifying JWTs that clients sign: `private_key_jwt` client assertions (RFC 7523 §3) and
 DPoP proofs (RFC 9449 §4.3). Keys come from the client (its registered JWKS) or from the proof
 itself; only asymmetric algorithms are accepted, and never a key that carries private members.
+
+EdDSA here means Ed25519 (RFC 8037): the provider has no EdDSA signing keys of its own, but it
+verifies what clients sign with one.
 """
 
 from __future__ import annotations
@@ -15,9 +18,18 @@ from idp.crypto.jwts import BadToken, check_not_before
 from idp.crypto.keys import thumbprint
 from idp.crypto.opaque import b64url
 
-ASSERTION_ALGS = ("ES256", "PS256", "RS256")
+# What a FAPI 2.0 client may sign with (FAPI 2.0 Security Profile §5.4.1): no PKCS#1 v1.5 (RS256).
+FAPI_ALGS = ("ES256", "PS256", "EdDSA")
+# Client assertions of other clients may still be RS256 (RFC 7523 names no algorithm; portals
+# registered before the FAPI profile sign with it).
+ASSERTION_ALGS = (*FAPI_ALGS, "RS256")
+# DPoP proofs, from every client: RFC 9449 §4.3 leaves the choice to the server, and a new
+# mechanism needs no legacy algorithm, so one list serves FAPI and every other client.
+DPOP_ALGS = FAPI_ALGS
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
-_KTY_FOR_ALG = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA"}
+_KTY_FOR_ALG = {"ES256": "EC", "PS256": "RSA", "RS256": "RSA", "EdDSA": "OKP"}
+# The curve each algorithm's key must be on: P-256 for ES256 (RFC 7518 §3.4), Ed25519 for EdDSA.
+_CRV_FOR_ALG = {"ES256": "P-256", "EdDSA": "Ed25519"}
 
 
 def _public_jwk(value: object, alg: str) -> dict[str, Any]:
@@ -25,6 +37,8 @@ def _public_jwk(value: object, alg: str) -> dict[str, Any]:
     whatever the sender put there."""
     if not isinstance(value, dict) or _PRIVATE_MEMBERS & set(value) or value.get("kty") != _KTY_FOR_ALG[alg]:
         raise BadToken("the key is not a public key for this algorithm")
+    if alg in _CRV_FOR_ALG and value.get("crv") != _CRV_FOR_ALG[alg]:
+        raise BadToken("the key is not on the curve this algorithm needs")
     return value
 
 
@@ -70,6 +84,7 @@ def pick_key(jwks: dict[str, Any], kid: str | None, alg: str) -> dict[str, Any] 
         for k in jwks.get("keys", [])
         if isinstance(k, dict)
         and k.get("kty") == _KTY_FOR_ALG[alg]
+        and k.get("crv", _CRV_FOR_ALG.get(alg)) == _CRV_FOR_ALG.get(alg)
         and k.get("use", "sig") == "sig"
         and k.get("alg", alg) == alg
     ]
@@ -91,8 +106,15 @@ def verify_client_assertion(
     now: int,
     leeway: int,
     max_lifetime: int,
+    algorithms: tuple[str, ...] = ASSERTION_ALGS,
+    audience_string_only: bool = False,
+    ahead: int | None = None,
 ) -> dict[str, Any]:
-    header = _header(assertion, ASSERTION_ALGS)
+    """RFC 7523 §3. `audience_string_only`: `aud` must be a single string, not an array
+    (FAPI 2.0 §5.3.2.1-8). `ahead`: how far `iat` and `nbf` may be in the future (the clock
+    leeway unless given; FAPI 2.0 §5.3.2.1-13 caps it at 60 s)."""
+    ahead = leeway if ahead is None else ahead
+    header = _header(assertion, algorithms)
     jwk = pick_key(jwks, header.get("kid"), header["alg"])
     if jwk is None:
         raise BadToken("no registered key matches the assertion")
@@ -113,17 +135,19 @@ def verify_client_assertion(
         raise BadToken(str(exc)) from None
     if claims["iss"] != client_id or claims["sub"] != client_id:
         raise BadToken("iss and sub must be the client_id")
+    if audience_string_only and not isinstance(claims["aud"], str):
+        raise BadToken("aud must be a single string")
     audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if not audiences & set(map(str, audience)):
-        raise BadToken("aud must be the issuer or the token endpoint")
+        raise BadToken(f"aud must be one of {sorted(audiences)}")
     exp = claims["exp"]
     if not isinstance(exp, int) or exp + leeway <= now:
         raise BadToken("expired")
     if exp > now + max_lifetime + leeway:
         raise BadToken(f"exp is more than {max_lifetime} s ahead")
-    if "iat" in claims and (not isinstance(claims["iat"], int) or claims["iat"] > now + leeway):
+    if "iat" in claims and (not isinstance(claims["iat"], int) or claims["iat"] > now + ahead):
         raise BadToken("issued in the future")
-    check_not_before(claims, now, leeway)
+    check_not_before(claims, now, ahead)
     return claims
 
 
@@ -131,8 +155,9 @@ def verify_dpop_proof(
     proof: str, *, method: str, url: str, now: int, leeway: int, max_age: int, access_token: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     """RFC 9449 §4.3: returns the JWK thumbprint (`jkt`) of the proof's key and the proof's claims.
-    The caller checks the `jti` was never seen and the nonce, if it asked for one."""
-    header = _header(proof, ASSERTION_ALGS)
+    The caller checks the `jti` was never seen and the nonce, if it asked for one. `leeway` is how
+    far `iat` and `nbf` may be ahead."""
+    header = _header(proof, DPOP_ALGS)
     if header.get("typ") != "dpop+jwt":
         raise BadToken("typ must be dpop+jwt")
     jwk = _public_jwk(header.get("jwk"), header["alg"])

@@ -39,7 +39,8 @@ SIGNING_ALGS = ("ES256", "RS256")
 # The key families SIGNING_ALGS use: P-256 for ES256, RSA for RS256.
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}
+# OKP (RFC 8037 §2): clients' Ed25519 keys (DPoP proofs, client assertions); never one of ours.
+_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 
 
 @dataclass(frozen=True)

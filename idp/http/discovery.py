@@ -14,7 +14,9 @@ from pathlib import Path
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from idp.core import dpop
 from idp.core.client_spec import AUTH_METHODS
+from idp.core.clients import ASSERTION_SIGNING_ALGS
 from idp.core.provider import Provider
 from idp.core.scopes import ACR_VALUES, SUPPORTED_SCOPES, all_claims
 from idp.crypto.keys import SIGNING_ALGS, load_keys
@@ -41,8 +43,12 @@ def metadata(provider: Provider) -> dict[str, object]:
         "end_session_endpoint": f"{issuer}/logout",
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": False,
-        "dpop_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
+        # Exactly what is verified: DPoP proofs from every client (dpop.ALGS); assertions from a
+        # FAPI 2.0 client in the first three only, RS256 for other clients (clients.ASSERTION_SIGNING_ALGS).
+        "dpop_signing_alg_values_supported": list(dpop.ALGS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGS),
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -14,7 +14,7 @@ from idp.store.records import ClientRecord
 
 
 def _push(provider: Provider, client: ClientRecord, params: Params, proofs: list[str]) -> dict[str, object]:
-    jkt = dpop.check_proof(provider, proofs, method="POST", path="/par")
+    jkt = dpop.check_proof(provider, proofs, method="POST", path="/par", client=client)
     return par.push(provider, client, params, jkt)
 
 

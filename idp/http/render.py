@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from idp.core import dpop
 from idp.core.interactions import error_redirect
 from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, UseDpopNonce
 from idp.i18n import pick_language, t, words
@@ -34,7 +35,7 @@ PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset",
 API_PREFIXES = ("/api/registrations",)
 # Protected resources (RFC 6750, RFC 9449 §7.1): a refused proof there is a 401 with a DPoP challenge.
 RESOURCES = ("/userinfo",)
-DPOP_ALGS = "ES256 PS256 RS256"
+DPOP_ALGS = " ".join(dpop.ALGS)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

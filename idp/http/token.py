@@ -14,7 +14,7 @@ from idp.store.records import ClientRecord
 
 
 def _grant(provider: Provider, client: ClientRecord, params: Params, proofs: list[str]) -> dict[str, object]:
-    jkt = dpop.check_proof(provider, proofs, method="POST", path="/token")
+    jkt = dpop.check_proof(provider, proofs, method="POST", path="/token", client=client)
     return tokens.grant(provider, client, params, jkt)
 
 

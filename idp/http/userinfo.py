@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import dpop, tokens
+from idp.core import tokens
 from idp.http.offload import core
 from idp.http.render import DPOP_ALGS, challenge, json_response
 
@@ -28,11 +28,6 @@ async def userinfo(request: Request) -> Response:
 
     def run() -> dict[str, object]:
         with provider.store.unit_of_work():
-            jkt = (
-                dpop.check_proof(provider, proofs, method=request.method, path="/userinfo", access_token=token)
-                if scheme == "dpop"
-                else None
-            )
-            return tokens.userinfo(provider, token, scheme, jkt)
+            return tokens.userinfo(provider, token, scheme, proofs, request.method)
 
     return json_response(await core(run))

@@ -43,6 +43,7 @@ def _client_record(row: Any) -> ClientRecord:
         backchannel_logout_uri=row.backchannel_logout_uri,
         require_par=row.require_par,
         require_dpop=row.require_dpop,
+        profile=row.profile,
     )
 
 

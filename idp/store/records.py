@@ -57,6 +57,7 @@ class ClientRecord:
     backchannel_logout_uri: str | None = None
     require_par: bool = False
     require_dpop: bool = False
+    profile: str = "standard"  # or "fapi2" (idp.core.fapi)
 
     @property
     def is_public(self) -> bool:

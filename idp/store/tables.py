@@ -86,6 +86,8 @@ class Client(SQLModel, table=True):
     backchannel_logout_uri: str | None = Field(default=None, max_length=500)
     require_par: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     require_dpop: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # standard, or fapi2: the FAPI 2.0 Security Profile's per-client rules (idp/core/fapi.py)
+    profile: str = Field(default="standard", max_length=16, sa_column_kwargs={"server_default": "standard"})
 
 
 class BrowserSession(SQLModel, table=True):

@@ -46,6 +46,12 @@ BAD = {
         ["--backchannel-logout-uri", "https://169.254.169.254/latest/meta-data"],
         ("backchannel_logout_uri", "internal_address"),
     ),
+    "the FAPI 2.0 profile with a client secret": (
+        {"profile": "fapi2"},
+        {"profile": "fapi2"},
+        ["--profile", "fapi2"],
+        ("auth_method", "fapi2"),
+    ),
     "a JWKS URI on loopback (SSRF)": (
         {"auth_method": "private_key_jwt", "jwks_uri": "http://127.0.0.1:9464/metrics"},
         {"auth_method": "private_key_jwt", "jwks_uri": "http://127.0.0.1:9464/metrics"},

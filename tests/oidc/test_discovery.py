@@ -51,7 +51,7 @@ def test_discovery_advertises_every_endpoint_and_capability_that_exists(client):
     assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
     assert meta["subject_types_supported"] == ["pairwise", "public"]
     assert meta["acr_values_supported"] == ["LoA1", "LoA2"]
-    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "PS256", "RS256"]
+    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "PS256", "EdDSA"]
     assert meta["backchannel_logout_supported"] is True
     assert {"citizen_id", "national_profile"} <= set(meta["scopes_supported"])
     assert {"SoDinhDanh", "HoVaTen", "loAs"} <= set(meta["claims_supported"])
