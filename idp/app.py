@@ -27,6 +27,7 @@ from idp.housekeeping import Housekeeper
 from idp.http import (
     account,
     authorize,
+    counter,
     discovery,
     health,
     interaction,
@@ -69,6 +70,8 @@ def routes() -> list[Route | Mount]:
         Route("/register", register.submit, methods=["POST"]),
         Route("/register/{flow_id}", register.show_verify, methods=["GET"]),
         Route("/register/{flow_id}", register.verify, methods=["POST"]),
+        Route("/counter/{flow_id}", counter.show, methods=["GET"]),
+        Route("/counter/{flow_id}", counter.submit, methods=["POST"]),
         Route("/reset", reset.show, methods=["GET"]),
         Route("/reset", reset.submit, methods=["POST"]),
         Route("/reset/{flow_id}", reset.show_code, methods=["GET"]),

@@ -12,7 +12,8 @@ from idp.admin import openapi as admin_openapi
 from idp.admin.client_form import client_spec
 from idp.admin.guard import Handler, api, csrf_token, json_out, one, query
 from idp.admin.pages import audit_filter
-from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core import audit, counter, disputes, keys, portal_admin, staff, verification
+from idp.core.accounts import CitizenDeclaration
 from idp.core.staff import Console
 from idp.http.offload import core
 from idp.http.peer import client_ip
@@ -66,6 +67,8 @@ def _verification(v: VerificationRecord) -> dict[str, Any]:
         "decided_at": v.decided_at,
         "decision_reason": v.decision_reason,
         "note": v.note,
+        "kind": v.kind,
+        "details": v.details,
         "document_number": v.document_number,
         "account": {name: v.identity.get(name) for name in ("citizen_id", "full_name", "birth_date", "sex")},
         "document": v.recorded_identity,
@@ -181,6 +184,71 @@ async def record_check(request: Request, console: Console, body: dict[str, Any])
         data_matches=body.get("data_matches") is True,
         note=_text(body, "note"),
         ip=client_ip(request),
+    )
+    return json_out({"verification": _verification(record)}, 201)
+
+
+@api("counter.register")
+async def counter_register(request: Request, console: Console, body: dict[str, Any]) -> Response:
+    done = await core(
+        counter.register_citizen,
+        request.app.state.provider,
+        console,
+        CitizenDeclaration(
+            id_number=_text(body, "citizen_id"),
+            full_name=_text(body, "full_name"),
+            birth_date=_text(body, "birth_date"),
+            sex=_text(body, "sex"),
+            phone=_text(body, "phone"),
+            email=_text(body, "email") or None,
+        ),
+        document_type=_text(body, "document_type"),
+        document_number=_text(body, "document_number"),
+        data_matches=body.get("data_matches") is True,
+        note=_text(body, "note"),
+        ip=client_ip(request),
+    )
+    return json_out({"citizen": _citizen(done.citizen), "verification": _verification(done.record)}, 201)
+
+
+def _card(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "document_type": _text(body, "document_type"),
+        "document_number": _text(body, "document_number"),
+        "full_name": _text(body, "full_name"),
+        "birth_date": _text(body, "birth_date"),
+        "sex": _text(body, "sex"),
+        "data_matches": body.get("data_matches") is True,
+        "note": _text(body, "note"),
+    }
+
+
+@api("counter.recover")
+async def recovery_record(request: Request, console: Console, body: dict[str, Any]) -> Response:
+    record = await core(
+        counter.record_recovery,
+        request.app.state.provider,
+        console,
+        request.path_params["citizen_pk"],
+        new_phone=_text(body, "phone"),
+        ip=client_ip(request),
+        **_card(body),
+    )
+    return json_out({"verification": _verification(record)}, 201)
+
+
+@api("disputes.record")
+async def dispute_record(request: Request, console: Console, body: dict[str, Any]) -> Response:
+    record = await core(
+        disputes.record_dispute,
+        request.app.state.provider,
+        console,
+        id_number=_text(body, "citizen_id"),
+        owner_pk=_text(body, "owner"),
+        phone=_text(body, "phone"),
+        email=_text(body, "email"),
+        ip=client_ip(request),
+        **_card(body),
     )
     return json_out({"verification": _verification(record)}, 201)
 

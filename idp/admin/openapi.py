@@ -61,7 +61,7 @@ _CLIENT_FORM = {
         },
     },
 }
-_CHECK = {
+_CHECK: dict[str, Any] = {
     "type": "object",
     "required": ["document_type", "document_number", "full_name", "birth_date", "sex", "data_matches"],
     "properties": {
@@ -72,6 +72,62 @@ _CHECK = {
         "sex": {"type": "string", "enum": ["male", "female"], "description": "as read on the document"},
         "data_matches": {"type": "boolean", "description": "the document is genuine and shows the person present"},
         "note": {"type": "string"},
+    },
+}
+_CARD = {
+    k: v for k, v in _CHECK["properties"].items() if k in ("document_type", "document_number", "data_matches", "note")
+}
+_COUNTER_REGISTRATION: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "citizen_id",
+        "full_name",
+        "birth_date",
+        "sex",
+        "phone",
+        "document_type",
+        "document_number",
+        "data_matches",
+    ],
+    "properties": {
+        "citizen_id": {"type": "string", "description": "the 12-digit citizen ID number on the card"},
+        "full_name": {"type": "string", "description": "as read on the card"},
+        "birth_date": {"type": "string", "format": "date", "description": "as read on the card"},
+        "sex": {"type": "string", "enum": ["male", "female"], "description": "as read on the card"},
+        "phone": {"type": "string", "description": "the citizen's phone: the SMS link to set a password goes there"},
+        "email": {"type": "string"},
+        **_CARD,
+    },
+}
+_RECOVERY = {
+    "type": "object",
+    "required": [*_CHECK["required"], "phone"],
+    "properties": {
+        **_CHECK["properties"],
+        "phone": {"type": "string", "description": "the phone to bind (the same number on a new SIM is fine)"},
+    },
+}
+_DISPUTE = {
+    "type": "object",
+    "required": [
+        "citizen_id",
+        "full_name",
+        "birth_date",
+        "sex",
+        "document_type",
+        "document_number",
+        "data_matches",
+        "note",
+    ],
+    "properties": {
+        **_COUNTER_REGISTRATION["properties"],
+        "citizen_id": {"type": "string", "description": "the disputed number, held by another account"},
+        "note": {"type": "string", "description": "why: what the citizen showed and said (required, audited)"},
+        "owner": {
+            "type": "string",
+            "description": "the owner's existing account to re-bind; else phone (and email) make a new account",
+        },
+        "phone": {"type": "string", "description": "without `owner`: the new account's phone"},
     },
 }
 _PAGE = [
@@ -117,6 +173,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Record an in-person identity check", _CHECK, status=201
     ),
     ("GET", "/api/verifications"): Operation("Identity checks waiting for a decision"),
+    ("POST", "/api/counter/registrations"): Operation(
+        "Register a citizen at the counter (the citizen sets the password by SMS link; a supervisor verifies)",
+        _COUNTER_REGISTRATION,
+        status=201,
+    ),
+    ("POST", "/api/citizens/{citizen_pk}/recoveries"): Operation(
+        "Record a recovery at the counter: new phone, factors reset once a supervisor approves", _RECOVERY, status=201
+    ),
+    ("POST", "/api/disputes"): Operation(
+        "Record a dispute: the card proves a number another account holds; a supervisor's approval freezes the "
+        "holder and gives the owner a verified account",
+        _DISPUTE,
+        status=201,
+    ),
     ("POST", "/api/verifications/{request_id}/approve"): Operation(
         "Approve a check recorded by someone else (a reason is required when the document differs from the account)",
         _REASON,

@@ -20,7 +20,8 @@ from idp.admin.guard import (
     see_other,
     templates,
 )
-from idp.core import audit, keys, portal_admin, staff, verification
+from idp.core import audit, counter, disputes, keys, portal_admin, staff, verification
+from idp.core.accounts import CitizenDeclaration
 from idp.core.client_spec import GRANT_TYPES, PROFILES
 from idp.core.levels import LEVELS, LOA2
 from idp.core.params import Params
@@ -202,6 +203,86 @@ async def decide(request: Request, console: Console, form: Params) -> Response:
         return see_other("/desk?notice=approved")
     await core(verification.reject, provider, console, request_id, one(form, "reason"), ip=client_ip(request))
     return see_other("/desk?notice=rejected")
+
+
+# -- the counter: registration, recovery, disputes ------------------------------------------------
+
+
+def _card(form: Params) -> dict[str, object]:
+    return {
+        "document_type": one(form, "document_type"),
+        "document_number": one(form, "document_number"),
+        "full_name": one(form, "full_name"),
+        "birth_date": one(form, "birth_date"),
+        "sex": one(form, "sex"),
+        "data_matches": one(form, "data_matches") == "yes",
+        "note": one(form, "note"),
+    }
+
+
+@page("counter.register")
+async def counter_home(request: Request, console: Console, form: Params) -> Response:
+    return render(
+        request,
+        "counter.html",
+        console,
+        document_types=verification.DOCUMENT_TYPES,
+        notice=one(query(request), "notice"),
+    )
+
+
+@page("counter.register")
+async def counter_register(request: Request, console: Console, form: Params) -> Response:
+    done = await core(
+        counter.register_citizen,
+        request.app.state.provider,
+        console,
+        CitizenDeclaration(
+            id_number=one(form, "citizen_id"),
+            full_name=one(form, "full_name"),
+            birth_date=one(form, "birth_date"),
+            sex=one(form, "sex"),
+            phone=one(form, "phone"),
+            email=one(form, "email") or None,
+        ),
+        document_type=one(form, "document_type"),
+        document_number=one(form, "document_number"),
+        data_matches=one(form, "data_matches") == "yes",
+        note=one(form, "note"),
+        ip=client_ip(request),
+    )
+    return see_other(f"/citizens/{done.citizen.id}?notice=registered")
+
+
+@page("counter.recover")
+async def recovery_record(request: Request, console: Console, form: Params) -> Response:
+    pk = request.path_params["citizen_pk"]
+    await core(
+        counter.record_recovery,
+        request.app.state.provider,
+        console,
+        pk,
+        new_phone=one(form, "phone"),
+        ip=client_ip(request),
+        **_card(form),
+    )
+    return see_other(f"/citizens/{pk}?notice=recovery-recorded")
+
+
+@page("disputes.record")
+async def dispute_record(request: Request, console: Console, form: Params) -> Response:
+    await core(
+        disputes.record_dispute,
+        request.app.state.provider,
+        console,
+        id_number=one(form, "citizen_id"),
+        owner_pk=one(form, "owner"),
+        phone=one(form, "phone"),
+        email=one(form, "email"),
+        ip=client_ip(request),
+        **_card(form),
+    )
+    return see_other("/desk?notice=dispute-recorded")
 
 
 # -- portal clients ------------------------------------------------------------------------------

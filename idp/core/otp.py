@@ -20,7 +20,7 @@ from idp.errors import Refusal, ValidationError
 from idp.i18n import t
 from idp.store.factors import ChallengeRecord
 
-PURPOSES = ("register", "login", "reset", "phone_change")
+PURPOSES = ("register", "login", "reset", "phone_change", "counter")
 # Codes sent to a number nobody has proven yet: the ones an SMS pumper chooses (`limits.reserve_send`).
 UNVERIFIED_PURPOSES = ("register", "phone_change")
 
@@ -64,13 +64,15 @@ def send_code(
     reserved: bool = False,
     owner: bool = False,
     deliver: bool = True,
+    params: dict[str, object] | None = None,
 ) -> None:
     """Issue a fresh code for the flow (voiding its earlier ones) and queue it for delivery.
 
     `owner`: the account's owner asks (see `limits.reserve_send`), not an anonymous request.
     With `deliver` false (no account behind the request, so `citizen_id` is None, or the SMS-pumping
     breaker holds the number) the same work is done, statement for statement, and nothing is stored
-    or sent: the answer and its timing say nothing about which it was."""
+    or sent: the answer and its timing say nothing about which it was. `params`: more values for the
+    message's text (the counter's link)."""
     assert purpose in PURPOSES
     if channel == "sms":
         destination = check_sms_destination(destination)
@@ -94,7 +96,7 @@ def send_code(
         expires_at=now + policy.CODE_TTL,
         write=deliver,
     )
-    text = t(lang, f"sms.code.{purpose}", code=code, minutes=policy.CODE_TTL // 60)
+    text = t(lang, f"sms.code.{purpose}", code=code, minutes=policy.CODE_TTL // 60, **(params or {}))
     notify.send(
         provider,
         channel=channel,

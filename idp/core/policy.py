@@ -86,6 +86,11 @@ REGISTRY_TIMEOUT = 3.0
 REGISTRY_CHECKS_PER_IP_PER_DAY = 20
 # A registry answer larger than this is not an answer.
 MAX_REGISTRY_ANSWER_BYTES = 4 * 1024
+# -- the counter: registration, recovery, disputes (issue 14) ----------------------------------------
+# The link a counter sends (to set one's own password) works for a day: a citizen without a
+# smartphone needs time to reach a computer or a relative's phone. The link alone opens nothing:
+# each code it asks for is still a 6-digit SMS code of CODE_TTL, sent to the account's phone.
+COUNTER_LINK_TTL = DAY
 
 # -- staff (ASVS 5 V6/V7) ------------------------------------------------------------------------
 # Staff failures per username in 15 minutes: lower than citizens', staff accounts guard more.

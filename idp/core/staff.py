@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "verification.read": frozenset({"supervisor", "clerk", "auditor"}),
     "verification.record": frozenset({"clerk"}),
     "verification.decide": frozenset({"supervisor"}),
+    # The counter (issue 14): a clerk registers, recovers and records disputes in person; each is a
+    # desk record a supervisor approves (`verification.decide`), never the clerk who made it.
+    "counter.register": frozenset({"clerk"}),
+    "counter.recover": frozenset({"clerk"}),
+    "disputes.record": frozenset({"clerk"}),
     "clients.read": frozenset({"admin", "auditor"}),
     "clients.write": frozenset({"admin"}),
     "keys.read": frozenset({"admin", "auditor"}),
@@ -46,7 +51,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # Permissions that need a person: the four-eyes rule of the verification desk is between two staff
 # members, and a check's `recorded_by` / `decided_by` name a staff account. No scope grants them.
-STAFF_ONLY: frozenset[str] = frozenset({"verification.record", "verification.decide"})
+STAFF_ONLY: frozenset[str] = frozenset(
+    {"verification.record", "verification.decide", "counter.register", "counter.recover", "disputes.record"}
+)
 
 # permission → the scope a portal's `client_credentials` token needs to use it through the admin API.
 ADMIN_SCOPES: dict[str, str] = {p: f"admin:{p}" for p in PERMISSIONS if p not in STAFF_ONLY}

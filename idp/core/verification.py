@@ -20,15 +20,17 @@ import json
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from idp.core import audit, factors, logout, notify
 from idp.core.accounts import today
+from idp.core.atomic import all_or_nothing
 from idp.core.identity import check_sex, normalize_name, normalize_phone, parse_birth_date
 from idp.core.levels import LOA2
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
-from idp.errors import Refusal, ValidationError
+from idp.errors import IdpError, Refusal, ValidationError
 from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord, Conflict
@@ -126,8 +128,8 @@ def _same(field: str, recorded: str, account: str) -> bool:
 def differences(record: VerificationRecord) -> list[Difference]:
     """Every field the document and the account disagree on (none for records made before the
     clerk typed what the document says)."""
-    if record.recorded_identity is None:
-        return []
+    if record.recorded_identity is None or record.kind == "dispute":
+        return []  # a dispute's card is expected to differ from the holder's account: it is not theirs
     found = []
     for name in DOCUMENT_FIELDS:
         recorded, account = record.recorded_identity.get(name, ""), record.identity.get(name, "")
@@ -227,6 +229,11 @@ def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> Cit
         verifications=provider.store.verifications.list(citizen_pk=citizen.id, limit=20),
         activity=activity,
     )
+
+
+def get_citizen(provider: Provider, citizen_pk: str) -> CitizenRecord:
+    """The account, or `NotFound`."""
+    return _citizen(provider, citizen_pk)
 
 
 def _citizen(provider: Provider, citizen_pk: str) -> CitizenRecord:
@@ -371,12 +378,40 @@ def record_check(
     citizen = _citizen(provider, citizen_pk)
     if citizen.status != "active":
         raise ValidationError("citizen", "inactive")
+    return add_record(
+        provider,
+        console,
+        citizen,
+        kind="check",
+        document_type=document_type,
+        document_number=document_number,
+        full_name=full_name,
+        birth_date=birth_date,
+        sex=sex,
+        data_matches=data_matches,
+        note=note,
+        ip=ip,
+    )
+
+
+def read_document(
+    provider: Provider,
+    *,
+    document_type: str,
+    document_number: str,
+    id_number: str,
+    full_name: str,
+    birth_date: str,
+    sex: str,
+) -> tuple[str, dict[str, str]]:
+    """The document's number (normalised, checked against its type) and what it says, as the desk
+    stores them; raises on anything missing or malformed."""
     if document_type not in DOCUMENT_TYPES:
         raise ValidationError("document_type", "choice")
     number = "".join(document_number.split()).upper()
     if not number or len(number) > 64 or not number.isalnum():
         raise ValidationError("document_number", "required")
-    check_document_number(document_type, number, citizen.id_number)
+    check_document_number(document_type, number, id_number)
     for name, value in (("full_name", full_name), ("birth_date", birth_date), ("sex", sex)):
         if not value.strip():
             raise ValidationError(name, "required")
@@ -385,6 +420,38 @@ def record_check(
         "birth_date": parse_birth_date(birth_date, today(provider)).isoformat(),
         "sex": check_sex(sex),
     }
+    return number, read
+
+
+def add_record(
+    provider: Provider,
+    console: Console,
+    citizen: CitizenRecord,
+    *,
+    kind: str,
+    document_type: str,
+    document_number: str,
+    full_name: str,
+    birth_date: str,
+    sex: str,
+    data_matches: bool,
+    note: str = "",
+    details: dict[str, object] | None = None,
+    id_number: str | None = None,
+    ip: str | None = None,
+) -> VerificationRecord:
+    """A desk record of any kind for `citizen` (the caller checked the permission): the document
+    fits its type and `id_number` (the account's by default; a dispute's is the disputed number),
+    one open record per account, audited with what differs."""
+    number, read = read_document(
+        provider,
+        document_type=document_type,
+        document_number=document_number,
+        id_number=id_number or citizen.id_number,
+        full_name=full_name,
+        birth_date=birth_date,
+        sex=sex,
+    )
     if not data_matches:
         raise ValidationError("data_matches", "required")
     identity = identity_of(citizen)
@@ -404,6 +471,8 @@ def record_check(
             recorded_by=console.staff.id,
             now=now,
             recorded_identity=read,
+            kind=kind,
+            details=details,
         )
     except Conflict:
         audit.record(
@@ -413,7 +482,7 @@ def record_check(
             actor=console.actor,
             subject=f"citizen:{citizen.id}",
             ip=ip,
-            detail={"result": "open_check"},
+            detail={"result": "open_check", "kind": kind},
         )
         raise CheckRefused("open_check") from None
     audit.record(
@@ -425,6 +494,7 @@ def record_check(
         ip=ip,
         detail={
             "request": record.id,
+            "kind": kind,
             "document_type": document_type,
             "differences": [d.field for d in differences(record)],
         },
@@ -468,15 +538,8 @@ def approve(
         )
         outcome = "stale"
     else:
-        outcome = provider.store.verifications.approve(
-            record.id,
-            console.staff.id,
-            now,
-            raise_to=LOA2,
-            recorded_after=now - provider.settings.verification_max_age,
-            reason=why,
-        )
-    detail: dict[str, object] = {"request": record.id, "result": outcome}
+        outcome = _approve_and_apply(provider, console, record, why, ip=ip)
+    detail: dict[str, object] = {"request": record.id, "kind": record.kind, "result": outcome}
     if found:
         detail["differences"] = [d.field for d in found]
     if why is not None:
@@ -493,6 +556,59 @@ def approve(
     if outcome != "approved":
         raise DecisionRefused(outcome)
     return get_request(provider, console, record.id)
+
+
+def _approve_and_apply(
+    provider: Provider, console: Console, record: VerificationRecord, why: str | None, *, ip: str | None
+) -> str:
+    """The record's approval and what it applies (a counter registration's, a recovery's, a
+    dispute's: `idp.core.counter`, `idp.core.disputes`) in one transaction: when applying fails
+    (the new phone is taken meanwhile...), the record is still pending and nothing was written."""
+    apply = _effect(provider, console, record, why, ip)
+    now = provider.clock.now()
+    try:
+        with all_or_nothing(provider):
+            outcome = provider.store.verifications.approve(
+                record.id,
+                console.staff.id,
+                now,
+                raise_to=None if record.kind == "dispute" else LOA2,
+                recorded_after=now - provider.settings.verification_max_age,
+                reason=why,
+            )
+            if outcome == "approved" and apply is not None:
+                apply()
+    except IdpError as exc:
+        audit.record(
+            provider,
+            action="verification.approve",
+            outcome="failure",
+            actor=console.actor,
+            subject=f"citizen:{record.citizen_pk}",
+            ip=ip,
+            detail={"request": record.id, "kind": record.kind, "result": getattr(exc, "error", "conflict")},
+        )
+        if isinstance(exc, Refusal):
+            raise
+        raise DecisionRefused("gone") from exc
+    return outcome
+
+
+def _effect(
+    provider: Provider, console: Console, record: VerificationRecord, why: str | None, ip: str | None
+) -> Callable[[], None] | None:
+    """What approving `record` applies besides the level, prepared before the transaction (a
+    password hash is not computed while holding it); None for a plain check."""
+    if record.kind == "check":
+        return None
+    from idp.core import counter, disputes  # they build on the desk
+
+    prepare = {
+        "registration": counter.registration_approved,
+        "recovery": counter.recovery_approved,
+        "dispute": disputes.dispute_approved,
+    }[record.kind]
+    return prepare(provider, console, record, why, ip)
 
 
 def reject(

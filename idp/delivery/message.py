@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from idp.delivery.errors import InvalidMessage
 
 CHANNELS = ("sms", "email", "logout")
-PURPOSES = ("register", "login", "reset", "phone_change", "notice", "logout")
+PURPOSES = ("register", "login", "reset", "phone_change", "counter", "notice", "logout")
 
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 # Deliberately plain: one @, no whitespace, no angle brackets or commas that would let a

@@ -94,13 +94,14 @@ class Citizens:
             )
         return result.rowcount == 1
 
-    def set_phone(self, citizen_pk: str, phone: str, now: int) -> None:
+    def set_phone(self, citizen_pk: str, phone: str, now: int, *, verified: bool = True) -> None:
+        """`verified` false: bound by the counter, proven only once a code sent to it comes back."""
         try:
             with self._db.begin() as conn:
                 conn.execute(
                     update(_citizen)
                     .where(_citizen.c.id == citizen_pk)
-                    .values(phone=phone, phone_verified=True, updated_at=now)
+                    .values(phone=phone, phone_verified=verified, updated_at=now)
                 )
         except IntegrityError:
             raise Conflict("phone") from None
@@ -110,3 +111,54 @@ class Citizens:
             conn.execute(
                 update(_citizen).where(_citizen.c.id == citizen_pk).values(password_hash=password_hash, updated_at=now)
             )
+
+    def set_own_password(self, citizen_pk: str, password_hash: str, now: int) -> bool:
+        """The password the citizen chose through a counter's link, whose code proved the phone; only
+        on an active account."""
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_citizen)
+                .where(_citizen.c.id == citizen_pk, _citizen.c.status == "active")
+                .values(password_hash=password_hash, phone_verified=True, updated_at=now)
+            )
+        return result.rowcount == 1
+
+    def freeze(self, citizen_pk: str, *, held_number: str, placeholder: str, now: int) -> bool:
+        """A disputed holder: frozen, at LoA1, and no longer holding the number (the column is unique,
+        and the owner must hold it); `placeholder` takes its place. Only if it still holds `held_number`."""
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_citizen)
+                .where(_citizen.c.id == citizen_pk, _citizen.c.citizen_id == held_number, _citizen.c.status != "frozen")
+                .values(
+                    status="frozen",
+                    citizen_id=placeholder,
+                    level="LoA1",
+                    registry_checked_at=None,
+                    updated_at=now,
+                )
+            )
+        return result.rowcount == 1
+
+    def bind_identity(
+        self, citizen_pk: str, *, id_number: str, full_name: str, birth_date: str, sex: str, level: str, now: int
+    ) -> bool:
+        """An owner's existing active account re-bound to the number proven at the counter, with the
+        card's name, birth date and sex. Raises `Conflict` if the number is still held."""
+        try:
+            with self._db.begin() as conn:
+                result = conn.execute(
+                    update(_citizen)
+                    .where(_citizen.c.id == citizen_pk, _citizen.c.status == "active")
+                    .values(
+                        citizen_id=id_number,
+                        full_name=full_name,
+                        birth_date=birth_date,
+                        sex=sex,
+                        level=level,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("citizen_id") from None
+        return result.rowcount == 1

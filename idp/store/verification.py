@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Index, Text, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,10 @@ IDENTITY_FIELDS = ("citizen_id", "full_name", "birth_date", "sex", "phone")
 # What the clerk reads on the document and the desk compares with the account.
 DOCUMENT_FIELDS = ("full_name", "birth_date", "sex")
 _OPEN = text("status = 'pending'")
+# check: an identity check of an existing account; registration: an account a clerk created at the
+# counter; recovery: a new phone and factors for a citizen who lost them; dispute: a number another
+# account holds, proven at the counter to be the owner's.
+KINDS = ("check", "registration", "recovery", "dispute")
 
 
 def identity_of(citizen: CitizenRecord) -> dict[str, str]:
@@ -66,6 +71,9 @@ class VerificationRequest(SQLModel, table=True):
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # JSON of DOCUMENT_FIELDS as the clerk read them on the document; None on records made before.
     recorded_identity: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # What the record is for (`KINDS`), and what its approval applies (JSON; None for plain checks).
+    kind: str = Field(default="check", max_length=16, sa_column_kwargs={"server_default": "check"})
+    details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 _request = table_of(VerificationRequest)
@@ -89,13 +97,16 @@ class VerificationRecord:
     decided_at: int | None
     decision_reason: str | None
     recorded_identity: dict[str, str] | None = None  # what the clerk read on the document
+    kind: str = "check"
+    details: dict[str, Any] | None = None  # what the approval applies (kinds other than `check`)
 
 
 def _record(row: AnyRow) -> VerificationRecord:
     values = {c.name: row._mapping[c.name] for c in _request.c}
     values["identity"] = json.loads(values["identity"])
-    if values["recorded_identity"] is not None:
-        values["recorded_identity"] = json.loads(values["recorded_identity"])
+    for name in ("recorded_identity", "details"):
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
     return VerificationRecord(**values)
 
 
@@ -117,6 +128,8 @@ class Verifications:
         recorded_by: str,
         now: int,
         recorded_identity: dict[str, str] | None = None,
+        kind: str = "check",
+        details: dict[str, Any] | None = None,
     ) -> VerificationRecord:
         """Raises `Conflict("citizen_pk")` when the citizen already has an open record."""
         try:
@@ -136,6 +149,8 @@ class Verifications:
                         recorded_at=now,
                         status="pending",
                         recorded_identity=None if recorded_identity is None else json.dumps(recorded_identity),
+                        kind=kind,
+                        details=None if details is None else json.dumps(details, sort_keys=True),
                     )
                     .returning(*_request.c)
                 ).one()
@@ -160,12 +175,20 @@ class Verifications:
             return [_record(r) for r in conn.execute(query).all()]
 
     def approve(
-        self, request_id: str, approver: str, now: int, *, raise_to: str, recorded_after: int, reason: str | None = None
+        self,
+        request_id: str,
+        approver: str,
+        now: int,
+        *,
+        raise_to: str | None,
+        recorded_after: int,
+        reason: str | None = None,
     ) -> str:
         """'approved' (the account is now at `raise_to`), 'gone' (not pending, or lost a race), 'own'
         (the approver recorded it), 'expired' (recorded before `recorded_after`; now marked so), or
         'stale' (the account changed since the record, which is now void). `reason` is kept as the
-        decision's reason (why a difference was accepted)."""
+        decision's reason (why a difference was accepted). With `raise_to` None (a dispute: the
+        record's account is the holder, who gains nothing) only the record is decided."""
         record = self.get(request_id)
         if record is None or record.status != "pending":
             return "gone"
@@ -187,6 +210,8 @@ class Verifications:
             ).rowcount
             if taken != 1:
                 return "gone"
+            if raise_to is None:
+                return "approved"
             unchanged = [_citizen.c[name] == record.identity.get(name) for name in IDENTITY_FIELDS]
             raised = conn.execute(
                 update(_citizen)

@@ -1,7 +1,7 @@
 """a per-client profile (issue 19): standard, or fapi2 for the FAPI 2.0 Security Profile
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-10 10:00:00.000000
 
 Expand only: one column with a server default, so every existing client is `standard` and
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
