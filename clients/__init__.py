@@ -1,7 +1,7 @@
 """PostID relying-party SDK: log citizens in to a portal with the PostID OpenID Connect provider.
 
-Start with `PostIDClient` (or `AsyncPostIDClient`); `clients.starlette_auth` mounts login,
-callback, logout and back-channel logout into a Starlette app; `clients.testing` is a mock
+Start with `PostIDClient` (or `AsyncPostIDClient`); `postid_client.starlette_auth` mounts login,
+callback, logout and back-channel logout into a Starlette app; `postid_client.testing` is a mock
 provider for a portal's own tests.
 """
 

@@ -1,4 +1,4 @@
-"""The relying-party SDK (`clients`) against the real provider: the sync and async clients log a
+"""The relying-party SDK (`postid_client`, in `clients/`) against the real provider: the sync and async clients log a
 citizen in, validate the ID token, read userinfo, refresh, revoke; a level the provider cannot
 reach comes back as the SDK's documented error; the demo portal works in Chromium."""
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from clients import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
+from postid_client import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
 from tests.helpers import CITIZEN, free_port, serving, walk_pages
 
 pytestmark = pytest.mark.e2e
@@ -131,7 +131,7 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
 def started_demo_portal(
     running_provider, name: str = "Cổng dịch vụ công (demo)", host: str = "127.0.0.1", backchannel: bool = False
 ) -> Iterator[DemoPortal]:
-    """`python -m clients.demo` on a free port, registered with the provider for its callback.
+    """`python -m postid_client.demo` on a free port, registered with the provider for its callback.
     Give each portal of one test its own host name: browsers scope cookies by host, not port."""
     port = free_port()
     url = f"http://{host}:{port}"
@@ -146,7 +146,7 @@ def started_demo_portal(
         DEMO_HOST="127.0.0.1",
         DEMO_PORT=str(port),
     )
-    with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
+    with serving([sys.executable, "-m", "postid_client.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
 
 

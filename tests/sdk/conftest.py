@@ -15,9 +15,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from clients import LoginRequest, PostIDClient, TokenSet
-from clients._jose import left_half_hash, public_jwk
-from clients.client_auth import ClientSecretBasic
+from postid_client import LoginRequest, PostIDClient, TokenSet
+from postid_client._jose import left_half_hash, public_jwk
+from postid_client.client_auth import ClientSecretBasic
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its TestClient; httpx is fine here
     warnings.simplefilter("ignore")
@@ -189,7 +189,7 @@ def log_in(
 
 
 def unsigned_json_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
-    from clients._jose import b64url_encode
+    from postid_client._jose import b64url_encode
 
     return (
         ".".join(b64url_encode(json.dumps(part).encode()) for part in (header, claims)) + "." + b64url_encode(signature)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from clients import InvalidProviderResponse, OAuthError, SubjectMismatch
+from postid_client import InvalidProviderResponse, OAuthError, SubjectMismatch
 
 from .conftest import ACCESS_TOKEN, CLIENT_ID, ISSUER, log_in
 
@@ -42,7 +42,7 @@ def test_an_invalid_access_token_at_userinfo_reports_the_bearer_challenge_error(
 
         return FakeProvider(FakeClock()).handler(request)
 
-    from clients import PostIDClient
+    from postid_client import PostIDClient
 
     client = PostIDClient(ISSUER, CLIENT_ID, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
 

@@ -9,7 +9,7 @@ import hmac
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from clients import (
+from postid_client import (
     InsufficientAssurance,
     InvalidSignature,
     NonceMismatch,
@@ -17,7 +17,7 @@ from clients import (
     TokenValidationError,
     UnknownSigningKey,
 )
-from clients._jose import b64url_encode
+from postid_client._jose import b64url_encode
 
 from .conftest import FakeProvider, log_in, new_ec_key, unsigned_json_token
 

@@ -8,8 +8,8 @@ import httpx
 import jwt
 import pytest
 
-from clients import AuthorizationDenied, OAuthError, PostIDClient, PrivateKeyJwt
-from clients.testing import Citizen, MockProvider
+from postid_client import AuthorizationDenied, OAuthError, PostIDClient, PrivateKeyJwt
+from postid_client.testing import Citizen, MockProvider
 
 PORTAL = "https://portal.test/callback"
 

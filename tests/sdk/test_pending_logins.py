@@ -10,10 +10,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from clients import AsyncPostIDClient
-from clients.sessions import MAX_PENDING_LOGINS, InMemorySessionStore
-from clients.starlette_auth import LOGIN_LIFETIME, SESSION_LIFETIME, PostIDAuth
-from clients.testing import MockProvider
+from postid_client import AsyncPostIDClient
+from postid_client.sessions import MAX_PENDING_LOGINS, InMemorySessionStore
+from postid_client.starlette_auth import LOGIN_LIFETIME, SESSION_LIFETIME, PostIDAuth
+from postid_client.testing import MockProvider
 
 from .conftest import FakeClock
 
