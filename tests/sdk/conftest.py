@@ -65,6 +65,7 @@ class FakeProvider:
     keys: list[SigningKey] = field(default_factory=lambda: [new_ec_key("key-1")])
     discovery_cache_control: str = "public, max-age=300"
     discovery_overrides: dict[str, Any] = field(default_factory=dict)
+    jwks_cache_control: str | None = None
     token_body: dict[str, Any] | None = None
     token_status: int = 200
     userinfo_body: dict[str, Any] | None = None
@@ -97,7 +98,8 @@ class FakeProvider:
         if path == "/.well-known/openid-configuration":
             return httpx.Response(200, json=self.discovery, headers={"Cache-Control": self.discovery_cache_control})
         if path == "/jwks":
-            return httpx.Response(200, json={"keys": [key.jwk for key in self.keys]})
+            headers = {"Cache-Control": self.jwks_cache_control} if self.jwks_cache_control else {}
+            return httpx.Response(200, json={"keys": [key.jwk for key in self.keys]}, headers=headers)
         if path == "/token":
             return httpx.Response(self.token_status, json=self.token_body)
         if path == "/userinfo":
