@@ -257,7 +257,7 @@ class ClientCore:
             raise UnknownSigningKey(f"no provider key {kid!r} for {alg}")
         return key
 
-    def _verified(self, token: str, *, trusted: bool) -> Flow[tuple[dict[str, Any], dict[str, Any]]]:
+    def _verified(self, token: str, *, trusted: bool = False) -> Flow[tuple[dict[str, Any], dict[str, Any]]]:
         header = read_header(token)
         kid = header.get("kid")
         key = yield from self._signing_key(kid if isinstance(kid, str) else None, header["alg"], trusted=trusted)
