@@ -1,7 +1,7 @@
 """PostID relying-party SDK: log citizens in to a portal with the PostID OpenID Connect provider.
 
-Start with `PostIDClient` (or `AsyncPostIDClient`); `clients.starlette_auth` mounts login,
-callback, logout and back-channel logout into a Starlette app; `clients.testing` is a mock
+Start with `PostIDClient` (or `AsyncPostIDClient`); `postid_client.starlette_auth` mounts login,
+callback, logout and back-channel logout into a Starlette app; `postid_client.testing` is a mock
 provider for a portal's own tests.
 """
 
@@ -14,6 +14,7 @@ from .client import PostIDClient
 from .client_auth import ClientAuth, ClientSecretBasic, ClientSecretPost, NoClientAuth, PrivateKeyJwt
 from .clock import Clock, system_clock
 from .defaults import ASSURANCE_LEVELS
+from .dpop import DPoPKey
 from .errors import (
     AuthorizationDenied,
     CallbackError,
@@ -37,7 +38,7 @@ from .id_token import IdTokenClaims
 from .levels import meets_level
 from .logout_token import InMemoryReplayCache, LogoutToken, ReplayCache
 from .metadata import ProviderMetadata
-from .tokens import TokenSet
+from .tokens import Introspection, TokenSet
 
 __version__ = "0.1.0"
 
@@ -52,9 +53,11 @@ __all__ = [
     "ClientSecretPost",
     "Clock",
     "ConfigurationError",
+    "DPoPKey",
     "IdTokenClaims",
     "InMemoryReplayCache",
     "InsufficientAssurance",
+    "Introspection",
     "InvalidProviderResponse",
     "InvalidSignature",
     "IssuerMismatch",

@@ -211,3 +211,39 @@ def sign(
     if kid is not None:
         headers["kid"] = kid
     return jwt.encode(dict(claims), key, algorithm=alg, headers=headers)
+
+
+def sign_dpop_proof(claims: Mapping[str, Any], key: PrivateKey, alg: str) -> str:
+    """RFC 9449 §4.2: `typ: dpop+jwt` and the public key itself in the header (no `kid`)."""
+    jwk = public_jwk(key, alg)
+    header_jwk = {name: jwk[name] for name in (("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("e", "kty", "n"))}
+    return jwt.encode(dict(claims), key, algorithm=alg, headers={"typ": "dpop+jwt", "jwk": header_jwk})
+
+
+def private_jwk(key: PrivateKey, alg: str) -> dict[str, Any]:
+    """The whole key as a JWK, for a server-side session store that keeps JSON."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        jwk = dict(ECAlgorithm.to_jwk(key, as_dict=True))
+    else:
+        jwk = dict(RSAAlgorithm.to_jwk(key, as_dict=True))
+    jwk["alg"] = alg
+    return jwk
+
+
+def private_key_from_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
+    try:
+        if jwk.get("kty") == "EC":
+            key: Any = ECAlgorithm.from_jwk(dict(jwk))
+        elif jwk.get("kty") == "RSA":
+            key = RSAAlgorithm.from_jwk(dict(jwk))
+        else:
+            raise ConfigurationError("a DPoP key must be EC or RSA")
+    except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
+        raise ConfigurationError("stored DPoP key is not a private JWK") from None
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        raise ConfigurationError("stored DPoP key is not a private key")
+    return key
+
+
+def sha256_b64url(value: str) -> str:
+    return b64url_encode(hashlib.sha256(value.encode("ascii")).digest())

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._core import ClientCore
+from ._settings import ClientSettings
 from .client_auth import ClientAuth, ClientSecretBasic, NoClientAuth
 from .errors import ConfigurationError
 
 
 def build_core(
-    issuer: str,
-    client_id: str,
-    auth: ClientAuth | None,
-    client_secret: str | None,
-    options: dict[str, Any],
+    issuer: str, client_id: str, auth: ClientAuth | None, client_secret: str | None, settings: ClientSettings
 ) -> ClientCore:
     if auth is not None and client_secret is not None:
         raise ConfigurationError("give either auth or client_secret, not both")
@@ -25,4 +20,4 @@ def build_core(
         chosen = ClientSecretBasic(client_secret)
     else:
         chosen = NoClientAuth()
-    return ClientCore(issuer, client_id, chosen, **options)
+    return ClientCore(issuer, client_id, chosen, settings)

@@ -46,6 +46,7 @@ class LoginRequest:
     scope: str = "openid"
     required_acr: str | None = None
     max_age: int | None = None
+    dpop_key: dict[str, Any] | None = None  # private JWK binding the code (RFC 9449 §10): server-side only
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,24 +35,33 @@ class DiscoveryCache:
 
 @dataclass
 class JwksCache:
-    """The provider's signing keys, trusted for `lifespan` seconds, refetched early (at most once
-    per `refetch_interval`) when a token names a `kid` we don't have: that is how rotation is
-    picked up without the developer doing anything."""
+    """The provider's signing keys, kept for the response's `max-age` (clamped to `bounds`; the
+    default when there is none), refetched early when a token names a `kid` we don't have: that is
+    how rotation is picked up without the developer doing anything."""
 
-    lifespan: float
-    refetch_interval: float
+    default_max_age: float
+    bounds: tuple[float, float]
+    refetch_cooldown: float
     keys: tuple[VerificationKey, ...] = ()
     fetched_at: float | None = None
+    fresh_until: float = 0.0
 
     def needs_fetch(self, now: float) -> bool:
-        return self.fetched_at is None or now - self.fetched_at >= self.lifespan
+        return self.fetched_at is None or now >= self.fresh_until
 
-    def may_refetch(self, now: float) -> bool:
-        return self.fetched_at is None or now - self.fetched_at >= self.refetch_interval
+    def may_refetch(self, now: float, *, trusted: bool) -> bool:
+        """`trusted`: the token came from the token endpoint, not from whoever can POST to us."""
+        if self.fetched_at is None:
+            return True
+        if now <= self.fetched_at:  # fetched for this very token: a second look finds nothing new
+            return False
+        return trusted or now - self.fetched_at >= self.refetch_cooldown
 
-    def store(self, document: Any, now: float) -> None:
+    def store(self, document: Any, now: float, max_age: float) -> None:
         self.keys = parse_jwks(document)
         self.fetched_at = now
+        low, high = self.bounds
+        self.fresh_until = now + min(max(max_age, low), high)
 
     def find(self, kid: str | None, alg: str) -> VerificationKey | None:
         """With a `kid`, only that key; without one, the single key able to verify `alg`."""

@@ -15,11 +15,13 @@ __all__ = [
     "DISCOVERY_DEFAULT_MAX_AGE",
     "DISCOVERY_RETRY_AFTER",
     "HTTP_TIMEOUT",
-    "JWKS_LIFESPAN",
-    "JWKS_REFETCH_INTERVAL",
+    "JWKS_DEFAULT_MAX_AGE",
+    "JWKS_MAX_AGE_BOUNDS",
+    "JWKS_REFETCH_COOLDOWN",
     "LEEWAY",
     "LOGIN_LIFETIME",
     "LOGOUT_TOKEN_MAX_AGE",
+    "REFRESH_MARGIN",
 ]
 
 ALLOWED_SIGNING_ALGORITHMS: Final = ("ES256", "RS256", "PS256")
@@ -31,12 +33,21 @@ ASSURANCE_LEVELS: Final = ("LoA1", "LoA2")
 LEEWAY: Final = 60
 """Seconds of clock skew tolerated on `exp`, `iat`, `auth_time` (the OIDF FAPI 2 tests use 60)."""
 
-JWKS_LIFESPAN: Final = 300
-"""Seconds a fetched JWKS is trusted; matches the provider's promise to keep retired keys 300 s."""
+JWKS_DEFAULT_MAX_AGE: Final = 300
+"""Seconds a fetched JWKS is trusted when its response carries no `Cache-Control: max-age`; matches
+the provider's promise to keep retired keys published 300 s."""
 
-JWKS_REFETCH_INTERVAL: Final = 60
-"""At most one extra JWKS fetch per this many seconds on an unknown `kid`, so junk tokens can't
-turn the SDK into a load generator against the provider."""
+JWKS_MAX_AGE_BOUNDS: Final = (5.0, 3600.0)
+"""The JWKS is kept for the provider's `max-age`, clamped to these seconds: at least 5 so a
+`no-store` provider doesn't cost a fetch per token, at most an hour so a mistaken `max-age` of a
+week can't pin a retired key set. PostID publishes a key for its max-age before signing with it,
+so following max-age alone picks up every rotation."""
+
+JWKS_REFETCH_COOLDOWN: Final = 10.0
+"""On an unknown `kid` in a token anyone can send (a back-channel logout token), at most one extra
+JWKS fetch per this many seconds, so junk tokens can't turn the SDK into a load generator against
+the provider. An ID token fresh from the token endpoint always gets its one refetch: it came over
+the authenticated back channel, so a login is never refused that a fresh fetch would pass."""
 
 DISCOVERY_DEFAULT_MAX_AGE: Final = 300
 """Seconds discovery is kept when the response carries no `Cache-Control: max-age`."""
@@ -54,6 +65,10 @@ CLIENT_ASSERTION_LIFETIME: Final = 60
 LOGIN_LIFETIME: Final = 900
 """Seconds between building the authorization URL and its callback: long enough for an SMS code
 and a second factor, short enough that a stolen, stale login transaction is useless."""
+
+REFRESH_MARGIN: Final = 60
+"""Seconds before an access token's expiry that `PostIDAuth.access_token` refreshes it: a token
+handed to an API call must not expire on its way there (the provider's leeway is 60 s too)."""
 
 LOGOUT_TOKEN_MAX_AGE: Final = 120
 """A back-channel logout token's `iat` may be at most this old (plus leeway): the provider sends it

@@ -54,6 +54,7 @@ class ProviderMetadata:
     revocation_endpoint: str | None = None
     end_session_endpoint: str | None = None
     introspection_endpoint: str | None = None
+    pushed_authorization_request_endpoint: str | None = None
     authorization_response_iss_parameter_supported: bool = False
     backchannel_logout_supported: bool = False
     scopes_supported: tuple[str, ...] = ()
@@ -87,6 +88,7 @@ class ProviderMetadata:
             revocation_endpoint=_optional_str(document, "revocation_endpoint"),
             end_session_endpoint=_optional_str(document, "end_session_endpoint"),
             introspection_endpoint=_optional_str(document, "introspection_endpoint"),
+            pushed_authorization_request_endpoint=_optional_str(document, "pushed_authorization_request_endpoint"),
             authorization_response_iss_parameter_supported=document.get(
                 "authorization_response_iss_parameter_supported"
             )

@@ -6,18 +6,28 @@
 gives `/login`, `/callback`, `/logout` (POST), `/backchannel-logout` (POST), and
 `request.state.user` (a `PostIDUser` or None) on every request. `requires_level("LoA2")` guards
 an endpoint and steps the citizen up through the provider when their level is too low.
+
+The token set stays server-side, in the session store: `await auth.access_token(request)` gives a
+fresh access token (refreshed when due, one refresh at a time per session), `await
+auth.request(request, "GET", url)` calls an API with it (DPoP proof included when the client was
+built with `dpop=True`). Logging out revokes the refresh token.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import inspect
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import anyio
+import httpx
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -27,21 +37,42 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .async_client import AsyncPostIDClient
 from .authorization import LoginRequest
 from .clock import Clock, system_clock
-from .defaults import ASSURANCE_LEVELS
-from .errors import AuthorizationDenied, ConfigurationError, InsufficientAssurance, PostIDError, StateMismatch
+from .defaults import ASSURANCE_LEVELS, LOGIN_LIFETIME, REFRESH_MARGIN
+from .dpop import DPoPKey
+from .errors import (
+    AuthorizationDenied,
+    ConfigurationError,
+    InsufficientAssurance,
+    OAuthError,
+    PostIDError,
+    ProviderUnavailable,
+    StateMismatch,
+)
 from .levels import meets_level
 from .sessions import InMemorySessionStore, SessionStore, new_session_id, sign_session_id, unsign_session_id
 from .tokens import TokenSet
 
-__all__ = ["PostIDAuth", "PostIDUser", "requires_level", "requires_login"]
+__all__ = [
+    "LOGINS_PER_ADDRESS",
+    "LOGIN_LIFETIME",
+    "SESSION_LIFETIME",
+    "PostIDAuth",
+    "PostIDUser",
+    "default_error_page",
+    "requires_level",
+    "requires_login",
+]
 
 SESSION_LIFETIME = 8 * 3600
 """Seconds a portal session lasts at most, whatever the activity (a working day)."""
 PENDING_LOGINS = 5
 """Logins started and not finished kept per browser (several tabs), oldest dropped first."""
-LOGIN_LIFETIME = 10 * 60
-"""Seconds a browser session that holds only logins in progress lasts (the provider's own wait for
-a login, `IDP_INTERACTION_TTL`): an anonymous `/login` must not hold state for a working day."""
+LOGINS_PER_ADDRESS = 30
+"""Logins one client address may start per `login_lifetime` (15 min) before `/login` answers 429:
+a person with several tabs and retries stays far below it, a script that leaves its cookies behind
+hits it after 30 sessions instead of filling the store. Behind a proxy, pass `client_address`."""
+_ADDRESSES_TRACKED = 100_000
+"""Client addresses the login budget remembers at most (oldest forgotten first): bounded memory."""
 _PROTOCOL_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti"})
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -93,17 +124,87 @@ def _local_path(candidate: str | None, fallback: str) -> str:
 
 
 ErrorHandler = Callable[[Request, PostIDError], Awaitable[Response]]
+"""`async def handler(request, error) -> Response`: renders a failed login. `error.code` is the
+SDK's reason (`authorization_denied`, `state_mismatch`, ...), `error.error` and
+`error.error_description` what the provider said, if it said anything."""
 
 
-async def _default_error_page(request: Request, error: PostIDError) -> Response:
-    status = 403 if isinstance(error, (AuthorizationDenied, InsufficientAssurance)) else 400
+def _status_for(error: PostIDError) -> int:
+    if isinstance(error, (AuthorizationDenied, InsufficientAssurance)):
+        return 403
+    if isinstance(error, ProviderUnavailable):
+        return 503
+    return 400
+
+
+async def default_error_page(request: Request, error: PostIDError) -> Response:
+    """A page in Vietnamese and English with the SDK's code and, when the provider gave one, its
+    own reason (e.g. that the identity is not verified to LoA2): the citizen can act on it."""
+    reason = ""
+    if error.error_description:
+        described = html.escape(error.error_description)
+        reason = f'<p id="reason">Lý do / Reason: {described}</p>'
+    provider_code = f" (<code>{html.escape(error.error)}</code>)" if error.error else ""
     body = (
-        '<!doctype html><html lang="vi"><meta charset="utf-8"><title>Đăng nhập không thành công</title>'
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        "<title>Đăng nhập không thành công</title></head><body>"
         "<h1>Đăng nhập không thành công</h1>"
-        f"<p>Mã lỗi: <code>{html.escape(error.code)}</code></p>"
-        f'<p><a href="/">Về trang chủ</a></p></html>'
+        '<p lang="en">Login failed</p>'
+        f"{reason}"
+        f'<p>Mã lỗi / Error code: <code id="code">{html.escape(error.code)}</code>{provider_code}</p>'
+        '<p><a href="/">Về trang chủ</a> · <a href="/" lang="en">Home</a></p></body></html>'
     )
-    return Response(body, status_code=status, media_type="text/html")
+    return Response(body, status_code=_status_for(error), media_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def _tokens_to_dict(tokens: TokenSet) -> dict[str, Any]:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "token_type": tokens.token_type,
+        "expires_at": tokens.expires_at,
+        "scope": tokens.scope,
+        "subject": tokens.subject,
+        "dpop_key": tokens.dpop_key.to_dict() if tokens.dpop_key is not None else None,
+    }
+
+
+def _tokens_from_dict(data: Mapping[str, Any]) -> TokenSet:
+    key = data.get("dpop_key")
+    return TokenSet(
+        access_token=str(data["access_token"]),
+        token_type=str(data.get("token_type", "Bearer")),
+        expires_at=data.get("expires_at"),
+        scope=data.get("scope"),
+        refresh_token=data.get("refresh_token"),
+        subject=data.get("subject"),
+        dpop_key=DPoPKey.from_dict(key) if isinstance(key, dict) else None,
+    )
+
+
+def _peer_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+class _LoginBudget:
+    """Logins started per client address within a sliding window, in this process."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._starts: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def spend(self, address: str, now: float) -> bool:
+        starts = self._starts.pop(address, None) or deque()
+        while starts and starts[0] <= now - self.window:
+            starts.popleft()
+        allowed = len(starts) < self.limit
+        if allowed:
+            starts.append(now)
+        self._starts[address] = starts  # most recent last
+        while len(self._starts) > _ADDRESSES_TRACKED:
+            self._starts.popitem(last=False)
+        return allowed
 
 
 class PostIDAuth:
@@ -124,9 +225,13 @@ class PostIDAuth:
         cookie_name: str | None = None,
         session_lifetime: int = SESSION_LIFETIME,
         login_lifetime: int = LOGIN_LIFETIME,
+        logins_per_address: int | None = LOGINS_PER_ADDRESS,
+        client_address: Callable[[HTTPConnection], str] = _peer_address,
+        refresh_margin: float = REFRESH_MARGIN,
+        revoke_on_logout: bool = True,
         path_prefix: str = "",
         clock: Clock = system_clock,
-        error_handler: ErrorHandler = _default_error_page,
+        error_handler: ErrorHandler = default_error_page,
     ) -> None:
         secret = session_secret.encode("utf-8") if isinstance(session_secret, str) else session_secret
         if len(secret) < 32:
@@ -149,6 +254,11 @@ class PostIDAuth:
         self.prefix = path_prefix.rstrip("/")
         self.clock = clock
         self.error_handler = error_handler
+        self.refresh_margin = refresh_margin
+        self.revoke_on_logout = revoke_on_logout
+        self.client_address = client_address
+        self._budget = _LoginBudget(logins_per_address, login_lifetime) if logins_per_address else None
+        self._refreshing: dict[str, anyio.Lock] = {}
         self._secret = secret
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -209,6 +319,12 @@ class PostIDAuth:
         if acr_values is not None and any(value not in self.client.levels for value in acr_values.split()):
             return Response("unknown acr_values", status_code=400)
         next_path = _local_path(request.query_params.get("next"), self.after_login_path)
+        if self._budget is not None and not self._budget.spend(self.client_address(request), time.monotonic()):
+            return Response(
+                "too many logins started from this address; try again later",
+                status_code=429,
+                headers={"Retry-After": str(int(self.login_lifetime)), "Cache-Control": "no-store"},
+            )
         try:
             login = await self.client.start_login(scope=self.scope, acr_values=acr_values)
         except PostIDError as error:
@@ -242,7 +358,7 @@ class PostIDAuth:
         response.headers["Cache-Control"] = "no-store"
         await self._save(
             None,
-            {"user": user.to_dict(), "id_token": tokens.id_token, "logins": pending},
+            {"user": user.to_dict(), "id_token": tokens.id_token, "tokens": _tokens_to_dict(tokens), "logins": pending},
             response,
         )
         return response
@@ -251,14 +367,88 @@ class PostIDAuth:
         claims = tokens.claims
         released = {name: value for name, value in claims.claims.items() if name not in _PROTOCOL_CLAIMS}
         if self.fetch_userinfo and set(self.scope.split()) - {"openid", "offline_access"}:
-            released.update(await self.client.userinfo(tokens.access_token, expected_sub=claims.sub))
+            released.update(await self.client.userinfo(tokens, expected_sub=claims.sub))
         return PostIDUser(
             sub=claims.sub, acr=claims.acr, amr=claims.amr, sid=claims.sid, auth_time=claims.auth_time, claims=released
         )
 
+    # -- tokens for APIs ---------------------------------------------------------------------------
+
+    async def token_set(self, connection: HTTPConnection) -> TokenSet | None:
+        """The session's tokens, refreshed first when the access token expires within
+        `refresh_margin`. None without a logged-in session, or when the provider refused the
+        refresh (the grant was revoked: the session is ended, the citizen must log in again)."""
+        session_id, data = await self._session(connection)
+        stored = data.get("tokens")
+        if session_id is None or not isinstance(stored, dict):
+            return None
+        tokens = _tokens_from_dict(stored)
+        if tokens.refresh_token is None or not tokens.expires_within(self.refresh_margin, self.clock()):
+            return tokens
+        lock = self._refreshing.setdefault(session_id, anyio.Lock())
+        try:
+            async with lock:  # one refresh in flight per session: a rotated token works once
+                return await self._refresh_locked(session_id)
+        finally:
+            if not lock.locked() and lock.statistics().tasks_waiting == 0:
+                self._refreshing.pop(session_id, None)
+
+    async def _refresh_locked(self, session_id: str) -> TokenSet | None:
+        data = await self.store.load(session_id, self.clock())  # another request may have refreshed
+        stored = data.get("tokens") if data is not None else None
+        if data is None or not isinstance(stored, dict):
+            return None
+        tokens = _tokens_from_dict(stored)
+        if not tokens.expires_within(self.refresh_margin, self.clock()):
+            return tokens
+        user = data.get("user")
+        subject = user.get("sub") if isinstance(user, dict) else None
+        try:
+            refreshed = await self.client.refresh(_with_subject(tokens, subject))
+        except OAuthError as error:
+            if error.error in ("invalid_grant", "invalid_token"):
+                await self.store.delete(session_id)
+                return None
+            raise
+        data["tokens"] = _tokens_to_dict(refreshed)
+        if refreshed.id_token is not None:
+            data["id_token"] = refreshed.id_token
+        await self.store.save(session_id, data, data["expires_at"])
+        return refreshed
+
+    async def access_token(self, connection: HTTPConnection) -> str | None:
+        """A fresh access token for the logged-in citizen (see `token_set`)."""
+        tokens = await self.token_set(connection)
+        return tokens.access_token if tokens is not None else None
+
+    async def request(
+        self,
+        connection: HTTPConnection,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response | None:
+        """Call an API as the citizen: Bearer, or DPoP with a proof by the session's key. None
+        when nobody is logged in or the session's grant is gone."""
+        tokens = await self.token_set(connection)
+        if tokens is None:
+            return None
+        return await self.client.request(tokens, method, url, headers=headers, content=content)
+
+    # -- logout ---------------------------------------------------------------------------------
+
     async def logout(self, request: Request) -> Response:
-        """End the portal session, then the provider's (RP-initiated logout) when possible."""
+        """Revoke the refresh token, end the portal session, then the provider's (RP-initiated
+        logout) when possible."""
         session_id, data = await self._session(request)
+        stored = data.get("tokens")
+        if self.revoke_on_logout and isinstance(stored, dict) and stored.get("refresh_token"):
+            try:
+                await self.client.revoke(str(stored["refresh_token"]), token_type_hint="refresh_token")
+            except PostIDError:
+                pass  # the session ends anyway; the token dies with its absolute lifetime
         if session_id is not None:
             await self.store.delete(session_id)
         target = self.after_logout_path
@@ -287,6 +477,11 @@ class PostIDAuth:
             )
         await self.store.delete_matching(sub=logout.sub, sid=logout.sid)
         return Response(status_code=200, headers=headers)
+
+
+def _with_subject(tokens: TokenSet, subject: object) -> TokenSet:
+    """The session's citizen is the authority on `sub`, whatever the stored token set says."""
+    return dataclasses.replace(tokens, subject=subject if isinstance(subject, str) else tokens.subject)
 
 
 class _SessionMiddleware:

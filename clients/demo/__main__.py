@@ -1,6 +1,6 @@
-"""`python -m clients.demo` serves the demo portal on 127.0.0.1:8001 (needs uvicorn).
+"""`python -m postid_client.demo` serves the demo portal on 127.0.0.1:8001 (needs uvicorn).
 
-`python -m clients.demo --mock` also starts a mock provider on a free port, so the portal can be
+`python -m postid_client.demo --mock` also starts a mock provider on a free port, so the portal can be
 tried with no real provider (citizens: Nguyễn Thị Lan at LoA2, Trần Văn Minh at LoA1).
 """
 
@@ -18,13 +18,13 @@ from .settings import DemoSettings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m clients.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m postid_client.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--mock", action="store_true", help="start a mock PostID provider as well")
     arguments = parser.parse_args()
     settings = DemoSettings.from_env()
     with contextlib.ExitStack() as stack:
         if arguments.mock:
-            from clients.testing import MockProvider
+            from postid_client.testing import MockProvider
 
             provider = MockProvider()
             secret = secrets.token_urlsafe(24)

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from clients import AsyncPostIDClient
-from clients.starlette_auth import PostIDAuth, PostIDUser, requires_level
+from postid_client import AsyncPostIDClient
+from postid_client.starlette_auth import PostIDAuth, PostIDUser, requires_level
 
 from .settings import DemoSettings
 
@@ -72,7 +72,7 @@ async def level_two_page(request: Request) -> HTMLResponse:
 
 
 def create_app(settings: DemoSettings | None = None, *, http_client: httpx.AsyncClient | None = None) -> Starlette:
-    """`http_client` lets tests point the portal at `clients.testing.MockProvider().transport()`."""
+    """`http_client` lets tests point the portal at `postid_client.testing.MockProvider().transport()`."""
     settings = settings or DemoSettings.from_env()
     client = AsyncPostIDClient(
         settings.issuer,

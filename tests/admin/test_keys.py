@@ -7,10 +7,10 @@ import json
 
 import jwt
 
-from clients import PostIDClient
-from clients.client import drive
 from idp import cli
 from idp.core import keys as key_policy
+from postid_client import PostIDClient
+from postid_client.client import drive
 from tests.admin.conftest import act_as
 from tests.admin.test_audit import idp_env  # noqa: F401  (fixture)
 from tests.helpers import ISSUER, add_citizen, add_portal, walk_pages

@@ -1,4 +1,4 @@
-"""The relying-party SDK (`clients`) against the real provider: the sync and async clients log a
+"""The relying-party SDK (`postid_client`, in `clients/`) against the real provider: the sync and async clients log a
 citizen in, validate the ID token, read userinfo, refresh, revoke; a level the provider cannot
 reach comes back as the SDK's documented error; the demo portal works in Chromium."""
 
@@ -8,14 +8,31 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+import jwt
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
-from clients import AsyncPostIDClient, AuthorizationDenied, NoClientAuth, OAuthError, PostIDClient
+from postid_client import (
+    AsyncPostIDClient,
+    AuthorizationDenied,
+    NoClientAuth,
+    OAuthError,
+    PostIDClient,
+    PostIDError,
+    ProviderUnavailable,
+)
+from postid_client.starlette_auth import PostIDAuth
 from tests.helpers import CITIZEN, free_port, serving, walk_pages
 
 pytestmark = pytest.mark.e2e
@@ -131,7 +148,7 @@ def test_asking_for_loa2_ends_in_authorization_denied_with_the_providers_error_c
 def started_demo_portal(
     running_provider, name: str = "Cổng dịch vụ công (demo)", host: str = "127.0.0.1", backchannel: bool = False
 ) -> Iterator[DemoPortal]:
-    """`python -m clients.demo` on a free port, registered with the provider for its callback.
+    """`python -m postid_client.demo` on a free port, registered with the provider for its callback.
     Give each portal of one test its own host name: browsers scope cookies by host, not port."""
     port = free_port()
     url = f"http://{host}:{port}"
@@ -146,7 +163,7 @@ def started_demo_portal(
         DEMO_HOST="127.0.0.1",
         DEMO_PORT=str(port),
     )
-    with serving([sys.executable, "-m", "clients.demo"], env, f"{url}/"):
+    with serving([sys.executable, "-m", "postid_client.demo"], env, f"{url}/"):
         yield DemoPortal(url, registered)
 
 
@@ -195,3 +212,131 @@ def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(runni
     assert still_name == CITIZEN.full_name
     assert logged_out == (1, 0)
     assert "postid_session" not in cookies
+
+
+# -- PostIDAuth against the real provider: plain, DPoP-bound and PAR-only portals ----------------
+
+
+def _portal_app(client: AsyncPostIDClient, userinfo_url: str) -> tuple[Starlette, PostIDAuth]:
+    """A portal whose `/api` calls the provider's userinfo (a protected API) with the session's
+    token; `refresh_margin` covers the whole token lifetime, so every `/api` call refreshes first."""
+    auth = PostIDAuth(client, session_secret="s" * 32, scope="openid profile offline_access", refresh_margin=10**6)
+
+    async def api(request: Request) -> JSONResponse:
+        response = await auth.request(request, "GET", userinfo_url, headers={"Accept": "application/json"})
+        if response is None:
+            return JSONResponse({"logged_in": False}, status_code=401)
+        tokens = await auth.token_set(request)
+        return JSONResponse(
+            {
+                "status": response.status_code,
+                "body": response.json(),
+                "token_type": tokens.token_type if tokens else None,
+            }
+        )
+
+    return Starlette(routes=[Route("/api", api), *auth.routes], middleware=[auth.middleware]), auth
+
+
+@pytest.mark.parametrize(
+    ("options", "dpop", "par"),
+    [
+        ((), False, False),
+        (("--require-dpop",), True, False),
+        (("--require-par",), False, True),
+        (("--require-par", "--require-dpop"), True, True),
+    ],
+    ids=["plain", "dpop", "par", "par+dpop"],
+)
+def test_a_postid_auth_portal_logs_in_calls_an_api_refreshes_and_logs_out(running_provider, options, dpop, par):
+    rp = running_provider
+    portal_url = f"http://127.0.0.1:{free_port()}"
+    portal = _register(rp, "Cổng " + "+".join(options or ("thường",)), f"{portal_url}/callback", *options)
+    meta = httpx.get(f"{rp.issuer}/.well-known/openid-configuration").json()
+    client = AsyncPostIDClient(
+        rp.issuer,
+        portal.client_id,
+        client_secret=portal.client_secret,
+        redirect_uri=portal.redirect_uri,
+        dpop=dpop,
+        par=par,
+    )
+    app, _ = _portal_app(client, meta["userinfo_endpoint"])
+    with (
+        TestClient(app, base_url=portal_url, follow_redirects=False) as browser,
+        httpx.Client(base_url=rp.issuer) as at_provider,
+    ):
+        to_provider = browser.get("/login")
+        callback = walk_pages(
+            at_provider, to_provider.headers["location"], portal.redirect_uri, rp.id_number, rp.password
+        )
+        back = browser.get(callback.removeprefix(portal_url))
+        first = browser.get("/api").json()
+        second = browser.get("/api").json()  # refreshed again: the rotated refresh token worked
+        logged_out = browser.post("/logout")
+        after = browser.get("/api")
+
+    assert (
+        "request_uri=" in to_provider.headers["location"]
+        if par
+        else "code_challenge=" in to_provider.headers["location"]
+    )
+    assert back.status_code == 303, back.text
+    assert first["status"] == 200 and first["body"]["name"] == CITIZEN.full_name
+    assert first["token_type"] == ("DPoP" if dpop else "Bearer")
+    assert second["status"] == 200 and second["body"]["sub"] == first["body"]["sub"]
+    assert logged_out.status_code == 303 and logged_out.headers["location"].startswith(meta["end_session_endpoint"])
+    assert after.status_code == 401
+
+
+@pytest.mark.xfail(
+    raises=httpx.ReadTimeout,
+    strict=False,
+    reason="provider stall: pages and /token hang >30 s while `idp keys rotate` runs (reported to the lead); "
+    "a key failure (unknown_kid) still fails this test",
+)
+@pytest.mark.provider_env(IDP_JWKS_MAX_AGE="5", IDP_KEYS_RESCAN_INTERVAL="1")
+def test_logins_through_key_rotations_every_few_seconds_never_fail(running_provider):
+    rp = running_provider
+    rotations: list[subprocess.CompletedProcess[str]] = []
+    stop = threading.Event()
+
+    def rotate_every_few_seconds() -> None:
+        while not stop.wait(3):
+            rotations.append(
+                subprocess.run(
+                    [sys.executable, "-m", "idp.cli", "keys", "rotate", "--alg", "ES256"],
+                    env=rp.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+            )
+
+    rotator = threading.Thread(target=rotate_every_few_seconds, daemon=True)
+    kids, failures = set(), []
+    with PostIDClient(
+        rp.issuer, rp.client_id, client_secret=rp.client_secret, redirect_uri=rp.redirect_uri, timeout=30
+    ) as client:  # 30 s: a machine shared with other test runs can be slow; only key failures count
+        rotator.start()
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            login = client.start_login(scope="openid")
+            with httpx.Client(base_url=rp.issuer, timeout=30) as browser:  # a rotation may hold SQLite's lock
+                callback = walk_pages(browser, login.url, rp.redirect_uri, rp.id_number, rp.password)
+            try:
+                tokens = client.finish_login(callback, login)
+            except ProviderUnavailable:
+                # Known provider stall (reported): /token sometimes hangs >30 s while `idp keys
+                # rotate` runs. Not a key failure, which is what this test is about.
+                continue
+            except PostIDError as error:
+                failures.append(error)
+            else:
+                kids.add(jwt.get_unverified_header(tokens.id_token)["kid"])
+        stop.set()
+        rotator.join(60)
+
+    assert all(done.returncode == 0 for done in rotations), [done.stderr for done in rotations]
+    assert failures == []
+    assert len(kids) >= 3  # the logins really crossed rotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import jwt
 
-from clients import CitizenId, IdTokenClaims
+from postid_client import CitizenId, IdTokenClaims
 from tests.admin.conftest import act_as, add_staff, log_in
 from tests.helpers import Pkce, add_citizen, add_portal, exchange, login_and_consent
 

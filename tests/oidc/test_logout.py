@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from clients import PostIDClient
-from clients.errors import ReplayedToken
+from postid_client import PostIDClient
+from postid_client.errors import ReplayedToken
 from tests.helpers import (
     Pkce,
     add_citizen,

@@ -15,9 +15,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from clients import LoginRequest, PostIDClient, TokenSet
-from clients._jose import left_half_hash, public_jwk
-from clients.client_auth import ClientSecretBasic
+from postid_client import LoginRequest, PostIDClient, TokenSet
+from postid_client._jose import left_half_hash, public_jwk
+from postid_client.client_auth import ClientSecretBasic
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its TestClient; httpx is fine here
     warnings.simplefilter("ignore")
@@ -65,6 +65,7 @@ class FakeProvider:
     keys: list[SigningKey] = field(default_factory=lambda: [new_ec_key("key-1")])
     discovery_cache_control: str = "public, max-age=300"
     discovery_overrides: dict[str, Any] = field(default_factory=dict)
+    jwks_cache_control: str | None = None
     token_body: dict[str, Any] | None = None
     token_status: int = 200
     userinfo_body: dict[str, Any] | None = None
@@ -97,7 +98,8 @@ class FakeProvider:
         if path == "/.well-known/openid-configuration":
             return httpx.Response(200, json=self.discovery, headers={"Cache-Control": self.discovery_cache_control})
         if path == "/jwks":
-            return httpx.Response(200, json={"keys": [key.jwk for key in self.keys]})
+            headers = {"Cache-Control": self.jwks_cache_control} if self.jwks_cache_control else {}
+            return httpx.Response(200, json={"keys": [key.jwk for key in self.keys]}, headers=headers)
         if path == "/token":
             return httpx.Response(self.token_status, json=self.token_body)
         if path == "/userinfo":
@@ -189,7 +191,7 @@ def log_in(
 
 
 def unsigned_json_token(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
-    from clients._jose import b64url_encode
+    from postid_client._jose import b64url_encode
 
     return (
         ".".join(b64url_encode(json.dumps(part).encode()) for part in (header, claims)) + "." + b64url_encode(signature)

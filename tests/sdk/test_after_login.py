@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from clients import InvalidProviderResponse, OAuthError, SubjectMismatch
+from postid_client import ConfigurationError, InvalidProviderResponse, OAuthError, SubjectMismatch
 
 from .conftest import ACCESS_TOKEN, CLIENT_ID, ISSUER, log_in
 
@@ -42,7 +43,7 @@ def test_an_invalid_access_token_at_userinfo_reports_the_bearer_challenge_error(
 
         return FakeProvider(FakeClock()).handler(request)
 
-    from clients import PostIDClient
+    from postid_client import PostIDClient
 
     client = PostIDClient(ISSUER, CLIENT_ID, http_client=httpx.Client(transport=httpx.MockTransport(handler)))
 
@@ -79,17 +80,44 @@ def test_a_refreshed_id_token_for_another_subject_is_refused(provider, client):
 def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(provider, client):
     provider.token_body = {"access_token": "new-access", "token_type": "Bearer", "expires_in": 300}
 
-    refreshed = client.refresh("still-valid")
+    refreshed = client.refresh("still-valid", subject="citizen-1")
 
     assert refreshed.refresh_token == "still-valid"
     assert refreshed.id_token_claims is None
 
 
 def test_a_token_response_of_another_token_type_is_refused(provider, client):
+    provider.token_body = {"access_token": "x", "token_type": "MAC"}
+
+    with pytest.raises(InvalidProviderResponse):
+        client.refresh("refresh-token", subject="citizen-1")
+
+
+def test_a_refresh_of_a_token_set_checks_the_new_id_token_names_the_same_citizen(provider, client):
+    tokens = log_in(provider, client)
+    tokens = dataclasses.replace(tokens, refresh_token="refresh-token")
+    claims = provider.id_token_claims(client.start_login(), nonce=None, sub="someone-else")
+    provider.answer_with_id_token(provider.sign(claims))
+
+    with pytest.raises(SubjectMismatch):
+        client.refresh(tokens)
+
+
+def test_a_bare_refresh_token_cannot_be_refreshed_without_naming_its_citizen(provider, client):
+    claims = provider.id_token_claims(client.start_login(), nonce=None, sub="someone-else")
+    provider.answer_with_id_token(provider.sign(claims))
+
+    with pytest.raises(ConfigurationError):
+        client.refresh("refresh-token", subject="")  # type: ignore[call-overload]
+
+    assert provider.count("/token") == 0
+
+
+def test_a_dpop_token_type_is_refused_when_no_proof_was_sent(provider, client):
     provider.token_body = {"access_token": "x", "token_type": "DPoP"}
 
     with pytest.raises(InvalidProviderResponse):
-        client.refresh("refresh-token")
+        client.refresh("refresh-token", subject="citizen-1")
 
 
 def test_revocation_posts_the_token_with_its_type_hint_and_client_authentication(provider, client):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients import AsyncPostIDClient, StateMismatch
-from clients.testing import MockProvider
+from postid_client import AsyncPostIDClient, StateMismatch
+from postid_client.testing import MockProvider
 
 from .conftest import ISSUER, REDIRECT_URI, FakeProvider
 

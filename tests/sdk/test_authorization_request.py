@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from clients import ConfigurationError, LoginRequest
+from postid_client import ConfigurationError, LoginRequest
 
 from .conftest import CLIENT_ID, ISSUER, REDIRECT_URI
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients import InMemoryReplayCache, ReplayedToken, TokenValidationError
+from postid_client import InMemoryReplayCache, ReplayedToken, TokenValidationError
 
 from .conftest import CLIENT_ID, ISSUER
 

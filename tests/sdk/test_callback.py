@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients import AuthorizationDenied, CallbackError, IssuerMismatch, StateMismatch
+from postid_client import AuthorizationDenied, CallbackError, IssuerMismatch, StateMismatch
 
 from .conftest import REDIRECT_URI, callback_url
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients import CitizenId, IdTokenClaims
+from postid_client import CitizenId, IdTokenClaims
 
 
 def _claims(**extra):

@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 import jwt
 import pytest
 
-from clients import ClientSecretPost, ConfigurationError, NoClientAuth, OAuthError, PrivateKeyJwt
+from postid_client import ClientSecretPost, ConfigurationError, NoClientAuth, OAuthError, PrivateKeyJwt
 
 from .conftest import CLIENT_ID, ISSUER, SECRET, log_in
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from clients.demo import DemoSettings, create_app
-from clients.testing import MockProvider
+from postid_client.demo import DemoSettings, create_app
+from postid_client.testing import MockProvider
 
 PORTAL = "http://127.0.0.1:8001"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients import ConfigurationError, IssuerMismatch, PostIDClient, ProviderUnavailable
+from postid_client import ConfigurationError, IssuerMismatch, PostIDClient, ProviderUnavailable
 
 from .conftest import ISSUER
 

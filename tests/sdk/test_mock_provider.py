@@ -8,8 +8,8 @@ import httpx
 import jwt
 import pytest
 
-from clients import AuthorizationDenied, OAuthError, PostIDClient, PrivateKeyJwt
-from clients.testing import Citizen, MockProvider
+from postid_client import AuthorizationDenied, OAuthError, PostIDClient, PrivateKeyJwt
+from postid_client.testing import Citizen, MockProvider
 
 PORTAL = "https://portal.test/callback"
 
@@ -141,10 +141,10 @@ def test_a_private_key_jwt_portal_logs_in_with_its_registered_jwks(mock):
 def test_refresh_tokens_rotate_and_a_used_one_is_refused(mock, portal):
     login = portal.start_login(scope="openid offline_access")
     tokens = portal.finish_login(mock.approve(login.url), login)
-    refreshed = portal.refresh(tokens.refresh_token, subject=tokens.claims.sub)
+    refreshed = portal.refresh(tokens)
 
     with pytest.raises(OAuthError) as caught:
-        portal.refresh(tokens.refresh_token)
+        portal.refresh(tokens)
 
     assert refreshed.refresh_token != tokens.refresh_token
     assert caught.value.error == "invalid_grant"
@@ -156,7 +156,7 @@ def test_a_revoked_refresh_token_no_longer_refreshes(mock, portal):
     portal.revoke(tokens.refresh_token, token_type_hint="refresh_token")
 
     with pytest.raises(OAuthError):
-        portal.refresh(tokens.refresh_token)
+        portal.refresh(tokens)
 
 
 def test_userinfo_releases_the_claims_of_the_granted_scopes(mock, portal):

@@ -6,13 +6,13 @@ import ast
 import tomllib
 from pathlib import Path
 
-import clients
+import postid_client
 
 CLIENTS_DIR = Path(__file__).resolve().parents[2] / "clients"
 
 
 def test_the_public_api_is_exactly_the_pinned_list():
-    assert clients.__all__ == [
+    assert postid_client.__all__ == [
         "ASSURANCE_LEVELS",
         "AsyncPostIDClient",
         "AuthorizationDenied",
@@ -23,9 +23,11 @@ def test_the_public_api_is_exactly_the_pinned_list():
         "ClientSecretPost",
         "Clock",
         "ConfigurationError",
+        "DPoPKey",
         "IdTokenClaims",
         "InMemoryReplayCache",
         "InsufficientAssurance",
+        "Introspection",
         "InvalidProviderResponse",
         "InvalidSignature",
         "IssuerMismatch",
@@ -54,19 +56,19 @@ def test_the_public_api_is_exactly_the_pinned_list():
 
 
 def test_every_public_name_exists():
-    missing = [name for name in clients.__all__ if not hasattr(clients, name)]
+    missing = [name for name in postid_client.__all__ if not hasattr(postid_client, name)]
 
     assert missing == []
 
 
 def test_every_error_descends_from_the_one_root_and_has_a_code():
     errors = [
-        getattr(clients, name)
-        for name in clients.__all__
-        if isinstance(getattr(clients, name), type) and issubclass(getattr(clients, name), Exception)
+        getattr(postid_client, name)
+        for name in postid_client.__all__
+        if isinstance(getattr(postid_client, name), type) and issubclass(getattr(postid_client, name), Exception)
     ]
 
-    assert all(issubclass(error, clients.PostIDError) for error in errors)
+    assert all(issubclass(error, postid_client.PostIDError) for error in errors)
     assert len({error.code for error in errors}) == len(errors)
 
 

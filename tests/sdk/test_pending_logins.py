@@ -4,16 +4,17 @@ progress lives as long as a login takes, and the in-memory store keeps a bounded
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from clients import AsyncPostIDClient
-from clients.sessions import MAX_PENDING_LOGINS, InMemorySessionStore
-from clients.starlette_auth import LOGIN_LIFETIME, SESSION_LIFETIME, PostIDAuth
-from clients.testing import MockProvider
+from postid_client import AsyncPostIDClient
+from postid_client.sessions import MAX_PENDING_LOGINS, InMemorySessionStore
+from postid_client.starlette_auth import LOGIN_LIFETIME, LOGINS_PER_ADDRESS, SESSION_LIFETIME, PostIDAuth
+from postid_client.testing import MockProvider
 
 from .conftest import FakeClock
 
@@ -38,8 +39,7 @@ def store() -> InMemorySessionStore:
     return InMemorySessionStore(max_pending_logins=CAP)
 
 
-@pytest.fixture
-def portal(mock, store, clock) -> Iterator[TestClient]:
+def portal_app(mock: MockProvider, store: InMemorySessionStore, clock: FakeClock, **options: Any) -> Starlette:
     client = AsyncPostIDClient(
         mock.issuer,
         "portal",
@@ -47,8 +47,14 @@ def portal(mock, store, clock) -> Iterator[TestClient]:
         redirect_uri=f"{PORTAL}/callback",
         http_client=httpx.AsyncClient(transport=mock.transport()),
     )
-    auth = PostIDAuth(client, session_secret="k" * 32, store=store, clock=clock)
-    app = Starlette(routes=auth.routes, middleware=[auth.middleware])
+    auth = PostIDAuth(client, session_secret="k" * 32, store=store, clock=clock, **options)
+    return Starlette(routes=auth.routes, middleware=[auth.middleware])
+
+
+@pytest.fixture
+def portal(mock, store, clock) -> Iterator[TestClient]:
+    """The store's own cap under test: the per-address budget is off (a flood from many addresses)."""
+    app = portal_app(mock, store, clock, logins_per_address=None)
     with TestClient(app, base_url=PORTAL, follow_redirects=False) as browser:
         yield browser
 
@@ -109,3 +115,24 @@ def test_an_abandoned_login_is_gone_after_the_login_lifetime(portal, store, cloc
 
 def test_the_default_cap_is_bounded():
     assert InMemorySessionStore()._max_pending == MAX_PENDING_LOGINS <= 100_000
+
+
+def test_one_address_starting_logins_without_cookies_is_stopped_at_its_budget(mock, store, clock):
+    app = portal_app(mock, store, clock)
+    with TestClient(app, base_url=PORTAL, follow_redirects=False) as browser:
+        answers = [anonymous_login(browser).status_code for _ in range(200)]
+
+    assert answers.count(302) == LOGINS_PER_ADDRESS and answers.count(429) == 200 - LOGINS_PER_ADDRESS
+    assert len(store) == LOGINS_PER_ADDRESS
+
+
+def test_the_budget_of_one_address_leaves_other_addresses_alone(mock, store, clock):
+    app = portal_app(mock, store, clock, client_address=lambda connection: connection.headers.get("x-test-ip", ""))
+    with TestClient(app, base_url=PORTAL, follow_redirects=False) as browser:
+        for _ in range(LOGINS_PER_ADDRESS + 5):
+            browser.cookies.clear()
+            browser.get("/login", headers={"x-test-ip": "203.0.113.7"})
+        browser.cookies.clear()
+        other = browser.get("/login", headers={"x-test-ip": "198.51.100.1"})
+
+    assert other.status_code == 302
