@@ -245,32 +245,37 @@ def exchange(http: httpx.Client | Any, portal: Portal, code: str, pkce: Pkce) ->
 
 @contextmanager
 def serving(command: list[str], env: dict[str, str], ready_url: str, timeout: float = 30) -> Iterator[None]:
-    """Run a server process until the block ends; enter once `ready_url` answers 200."""
-    import subprocess
+    """Run a server process until the block ends; enter once `ready_url` answers 200.
 
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(ready_url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise AssertionError(f"{command[-3:]} did not start: {server.stderr.read() if server.stderr else ''}")
-            time.sleep(0.1)
-        yield
-    finally:
-        server.terminate()
+    Its stderr goes to a file, never a pipe: nobody reads a pipe while the server runs, and once its
+    64 KiB fill up (a few hundred access-log lines) every write blocks the server mid-request."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr:
-            server.stderr.close()
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if httpx.get(ready_url, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    server.wait()
+                    log.seek(0)
+                    raise AssertionError(f"{command[-3:]} did not start: {log.read()[-5000:]}")
+                time.sleep(0.1)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def seed_served(settings: Settings, password: str, redirect_uri: str) -> tuple[str, str]:
