@@ -7,6 +7,9 @@
 # no sources, no build tree, no *.egg-info, no wheel files, no pip.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# strip (binutils), for this stage only: the wheels' extension modules carry debug symbols (uvloop's
+# 13.6 MB event loop is 1.6 MB stripped); stripped, the virtualenv is about a quarter smaller.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null
 WORKDIR /src
 # The dependencies (and setuptools, to build ours) from pyproject.toml alone, in a layer of their own:
 # a change to the code rebuilds only the steps below, offline.
@@ -19,7 +22,8 @@ COPY idp ./idp
 RUN python -m pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/idp/venv \
  && /opt/idp/venv/bin/python -m pip install --no-index --find-links /wheels postid-idp \
- && /opt/idp/venv/bin/python -m pip uninstall -y pip setuptools
+ && /opt/idp/venv/bin/python -m pip uninstall -y pip setuptools \
+ && find /opt/idp/venv -name "*.so*" -type f -exec strip --strip-unneeded {} +
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
