@@ -1,30 +1,61 @@
-# The provider as a container: `idp serve` as a non-root user, data and keys on volumes.
-# Production sets IDP_ISSUER (https), IDP_DATABASE_URL (PostgreSQL) and mounts real keys.
-FROM python:3.11-slim
+# The provider as a container: `idp serve` as the non-root user idp (uid and gid 10001), data and keys on
+# volumes. Production sets IDP_ISSUER (https) and IDP_DATABASE_URL (PostgreSQL) and mounts keys made
+# beforehand (README.md, "The container image"). scripts/image-test builds this file and checks the result.
 
+# Build stage: the provider and every dependency as wheels (nothing is compiled: all ship binary wheels),
+# installed from those wheels alone into a virtualenv. Only that virtualenv reaches the final stage:
+# no sources, no build tree, no *.egg-info, no wheel files, no pip.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# strip (binutils), for this stage only: the wheels' extension modules carry debug symbols (uvloop's
+# 13.6 MB event loop is 1.6 MB stripped); stripped, the virtualenv is about a quarter smaller.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null
+WORKDIR /src
+# The dependencies (and setuptools, to build ours) from pyproject.toml alone, in a layer of their own:
+# a change to the code rebuilds only the steps below, offline.
+COPY pyproject.toml ./
+RUN mkdir idp && touch README.md idp/__init__.py \
+ && python -m pip wheel --wheel-dir /wheels . "setuptools>=69" \
+ && rm -r /wheels/postid_idp-* idp README.md
+COPY README.md ./
+COPY idp ./idp
+RUN python -m pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /wheels . \
+ && python -m venv /opt/idp/venv \
+ && /opt/idp/venv/bin/python -m pip install --no-index --find-links /wheels postid-idp \
+ && /opt/idp/venv/bin/python -m pip uninstall -y pip setuptools \
+ && find /opt/idp/venv -name "*.so*" -type f -exec strip --strip-unneeded {} +
+
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
     MALLOC_ARENA_MAX=2 \
+    PATH=/opt/idp/venv/bin:$PATH \
     IDP_DATA_DIR=/var/lib/idp \
     IDP_KEYS_DIR=/var/lib/idp-keys \
-    IDP_ISSUER=http://127.0.0.1:8000
+    IDP_ISSUER=http://127.0.0.1:8000 \
+    IDP_METRICS_ADDRESS=0.0.0.0:9464
 
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/idp --shell /usr/sbin/nologin idp \
- && mkdir -p /var/lib/idp /var/lib/idp-keys \
- && chown idp:idp /var/lib/idp /var/lib/idp-keys
+# The base image's pip goes too: nothing is installed at run time. Data and keys folders are 0700,
+# as the provider keeps them (SECURITY.md, "Files at rest").
+RUN python -m pip uninstall -y -q pip setuptools wheel \
+ && groupadd --system --gid 10001 idp \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /var/lib/idp --shell /usr/sbin/nologin idp \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/idp /var/lib/idp-keys
+COPY --from=build /opt/idp/venv /opt/idp/venv
+COPY deploy/entrypoint.sh deploy/healthcheck.py /opt/idp/deploy/
 
-WORKDIR /opt/idp
-COPY pyproject.toml README.md ./
-COPY idp ./idp
-RUN pip install . && rm -rf /opt/idp/idp
-COPY deploy/entrypoint.sh ./deploy/entrypoint.sh
-
-USER idp
+WORKDIR /var/lib/idp
+# Numeric, so a platform that only allows non-root users (Kubernetes runAsNonRoot) can check it.
+USER 10001:10001
 VOLUME ["/var/lib/idp", "/var/lib/idp-keys"]
-EXPOSE 8000
+# 8000: the provider; 9464: Prometheus /metrics on its own listener (IDP_METRICS_ADDRESS), for a
+# private network only: publish 8000 alone.
+EXPOSE 8000 9464
 # SIGTERM: stop accepting, let requests in flight finish (IDP_SHUTDOWN_TIMEOUT), then exit.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+# Healthy means ready (/readyz: database, storage, keys), on whatever port `idp serve` was given.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "/opt/idp/deploy/healthcheck.py"]
+# Secrets from /run/secrets become settings, then the command runs as PID 1 (exec).
+ENTRYPOINT ["/bin/sh", "/opt/idp/deploy/entrypoint.sh"]
 CMD ["idp", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

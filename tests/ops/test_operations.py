@@ -1,12 +1,14 @@
-"""Health, readiness, metrics, request ids, housekeeping, schema checks and the compose file."""
+"""Health, readiness, metrics, request ids, housekeeping, schema checks, the Dockerfile and the compose file."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -172,10 +174,90 @@ def test_the_compose_file_runs_postgres_two_replicas_and_a_proxy_with_secrets_fr
     assert services["nginx"]["ports"] == ["443:443", "80:80"]
 
 
-def test_the_image_runs_as_a_non_root_user_with_workers():
-    dockerfile = (ROOT / "Dockerfile").read_text()
+def _final_stage() -> str:
+    stages = (ROOT / "Dockerfile").read_text().split("\nFROM ")
+    assert len(stages) == 3  # the comments, the build stage, the final stage
+    return stages[-1]
 
-    assert "USER idp" in dockerfile and "--workers" in dockerfile
+
+def _load_healthcheck() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "deploy" / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_image_runs_as_uid_and_gid_10001_with_workers():
+    final = _final_stage()
+
+    assert "USER 10001:10001" in final and "groupadd --system --gid 10001 idp" in final
+    assert "--uid 10001 --gid 10001" in final and "--workers" in final
+
+
+def test_the_final_stage_holds_the_virtualenv_built_from_wheels_and_no_sources_or_pip():
+    build, final = (ROOT / "Dockerfile").read_text().split("\nFROM ")[1:]
+
+    assert build.startswith("python:3.11-slim AS build") and "pip wheel" in build and "--no-index" in build
+    assert "COPY --from=build /opt/idp/venv /opt/idp/venv" in final
+    assert "COPY idp" not in final and "pip install" not in final and "pip uninstall" in final
+
+
+def test_docker_run_goes_through_the_entrypoint_that_reads_the_secrets_as_compose_does():
+    final = _final_stage()
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+    assert 'ENTRYPOINT ["/bin/sh", "/opt/idp/deploy/entrypoint.sh"]' in final
+    assert all("entrypoint" not in service for service in compose["services"].values())
+
+
+def test_the_health_check_is_readiness_on_the_port_idp_serve_was_given():
+    readyz_url = _load_healthcheck().readyz_url
+
+    assert readyz_url([]) == "http://127.0.0.1:8000/readyz"  # the defaults of `idp serve`
+    assert readyz_url(["--host", "0.0.0.0", "--port", "8080", "--workers", "2"]) == "http://127.0.0.1:8080/readyz"
+    assert readyz_url(["--port=9001", "--host=127.0.0.2"]) == "http://127.0.0.2:9001/readyz"
+    assert readyz_url(["--host", "::", "--port", "8000"]) == "http://[::1]:8000/readyz"
+
+
+def test_docker_and_compose_share_the_one_health_check():
+    final = _final_stage()
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    replicas = [s for name, s in compose["services"].items() if name.startswith("idp-")]
+
+    assert 'CMD ["python", "/opt/idp/deploy/healthcheck.py"]' in final
+    assert "8000" not in final.split("HEALTHCHECK", 1)[1].split("\n#", 1)[0]  # the port is not fixed
+    assert replicas and all("healthcheck" not in replica for replica in replicas)
+
+
+def test_the_compose_data_tmpfs_belongs_to_the_image_user():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+    for name, service in compose["services"].items():
+        if name.startswith("idp-"):
+            assert "/var/lib/idp:uid=10001,gid=10001,mode=0700" in service["tmpfs"]
+            assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+
+
+def test_the_image_exposes_the_metrics_listener_where_compose_puts_it():
+    final = _final_stage()
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+    assert "EXPOSE 8000 9464" in final and "IDP_METRICS_ADDRESS=0.0.0.0:9464" in final
+    assert compose["services"]["idp-1"]["environment"]["IDP_METRICS_ADDRESS"] == "0.0.0.0:9464"
+
+
+def test_only_what_the_image_copies_is_sent_to_the_engine():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+
+    assert ignored[1] == "*"  # everything, then the exceptions
+    assert {line for line in ignored if line.startswith("!")} == {
+        "!pyproject.toml",
+        "!README.md",
+        "!idp",
+        "!deploy/entrypoint.sh",
+        "!deploy/healthcheck.py",
+    }
 
 
 def test_idp_serve_with_two_workers_answers_metrics_on_its_own_listener_for_both(tmp_path, keys_dir):
