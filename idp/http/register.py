@@ -9,14 +9,14 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import policy, registration
+from idp.core import interactions, policy, registration
 from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import InvalidRequest, ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
+from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret, secret_of
 from idp.http.json_body import read_json
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
@@ -118,8 +118,20 @@ def _verify_page(
 
 
 async def show_verify(request: Request) -> Response:
+    """The code page; once the code went through, the page that says so (a reload shows it again)."""
+    provider = request.app.state.provider
+    flow_id = request.path_params["flow_id"]
+    done = await core(registration.finished, provider, flow_id, secret_of(request, flow_id))
+    if done is not None:
+        citizen, return_to = done
+        lang = language(request)
+        return page(request, "registered.html", lang, citizen=citizen, next_url=_onward(return_to, lang))
     secret = await live_secret(request, "register")
-    return _verify_page(request, request.path_params["flow_id"], secret, language(request))
+    return _verify_page(request, flow_id, secret, language(request))
+
+
+def _onward(return_to: str | None, lang: str) -> str:
+    return f"{return_to or '/account'}?lang={lang}"
 
 
 @guard.form(flow_secret)
@@ -134,8 +146,15 @@ async def verify(request: Request, form: Params, secret: str) -> Response:
         citizen, return_to = await core(registration.verify, provider, flow_id, secret, form.one("code") or "")
     except (SendRefused, CodeRefused) as exc:
         return _verify_page(request, flow_id, secret, lang, exc.status_code, exc.message_key)
-    response = page(request, "registered.html", lang, citizen=citizen, next_url=return_to or "/account")
-    cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
+    session_name = cookies.session_name(provider.settings)
+    new = await core(registration.log_in, provider, citizen, request.cookies.get(session_name))
+    if return_to and return_to.startswith("/interaction/"):
+        interaction_id = return_to.removeprefix("/interaction/")
+        binding = request.cookies.get(cookies.interaction_name(provider.settings, interaction_id))
+        await core(interactions.adopt_session, provider, interaction_id, binding, new.record)
+    # Post/redirect/get: a reload shows the finished page again (the flow cookie stays until it expires).
+    response = redirect(f"{provider.issuer}/register/{flow_id}?lang={lang}")
+    cookies.put(response, provider.settings, session_name, new.cookie_value, provider.settings.session_max_ttl)
     return response
 
 
