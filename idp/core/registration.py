@@ -174,7 +174,7 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
     """The code proves the phone: the account becomes active at LoA1."""
     flow = flows.load(provider, flow_id, secret, "register")
     if flow.citizen_id is None:
-        raise otp.CodeRefused("wrong")  # a registration that collided: no code can ever be right
+        raise otp.refusal_without_account(provider, flow.id)  # a registration that collided: no code is right
     otp.verify_code(provider, citizen_id=flow.citizen_id, purpose="register", flow_id=flow.id, code=code)
     now = provider.clock.now()
     provider.store.citizens.activate(flow.citizen_id, now, password_hash=flow.data.get("password_hash"))

@@ -23,6 +23,7 @@ from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import error_page, language, page, redirect
+from idp.i18n import words
 
 
 def _binding(request: Request, interaction_id: str) -> str | None:
@@ -104,7 +105,7 @@ def _lang(request: Request, step: Step) -> str:
 
 
 def _login_page(
-    request: Request, step: Step, status_code: int = 200, error_key: str | None = None, identifier: str = ""
+    request: Request, step: Step, status_code: int = 200, error: str | None = None, identifier: str = ""
 ) -> Response:
     hint = step.request.login_hint if step.request else None
     return page(
@@ -114,7 +115,7 @@ def _login_page(
         status_code=status_code,
         step=step,
         csrf_token=_csrf(request, step),
-        error_key=error_key,
+        error=error,
         identifier=identifier or (hint or ""),
     )
 
@@ -124,7 +125,7 @@ async def _second_factor_page(
     step: Step,
     method: str | None = None,
     status_code: int = 200,
-    error_key: str | None = None,
+    error: str | None = None,
     sent: bool = False,
 ) -> Response:
     provider = request.app.state.provider
@@ -139,7 +140,7 @@ async def _second_factor_page(
         csrf_token=_csrf(request, step),
         methods=methods,
         method=chosen,
-        error_key=error_key,
+        error=error,
         sent=sent,
     )
 
@@ -201,7 +202,7 @@ async def login(request: Request, form: Params, step: Step) -> Response:
             request, verify_password, provider, identifier, password, client_ip(request), device=device
         )
     except (LoginFailed, TooManyAttempts) as exc:
-        return _login_page(request, step, exc.status_code, exc.message_key, identifier)
+        return _login_page(request, step, exc.status_code, words(_lang(request, step), exc), identifier)
     known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
     outcome = await core(
         interactions.after_password,
@@ -228,7 +229,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
         except (SendRefused, FactorNotOffered) as exc:
-            return await _second_factor_page(request, step, "sms", exc.status_code, exc.message_key)
+            return await _second_factor_page(request, step, "sms", exc.status_code, words(lang, exc))
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
         outcome = await core(
@@ -241,7 +242,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
             client_ip(request),
         )
     except (CodeRefused, FactorNotOffered) as exc:
-        return await _second_factor_page(request, step, method, exc.status_code, exc.message_key)
+        return await _second_factor_page(request, step, method, exc.status_code, words(lang, exc))
     return _apply(request, step, outcome)
 
 
