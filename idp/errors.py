@@ -54,6 +54,11 @@ class Refusal(IdpError):
         """Extra members of a JSON answer, between `error` and `error_description`."""
         return {}
 
+    @property
+    def message_params(self) -> dict[str, object]:
+        """What the message's words need (how many minutes to wait, say)."""
+        return {}
+
 
 class Expired(Refusal):
     """What the page worked on is gone (expired, finished, or started in another browser): the

@@ -41,7 +41,7 @@ def verify_password(
     found = None
     if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
-    return check_password(provider, found, password, client_ip, action=LOGIN, device=device)
+    return check_password(provider, found, password, client_ip, action=LOGIN, device=device, identifier=identifier)
 
 
 def confirm_password(
@@ -63,25 +63,34 @@ def check_password(
     *,
     action: str,
     device: str | None = None,
+    identifier: str = "",
 ) -> CitizenRecord:
     """The one password check under the login limiter: the per-IP budget, the account's failure
-    counter and lock, the audit event."""
+    counter and lock, the audit event.
+
+    An account that must wait is told so, and for how long (`TooManyAttempts`), even when the
+    password is right: otherwise its owner goes and resets a good password. An identifier with no
+    account behind it keeps a failure count of its own under the same delays, so it is answered
+    the same words after the same number of tries: the wait says nothing about who is registered."""
     limits.check_ip_login_budget(provider, client_ip)
     citizen, stored_hash = found if found else (None, None)
     subject = f"citizen:{citizen.id}" if citizen else None
     known = devices.is_known(provider, subject or "citizen:-", device)
-    reserved = None
+    # Every identifier typed has a count of its own, with or without an account behind it: the
+    # same statements run either way, and for nobody it is the count that makes them wait.
+    typed = limits.reserve_identifier_try(provider, identifier)
     if citizen is not None:
         device_key = devices.budget_key("password", subject or "", device or "") if known else None
         reserved = limits.reserve_password_try(provider, citizen.id, device_key)
     else:  # the same statements for nobody, so the answer's timing does not tell who has an account
         provider.store.failures.reserve_decoy("password", provider.clock.now())
-    refused_before_check = reserved is not None and not reserved.counted
+        reserved = typed
+    refused_before_check = not reserved.counted
     matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
     if citizen is None or stored_hash is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
         reason = "blocked" if refused_before_check else "password"
-        if reserved is not None and reserved.counted and reserved.state.locked:
+        if citizen is not None and reserved.counted and reserved.state.locked:
             # The hard cap locks out unknown devices (or stops trusting one known device); the owner's
             # known browsers keep their own budgets, so nothing the account was given is revoked here:
             # otherwise a stranger's guesses would log the owner out of every portal.
@@ -102,9 +111,14 @@ def check_password(
             ip=client_ip,
             detail={"reason": reason if citizen else "unknown_account", "device": "known" if known else "unknown"},
         )
+        if refused_before_check:
+            now = provider.clock.now()
+            raise limits.TooManyAttempts(
+                max(reserved.state.blocked_until - now, 0), scope="account", locked=reserved.state.locked
+            )
         raise LoginFailed()
-    assert reserved is not None
     limits.release_password_try(provider, citizen.id, reserved)  # the password was right
+    limits.release_password_try(provider, citizen.id, typed)
     if citizen.status != "active":
         audit.record(
             provider,

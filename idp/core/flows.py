@@ -37,10 +37,12 @@ def start(provider: Provider, kind: str, citizen_id: str | None, data: dict[str,
     return started
 
 
-def load(provider: Provider, flow_id: str, secret: str | None, kind: str) -> FlowRecord:
+def load(provider: Provider, flow_id: str, secret: str | None, kind: str, *, finished_ok: bool = False) -> FlowRecord:
+    """The live flow this browser or app began; `finished_ok`: a finished one too (its last page,
+    reloaded), until it expires."""
     record = provider.store.flows.get(flow_id) if 0 < len(flow_id) <= 64 else None
     if record is None or secret is None or record.kind != kind or not equal(digest(secret), record.binding_digest):
         raise FlowGone()
-    if record.completed_at is not None or record.expires_at <= provider.clock.now():
+    if (record.completed_at is not None and not finished_ok) or record.expires_at <= provider.clock.now():
         raise FlowGone()
     return record

@@ -9,7 +9,7 @@ code. The citizen's own account pages log in through the same pages (an interact
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from idp.core import audit, factors, fapi, limits, otp, sessions
@@ -79,6 +79,7 @@ class LoginOutcome:
     cookie_value: str | None = None
     redirect: Redirect | None = None
     second_factor: bool = False
+    parked: Parked | None = None  # a resumed request that needs a page again (a new interaction)
 
 
 def callback_url(redirect_uri: str, params: dict[str, str | None]) -> str:
@@ -211,12 +212,71 @@ def start_account_login(provider: Provider, return_to: str, client_ip: str) -> P
     return _park(provider, None, None, return_to=return_to, client_ip=client_ip)
 
 
-def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:
+def _repark(provider: Provider, step: Step, client_ip: str) -> Parked:
+    if step.request is None:
+        return start_account_login(provider, step.interaction.return_to or "/account", client_ip)
+    return _park(provider, step.client, step.request, client_ip=client_ip)
+
+
+def resume(provider: Provider, step: Step, session: SessionRecord | None, client_ip: str) -> Redirect | Parked:
+    """Answer a finished interaction's request again, as `/authorize` answers it with this session
+    (SSO): Back after a login, a double-clicked button. A login made during this interaction
+    satisfies its `prompt=login` and `max_age`: the citizen just proved it."""
+    if step.request is None or step.client is None:
+        return Redirect(provider.issuer + (step.interaction.return_to or "/account"))
+    request = step.request
+    if session is not None and session.auth_time >= (step.interaction.logged_in_at or provider.clock.now() + 1):
+        request = replace(
+            request, prompt=tuple(p for p in request.prompt if p not in ("login", "select_account")), max_age=None
+        )
+    return start(provider, step.client, request, session, client_ip)
+
+
+def way_on(
+    provider: Provider, interaction_id: str, binding: str | None, session: SessionRecord | None, client_ip: str
+) -> Redirect | Parked | None:
+    """Where a page of an interaction that can no longer be acted on sends the citizen, so no
+    page is a dead end: an expired request goes back to its portal with an OAuth error (its
+    redirect URI and `state` were proven when it was parked); a finished one is answered again
+    as SSO answers it; an account-page login goes back to its page. None when the interaction
+    is unknown or was opened in another browser: the page offers to start again."""
+    record = _bound(provider, interaction_id, binding)
+    if record is None:
+        return None
+    if record.client_id is None:
+        return Redirect(provider.issuer + (record.return_to or "/account"))
+    client = provider.store.clients.get(record.client_id)
+    if client is None or client.disabled:
+        return None
+    request = AuthorizationRequest.from_json(record.request)
+    if record.expires_at <= provider.clock.now():
+        return _refuse(provider, request, LoginRequired("the login page expired before it was completed"))
+    return resume(provider, Step(record, request, client), session, client_ip)
+
+
+def adopt_session(provider: Provider, interaction_id: str, binding: str | None, session: SessionRecord) -> None:
+    """A citizen who registered from a portal's login page is logged in: the interaction they
+    came from continues with that session (to consent, then the portal)."""
+    record = _bound(provider, interaction_id, binding)
+    if record is not None and record.completed_at is None and record.expires_at > provider.clock.now():
+        provider.store.interactions.record_login(record.id, session.id_digest, provider.clock.now())
+
+
+def _bound(provider: Provider, interaction_id: str, binding: str | None) -> InteractionRecord | None:
     record = provider.store.interactions.get(interaction_id) if len(interaction_id) <= 64 else None
-    now = provider.clock.now()
     if record is None or binding is None or not equal(digest(binding), record.binding_digest):
+        return None
+    return record
+
+
+def load(provider: Provider, interaction_id: str, binding: str | None, *, finished_ok: bool = False) -> Step:
+    """The interaction this browser may act on. `finished_ok`: a finished one too (a repeated
+    submit of its last form), until it expires."""
+    record = _bound(provider, interaction_id, binding)
+    now = provider.clock.now()
+    if record is None or record.expires_at <= now:
         raise InteractionGone()
-    if record.completed_at is not None or record.expires_at <= now:
+    if record.completed_at is not None and not finished_ok:
         raise InteractionGone()
     client = provider.store.clients.get(record.client_id) if record.client_id else None
     if record.client_id and (client is None or client.disabled):
@@ -228,7 +288,9 @@ def load(provider: Provider, interaction_id: str, binding: str | None) -> Step:
     )
 
 
-def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_cookie: str | None) -> LoginOutcome:
+def after_password(
+    provider: Provider, step: Step, citizen: CitizenRecord, old_cookie: str | None, client_ip: str = ""
+) -> LoginOutcome:
     """The password is right: ask for a second factor when the citizen enrolled one or the portal
     wants LoA2; otherwise start the session."""
     wanted = wanted_level(step.request, step.client)
@@ -242,10 +304,14 @@ def after_password(provider: Provider, step: Step, citizen: CitizenRecord, old_c
                 UnmetAuthenticationRequirements("the account's identity is not verified to LoA2"),
             )
         )
-    if factors.has_totp(provider, citizen.id) or wanted == LOA2:
+    if (factors.has_totp(provider, citizen.id) or wanted == LOA2) and step.interaction.completed_at is None:
         provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
         return LoginOutcome(second_factor=True)
-    return _establish(provider, step, citizen, ["pwd"], old_cookie)
+    if step.interaction.completed_at is not None and (factors.has_totp(provider, citizen.id) or wanted == LOA2):
+        # A repeated submit after the interaction finished: the second factor is asked again by a
+        # fresh interaction for the same request.
+        return LoginOutcome(parked=_repark(provider, step, client_ip))
+    return _establish(provider, step, citizen, ["pwd"], old_cookie, client_ip)
 
 
 def second_factor_methods(provider: Provider, step: Step) -> list[str]:
@@ -275,7 +341,9 @@ def send_login_code(provider: Provider, step: Step, client_ip: str, lang: str) -
     )
 
 
-def after_second_factor(provider: Provider, step: Step, method: str, code: str, old_cookie: str | None) -> LoginOutcome:
+def after_second_factor(
+    provider: Provider, step: Step, method: str, code: str, old_cookie: str | None, client_ip: str = ""
+) -> LoginOutcome:
     """Check the second factor; raises otp.CodeRefused when it is wrong."""
     citizen = provider.store.citizens.get(step.interaction.pending_citizen_id or "")
     if citizen is None or citizen.status != "active" or method not in SECOND_FACTORS:
@@ -302,11 +370,11 @@ def after_second_factor(provider: Provider, step: Step, method: str, code: str, 
         otp.verify_code(provider, citizen_id=citizen.id, purpose="login", flow_id=step.interaction.id, code=code)
         used = "sms"
     amr = [a for a in step.interaction.pending_amr if a != "mfa"] + [used, "mfa"]
-    return _establish(provider, step, citizen, amr, old_cookie)
+    return _establish(provider, step, citizen, amr, old_cookie, client_ip)
 
 
 def _establish(
-    provider: Provider, step: Step, citizen: CitizenRecord, amr: list[str], old_cookie: str | None
+    provider: Provider, step: Step, citizen: CitizenRecord, amr: list[str], old_cookie: str | None, client_ip: str
 ) -> LoginOutcome:
     """A fresh session (never the old id: no fixation), then consent or finish."""
     sessions.end(provider, old_cookie)
@@ -326,28 +394,41 @@ def _establish(
         and step.request is not None
         and hint_names_another(provider, step.client, step.request, citizen.id)
     ):
-        return LoginOutcome(cookie_value=new.cookie_value, redirect=finish(provider, step, new.record))
-    if consent_needed(provider, step.request, citizen.id):
+        return _finished(new.cookie_value, finish(provider, step, new.record, client_ip))
+    if consent_needed(provider, step.request, citizen.id) and step.interaction.completed_at is None:
         return LoginOutcome(cookie_value=new.cookie_value)
-    return LoginOutcome(cookie_value=new.cookie_value, redirect=finish(provider, step, new.record))
+    return _finished(new.cookie_value, finish(provider, step, new.record, client_ip))
 
 
-def decide_consent(provider: Provider, step: Step, session: SessionRecord | None, allow: bool) -> Redirect:
+def _finished(cookie_value: str | None, done: Redirect | Parked) -> LoginOutcome:
+    if isinstance(done, Parked):
+        return LoginOutcome(cookie_value=cookie_value, parked=done)
+    return LoginOutcome(cookie_value=cookie_value, redirect=done)
+
+
+def decide_consent(
+    provider: Provider, step: Step, session: SessionRecord | None, allow: bool, client_ip: str = ""
+) -> Redirect | Parked:
+    """A repeated "Allow" (a double click) continues the same request as SSO does; a repeated
+    "Deny" answers the portal the same `access_denied` again."""
     if session is None or session.id_digest != step.interaction.session_digest or step.request is None:
         raise InteractionGone()
     if not allow:
-        if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
-            raise InteractionGone()
+        provider.store.interactions.complete(step.interaction.id, provider.clock.now())
         return _refuse(provider, step.request, AccessDenied("the citizen did not allow this request"))
     provider.store.consents.remember(
         session.citizen_id, step.request.client_id, frozenset(step.request.scope), provider.clock.now()
     )
-    return finish(provider, step, session)
+    return finish(provider, step, session, client_ip)
 
 
-def finish(provider: Provider, step: Step, session: SessionRecord) -> Redirect:
+def finish(provider: Provider, step: Step, session: SessionRecord, client_ip: str = "") -> Redirect | Parked:
+    """Issue the code. When the interaction was already finished (a repeated submit that raced
+    the first), the same request is answered again from this session, as SSO answers it."""
     if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
-        raise InteractionGone()
+        if step.interaction.expires_at <= provider.clock.now():
+            raise InteractionGone()
+        return resume(provider, step, session, client_ip)
     if step.request is None or step.client is None:
         return Redirect(provider.issuer + (step.interaction.return_to or "/account"))
     try:

@@ -30,6 +30,7 @@ from idp.core.policy import (
     SMS_PREFIX_DROPPED_DIGITS,
 )
 from idp.core.provider import Provider
+from idp.crypto.opaque import digest
 from idp.errors import Refusal, TemporarilyUnavailable
 from idp.metrics import SMS_BREAKER_TRIPS
 from idp.store.limits import FailureState
@@ -37,16 +38,34 @@ from idp.store.limits import FailureState
 log = logging.getLogger(__name__)
 
 
+def minutes(seconds: int) -> int:
+    """A wait in whole minutes, rounded up: people are told never less than they must wait."""
+    return max(1, -(-seconds // 60))
+
+
 class TooManyAttempts(Refusal):
-    """Refused before any check: the account or address must wait (`retry_after` seconds)."""
+    """Refused before any check: the account or address must wait (`retry_after` seconds), or the
+    account is locked until a reset. Said as it is, so a citizen with the right password does not
+    go and reset it; an unknown identifier gets exactly the same words (see `authn`)."""
 
     status_code = 429
     error = "slow_down"
-    message_key = "login.too_many"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after}s")
+    def __init__(self, retry_after: int, *, scope: str = "address", locked: bool = False) -> None:
+        super().__init__(f"retry after {retry_after}s" if not locked else "locked until a reset")
         self.retry_after = retry_after
+        self.scope = scope
+        self.locked = locked
+
+    @property
+    def message_key(self) -> str:  # type: ignore[override]
+        if self.locked:
+            return "login.locked_reset"
+        return "login.wait" if self.scope == "account" else "login.too_many"
+
+    @property
+    def message_params(self) -> dict[str, object]:
+        return {"minutes": minutes(self.retry_after)}
 
 
 class SendRefused(Refusal):
@@ -54,7 +73,6 @@ class SendRefused(Refusal):
 
     status_code = 429
     error = "slow_down"
-    message_key = "code.send_refused"
 
     def __init__(self, reason: str, retry_after: int = 0) -> None:
         super().__init__(reason)
@@ -62,8 +80,25 @@ class SendRefused(Refusal):
         self.retry_after = retry_after
 
     @property
+    def message_key(self) -> str:  # type: ignore[override]
+        return _SEND_REFUSALS.get(self.reason, "code.send_refused")
+
+    @property
+    def message_params(self) -> dict[str, object]:
+        return {"seconds": self.retry_after or RESEND_COOLDOWN, "minutes": minutes(self.retry_after or 60)}
+
+    @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after or 60)}
+
+
+# Why no code was sent, in words: the cooldown says how long to wait; a daily cap says tomorrow.
+_SEND_REFUSALS = {
+    "cooldown": "code.resend_wait",
+    "daily_cap": "code.daily_cap",
+    "ip_cap": "code.daily_cap",
+    "destination": "code.not_mobile",
+}
 
 
 def _growing_delay(consecutive: int, free: int, cap: int, first: int) -> tuple[int, bool]:
@@ -134,7 +169,7 @@ def reserve_send(
     now = provider.clock.now()
     counters = provider.store.counters
     if counters.hit(f"send-cooldown:{destination}", RESEND_COOLDOWN, now) > 1:
-        raise SendRefused("cooldown", RESEND_COOLDOWN)
+        raise SendRefused("cooldown", counters.remaining(f"send-cooldown:{destination}", now) or RESEND_COOLDOWN)
     day_key, day_cap = _daily_send_budget(destination, owner)
     if counters.hit(day_key, DAY, now) > day_cap:
         raise SendRefused("daily_cap", DAY)
@@ -190,6 +225,16 @@ def reserve_password_try(provider: Provider, citizen_id: str, device_key: str | 
         return PasswordTry(counted, state, device_key)
     counted, state = provider.store.failures.reserve(citizen_id, "password", now, password_delay)
     return PasswordTry(counted, state, None)
+
+
+def reserve_identifier_try(provider: Provider, identifier: str) -> PasswordTry:
+    """A password try counted for the identifier as typed, under its digest (never the identifier
+    itself), with an account's delays and lock: what makes an identifier with no account wait
+    exactly as an account would."""
+    now = provider.clock.now()
+    key = "password:unknown:" + digest(identifier.strip().casefold())
+    counted, state = provider.store.budgets.reserve(key, now, password_delay, now + BUDGET_TTL)
+    return PasswordTry(counted, state, key)
 
 
 def release_password_try(provider: Provider, citizen_id: str, reserved: PasswordTry) -> None:

@@ -31,12 +31,36 @@ class CodeRefused(Refusal):
     status_code = 401
     api_status_code = 400
     error = "invalid_code"
-    message_key = "code.refused"
 
     def __init__(self, reason: str, retry_after: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+    @property
+    def message_key(self) -> str:  # type: ignore[override]
+        """Each state in its own words: a spent code is not "wrong", a wait says how long."""
+        return _CODE_REFUSALS.get(self.reason, "code.refused")
+
+    @property
+    def message_params(self) -> dict[str, object]:
+        return {"minutes": limits.minutes(self.retry_after)}
+
+
+_CODE_REFUSALS = {"no_tries_left": "code.spent", "blocked": "code.wait", "locked": "code.locked"}
+
+
+def refusal_without_account(provider: Provider, flow_id: str) -> CodeRefused:
+    """The refusal for a flow with no account behind it (a reset for nobody, a registration that
+    collided): its tries are counted in the flow's budget exactly as a real code's are, so the
+    words change ("wait", "spent") after the same tries and say nothing about the account."""
+    now = provider.clock.now()
+    counted, state = provider.store.budgets.reserve(
+        _budget_key("", flow_id), now, limits.code_delay, now + policy.BUDGET_TTL
+    )
+    if not counted:
+        return CodeRefused("locked" if state.locked else "blocked", max(state.blocked_until - now, 0))
+    return CodeRefused("no_tries_left" if state.consecutive > policy.CODE_TRIES else "wrong")
 
 
 def _label(challenge_id: str) -> str:

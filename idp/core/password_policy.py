@@ -4,7 +4,8 @@ At least 8 and at most 128 characters, counted after Unicode NFC so a Vietnamese
 base letter plus combining marks counts once; spaces and every Unicode character are allowed, and a
 long passphrase is never truncated. There are no composition rules: they push people to
 `Password1!`. Instead the password is refused when it is a known common password or contains
-something an attacker knows about the citizen: the ID number, the phone number, the name.
+something an attacker knows about the citizen: the ID number, the phone number, or little but
+the name (the name's words, compared whole, do not count towards the length).
 
 This is the one password policy: registration, reset, operator-seeded citizens (`idp citizens add`)
 and staff accounts (`idp staff add`) all call `check_new_password`; a staff account guards more
@@ -24,11 +25,10 @@ from functools import lru_cache
 from idp.core.identity import normalize_phone
 from idp.errors import ValidationError
 
-__all__ = ["MAX_LENGTH", "MIN_LENGTH", "MIN_NAME_PART", "check_new_password", "common_passwords"]
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_new_password", "common_passwords"]
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-MIN_NAME_PART = 3
 _FIELD = "password"
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 _NAME_PARTS = re.compile(r"[^\W\d_]+")
@@ -64,19 +64,37 @@ def _phone_digits(phone: str) -> str:
         return "".join(c for c in phone if c.isascii() and c.isdigit())
 
 
-def _contains_name(text: str, compact: str, full_name: str) -> bool:
-    """Any part of 3+ letters, or the whole name run together (so "Lê Vũ" still counts).
+def _is_made_of(token: str, parts: frozenset[str]) -> bool:
+    """`token` is one or more name parts run together ("tranthihoa", "levu"), nothing else."""
+    ends = {0}
+    for end in range(1, len(token) + 1):
+        if any(start in ends and token[start:end] in parts for start in range(end)):
+            ends.add(end)
+    return len(token) in ends
 
-    Parts are looked for in the password as typed, the run-together name in the password with its
-    spaces and dashes removed: looking for single parts across removed spaces would refuse
-    ordinary phrases ("hồ anh" → "hoanh" ⊃ "hoa") for no gain.
-    """
-    parts = _NAME_PARTS.findall(_fold(_nfc(full_name)))
-    joined = "".join(parts)
-    if len(joined) >= MIN_NAME_PART and joined in _fold(compact):
-        return True
-    folded = _fold(text)
-    return any(part in folded for part in parts if len(part) >= MIN_NAME_PART)
+
+def _without_name(text: str, full_name: str) -> str | None:
+    """The password with the words of the name taken out (separators dropped), or None when the
+    name is not in it. Words are compared whole, case and diacritics aside: a word that merely
+    contains a part of the name ("trang" and "Trần", "thích" and "Thị") is an ordinary word."""
+    parts = frozenset(_NAME_PARTS.findall(_fold(_nfc(full_name))))
+    if not parts:
+        return None
+    words = re.split(r"([^\W\d_]+)", _fold(text))
+    kept = [w for w in words if not (w and w[0].isalpha() and _is_made_of(w, parts))]
+    if len(kept) == len(words):
+        return None
+    return _SEPARATORS.sub("", "".join(kept))
+
+
+def _leans_on_name(text: str, full_name: str) -> bool:
+    """The name does not count towards the password: once its words are taken out, what is left
+    must still be long enough and not a common password. "Trần Thị Hoa", "tranthihoa1990" and
+    "Hoa@2024" are refused; "mùa thu lá vàng rơi" for Vũ Thị Thu is a passphrase that happens to
+    hold a name word, and stays allowed (refusing every name word would refuse ordinary phrases:
+    most Vietnamese given names are everyday words)."""
+    rest = _without_name(text, full_name)
+    return rest is not None and (len(rest) < MIN_LENGTH or rest.casefold() in common_passwords())
 
 
 def check_new_password(password: str, *, id_number: str = "", phone: str = "", full_name: str = "") -> None:
@@ -95,5 +113,5 @@ def check_new_password(password: str, *, id_number: str = "", phone: str = "", f
     digits = _phone_digits(phone) if phone.strip() else ""
     if len(digits) >= 6 and digits in compact:
         raise ValidationError(_FIELD, "password_contains_phone")
-    if full_name.strip() and _contains_name(text, compact, full_name):
-        raise ValidationError(_FIELD, "password_contains_name")
+    if full_name.strip() and _leans_on_name(text, full_name):
+        raise ValidationError(_FIELD, "password_contains_name", min=MIN_LENGTH)

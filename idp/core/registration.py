@@ -23,7 +23,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from idp.core import audit, flows, limits, notify, otp, policy, registry
+from idp.core import audit, flows, limits, notify, otp, policy, registry, sessions
 from idp.core.accounts import CitizenDeclaration, validate
 from idp.core.levels import LOA1
 from idp.core.password_policy import check_new_password
@@ -164,7 +164,7 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
     """The code proves the phone: the account becomes active at LoA1."""
     flow = flows.load(provider, flow_id, secret, "register")
     if flow.citizen_id is None:
-        raise otp.CodeRefused("wrong")  # a registration that collided: no code can ever be right
+        raise otp.refusal_without_account(provider, flow.id)  # a registration that collided: no code is right
     otp.verify_code(provider, citizen_id=flow.citizen_id, purpose="register", flow_id=flow.id, code=code)
     now = provider.clock.now()
     provider.store.citizens.activate(flow.citizen_id, now, password_hash=flow.data.get("password_hash"))
@@ -185,6 +185,38 @@ def verify(provider: Provider, flow_id: str, secret: str | None, code: str) -> t
         },
     )
     return citizen, flow.data.get("return_to")
+
+
+# What a registration's login used, in RFC 8176 words: `sms` (the code proved the phone, something
+# the citizen has) and `pwd` (the password was typed in this flow). Not `mfa`: the password was set
+# here, not proven against an earlier enrolment, so this is no two-factor login; the account is
+# LoA1 whatever the amr says (`interactions.achieved_level`).
+REGISTRATION_AMR = ["pwd", "sms"]
+
+
+def log_in(provider: Provider, citizen: CitizenRecord, old_cookie: str | None) -> sessions.NewSession:
+    """The phone proof and the password just set are a LoA1 login: the citizen does not type again
+    what they typed a minute ago. A fresh session id (never the old one: no fixation)."""
+    sessions.end(provider, old_cookie)
+    new = sessions.start(provider, citizen.id, amr=REGISTRATION_AMR, acr=LOA1)
+    audit.record(
+        provider,
+        action="citizen.login",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"amr": REGISTRATION_AMR, "acr": LOA1, "via": "registration"},
+    )
+    return new
+
+
+def finished(provider: Provider, flow_id: str, secret: str | None) -> tuple[CitizenRecord, str | None] | None:
+    """A finished registration's page, reloaded in the browser that finished it: who, and where on."""
+    flow = flows.load(provider, flow_id, secret, "register", finished_ok=True)
+    if flow.completed_at is None or flow.citizen_id is None:
+        return None
+    citizen = provider.store.citizens.get(flow.citizen_id)
+    return (citizen, flow.data.get("return_to")) if citizen is not None else None
 
 
 def resend(provider: Provider, flow_id: str, secret: str | None, *, client_ip: str, lang: str) -> None:

@@ -33,7 +33,13 @@ class SecondFactorMissing(Expired):
 
 
 def start(
-    provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None = None
+    provider: Provider,
+    identifier: str,
+    *,
+    client_ip: str,
+    lang: str,
+    device: str | None = None,
+    return_to: str | None = None,
 ) -> flows.StartedFlow:
     """Without an active account behind `identifier` the same statements run (the lookup, the send
     counters, the flow, a code's challenge and outbox rows that are never stored, the audit event)
@@ -42,12 +48,17 @@ def start(
     did not, and that difference is measurable.
 
     `device`: the browser's device cookie; from the owner's known browser the code comes out of the
-    owner's own daily SMS budget, so anonymous resets cannot use it up."""
+    owner's own daily SMS budget, so anonymous resets cannot use it up.
+
+    `return_to`: the portal login the citizen came from (kept with the flow, for every account or
+    none), where the finished reset leads back."""
     with provider.store.unit_of_work():
-        return _start(provider, identifier, client_ip=client_ip, lang=lang, device=device)
+        return _start(provider, identifier, client_ip=client_ip, lang=lang, device=device, return_to=return_to)
 
 
-def _start(provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None) -> flows.StartedFlow:
+def _start(
+    provider: Provider, identifier: str, *, client_ip: str, lang: str, device: str | None, return_to: str | None
+) -> flows.StartedFlow:
     identifier = identifier.strip()[:32]
     phone = phone_or_none(identifier)
     found = provider.store.citizens.find_for_login(identifier, phone)
@@ -55,7 +66,7 @@ def _start(provider: Provider, identifier: str, *, client_ip: str, lang: str, de
     owner = devices.is_known(provider, f"citizen:{citizen.id}" if citizen else "citizen:-", device)
     destination = citizen.phone if citizen else (phone or f"id:{identifier}")
     limits.reserve_send(provider, destination, client_ip, owner=owner, verified=True)
-    started = flows.start(provider, "reset", citizen.id if citizen else None, {})
+    started = flows.start(provider, "reset", citizen.id if citizen else None, {"return_to": return_to})
     otp.send_code(
         provider,
         citizen_id=citizen.id if citizen else None,
@@ -79,11 +90,12 @@ def finish(
     *,
     factor_code: str = "",
     lang: str = "vi",
-) -> None:
+) -> str | None:
+    """Set the new password; returns where the citizen goes on (the login they came from)."""
     flow = flows.load(provider, flow_id, secret, "reset")
     citizen = provider.store.citizens.get(flow.citizen_id) if flow.citizen_id else None
     if citizen is None:
-        raise otp.CodeRefused("wrong")
+        raise otp.refusal_without_account(provider, flow.id)
     check_new_password(new_password, id_number=citizen.id_number, phone=citizen.phone, full_name=citizen.full_name)
     otp.verify_code(provider, citizen_id=citizen.id, purpose="reset", flow_id=flow.id, code=code)
     _check_second_factor(provider, citizen, flow.id, factor_code)
@@ -107,6 +119,8 @@ def finish(
         email=t(lang, "email.notice.password_reset"),
         lang=lang,
     )
+    return_to = flow.data.get("return_to")
+    return return_to if isinstance(return_to, str) else None
 
 
 def _check_second_factor(provider: Provider, citizen: CitizenRecord, flow_id: str, factor_code: str) -> None:

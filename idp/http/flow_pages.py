@@ -3,6 +3,8 @@ secret cookie, which proves this browser started the flow and binds the forms' C
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -10,6 +12,14 @@ from idp.core import flows, policy
 from idp.http import cookies, csrf
 from idp.http.guard import Bound
 from idp.http.offload import core
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def return_to_interaction(raw: str | None) -> str | None:
+    """The portal login a flow was started from (`?ix=`): only back into an interaction of ours,
+    never an open redirect."""
+    return f"/interaction/{raw}" if raw and _TOKEN.match(raw) else None
 
 
 def keep_flow(request: Request, response: Response, started: flows.StartedFlow) -> Response:

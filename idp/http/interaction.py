@@ -7,34 +7,93 @@ every other refusal are answered from the refusal itself (its status and words).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import devices, interactions, policy, sessions
 from idp.core.authn import LoginFailed, verify_password
-from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Step
+from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Parked, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import language, page, redirect
+from idp.http.render import error_page, language, page, redirect
+from idp.i18n import words
 
 
 def _binding(request: Request, interaction_id: str) -> str | None:
     return request.cookies.get(cookies.interaction_name(request.app.state.provider.settings, interaction_id))
 
 
-async def _step(request: Request) -> Step:
+async def _step(request: Request, finished_ok: bool = False) -> Step:
     interaction_id = request.path_params["interaction_id"]
-    return await core(interactions.load, request.app.state.provider, interaction_id, _binding(request, interaction_id))
+    return await core(
+        interactions.load,
+        request.app.state.provider,
+        interaction_id,
+        _binding(request, interaction_id),
+        finished_ok=finished_ok,
+    )
 
 
 async def _bound_step(request: Request) -> guard.Bound[Step]:
     step = await _step(request)
     interaction_id = step.interaction.id
     return guard.Bound(_binding(request, interaction_id), csrf.for_interaction(interaction_id), step)
+
+
+async def _repeatable_step(request: Request) -> guard.Bound[Step]:
+    """Login and consent may be submitted again after they finished (a double click, a reload)."""
+    step = await _step(request, finished_ok=True)
+    interaction_id = step.interaction.id
+    return guard.Bound(_binding(request, interaction_id), csrf.for_interaction(interaction_id), step)
+
+
+def _parked(request: Request, parked: Parked, response: Response | None = None) -> Response:
+    settings = request.app.state.provider.settings
+    response = response or redirect(f"{request.app.state.provider.issuer}/interaction/{parked.interaction_id}")
+    cookies.put(
+        response,
+        settings,
+        cookies.interaction_name(settings, parked.interaction_id),
+        parked.binding,
+        settings.interaction_ttl,
+    )
+    return response
+
+
+async def _way_on(request: Request) -> Response:
+    """Instead of a dead end: back to the portal (an error, or a code as SSO answers), or a page
+    that offers to start again."""
+    provider = request.app.state.provider
+    interaction_id = request.path_params["interaction_id"]
+    session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
+    onward = await core(
+        interactions.way_on, provider, interaction_id, _binding(request, interaction_id), session, client_ip(request)
+    )
+    if isinstance(onward, interactions.Redirect):
+        return redirect(onward.url)
+    if isinstance(onward, Parked):
+        return _parked(request, onward)
+    return error_page(request, "error.expired", 400)
+
+
+def no_dead_end(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Every page of an interaction: a gone interaction never ends the journey."""
+
+    @wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except InteractionGone:
+            return await _way_on(request)
+
+    return wrapped
 
 
 def _csrf(request: Request, step: Step) -> str:
@@ -46,7 +105,7 @@ def _lang(request: Request, step: Step) -> str:
 
 
 def _login_page(
-    request: Request, step: Step, status_code: int = 200, error_key: str | None = None, identifier: str = ""
+    request: Request, step: Step, status_code: int = 200, error: str | None = None, identifier: str = ""
 ) -> Response:
     hint = step.request.login_hint if step.request else None
     return page(
@@ -56,7 +115,7 @@ def _login_page(
         status_code=status_code,
         step=step,
         csrf_token=_csrf(request, step),
-        error_key=error_key,
+        error=error,
         identifier=identifier or (hint or ""),
     )
 
@@ -66,7 +125,7 @@ async def _second_factor_page(
     step: Step,
     method: str | None = None,
     status_code: int = 200,
-    error_key: str | None = None,
+    error: str | None = None,
     sent: bool = False,
 ) -> Response:
     provider = request.app.state.provider
@@ -81,11 +140,12 @@ async def _second_factor_page(
         csrf_token=_csrf(request, step),
         methods=methods,
         method=chosen,
-        error_key=error_key,
+        error=error,
         sent=sent,
     )
 
 
+@no_dead_end
 async def show(request: Request) -> Response:
     provider = request.app.state.provider
     step = await _step(request)
@@ -108,10 +168,14 @@ async def show(request: Request) -> Response:
 
 
 def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
+    """The binding cookie stays until the interaction expires: Back after the portal was answered
+    lands on the interaction again, which answers as SSO does."""
     provider = request.app.state.provider
+    response: Response
     if outcome.redirect is not None:
         response = redirect(outcome.redirect.url)
-        cookies.drop(response, provider.settings, cookies.interaction_name(provider.settings, step.interaction.id))
+    elif outcome.parked is not None:
+        response = _parked(request, outcome.parked)
     else:
         response = redirect(f"{provider.issuer}/interaction/{step.interaction.id}")
     if outcome.cookie_value:
@@ -125,11 +189,12 @@ def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
     return response
 
 
-@guard.form(_bound_step)
+@no_dead_end
+@guard.form(_repeatable_step)
 async def login(request: Request, form: Params, step: Step) -> Response:
+    """Submitted again after the login went through (a double click, Back then submit): the
+    password is checked again and the same authorization continues."""
     provider = request.app.state.provider
-    if not step.needs_login:
-        raise InteractionGone()
     identifier, password = form.one("identifier") or "", form.one("password") or ""
     device = cookies.device_of(request)
     try:
@@ -137,7 +202,7 @@ async def login(request: Request, form: Params, step: Step) -> Response:
             request, verify_password, provider, identifier, password, client_ip(request), device=device
         )
     except (LoginFailed, TooManyAttempts) as exc:
-        return _login_page(request, step, exc.status_code, exc.message_key, identifier)
+        return _login_page(request, step, exc.status_code, words(_lang(request, step), exc), identifier)
     known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
     outcome = await core(
         interactions.after_password,
@@ -145,12 +210,14 @@ async def login(request: Request, form: Params, step: Step) -> Response:
         step,
         citizen,
         request.cookies.get(cookies.session_name(provider.settings)),
+        client_ip(request),
     )
     response = _apply(request, step, outcome)
     cookies.put(response, provider.settings, cookies.device_name(provider.settings), known, policy.DEVICE_TTL)
     return response
 
 
+@no_dead_end
 @guard.form(_bound_step)
 async def second_factor(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
@@ -162,7 +229,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
         except (SendRefused, FactorNotOffered) as exc:
-            return await _second_factor_page(request, step, "sms", exc.status_code, exc.message_key)
+            return await _second_factor_page(request, step, "sms", exc.status_code, words(lang, exc))
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
         outcome = await core(
@@ -172,15 +239,21 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
             method,
             form.one("code") or "",
             request.cookies.get(cookies.session_name(provider.settings)),
+            client_ip(request),
         )
     except (CodeRefused, FactorNotOffered) as exc:
-        return await _second_factor_page(request, step, method, exc.status_code, exc.message_key)
+        return await _second_factor_page(request, step, method, exc.status_code, words(lang, exc))
     return _apply(request, step, outcome)
 
 
-@guard.form(_bound_step)
+@no_dead_end
+@guard.form(_repeatable_step)
 async def consent(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
-    done = await core(interactions.decide_consent, provider, step, session, form.one("decision") == "allow")
+    done = await core(
+        interactions.decide_consent, provider, step, session, form.one("decision") == "allow", client_ip(request)
+    )
+    if isinstance(done, Parked):
+        return _apply(request, step, LoginOutcome(parked=done))
     return _apply(request, step, LoginOutcome(redirect=done))

@@ -52,7 +52,15 @@ async def logout(request: Request, form: Params, cookie_value: str | None) -> Re
     response = (
         redirect(target)
         if target
-        else page(request, "message.html", lang, title_key="logout.title", message_key="logout.done")
+        else page(
+            request,
+            "message.html",
+            lang,
+            title_key="logout.title",
+            message_key="logout.done",
+            next_url=f"/account?lang={lang}",
+            next_key="logout.log_in_again",
+        )
     )
     cookies.drop(response, provider.settings, name)
     return response

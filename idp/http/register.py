@@ -4,19 +4,17 @@ The API's refusals are answered by `idp.http.render.on_refusal`, worded in the a
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import policy, registration
+from idp.core import interactions, policy, registration
 from idp.core.accounts import CitizenDeclaration
 from idp.core.limits import SendRefused
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import InvalidRequest, ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
+from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret, return_to_interaction, secret_of
 from idp.http.json_body import read_json
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
@@ -30,18 +28,12 @@ _REGISTRY_NOTICES = {
     "unavailable": "register.registry_unavailable",
 }
 FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")  # the form's and the API's: public
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _declaration(fields: dict[str, str]) -> CitizenDeclaration:
     """The declared ID number arrives in the `citizen_id` field, a public name kept from before `id_number`."""
     named = dict(fields)
     return CitizenDeclaration(id_number=named.pop("citizen_id"), **named)
-
-
-def _return_to(raw: str | None) -> str | None:
-    """Only back into an interaction of ours: never an open redirect."""
-    return f"/interaction/{raw}" if raw and _TOKEN.match(raw) else None
 
 
 def _lang(request: Request) -> str:
@@ -85,7 +77,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             form.one("password") or "",
             client_ip=client_ip(request),
             lang=lang,
-            return_to=_return_to(request.query_params.get("ix")),
+            return_to=return_to_interaction(request.query_params.get("ix")),
         )
     except (ValidationError, SendRefused, registration.RegistryMismatch) as exc:
         return _form_page(request, lang, exc.status_code, values, words(lang, exc))
@@ -100,7 +92,7 @@ def _verify_page(
     secret: str,
     lang: str,
     status_code: int = 200,
-    error_key: str | None = None,
+    error: str | None = None,
     notice_key: str | None = None,
 ) -> Response:
     registry_key = _REGISTRY_NOTICES.get(request.query_params.get("registry", ""))
@@ -111,15 +103,27 @@ def _verify_page(
         status_code=status_code,
         flow_id=flow_id,
         csrf_token=csrf_token(secret, flow_id),
-        error_key=error_key,
+        error=error,
         notice_key=notice_key,
         registry_key=registry_key,
     )
 
 
 async def show_verify(request: Request) -> Response:
+    """The code page; once the code went through, the page that says so (a reload shows it again)."""
+    provider = request.app.state.provider
+    flow_id = request.path_params["flow_id"]
+    done = await core(registration.finished, provider, flow_id, secret_of(request, flow_id))
+    if done is not None:
+        citizen, return_to = done
+        lang = language(request)
+        return page(request, "registered.html", lang, citizen=citizen, next_url=_onward(return_to, lang))
     secret = await live_secret(request, "register")
-    return _verify_page(request, request.path_params["flow_id"], secret, language(request))
+    return _verify_page(request, flow_id, secret, language(request))
+
+
+def _onward(return_to: str | None, lang: str) -> str:
+    return f"{return_to or '/account'}?lang={lang}"
 
 
 @guard.form(flow_secret)
@@ -133,9 +137,16 @@ async def verify(request: Request, form: Params, secret: str) -> Response:
             return _verify_page(request, flow_id, secret, lang, notice_key="code.sent")
         citizen, return_to = await core(registration.verify, provider, flow_id, secret, form.one("code") or "")
     except (SendRefused, CodeRefused) as exc:
-        return _verify_page(request, flow_id, secret, lang, exc.status_code, exc.message_key)
-    response = page(request, "registered.html", lang, citizen=citizen, next_url=return_to or "/account")
-    cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
+        return _verify_page(request, flow_id, secret, lang, exc.status_code, words(lang, exc))
+    session_name = cookies.session_name(provider.settings)
+    new = await core(registration.log_in, provider, citizen, request.cookies.get(session_name))
+    if return_to and return_to.startswith("/interaction/"):
+        interaction_id = return_to.removeprefix("/interaction/")
+        binding = request.cookies.get(cookies.interaction_name(provider.settings, interaction_id))
+        await core(interactions.adopt_session, provider, interaction_id, binding, new.record)
+    # Post/redirect/get: a reload shows the finished page again (the flow cookie stays until it expires).
+    response = redirect(f"{provider.issuer}/register/{flow_id}?lang={lang}")
+    cookies.put(response, provider.settings, session_name, new.cookie_value, provider.settings.session_max_ttl)
     return response
 
 

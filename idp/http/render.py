@@ -110,9 +110,24 @@ def refusal_json(exc: Refusal, lang: str, description: str | None = None) -> Res
 
 
 def error_page(request: Request, message_key: str, status_code: int, detail: str = "") -> HTMLResponse:
+    """Every error page in the citizen's words, with a way on (see error.html); a protocol
+    detail is shown apart, labelled as being for the portal's developers."""
     return page(
         request, "error.html", language(request), status_code=status_code, message_key=message_key, detail=detail
     )
+
+
+_OAUTH_PAGES = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "unauthorized_client",
+        "invalid_scope",
+        "unsupported_response_type",
+        "invalid_request_uri",
+        "temporarily_unavailable",
+    }
+)
 
 
 def is_page(request: Request) -> bool:
@@ -126,7 +141,9 @@ async def on_oauth_error(request: Request, exc: Exception) -> Response:
     if exc.redirect_uri is not None:
         return redirect(error_redirect(request.app.state.provider, exc))
     if is_page(request):
-        return error_page(request, "error.generic", exc.status_code, exc.description)
+        key = f"oauth.{exc.error}" if exc.error in _OAUTH_PAGES else "error.generic"
+        detail = f"{exc.error}: {exc.description}" if exc.description else exc.error
+        return error_page(request, key, exc.status_code, detail)
     return json_error(request, exc)
 
 
@@ -142,7 +159,8 @@ async def on_refusal(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if is_page(request):
-        return error_page(request, "error.generic", exc.status_code, str(exc.detail))
+        key = {404: "error.not_found", 405: "error.method"}.get(exc.status_code, "error.generic")
+        return error_page(request, key, exc.status_code)
     error = "invalid_request" if exc.status_code in (405, 413, 415) else "not_found"
     return json_response({"error": error, "error_description": str(exc.detail)}, exc.status_code)
 

@@ -11,7 +11,7 @@ from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
-from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret
+from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret, return_to_interaction
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 from idp.http.render import language, page, redirect
@@ -20,8 +20,22 @@ from idp.i18n import words
 
 def _start_page(request: Request, status_code: int = 200, error: str | None = None) -> Response:
     token, new_cookie = csrf.token_for(request)
-    response = page(request, "reset.html", language(request), status_code=status_code, csrf_token=token, error=error)
+    response = page(
+        request,
+        "reset.html",
+        language(request),
+        status_code=status_code,
+        csrf_token=token,
+        error=error,
+        ix=_ix(request),
+    )
     return csrf.remember(request, response, new_cookie)
+
+
+def _ix(request: Request) -> str:
+    """The portal login the citizen came from (`?ix=`), only if it looks like an interaction id."""
+    raw = request.query_params.get("ix", "")
+    return raw if return_to_interaction(raw) else ""
 
 
 async def show(request: Request) -> Response:
@@ -40,6 +54,7 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             client_ip=client_ip(request),
             lang=lang,
             device=cookies.device_of(request),
+            return_to=return_to_interaction(request.query_params.get("ix")),
         )
     except SendRefused as exc:
         return _start_page(request, exc.status_code, words(lang, exc))
@@ -72,7 +87,7 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
     flow_id = request.path_params["flow_id"]
     lang = language(request)
     try:
-        await password_work(
+        return_to = await password_work(
             request,
             reset.finish,
             provider,
@@ -85,6 +100,14 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
         )
     except (ValidationError, CodeRefused) as exc:
         return _code_page(request, flow_id, secret, exc.status_code, words(lang, exc))
-    response = page(request, "message.html", lang, title_key="reset.title", message_key="reset.done")
+    response = page(
+        request,
+        "message.html",
+        lang,
+        title_key="reset.title",
+        message_key="reset.done_onward" if return_to else "reset.done",
+        next_url=f"{return_to or '/account'}?lang={lang}",
+        next_key="reset.back_to_login" if return_to else "account.go",
+    )
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response

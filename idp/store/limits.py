@@ -264,6 +264,12 @@ class RateCounters:
         # By position: type checkers read `row.count` as the sequence method Row also has.
         return int(row[0]) if row and row[1] > now else 0
 
+    def remaining(self, key: str, now: int) -> int:
+        """Seconds left in the key's current window (0 when none is open): how long to wait."""
+        with self._db.connect() as conn:
+            ends = conn.execute(select(_counter.c.window_ends_at).where(_counter.c.key == key)).scalar()
+        return max(int(ends) - now, 0) if ends is not None else 0
+
     def give_back(self, key: str, now: int) -> None:
         """Undo one `hit` of the current window (a reserved try that turned out to be right)."""
         with self._db.begin() as conn:

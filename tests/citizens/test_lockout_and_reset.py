@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from idp.core import limits
+from idp.i18n import t
 from tests.helpers import (
     Pkce,
     add_citizen,
@@ -42,17 +43,22 @@ def _message(response):
     return re.search(r'<p class="error" role="alert">(.*?)</p>', response.text).group(1)
 
 
-def test_after_five_failures_even_the_right_password_waits_a_minute(client, clock, setup):
+def test_after_five_failures_even_the_right_password_is_told_to_wait_a_minute_as_an_unknown_identifier_is(
+    client, clock, setup
+):
     portal, citizen, password = setup
+    unknown_id = "079090000999"
     for _ in range(limits.PASSWORD_FREE_TRIES):
         assert _try_login(client, portal, citizen.id_number, "wrong password!").status_code == 401
+        assert _try_login(client, portal, unknown_id, "wrong password!").status_code == 401
 
     blocked = _try_login(client, portal, citizen.id_number, password)
-    unknown = _try_login(client, portal, "079090000999", "x" * 10)
+    unknown = _try_login(client, portal, unknown_id, "x" * 10)
     clock.advance(60)
     allowed = _try_login(client, portal, citizen.id_number, password)
 
-    assert blocked.status_code == unknown.status_code == 401 and _message(blocked) == _message(unknown)
+    assert blocked.status_code == unknown.status_code == 429
+    assert _message(blocked) == _message(unknown) == t("vi", "login.wait", minutes=1)
     assert allowed.status_code == 303
 
 
@@ -70,7 +76,8 @@ def test_a_hundred_failures_lock_the_account_until_a_reset_by_sms(client, clock,
     _reset(client, provider, citizen, "một mật khẩu mới thật dài")
     after = _try_login(client, portal, citizen.id_number, "một mật khẩu mới thật dài")
 
-    assert locked.status_code == 401 and after.status_code == 303
+    assert locked.status_code == 429 and _message(locked) == t("vi", "login.locked_reset")
+    assert after.status_code == 303
 
 
 def test_one_address_is_refused_after_a_hundred_failed_logins_whatever_the_account(client, provider, setup):

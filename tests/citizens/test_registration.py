@@ -8,9 +8,10 @@ from threading import Barrier
 
 import pytest
 
-from idp.core import registration
+from idp.core import registration, sessions
 from idp.core.accounts import CitizenDeclaration
 from idp.errors import ValidationError
+from idp.http import cookies
 from tests.helpers import (
     PageRefused,
     add_citizen,
@@ -54,11 +55,33 @@ def test_a_citizen_registers_proves_the_phone_and_logs_in_to_a_portal(client, pr
 
     done = _verify(client, started, code)
 
-    assert started.status_code == 303 and done.status_code == 200
-    assert "Phạm Minh Châu" in done.text
+    assert started.status_code == 303 and done.status_code == 303
+    assert "Phạm Minh Châu" in client.get(path_of(done.headers["location"])).text
     portal = add_portal(provider)
     callback = login_and_consent(client, portal, "0987654321", NEW["password"])
     assert "code" in callback
+
+
+def test_registering_logs_the_citizen_in_with_the_phone_proof_and_the_password_just_set(client, provider):
+    started = _register(client)
+
+    _verify(client, started, sent_codes(provider, NEW_PHONE, "register")[-1])
+
+    page = client.get("/account")
+    assert page.status_code == 200 and "Phạm Minh Châu" in page.text
+    session = sessions.current(provider, client.cookies.get(cookies.session_name(provider.settings)))
+    assert (list(session.amr), session.acr) == (["pwd", "sms"], "LoA1")
+
+
+def test_reloading_the_finished_registration_page_shows_it_again_with_a_way_on(client, provider):
+    started = _register(client)
+    done = _verify(client, started, sent_codes(provider, NEW_PHONE, "register")[-1])
+
+    first = client.get(path_of(done.headers["location"]))
+    again = client.get(path_of(done.headers["location"]))
+
+    assert first.status_code == again.status_code == 200
+    assert 'href="/account?lang=vi" id="continue"' in again.text
 
 
 def test_a_pending_account_cannot_log_in_before_the_code(client, provider):
@@ -147,8 +170,9 @@ def test_registering_again_while_the_first_answer_was_lost_sends_a_fresh_code_in
     codes = sent_codes(provider, NEW_PHONE, "register", at_least=2)
     done = _verify(client, again, codes[-1])
 
-    assert again.status_code == 303 and done.status_code == 200
+    assert again.status_code == 303 and done.status_code == 303
     assert [purpose for purpose, _ in messages_to(provider, NEW_PHONE)] == ["register", "register"]
+    client.cookies.clear()  # another browser: the password is asked
     portal = add_portal(provider)
     callback = login_and_consent(client, portal, NEW["citizen_id"], "một mật khẩu mới hoàn toàn khác")
     assert "code" in callback

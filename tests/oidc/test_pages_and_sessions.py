@@ -248,7 +248,7 @@ def test_pages_forbid_framing_and_inline_script(client, portal):
     assert page.headers["cache-control"] == "no-store"
 
 
-def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen):
+def test_a_double_clicked_allow_answers_the_portal_twice_with_two_different_single_use_codes(client, portal, citizen):
     record, password = citizen
     page, action = _login_form(client, portal, scope="openid")
     consent = client.post(
@@ -260,7 +260,10 @@ def test_a_finished_interaction_cannot_be_finished_twice(client, portal, citizen
 
     second = client.post(consent_action, data={"csrf_token": csrf_of(consent_page.text), "decision": "allow"})
 
-    assert first.status_code == 303 and second.status_code == 400
+    assert first.status_code == second.status_code == 303
+    one, two = query_of(first.headers["location"]), query_of(second.headers["location"])
+    assert second.headers["location"].startswith(portal.redirect_uri)
+    assert one["state"] == two["state"] and one["code"] != two["code"]
 
 
 def test_a_locked_account_loses_single_sign_on_at_once(client, provider, portal, citizen):

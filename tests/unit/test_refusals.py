@@ -48,7 +48,9 @@ def test_a_refused_code_is_401_on_a_page_and_400_in_the_json_api():
 
 
 def test_a_refusal_is_worded_from_its_message_key_and_a_validation_error_names_its_field():
-    assert words("en", SendRefused("cooldown")) == t("en", "code.send_refused")
+    assert words("en", SendRefused("cooldown", 42)) == t("en", "code.resend_wait", seconds=42)
+    assert words("vi", CodeRefused("no_tries_left")) == t("vi", "code.spent")
+    assert words("vi", CodeRefused("blocked", 90)) == t("vi", "code.wait", minutes=2)
     assert t("en", "field.phone") in words("en", ValidationError("phone", "required"))
 
 
