@@ -4,6 +4,7 @@ against a fake provider that also answers PAR and issues DPoP-bound tokens."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,6 +12,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from mypy import api
 
 from postid_client import (
     AsyncPostIDClient,
@@ -307,3 +309,21 @@ def test_a_fapi2_refresh_answered_without_a_refresh_token_keeps_the_old_one_and_
 def test_a_fapi2_client_refuses_to_refresh_a_bare_token_it_has_no_dpop_key_for(fapi):
     with pytest.raises(ConfigurationError):
         fapi.fapi_client().refresh("refresh-1", subject="citizen-1")
+
+
+def test_the_profile_is_a_typed_keyword_mypy_strict_checks(tmp_path):
+    portal = tmp_path / "portal.py"
+    portal.write_text(
+        "from postid_client import AsyncPostIDClient, PrivateKeyJwt\n"
+        "from postid_client.starlette_auth import PostIDAuth\n"
+        "key = PrivateKeyJwt.generate()\n"
+        'good = AsyncPostIDClient("https://id.example.vn", "p", auth=key, redirect_uri="/cb", profile="fapi2")\n'
+        'PostIDAuth(good, session_secret="s" * 32, profile="fapi2")\n'
+        'AsyncPostIDClient("https://id.example.vn", "p", auth=key, profile="fapi-2")\n'
+    )
+    root = Path(__file__).resolve().parents[2]
+
+    out, _, status = api.run(["--strict", "--config-file", str(root / "pyproject.toml"), str(portal)])
+
+    assert status == 1
+    assert out.count("error:") == 1 and "portal.py:6:" in out and "fapi-2" in out
