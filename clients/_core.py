@@ -21,7 +21,7 @@ from .authorization import LoginRequest, new_login_request
 from .caches import DiscoveryCache, JwksCache
 from .callback import authorization_code_from_callback, parse_callback
 from .client_auth import AuthContext, ClientAuth
-from .defaults import DISCOVERY_DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER
+from .defaults import ALLOWED_SIGNING_ALGORITHMS, DISCOVERY_DEFAULT_MAX_AGE, DISCOVERY_RETRY_AFTER, FAPI2_ALGORITHMS
 from .dpop import DPoPKey, NonceMemory, asks_for_nonce
 from .errors import (
     ConfigurationError,
@@ -31,6 +31,7 @@ from .errors import (
     SubjectMismatch,
     UnknownSigningKey,
 )
+from .fapi import FAPI2
 from .id_token import IdTokenExpectations, check_id_token_claims
 from .logout_token import LogoutToken, check_logout_token_claims
 from .metadata import ProviderMetadata, cache_max_age
@@ -93,6 +94,9 @@ class ClientCore:
         self.replay_cache = settings.replay_cache
         self.login_lifetime = settings.login_lifetime
         self.logout_token_max_age = settings.logout_token_max_age
+        self.fapi2 = settings.profile == FAPI2
+        # FAPI 2.0 §5.4.1: what the provider may sign this client's ID and logout tokens with.
+        self.signing_algorithms = FAPI2_ALGORITHMS if self.fapi2 else ALLOWED_SIGNING_ALGORITHMS
         self._discovery = DiscoveryCache()
         self._jwks = JwksCache(
             default_max_age=settings.jwks_default_max_age,
@@ -207,6 +211,15 @@ class ClientCore:
         )
         return self._read(request, response)
 
+    def _check_sender_constrained(self, fields: Mapping[str, Any]) -> None:
+        """FAPI 2.0 §5.3.2.1: only sender-constrained tokens. A Bearer answer to a DPoP request is a
+        downgrade (a provider misconfigured, or someone in between): refused, never used."""
+        if self.fapi2 and fields["token_type"] != "DPoP":
+            raise InvalidProviderResponse(
+                f"a FAPI 2.0 client takes DPoP-bound tokens only, the provider sent {fields['token_type']}",
+                code="token_not_sender_constrained",
+            )
+
     def new_dpop_key(self) -> DPoPKey | None:
         return DPoPKey.generate() if self.settings.dpop else None
 
@@ -258,7 +271,7 @@ class ClientCore:
         return key
 
     def _verified(self, token: str, *, trusted: bool = False) -> Flow[tuple[dict[str, Any], dict[str, Any]]]:
-        header = read_header(token)
+        header = read_header(token, self.signing_algorithms)
         kid = header.get("kid")
         key = yield from self._signing_key(kid if isinstance(kid, str) else None, header["alg"], trusted=trusted)
         return header, verify_signature(token, key, header["alg"])
@@ -321,7 +334,9 @@ class ClientCore:
     def finish_login(self, callback: str | Mapping[str, str], login: LoginRequest) -> Flow[TokenSet]:
         metadata = yield from self.discover()
         params = parse_callback(callback)
-        code = authorization_code_from_callback(params, login, metadata, now=self.clock(), lifetime=self.login_lifetime)
+        code = authorization_code_from_callback(
+            params, login, metadata, now=self.clock(), lifetime=self.login_lifetime, require_iss=self.fapi2
+        )
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -329,8 +344,11 @@ class ClientCore:
             "code_verifier": login.code_verifier,
         }
         dpop_key = DPoPKey.from_dict(login.dpop_key) if login.dpop_key else None
+        if self.fapi2 and dpop_key is None:
+            raise ConfigurationError('this login was started without DPoP; profile="fapi2" needs one started by it')
         body = yield from self._post(metadata.token_endpoint, form, dpop_key=dpop_key)
         fields = parse_token_response(body, self.clock(), id_token_required=True, dpop=dpop_key is not None)
+        self._check_sender_constrained(fields)
         header, claims = yield from self._verified(fields["id_token"], trusted=True)
         required = max(
             (level for level in (login.required_acr, self.required_acr) if level is not None),
@@ -361,12 +379,15 @@ class ClientCore:
         self, refresh_token: str, *, subject: str | None, scope: str | None, dpop_key: DPoPKey | None
     ) -> Flow[TokenSet]:
         """`subject=None` only for a token set that has no citizen (never from a login)."""
+        if self.fapi2 and dpop_key is None:
+            raise ConfigurationError('profile="fapi2" refreshes a token set (it holds the DPoP key), not a bare token')
         metadata = yield from self.discover()
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         if scope:
             form["scope"] = scope
         body = yield from self._post(metadata.token_endpoint, form, dpop_key=dpop_key)
         fields = parse_token_response(body, self.clock(), id_token_required=False, dpop=dpop_key is not None)
+        self._check_sender_constrained(fields)
         if fields["refresh_token"] is None:  # RFC 6749 §6: not rotated, the old one stays valid
             fields["refresh_token"] = refresh_token
         bound = dpop_key if fields["token_type"] == "DPoP" else None
@@ -396,6 +417,7 @@ class ClientCore:
         dpop_key = self.new_dpop_key()
         body = yield from self._post(metadata.token_endpoint, form, dpop_key=dpop_key)
         fields = parse_token_response(body, self.clock(), id_token_required=False, dpop=dpop_key is not None)
+        self._check_sender_constrained(fields)
         fields["id_token"] = None  # nothing to validate it against: no login, no nonce
         return TokenSet(**fields, dpop_key=dpop_key if fields["token_type"] == "DPoP" else None)
 

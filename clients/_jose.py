@@ -12,16 +12,21 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from .defaults import ALLOWED_SIGNING_ALGORITHMS
 from .errors import ConfigurationError, InvalidSignature, TokenValidationError
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
+_PRIVATE_TYPES = (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)
+_PUBLIC_TYPES = (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey)
 _MIN_RSA_BITS = 2048
+_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+"""RFC 7638 §3.2 (EC, RSA) and RFC 8037 §2 (OKP): the required public members, the only ones a
+thumbprint or a DPoP header's `jwk` carries."""
 
 
 def b64url_encode(data: bytes) -> str:
@@ -77,6 +82,8 @@ class VerificationKey:
             return isinstance(self.key, ec.EllipticCurvePublicKey) and self.key.curve.name == "secp256r1"
         if alg in ("RS256", "PS256"):
             return isinstance(self.key, rsa.RSAPublicKey)
+        if alg == "EdDSA":
+            return isinstance(self.key, ed25519.Ed25519PublicKey)
         return False
 
 
@@ -95,13 +102,15 @@ def verification_key_from_jwk(jwk: Mapping[str, Any]) -> VerificationKey | None:
             key: Any = ECAlgorithm.from_jwk(dict(jwk))
         elif kty == "RSA":
             key = RSAAlgorithm.from_jwk(dict(jwk))
+        elif kty == "OKP" and jwk.get("crv") == "Ed25519":
+            key = OKPAlgorithm.from_jwk(dict(jwk))
         else:
             return None
     except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
         return None
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
         return None
-    if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+    if not isinstance(key, _PUBLIC_TYPES):
         return None
     return VerificationKey(kid=kid if isinstance(kid, str) else None, kty=str(kty), alg=alg, key=key)
 
@@ -126,24 +135,27 @@ def verify_signature(token: str, key: VerificationKey, alg: str) -> dict[str, An
 
 
 def left_half_hash(value: str, alg: str) -> str:
-    """OIDC Core §3.1.3.6 `at_hash`: the left half of the hash named by the JWS algorithm."""
+    """OIDC Core §3.1.3.6 `at_hash`: the left half of the hash the JWS algorithm uses: SHA-256
+    for ES256, RS256 and PS256, SHA-512 for EdDSA (Ed25519 hashes with SHA-512; what the OpenID
+    Foundation's conformance suite expects)."""
     if alg not in ALLOWED_SIGNING_ALGORITHMS:
         raise TokenValidationError(f"no hash defined for {alg!r}", code="unsupported_alg")
-    digest = hashlib.sha256(value.encode("ascii")).digest()  # all three allowed algs use SHA-256
+    data = value.encode("ascii")
+    digest = hashlib.sha512(data).digest() if alg == "EdDSA" else hashlib.sha256(data).digest()
     return b64url_encode(digest[: len(digest) // 2])
 
 
 def load_private_key(key: PrivateKey | str | bytes) -> PrivateKey:
     """Parse a PEM once: handing PyJWT a PEM string makes it re-parse on every signature."""
-    if isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+    if isinstance(key, _PRIVATE_TYPES):
         return key
     data = key.encode("ascii") if isinstance(key, str) else key
     try:
         loaded = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         raise ConfigurationError("private key is not an unencrypted PEM key") from None
-    if not isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
-        raise ConfigurationError("private key must be EC P-256 or RSA")
+    if not isinstance(loaded, _PRIVATE_TYPES):
+        raise ConfigurationError("private key must be EC P-256, RSA or Ed25519")
     return loaded
 
 
@@ -152,6 +164,8 @@ def generate_private_key(alg: str = "ES256") -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if alg in ("RS256", "PS256"):
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
     raise ConfigurationError(f"cannot generate a key for {alg!r}")
 
 
@@ -163,35 +177,49 @@ def private_key_pem(key: PrivateKey) -> str:
     ).decode("ascii")
 
 
-def default_algorithm(key: PrivateKey) -> str:
+def default_algorithm(key: PrivateKey, *, rsa_algorithm: str = "RS256") -> str:
+    """The algorithm a key signs with unless told otherwise: one per key type, except RSA, where
+    the caller says which (RS256 for client assertions of a standard portal, the most widely
+    accepted; PS256 where RS256 is refused: DPoP proofs, FAPI 2.0)."""
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name != "secp256r1":
             raise ConfigurationError("EC keys must use the P-256 curve (ES256)")
         return "ES256"
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "EdDSA"
     if key.key_size < _MIN_RSA_BITS:
         raise ConfigurationError(f"RSA keys must have at least {_MIN_RSA_BITS} bits")
-    return "RS256"
+    return rsa_algorithm
 
 
 def key_algorithms(key: PrivateKey) -> tuple[str, ...]:
     """The allow-listed algorithms a private key can sign with (after `default_algorithm` vetted it)."""
-    return ("ES256",) if isinstance(key, ec.EllipticCurvePrivateKey) else ("RS256", "PS256")
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return ("ES256",)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return ("EdDSA",)
+    return ("RS256", "PS256")
+
+
+def _to_jwk(key: PrivateKey | PublicKey) -> dict[str, Any]:
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return dict(ECAlgorithm.to_jwk(key, as_dict=True))
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        return dict(OKPAlgorithm.to_jwk(key, as_dict=True))
+    return dict(RSAAlgorithm.to_jwk(key, as_dict=True))
 
 
 def thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 JWK thumbprint (SHA-256), used as `kid`."""
-    members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("e", "kty", "n")
+    members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 def public_jwk(key: PrivateKey | PublicKey, alg: str, kid: str | None = None) -> dict[str, Any]:
     """The public half as a JWK with `kid` (its thumbprint unless given), `alg` and `use`."""
-    public = key.public_key() if isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)) else key
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        jwk = dict(ECAlgorithm.to_jwk(public, as_dict=True))
-    else:
-        jwk = dict(RSAAlgorithm.to_jwk(public, as_dict=True))
+    public = key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
+    jwk = _to_jwk(public)
     jwk.pop("key_ops", None)
     jwk["kid"] = kid or thumbprint(jwk)
     jwk["alg"] = alg
@@ -216,16 +244,13 @@ def sign(
 def sign_dpop_proof(claims: Mapping[str, Any], key: PrivateKey, alg: str) -> str:
     """RFC 9449 §4.2: `typ: dpop+jwt` and the public key itself in the header (no `kid`)."""
     jwk = public_jwk(key, alg)
-    header_jwk = {name: jwk[name] for name in (("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("e", "kty", "n"))}
+    header_jwk = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
     return jwt.encode(dict(claims), key, algorithm=alg, headers={"typ": "dpop+jwt", "jwk": header_jwk})
 
 
 def private_jwk(key: PrivateKey, alg: str) -> dict[str, Any]:
     """The whole key as a JWK, for a server-side session store that keeps JSON."""
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        jwk = dict(ECAlgorithm.to_jwk(key, as_dict=True))
-    else:
-        jwk = dict(RSAAlgorithm.to_jwk(key, as_dict=True))
+    jwk = _to_jwk(key)
     jwk["alg"] = alg
     return jwk
 
@@ -236,11 +261,13 @@ def private_key_from_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
             key: Any = ECAlgorithm.from_jwk(dict(jwk))
         elif jwk.get("kty") == "RSA":
             key = RSAAlgorithm.from_jwk(dict(jwk))
+        elif jwk.get("kty") == "OKP":
+            key = OKPAlgorithm.from_jwk(dict(jwk))
         else:
-            raise ConfigurationError("a DPoP key must be EC or RSA")
+            raise ConfigurationError("a DPoP key must be EC, RSA or Ed25519")
     except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
         raise ConfigurationError("stored DPoP key is not a private JWK") from None
-    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+    if not isinstance(key, _PRIVATE_TYPES):
         raise ConfigurationError("stored DPoP key is not a private key")
     return key
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .clock import Clock
+from .fapi import Profile
 from .logout_token import ReplayCache
 
 
@@ -26,3 +27,4 @@ class ClientSettings:
     jwks_refetch_cooldown: float
     login_lifetime: float
     logout_token_max_age: int
+    profile: Profile = "standard"

@@ -28,6 +28,7 @@ from .defaults import (
     LOGOUT_TOKEN_MAX_AGE,
 )
 from .errors import ProviderUnavailable
+from .fapi import Profile
 from .logout_token import InMemoryReplayCache, LogoutToken, ReplayCache, remember_jti
 from .metadata import ProviderMetadata
 from .tokens import Introspection, TokenSet
@@ -67,7 +68,10 @@ class AsyncPostIDClient:
     Pass `http_client` to control proxies or tests (`httpx.MockTransport`); without it the client
     owns an `httpx.AsyncClient` with TLS verification on, no redirects followed, and a timeout.
     `dpop=True` binds every token to a fresh key per login (RFC 9449); `par=True` pushes each
-    authorization request first (RFC 9126). Every other keyword is documented in the README.
+    authorization request first (RFC 9126). `profile="fapi2"` is the FAPI 2.0 Security Profile for
+    a portal registered `--profile fapi2`: PAR and DPoP on, `auth=PrivateKeyJwt(...)` required
+    (refused at construction otherwise), PS256/ES256/EdDSA only. Every other keyword is documented
+    in the README.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class AsyncPostIDClient:
         required_acr: str | None = None,
         dpop: bool = False,
         par: bool = False,
+        profile: Profile = "standard",
         http_client: httpx.AsyncClient | None = None,
         timeout: float = HTTP_TIMEOUT,
         replay_cache: ReplayCache | None = None,
@@ -111,6 +116,7 @@ class AsyncPostIDClient:
             jwks_refetch_cooldown=jwks_refetch_cooldown,
             login_lifetime=login_lifetime,
             logout_token_max_age=logout_token_max_age,
+            profile=profile,
         )
         self._core: ClientCore = build_core(issuer, client_id, auth, client_secret, settings)
         self._owns_http = http_client is None
@@ -127,6 +133,11 @@ class AsyncPostIDClient:
     @property
     def redirect_uri(self) -> str | None:
         return self._core.redirect_uri
+
+    @property
+    def profile(self) -> Profile:
+        """`"fapi2"` for a FAPI 2.0 client, `"standard"` otherwise."""
+        return self._core.settings.profile
 
     @property
     def levels(self) -> tuple[str, ...]:

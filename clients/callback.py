@@ -39,12 +39,12 @@ def check_state(params: CallbackParams, login: LoginRequest) -> None:
         raise StateMismatch("callback state does not match this browser's login")
 
 
-def check_iss(params: CallbackParams, metadata: ProviderMetadata) -> None:
+def check_iss(params: CallbackParams, metadata: ProviderMetadata, *, required: bool = False) -> None:
     """RFC 9207 §2.4: a present `iss` must equal the issuer; a missing one is refused when the
-    provider announced it always sends it."""
+    provider announced it always sends it, or when the portal requires it (FAPI 2.0 §5.3.3)."""
     received = params.get("iss")
     if received is None:
-        if metadata.authorization_response_iss_parameter_supported:
+        if required or metadata.authorization_response_iss_parameter_supported:
             raise IssuerMismatch("callback lacks iss although the provider always sends it")
         return
     if received != metadata.issuer:
@@ -62,12 +62,18 @@ def check_error(params: CallbackParams) -> None:
 
 
 def authorization_code_from_callback(
-    params: CallbackParams, login: LoginRequest, metadata: ProviderMetadata, *, now: float, lifetime: float
+    params: CallbackParams,
+    login: LoginRequest,
+    metadata: ProviderMetadata,
+    *,
+    now: float,
+    lifetime: float,
+    require_iss: bool = False,
 ) -> str:
     check_state(params, login)
     if now - login.created_at > lifetime:
         raise CallbackError("the login took too long; start again", code="login_expired")
-    check_iss(params, metadata)
+    check_iss(params, metadata, required=require_iss)
     check_error(params)
     code = params.get("code")
     if not code:

@@ -118,6 +118,7 @@ class PrivateKeyJwt:
         self._key = load_private_key(private_key)
         natural = default_algorithm(self._key)  # refuses weak RSA and curves other than P-256
         self.algorithm = algorithm or natural
+        self.algorithm_chosen = algorithm is not None
         if self.algorithm not in ALLOWED_SIGNING_ALGORITHMS or self.algorithm not in key_algorithms(self._key):
             raise ConfigurationError(f"this key cannot sign with {self.algorithm!r}")
         if not 0 < lifetime <= 300:
@@ -134,6 +135,13 @@ class PrivateKeyJwt:
     def generate(cls, algorithm: str = "ES256", **kwargs: Any) -> PrivateKeyJwt:
         """A new key pair; store `private_key_pem()` somewhere safe and register `public_jwks()`."""
         return cls(generate_private_key(algorithm), algorithm=algorithm, **kwargs)
+
+    def with_algorithm(self, algorithm: str) -> PrivateKeyJwt:
+        """The same key, `kid`, audience and lifetime, signing with another algorithm (an RSA key
+        with PS256 instead of RS256)."""
+        return PrivateKeyJwt(
+            self._key, algorithm=algorithm, kid=self.kid, audience=self.audience, lifetime=self.lifetime
+        )
 
     def private_key_pem(self) -> str:
         return private_key_pem(self._key)

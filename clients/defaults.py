@@ -14,6 +14,8 @@ __all__ = [
     "CLIENT_ASSERTION_LIFETIME",
     "DISCOVERY_DEFAULT_MAX_AGE",
     "DISCOVERY_RETRY_AFTER",
+    "DPOP_ALGORITHMS",
+    "FAPI2_ALGORITHMS",
     "HTTP_TIMEOUT",
     "JWKS_DEFAULT_MAX_AGE",
     "JWKS_MAX_AGE_BOUNDS",
@@ -24,8 +26,17 @@ __all__ = [
     "REFRESH_MARGIN",
 ]
 
-ALLOWED_SIGNING_ALGORITHMS: Final = ("ES256", "RS256", "PS256")
-"""Asymmetric algorithms only: `none` and HS* would let a public key or nothing forge a token."""
+ALLOWED_SIGNING_ALGORITHMS: Final = ("ES256", "RS256", "PS256", "EdDSA")
+"""Asymmetric algorithms only: `none` and HS* would let a public key or nothing forge a token.
+EdDSA means Ed25519 (RFC 8037)."""
+
+FAPI2_ALGORITHMS: Final = ("PS256", "ES256", "EdDSA")
+"""FAPI 2.0 Security Profile §5.4.1: what a `profile="fapi2"` client signs with (client assertions,
+DPoP proofs) and accepts (ID tokens, logout tokens). RS256 (PKCS#1 v1.5) is out."""
+
+DPOP_ALGORITHMS: Final = FAPI2_ALGORITHMS
+"""What a DPoP proof is signed with, for every portal: PostID refuses RS256 proofs from anyone
+(RFC 9449 §4.3 leaves the choice to the server), so an RSA DPoP key signs PS256."""
 
 ASSURANCE_LEVELS: Final = ("LoA1", "LoA2")
 """Levels of assurance, lowest first; a token may exceed the level asked for, never fall short."""

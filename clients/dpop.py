@@ -4,6 +4,7 @@ one session's key binds nothing else.
 
 The provider demands a server nonce (§8): the first request without one is refused with
 `use_dpop_nonce` and a `DPoP-Nonce` header; the SDK remembers the nonce per origin and retries once.
+Proofs are ES256 (the key the SDK makes), PS256 or EdDSA: never RS256, which PostID refuses.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from ._jose import (
     b64url_encode,
     default_algorithm,
     generate_private_key,
+    key_algorithms,
     private_jwk,
     private_key_from_jwk,
     public_jwk,
     sha256_b64url,
     sign_dpop_proof,
 )
+from .defaults import DPOP_ALGORITHMS
+from .errors import ConfigurationError
 
 __all__ = ["DPoPKey", "NonceMemory", "asks_for_nonce", "htu"]
 
@@ -37,7 +41,9 @@ class DPoPKey:
 
     def __init__(self, private_key: PrivateKey, algorithm: str | None = None) -> None:
         self._key = private_key
-        self.algorithm = algorithm or default_algorithm(private_key)
+        self.algorithm = algorithm or default_algorithm(private_key, rsa_algorithm="PS256")
+        if self.algorithm not in DPOP_ALGORITHMS or self.algorithm not in key_algorithms(private_key):
+            raise ConfigurationError(f"a DPoP key signs {' or '.join(DPOP_ALGORITHMS)}, not {self.algorithm!r}")
         self.thumbprint: str = public_jwk(private_key, self.algorithm)["kid"]  # RFC 7638, the `jkt`
 
     def __repr__(self) -> str:

@@ -11,6 +11,10 @@ The token set stays server-side, in the session store: `await auth.access_token(
 fresh access token (refreshed when due, one refresh at a time per session), `await
 auth.request(request, "GET", url)` calls an API with it (DPoP proof included when the client was
 built with `dpop=True`). Logging out revokes the refresh token.
+
+`profile="fapi2"` states that the portal is a FAPI 2.0 one: the client must have been built with
+`profile="fapi2"` (PAR, DPoP, `private_key_jwt`), else construction fails; a refresh answered
+without a new refresh token keeps the old one (FAPI 2.0 §5.3.2.1-9: no rotation).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from .errors import (
     ProviderUnavailable,
     StateMismatch,
 )
+from .fapi import Profile, check_profile
 from .levels import meets_level
 from .sessions import InMemorySessionStore, SessionStore, new_session_id, sign_session_id, unsign_session_id
 from .tokens import TokenSet
@@ -232,7 +237,13 @@ class PostIDAuth:
         path_prefix: str = "",
         clock: Clock = system_clock,
         error_handler: ErrorHandler = default_error_page,
+        profile: Profile | None = None,
     ) -> None:
+        if profile is not None and check_profile(profile) != client.profile:
+            raise ConfigurationError(
+                f"PostIDAuth(profile={profile!r}) needs a client built with profile={profile!r}, "
+                f"this one is {client.profile!r}"
+            )
         secret = session_secret.encode("utf-8") if isinstance(session_secret, str) else session_secret
         if len(secret) < 32:
             raise ConfigurationError("session_secret must be at least 32 bytes")
@@ -241,6 +252,7 @@ class PostIDAuth:
             raise ConfigurationError("the client needs a redirect_uri for the integration")
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(redirect_uri))
         self.client = client
+        self.profile: Profile = client.profile
         self.scope = scope
         self.store: SessionStore = store if store is not None else InMemorySessionStore()
         self.fetch_userinfo = fetch_userinfo
