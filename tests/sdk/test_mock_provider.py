@@ -37,14 +37,15 @@ def portal(mock: MockProvider) -> PostIDClient:
     )
 
 
-def test_an_auto_approved_login_returns_signed_tokens_for_the_chosen_citizen(mock, portal):
+def test_an_auto_approved_login_returns_signed_tokens_and_profile_claims_only_at_userinfo(mock, portal):
     login = portal.start_login(scope="openid profile phone")
 
     tokens = portal.finish_login(mock.approve(login.url), login)
+    info = portal.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
 
     assert tokens.claims.sub == "citizen-lan"
-    assert tokens.claims.get("name") == "Nguyễn Thị Lan"
-    assert tokens.claims.get("phone_number") == "+84912345678"
+    assert tokens.claims.get("name") is None and tokens.claims.get("phone_number") is None  # as in production
+    assert info["name"] == "Nguyễn Thị Lan" and info["phone_number"] == "+84912345678"
     assert jwt.get_unverified_header(tokens.access_token)["typ"] == "at+jwt"
 
 
