@@ -49,6 +49,7 @@ PAR_LIFETIME = 60
 GRANT_LIFETIME = 30 * 24 * 3600
 JWKS_MAX_AGE = 300
 LEEWAY = 60
+REFRESH_GRACE = 10  # a client that lost a refresh response may retry once with the previous token
 SCOPES = SUPPORTED_SCOPES
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 PAR_URN = "urn:ietf:params:oauth:request_uri:"
@@ -163,7 +164,13 @@ class _Code:
 class _Refresh:
     grant: _Grant
     scope: str
-    used: bool = False
+    used_at: float | None = None
+    replaced_by: str | None = None
+    grace_used: bool = False
+
+    @property
+    def used(self) -> bool:
+        return self.used_at is not None
 
 
 @dataclass
@@ -821,19 +828,34 @@ class MockProvider:
         grant = record.grant
         if grant.dpop_jkt is not None and grant.dpop_jkt != jkt:  # before rotation: a thief cannot burn it
             raise _OAuthFailure("invalid_grant", "the refresh token is bound to another DPoP key")
-        if record.used:
+        now = self.clock()
+        if record.used and not self._retry_within_grace(record, now):
             grant.revoked = True  # RFC 9700 §4.14.2: a rotated token presented again leaked; end the grant
             raise _OAuthFailure("invalid_grant", "the refresh token was already used")
-        if grant.revoked or self.clock() > grant.expires_at:
+        if grant.revoked or now > grant.expires_at:
             raise _OAuthFailure("invalid_grant", "the refresh token has expired or was revoked")
-        record.used = True
+        record.used_at = now
         scope = record.scope
         if "scope" in form:
             wanted = form["scope"].split()
             if not set(wanted) <= set(record.scope.split()):
                 raise _OAuthFailure("invalid_scope", "a refresh cannot widen the scope")
             scope = " ".join(wanted)
-        return self._issue(grant, scope, nonce=None, dpop_jkt=jkt, refresh_scope=record.scope)
+        issued = self._issue(grant, scope, nonce=None, dpop_jkt=jkt, refresh_scope=record.scope)
+        record.replaced_by = issued.get("refresh_token")
+        return issued
+
+    def _retry_within_grace(self, record: _Refresh, now: float) -> bool:
+        """The real provider's one retry: the token was rotated at most REFRESH_GRACE seconds ago and
+        its successor never used; the successor dies and a new one takes its place."""
+        successor = self._refresh_tokens.get(record.replaced_by or "")
+        if record.grace_used or record.used_at is None or now - record.used_at > REFRESH_GRACE:
+            return False
+        if successor is None or successor.used:
+            return False
+        successor.used_at = now
+        record.grace_used = True
+        return True
 
     def _client_credentials(self, form: Mapping[str, str], client: RegisteredClient, jkt: str | None) -> dict[str, Any]:
         """RFC 6749 §4.4: a portal back-end calling APIs as itself, with its non-citizen scopes."""
