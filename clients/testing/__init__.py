@@ -4,19 +4,27 @@ provider = MockProvider()                       # generates its own ES256 key
 provider.register_client("portal", redirect_uris=[...], client_secret="s3cret")
 provider.login_as("citizen-lan")                # auto-approve as this test citizen
 http = httpx.Client(transport=provider.transport())   # or provider.app (ASGI), provider.serve()
+
+`python -m postid_client.testing --port 9000` runs it as a server for portals in other languages.
 """
 
 from __future__ import annotations
 
-from .citizens import SAMPLE_CITIZENS, SCOPE_CLAIMS, Citizen
-from .provider import MockProvider, MockRequest, MockResponse, RegisteredClient
+from .citizens import DEFAULT_CLIENT_SCOPES, SAMPLE_CITIZENS, SCOPE_CLAIMS, SUPPORTED_SCOPES, Citizen
+from .keys import KeyRotation
+from .provider import Delivery, MockProvider, MockRequest, MockResponse, MockTransport, RegisteredClient
 
 __all__ = [
+    "DEFAULT_CLIENT_SCOPES",
     "SAMPLE_CITIZENS",
     "SCOPE_CLAIMS",
+    "SUPPORTED_SCOPES",
     "Citizen",
+    "Delivery",
+    "KeyRotation",
     "MockProvider",
     "MockRequest",
     "MockResponse",
+    "MockTransport",
     "RegisteredClient",
 ]

@@ -1,11 +1,14 @@
 """The mock provider as a bare ASGI app: no web framework needed to run it under uvicorn or
-httpx's `ASGITransport`."""
+httpx's `ASGITransport`. Each request is answered on a worker thread, so an injected delay or a
+back-channel logout POSTed to a portal (which may call back for the JWKS) never stalls the loop."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
+
+import anyio.to_thread
 
 from .provider import MockProvider, MockRequest
 
@@ -43,9 +46,10 @@ def asgi_app(provider: MockProvider) -> Callable[[Scope, Receive, Send], Awaitab
         if scope["method"] == "POST" and headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"
         ):
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        reply = provider.handle(MockRequest(scope["method"], scope["path"], query, form, headers))
+        request = MockRequest(scope["method"], scope["path"], query, form, headers, body)
+        reply = await anyio.to_thread.run_sync(provider.handle, request)
         await send(
             {
                 "type": "http.response.start",

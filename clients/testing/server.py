@@ -19,13 +19,13 @@ _START_TIMEOUT = 10.0
 
 
 @contextmanager
-def serve_in_thread(provider: MockProvider, host: str = "127.0.0.1") -> Iterator[str]:
-    """Bind a free port first, so the issuer is known before the first request is served."""
+def serve_in_thread(provider: MockProvider, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Bind the port (0: a free one) first, so the issuer is known before the first request is served."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     port = sock.getsockname()[1]
     previous_issuer = provider.issuer
     provider.issuer = f"http://{host}:{port}"

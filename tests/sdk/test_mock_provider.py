@@ -37,14 +37,15 @@ def portal(mock: MockProvider) -> PostIDClient:
     )
 
 
-def test_an_auto_approved_login_returns_signed_tokens_for_the_chosen_citizen(mock, portal):
+def test_an_auto_approved_login_returns_signed_tokens_and_profile_claims_only_at_userinfo(mock, portal):
     login = portal.start_login(scope="openid profile phone")
 
     tokens = portal.finish_login(mock.approve(login.url), login)
+    info = portal.userinfo(tokens.access_token, expected_sub=tokens.claims.sub)
 
     assert tokens.claims.sub == "citizen-lan"
-    assert tokens.claims.get("name") == "Nguyễn Thị Lan"
-    assert tokens.claims.get("phone_number") == "+84912345678"
+    assert tokens.claims.get("name") is None and tokens.claims.get("phone_number") is None  # as in production
+    assert info["name"] == "Nguyễn Thị Lan" and info["phone_number"] == "+84912345678"
     assert jwt.get_unverified_header(tokens.access_token)["typ"] == "at+jwt"
 
 
@@ -138,16 +139,38 @@ def test_a_private_key_jwt_portal_logs_in_with_its_registered_jwks(mock):
     assert tokens.claims.sub == "citizen-lan"
 
 
-def test_refresh_tokens_rotate_and_a_used_one_is_refused(mock, portal):
+def test_refresh_tokens_rotate_and_one_replayed_after_the_grace_period_ends_the_grant():
+    from .conftest import FakeClock
+
+    clock = FakeClock()
+    mock, portal = clocked_mock(clock)
     login = portal.start_login(scope="openid offline_access")
     tokens = portal.finish_login(mock.approve(login.url), login)
     refreshed = portal.refresh(tokens)
+    clock.advance(11)  # past the real provider's 10 s grace for a lost response
 
-    with pytest.raises(OAuthError) as caught:
+    with pytest.raises(OAuthError) as replayed:
         portal.refresh(tokens)
+    with pytest.raises(OAuthError) as after:
+        portal.refresh(refreshed)
 
     assert refreshed.refresh_token != tokens.refresh_token
-    assert caught.value.error == "invalid_grant"
+    assert replayed.value.error == "invalid_grant" and after.value.error == "invalid_grant"
+
+
+def clocked_mock(clock) -> tuple[MockProvider, PostIDClient]:
+    mock = MockProvider(clock=clock)
+    mock.register_client("portal", redirect_uris=[PORTAL], client_secret="s3cret")
+    mock.login_as("citizen-lan")
+    portal = PostIDClient(
+        mock.issuer,
+        "portal",
+        client_secret="s3cret",
+        redirect_uri=PORTAL,
+        clock=clock,
+        http_client=httpx.Client(transport=mock.transport()),
+    )
+    return mock, portal
 
 
 def test_a_revoked_refresh_token_no_longer_refreshes(mock, portal):
