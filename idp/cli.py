@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed a demo portal and citizen, print how to log in")
     serve.add_argument(
+        "--rotate-demo",
+        action="store_true",
+        help="with --demo: new demo credentials (otherwise those kept in the data folder are reused)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -257,7 +262,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from idp.demo import seed
 
         provider = open_provider(settings)
-        print(seed(provider), file=sys.stderr)
+        print(seed(provider, rotate=args.rotate_demo), file=sys.stderr)
         provider.store.close()
     # Each worker builds its own provider from the environment (`idp.app:app_from_env`), so the
     # issuer chosen above must travel with it; with several workers the metrics are shared

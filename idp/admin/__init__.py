@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", "/clients/{client_id}", pages.client_edit, "clients.write"),
     ("POST", "/clients/{client_id}/disable", pages.client_disable, "clients.write"),
     ("POST", "/clients/{client_id}/rotate-secret", pages.client_rotate_secret, "clients.write"),
+    ("GET", "/clients/{client_id}/secret", pages.client_secret, "clients.write"),
     ("GET", "/keys", pages.keys_list, "keys.read"),
     ("POST", "/keys/rotate", pages.keys_rotate, "keys.rotate"),
     ("GET", "/audit", pages.audit_list, "audit.read"),

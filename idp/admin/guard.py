@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from idp.admin.words import LANGUAGES, MESSAGES, label, refused_words, say
 from idp.core import staff
 from idp.core.params import Params
 from idp.core.staff import Console, Forbidden
@@ -35,6 +37,7 @@ from idp.http.forms import parse_params
 from idp.http.json_body import read_json
 from idp.http.offload import core
 from idp.http.render import NO_STORE, challenge
+from idp.i18n import pick_language
 
 log = logging.getLogger("idp.admin")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -78,13 +81,56 @@ def csrf_token(request: Request) -> str:
     return csrf.token(request.cookies.get(cookie_name(request)) or "", csrf.STAFF)
 
 
+LANG_COOKIE = "idp_staff_lang"
+LANG_COOKIE_TTL = 365 * 86400  # a clerk picks a language once per browser
+
+
+def language(request: Request) -> str:
+    """`?lang=` when a page names it (the switch), else the browser's last choice, else the default
+    (Vietnamese unless the operator set `IDP_DEFAULT_LOCALE`)."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or ""
+    return pick_language((chosen,), request.app.state.provider.settings.default_locale)
+
+
+def _switch_url(request: Request, other: str) -> str:
+    """This page in the other language: the same path and query, `lang` replaced."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*kept, ("lang", other)])
+
+
 def render(
     request: Request, name: str, console: Console | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    context.update(console=console, prefix=PREFIX)
+    lang = language(request)
+    other = "en" if lang == "vi" else "vi"
+    context.update(
+        console=console,
+        prefix=PREFIX,
+        lang=lang,
+        t=partial(say, lang),
+        w=partial(label, lang),
+        switch_url=_switch_url(request, other),
+        other_lang=other,
+    )
+    # A notice names what was just done (`?notice=approved` after the redirect): shown as its
+    # sentence, and an unknown name is shown as nothing, never as the raw key.
+    notice = context.get("notice")
+    context["notice"] = say(lang, f"notice.{notice}") if notice and f"notice.{notice}" in MESSAGES["en"] else ""
     if console is not None and not console.is_service:
         context.setdefault("csrf_token", csrf_token(request))
-    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
+    if request.query_params.get("lang") in LANGUAGES and request.cookies.get(LANG_COOKIE) != lang:
+        settings = request.app.state.provider.settings
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=LANG_COOKIE_TTL,
+            path=PREFIX,
+            secure=settings.secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -104,7 +150,8 @@ REFUSALS = (Refusal, OAuthError)
 
 
 def refused_page(request: Request, console: Console | None, exc: Refusal | OAuthError) -> Response:
-    return render(request, "message.html", console, exc.status_code, title="Refused", message=exc.description)
+    message = refused_words(language(request), exc) if isinstance(exc, Refusal) else exc.description
+    return render(request, "message.html", console, exc.status_code, title_key="refused.title", message=message)
 
 
 def refused_json(exc: Refusal | OAuthError) -> Response:
@@ -120,8 +167,8 @@ async def _staff_session(request: Request) -> guard.Bound[Console] | Response:
 
 
 def _csrf_refused(request: Request, console: Console) -> Response:
-    message = "The form expired or did not come from this console (CSRF). Reload and retry."
-    return render(request, "message.html", console, 403, title="Refused", message=message)
+    message = say(language(request), "refused.csrf")
+    return render(request, "message.html", console, 403, title_key="refused.title", message=message)
 
 
 def page(permission: str | None) -> Callable[[Handler], Handler]:

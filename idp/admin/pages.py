@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -12,6 +13,7 @@ from idp.admin.guard import (
     Handler,
     console_of,
     drop_session_cookie,
+    language,
     one,
     page,
     put_session_cookie,
@@ -20,7 +22,8 @@ from idp.admin.guard import (
     see_other,
     templates,
 )
-from idp.core import audit, counter, disputes, keys, portal_admin, staff, verification
+from idp.admin.words import say
+from idp.core import audit, counter, disputes, keys, portal_admin, secret_handoff, staff, verification
 from idp.core.accounts import CitizenDeclaration
 from idp.core.client_spec import GRANT_TYPES, PROFILES
 from idp.core.levels import LEVELS, LOA2
@@ -59,7 +62,8 @@ async def login_form(request: Request) -> Response:
 
 
 def _login_csrf_refused(request: Request, _: None) -> Response:
-    return render(request, "message.html", None, 403, title="Refused", message="The form expired (CSRF). Reload.")
+    message = say(language(request), "refused.csrf")
+    return render(request, "message.html", None, 403, title_key="refused.title", message=message)
 
 
 @guard.form(guard.form_cookie, refused=_login_csrf_refused)
@@ -80,7 +84,7 @@ async def login(request: Request, form: Params, _: None) -> Response:
     except staff.StaffLoginFailed:
         token, new_cookie = csrf.token_for(request)
         response: Response = render(
-            request, "login.html", None, 401, csrf_token=token, error="Wrong username, password or code."
+            request, "login.html", None, 401, csrf_token=token, error=say(language(request), "login.failed")
         )
         return csrf.remember(request, response, new_cookie)
     response = see_other("/")
@@ -99,7 +103,7 @@ async def logout(request: Request, console: Console, form: Params) -> Response:
 
 @page(None)
 async def home(request: Request, console: Console, form: Params) -> Response:
-    return render(request, "home.html", console, permissions=sorted(p for p in staff.PERMISSIONS if console.can(p)))
+    return render(request, "home.html", console, permissions=[p for p in staff.PERMISSIONS if console.can(p)])
 
 
 # -- citizens -------------------------------------------------------------------------------------
@@ -307,7 +311,32 @@ async def client_register(request: Request, console: Console, form: Params) -> R
         client_spec(_form_mapping(form)),
         ip=client_ip(request),
     )
-    return render(request, "secret.html", console, client=created.client, secret=created.secret)
+    return _to_the_secret(request, console, created.client.id, created.secret)
+
+
+def _to_the_secret(request: Request, console: Console, client_id: str, secret: str | None) -> Response:
+    """Post/redirect/get: the secret waits server-side for the page that shows it once, so a
+    reload of that page never posts again (a second portal, a second rotation)."""
+    if secret is None:
+        return see_other(f"/clients/{client_id}?notice=client-registered")
+    handoff = secret_handoff.park(request.app.state.provider, console, client_id, secret)
+    return see_other(f"/clients/{client_id}/secret?{urlencode({'handoff': handoff})}")
+
+
+@page("clients.write")
+async def client_secret(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    client_id = request.path_params["client_id"]
+    found = await core(portal_admin.get_client, provider, console, client_id)
+    secret = await core(secret_handoff.take, provider, console, client_id, one(query(request), "handoff"))
+    return render(
+        request,
+        "secret.html",
+        console,
+        client=found,
+        secret=secret,
+        shown=found.auth_method in ("client_secret_basic", "client_secret_post"),
+    )
 
 
 @page("clients.read")
@@ -349,9 +378,7 @@ async def client_rotate_secret(request: Request, console: Console, form: Params)
     provider = request.app.state.provider
     client_id = request.path_params["client_id"]
     secret = await core(portal_admin.rotate_secret, provider, console, client_id, ip=client_ip(request))
-    return render(
-        request, "secret.html", console, client=await core(provider.store.clients.get, client_id), secret=secret
-    )
+    return _to_the_secret(request, console, client_id, secret)
 
 
 # -- keys and audit ------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ SMS_PREFIX_DROPPED_DIGITS = 3
 PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.
 FLOW_TTL = 30 * 60
+# A portal's new client secret waits (sealed, bound to the staff session) for the one console page
+# that shows it after the POST redirected: long enough to retry that page over a bad connection,
+# short enough that a secret never shown does not linger in the database.
+SECRET_HANDOFF_TTL = 10 * 60
 
 # -- parked authorization requests (interactions) --------------------------------------------------
 # Each anonymous /authorize (or /account) parks a row until IDP_INTERACTION_TTL; these budgets are

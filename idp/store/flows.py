@@ -70,3 +70,14 @@ class Flows:
                 .values(completed_at=now)
             )
         return result.rowcount == 1
+
+    def take(self, flow_id: str, now: int) -> bool:
+        """`complete`, and the row's data wiped in the same statement: for a flow that carries
+        something to hand over exactly once (a sealed secret), the winner has read it already."""
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_flow)
+                .where(_flow.c.id == flow_id, _flow.c.completed_at.is_(None), _flow.c.expires_at > now)
+                .values(completed_at=now, data="{}")
+            )
+        return result.rowcount == 1

@@ -76,7 +76,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     page.fill("#note", "CCCD checked at the counter")
     page.click("#record")
     page.wait_for_selector("#notice")
-    assert "pending" in page.locator("#checks").inner_text()
+    assert page.locator("#checks li[data-status=pending]").inner_text().endswith("đang chờ duyệt")
     context.close()
 
     # A different person, the supervisor, approves it.
@@ -84,7 +84,7 @@ def test_admin_clerk_and_supervisor_raise_a_citizen_to_loa2_and_the_citizen_logs
     page.goto(f"{rp.issuer}/admin/desk")
     page.click("button.approve")
     page.wait_for_selector("#notice")
-    assert "Nothing waiting" in page.locator("#pending").inner_text()
+    assert page.locator("#pending tr.empty").inner_text() == "Không có hồ sơ nào đang chờ."
     context.close()
 
     # The citizen's next login to a portal asking LoA2: password, then an SMS code.
@@ -159,9 +159,9 @@ def test_the_supervisor_sees_a_difference_highlighted_and_approves_it_only_with_
     assert highlighted.locator("mark").all_inner_texts() == ["1990-05-02", "1990-05-01"]
     assert page.locator("tr.same mark").count() == 0  # the name in capitals is no difference
     page.click("button.approve")  # no reason: the browser keeps the form
-    assert page.locator("button.approve").count() == 1 and "Nothing waiting" not in page.content()
+    assert page.locator("button.approve").count() == 1 and page.locator("#pending tr.empty").count() == 0
     page.fill("input.approve-reason", "the account's birth day was mistyped; card seen")
     page.click("button.approve")
     page.wait_for_selector("#notice")
-    assert "Nothing waiting" in page.locator("#pending").inner_text()
+    assert page.locator("#pending tr.empty").inner_text() == "Không có hồ sơ nào đang chờ."
     context.close()

@@ -54,7 +54,7 @@ def test_the_console_shows_the_id_number_and_the_api_answers_it_as_citizen_id(cl
     detail = client.get(f"/admin/citizens/{citizen.id}")
     found = client.get("/admin/api/citizens", params={"q": citizen.id_number}).json()
 
-    assert f"<td>{citizen.id_number}</td>" in listed.text
+    assert f'data-label="Số định danh">{citizen.id_number}</td>' in listed.text
     assert f"<dd>{citizen.id_number}</dd>" in detail.text
     assert found["citizens"][0]["citizen_id"] == citizen.id_number
 

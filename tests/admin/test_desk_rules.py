@@ -207,7 +207,7 @@ def test_the_desk_page_highlights_each_difference_and_asks_for_a_reason(client, 
     rows = re.findall(r'<tr class="(difference|same)" data-field="([a-z_]+)"', page)
     assert sorted(rows) == [("difference", "birth_date"), ("same", "full_name"), ("same", "sex")]
     assert "<mark>1990-05-02</mark>" in page and "<mark>1990-05-01</mark>" in page
-    assert 'class="approve-reason"' in page and "approve only with a written reason" in page
+    assert 'class="approve-reason"' in page and "chỉ duyệt khi ghi rõ lý do" in page
 
 
 def _other_citizen() -> CitizenDeclaration:

@@ -191,6 +191,9 @@ def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(runni
     page.wait_for_url(demo_portal.registered.redirect_uri + "*")
     refused_url, refused_heading = page.url, page.locator("h1").inner_text()
     refused_text = page.locator("body").inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    refused_fits_a_phone = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    has_viewport = page.locator('meta[name="viewport"]').count()
     shows_loa2_page = page.locator("#loa2-ok").count()
 
     page.click("text=Về trang chủ")
@@ -206,7 +209,9 @@ def test_a_citizen_logs_in_to_the_demo_portal_is_refused_loa2_and_logs_out(runni
     assert (name, acr, amr) == (CITIZEN.full_name, "LoA1", "pwd")
     assert "Mức 1 (tự đăng ký)" in logged_in_text and "mật khẩu" in logged_in_text
     assert "error=unmet_authentication_requirements" in refused_url
-    assert refused_heading == "Đăng nhập không thành công" and "authorization_denied" in refused_text
+    assert refused_heading == "Đăng nhập không thành công" and "authorization_denied" not in refused_text
+    assert "Danh tính trong tài khoản của bạn chưa được xác minh tại quầy" in refused_text  # the provider's reason
+    assert has_viewport == 1 and refused_fits_a_phone
     assert shows_loa2_page == 0
     assert still_name == CITIZEN.full_name
     assert logged_out == (1, 0)

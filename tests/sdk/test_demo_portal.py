@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -76,7 +77,38 @@ def test_a_citizen_who_cannot_reach_loa2_is_refused_the_loa2_page(browser, mock)
     page = log_in(browser, mock, "citizen-minh", start=step_up.headers["location"])
 
     assert page.status_code == 403
-    assert "authorization_denied" in page.text
+    assert "Trang này cần tài khoản định danh mức 2" in page.text
+    assert 'id="reason">Tài khoản của bạn chưa đạt mức mà trang này yêu cầu.</p>' in page.text
+    # The codes stay for whoever runs the portal, folded away under the technical details.
+    assert re.search(r"<details>.*authorization_denied.*</details>", page.text, re.S)
+    assert "authorization_denied" not in page.text.split("<details>")[0]
+
+
+def test_every_page_has_a_viewport_and_the_portals_stylesheet(browser):
+    page = browser.get("/")
+    style = browser.get("/demo.css")
+
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    assert '<link rel="stylesheet" href="/demo.css">' in page.text
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+
+
+def test_a_refused_consent_is_told_in_vietnamese_with_a_way_back(browser, mock):
+    to_provider = browser.get("/login")
+    state = parse_qs(urlsplit(to_provider.headers["location"]).query)["state"][0]
+    denied = {
+        "error": "access_denied",
+        "error_description": "the citizen did not allow this request",
+        "state": state,
+        "iss": mock.issuer,
+    }
+
+    page = browser.get("/callback", params=denied)
+
+    assert page.status_code == 403 and "Đăng nhập không thành công" in page.text
+    assert "Bạn đã không cho phép cổng dịch vụ nhận thông tin của mình" in page.text
+    assert "Bạn đã chọn “Từ chối” trên trang PostID." in page.text
+    assert 'href="/login"' in page.text and 'href="/"' in page.text
 
 
 def test_logout_ends_the_portal_session_and_sends_the_browser_to_the_provider(browser, mock):
