@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idp.core.policy import (
     INTERACTIONS_OVERALL,
@@ -92,6 +94,30 @@ def _url(raw: str) -> str:
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError("must use https unless the host is loopback")
     return raw
+
+
+def _zone(raw: str) -> str:
+    """An IANA time zone name that this machine (or the tzdata package) knows."""
+    name = raw.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be an IANA time zone name such as Asia/Ho_Chi_Minh, got {raw!r}") from None
+    return name
+
+
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def _help_phone(raw: str) -> str:
+    """A number people dial: digits with spaces, dots or dashes, an optional leading +."""
+    value = raw.strip()
+    if not re.fullmatch(r"\+?[0-9][0-9 .\-]{2,20}", value):
+        raise ValueError(f"must be a phone number such as 1900 54 54 81, got {raw!r}")
+    return value
 
 
 def _listen_address(raw: str) -> str:
@@ -458,6 +484,35 @@ class Settings:
             "Let requests to portal-registered URLs (jwks_uri, back-channel logout) reach loopback, private and "
             "other internal addresses; false in production (SSRF), true for development and tests.",
             _bool,
+        ),
+    )
+
+    timezone: str = field(
+        default="Asia/Ho_Chi_Minh",
+        metadata=_spec(
+            "IDP_TIMEZONE",
+            "The clock pages show times on (IANA name): citizens read 21:00, not 14:00 UTC.",
+            _zone,
+        ),
+    )
+    operator_name: str = field(
+        default="Tổng công ty Bưu điện Việt Nam",
+        metadata=_spec(
+            "IDP_OPERATOR_NAME", "Who runs the service, named in every page's footer and the privacy notice.", _text
+        ),
+    )
+    help_phone: str = field(
+        default="1900 54 54 81",
+        metadata=_spec(
+            "IDP_HELP_PHONE", "The help line every page's footer gives (a tel: link on a phone).", _help_phone
+        ),
+    )
+    privacy_url: str = field(
+        default="",
+        metadata=_spec(
+            "IDP_PRIVACY_URL",
+            "The operator's privacy notice, linked from every page's footer; empty: our own /privacy page.",
+            _url,
         ),
     )
 

@@ -115,6 +115,22 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def form_errors(html: str) -> dict[str, str]:
+    """The page's error summary (the GOV.UK pattern) as {field id: words}, in the page's order."""
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    if summary is None:
+        return {}
+    links = re.findall(r'<a href="#([^"]+)">(.*?)</a>', summary.group(0), re.S)
+    return {field: words for field, words in links}
+
+
+def error_words(html: str) -> str:
+    """The words of a form page's one error, wherever it is tied."""
+    errors = form_errors(html)
+    assert len(errors) == 1, f"expected one error, found {errors}"
+    return next(iter(errors.values()))
+
+
 def path_of(location: str) -> str:
     parts = urlsplit(location)
     return parts.path + (f"?{parts.query}" if parts.query else "")

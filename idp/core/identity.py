@@ -23,6 +23,9 @@ _PHONE_SEPARATORS = re.compile(r"[\s.\-]")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _MOBILE_FIRST_DIGITS = frozenset("35789")
+# A date as Vietnamese write it, day first (05/04/2003, 5-4-2003): what a citizen types where no
+# date picker is shown, and what the refusal's example shows. ISO (2003-04-05) is taken as well.
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 
 
 @lru_cache(maxsize=1)
@@ -32,11 +35,17 @@ def province_codes() -> dict[str, str]:
 
 
 def parse_birth_date(raw: str, today: date, field: str = "birth_date") -> date:
+    text = raw.strip()
+    day_first = _DAY_FIRST.match(text)
     try:
-        value = date.fromisoformat(raw.strip())
+        if day_first:
+            day, month, year = (int(part) for part in day_first.groups())
+            value = date(year, month, day)
+        else:
+            value = date.fromisoformat(text)
     except ValueError:
         raise ValidationError(field, "date") from None
-    if len(raw.strip()) != 10:
+    if not day_first and len(text) != 10:
         raise ValidationError(field, "date")
     if value > today:
         raise ValidationError(field, "future_date")

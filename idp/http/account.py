@@ -28,7 +28,7 @@ from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import keep_flow
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import error_page, language, page, redirect
+from idp.http.render import error_page, field_errors, language, page, redirect
 from idp.i18n import t, words
 from idp.store.records import CitizenRecord, SessionRecord
 
@@ -154,17 +154,21 @@ async def totp_confirm(visit: Visit) -> Response:
         if enrolment is None:
             return await visit.render()
         return await visit.render(
-            exc.status_code, template="totp_enrol.html", enrolment=enrolment, error=words(visit.lang, exc)
+            exc.status_code,
+            template="totp_enrol.html",
+            enrolment=enrolment,
+            errors=field_errors(visit.lang, exc, "code"),
         )
-    return await visit.render(template="recovery_codes.html", codes=codes)
+    return await visit.render(template="recovery_codes.html", codes=codes, now=provider.clock.now())
 
 
 @account_form
 @recent("/account")
 async def recovery_codes(visit: Visit) -> Response:
     assert visit.citizen is not None
-    codes = await core(factors.new_recovery_codes, visit.request.app.state.provider, visit.citizen.id)
-    return await visit.render(template="recovery_codes.html", codes=codes)
+    provider = visit.request.app.state.provider
+    codes = await core(factors.new_recovery_codes, provider, visit.citizen.id)
+    return await visit.render(template="recovery_codes.html", codes=codes, now=provider.clock.now())
 
 
 @account_form
@@ -183,8 +187,14 @@ async def phone_begin(visit: Visit) -> Response:
             lang=visit.lang,
             device=cookies.device_of(visit.request),
         )
-    except (LoginFailed, TooManyAttempts, ValidationError, SendRefused) as exc:
-        return await visit.render(exc.status_code, notice=words(visit.lang, exc))
+    except (LoginFailed, TooManyAttempts) as exc:
+        # A signed-in citizen typed only a password here: say that, not the login form's words.
+        wrong = t(visit.lang, "password.wrong") if isinstance(exc, LoginFailed) else None
+        return await visit.render(
+            exc.status_code, errors=field_errors(visit.lang, exc, "current-password", message=wrong)
+        )
+    except (ValidationError, SendRefused) as exc:
+        return await visit.render(exc.status_code, errors=_phone_errors(visit.lang, exc))
     response = await visit.render(template="phone_verify.html", flow_id=started.flow_id)
     return keep_flow(visit.request, response, started)
 
@@ -206,19 +216,32 @@ async def phone_confirm(visit: Visit) -> Response:
         )
     except CodeRefused as exc:
         return await visit.render(
-            exc.status_code, template="phone_verify.html", flow_id=flow_id, error=words(visit.lang, exc)
+            exc.status_code, template="phone_verify.html", flow_id=flow_id, errors=field_errors(visit.lang, exc, "code")
         )
     except ValidationError as exc:
-        return await visit.render(exc.status_code, notice=words(visit.lang, exc))
+        return await visit.render(exc.status_code, errors=_phone_errors(visit.lang, exc))
     response = await visit.render(notice=t(visit.lang, "phone.changed"))
     cookies.drop(response, provider.settings, cookies.flow_name(provider.settings, flow_id))
     return response
 
 
+def _phone_errors(lang: str, exc: ValidationError | SendRefused) -> dict[str, str]:
+    return field_errors(lang, exc, "new-phone", {"phone": "new-phone", "password": "current-password"})
+
+
 @account_form
 async def withdraw(visit: Visit) -> Response:
+    """Withdrawing is asked first (a GET, or a post without `confirm`: the page that says what the
+    portal loses), and done only by the confirmation's own submit."""
+    provider = visit.request.app.state.provider
     assert visit.citizen is not None
-    await core(
-        self_service.withdraw, visit.request.app.state.provider, visit.citizen.id, visit.form.one("client_id") or ""
-    )
-    return await visit.render(notice=t(visit.lang, "connected.withdrawn"))
+    posting = visit.request.method == "POST"
+    client_id = (visit.form.one("client_id") if posting else visit.request.query_params.get("client_id")) or ""
+    if posting and visit.form.one("confirm") == "yes":
+        await core(self_service.withdraw, provider, visit.citizen.id, client_id)
+        return await visit.render(notice=t(visit.lang, "connected.withdrawn"))
+    services = await core(self_service.connected_services, provider, visit.citizen.id)
+    service = next((s for s in services if s.client_id == client_id), None)
+    if service is None:  # nothing to withdraw (already withdrawn, say): the account page shows what is left
+        return redirect(f"{provider.issuer}/account?lang={visit.lang}")
+    return await visit.render(template="withdraw_confirm.html", service=service)

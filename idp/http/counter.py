@@ -14,12 +14,15 @@ from idp.errors import ValidationError
 from idp.http import csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import language, page
-from idp.i18n import words
+from idp.http.render import field_errors, language, page
 
 
 def _form(
-    request: Request, lang: str, status_code: int = 200, error: str | None = None, notice_key: str | None = None
+    request: Request,
+    lang: str,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    notice_key: str | None = None,
 ) -> Response:
     token, new_cookie = csrf.token_for(request)
     response = page(
@@ -29,7 +32,7 @@ def _form(
         status_code=status_code,
         flow_id=request.path_params["flow_id"],
         csrf_token=token,
-        error=error,
+        errors=errors or {},
         notice_key=notice_key,
     )
     return csrf.remember(request, response, new_cookie)
@@ -60,5 +63,5 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             lang=lang,
         )
     except (ValidationError, CodeRefused, SendRefused) as exc:
-        return _form(request, lang, exc.status_code, words(lang, exc))
+        return _form(request, lang, exc.status_code, field_errors(lang, exc, "code", {"password": "password"}))
     return page(request, "message.html", lang, title_key="counter.title", message_key="counter.done")

@@ -22,8 +22,7 @@ from idp.core.params import Params
 from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import error_page, language, page, redirect
-from idp.i18n import words
+from idp.http.render import error_page, field_errors, language, page, redirect
 
 
 def _binding(request: Request, interaction_id: str) -> str | None:
@@ -105,7 +104,7 @@ def _lang(request: Request, step: Step) -> str:
 
 
 def _login_page(
-    request: Request, step: Step, status_code: int = 200, error: str | None = None, identifier: str = ""
+    request: Request, step: Step, status_code: int = 200, errors: dict[str, str] | None = None, identifier: str = ""
 ) -> Response:
     hint = step.request.login_hint if step.request else None
     return page(
@@ -115,7 +114,7 @@ def _login_page(
         status_code=status_code,
         step=step,
         csrf_token=_csrf(request, step),
-        error=error,
+        errors=errors or {},
         identifier=identifier or (hint or ""),
     )
 
@@ -125,7 +124,7 @@ async def _second_factor_page(
     step: Step,
     method: str | None = None,
     status_code: int = 200,
-    error: str | None = None,
+    errors: dict[str, str] | None = None,
     sent: bool = False,
 ) -> Response:
     provider = request.app.state.provider
@@ -140,7 +139,7 @@ async def _second_factor_page(
         csrf_token=_csrf(request, step),
         methods=methods,
         method=chosen,
-        error=error,
+        errors=errors or {},
         sent=sent,
     )
 
@@ -202,7 +201,9 @@ async def login(request: Request, form: Params, step: Step) -> Response:
             request, verify_password, provider, identifier, password, client_ip(request), device=device
         )
     except (LoginFailed, TooManyAttempts) as exc:
-        return _login_page(request, step, exc.status_code, words(_lang(request, step), exc), identifier)
+        # Which of the two was wrong is not said; the password is the field typed again.
+        errors = field_errors(_lang(request, step), exc, "password")
+        return _login_page(request, step, exc.status_code, errors, identifier)
     known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
     outcome = await core(
         interactions.after_password,
@@ -229,7 +230,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
         try:
             await core(interactions.send_login_code, provider, step, client_ip(request), lang)
         except (SendRefused, FactorNotOffered) as exc:
-            return await _second_factor_page(request, step, "sms", exc.status_code, words(lang, exc))
+            return await _second_factor_page(request, step, "sms", exc.status_code, field_errors(lang, exc, "code"))
         return await _second_factor_page(request, step, "sms", sent=True)
     try:
         outcome = await core(
@@ -242,7 +243,7 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
             client_ip(request),
         )
     except (CodeRefused, FactorNotOffered) as exc:
-        return await _second_factor_page(request, step, method, exc.status_code, words(lang, exc))
+        return await _second_factor_page(request, step, method, exc.status_code, field_errors(lang, exc, "code"))
     return _apply(request, step, outcome)
 
 

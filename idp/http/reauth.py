@@ -19,16 +19,22 @@ from idp.http import cookies
 from idp.http.account import Visit, account_form, recent
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import redirect
-from idp.i18n import t, words
+from idp.http.render import field_errors, redirect
+from idp.i18n import t
 
 # Where a re-authentication may send the citizen back to: the pages that hold sensitive forms.
 RETURN_PAGES = ("/account", "/account/password")
 
 
-def _error(visit: Visit, exc: LoginFailed | TooManyAttempts | CodeRefused | ValidationError) -> str:
-    """A signed-in citizen typed only a password here: say that, not the login form's "ID or password"."""
-    return t(visit.lang, "password.wrong") if isinstance(exc, LoginFailed) else words(visit.lang, exc)
+def _errors(
+    visit: Visit, exc: LoginFailed | TooManyAttempts | CodeRefused | ValidationError, password: str, new: str = ""
+) -> dict[str, str]:
+    """The refusal at its field: a wrong code at the code, a rule of the new password at the new
+    password, the rest at the password typed. A signed-in citizen typed only a password here: say
+    that, not the login form's "ID or password"."""
+    wrong = t(visit.lang, "password.wrong") if isinstance(exc, LoginFailed) else None
+    on = "code" if isinstance(exc, CodeRefused) else password
+    return field_errors(visit.lang, exc, on, {"password": new} if new else None, message=wrong)
 
 
 def _next(visit: Visit) -> str:
@@ -36,12 +42,12 @@ def _next(visit: Visit) -> str:
     return wanted if wanted in RETURN_PAGES else "/account"
 
 
-async def _reauth_page(visit: Visit, status_code: int = 200, error: str | None = None) -> Response:
+async def _reauth_page(visit: Visit, status_code: int = 200, errors: dict[str, str] | None = None) -> Response:
     provider = visit.request.app.state.provider
     assert visit.citizen is not None
     needs_code = await core(reauth.needs_second_factor, provider, visit.citizen.id)
     return await visit.render(
-        status_code, template="reauth.html", next_page=_next(visit), needs_code=needs_code, error=error
+        status_code, template="reauth.html", next_page=_next(visit), needs_code=needs_code, errors=errors or {}
     )
 
 
@@ -62,7 +68,7 @@ async def reauthenticate(visit: Visit) -> Response:
             device=cookies.device_of(visit.request),
         )
     except (LoginFailed, TooManyAttempts, CodeRefused) as exc:
-        return await _reauth_page(visit, exc.status_code, _error(visit, exc))
+        return await _reauth_page(visit, exc.status_code, _errors(visit, exc, "password"))
     return redirect(f"{provider.issuer}{_next(visit)}?lang={visit.lang}")
 
 
@@ -84,5 +90,9 @@ async def change_password(visit: Visit) -> Response:
             device=cookies.device_of(visit.request),
         )
     except (LoginFailed, TooManyAttempts, ValidationError) as exc:
-        return await visit.render(exc.status_code, template="password_change.html", error=_error(visit, exc))
+        return await visit.render(
+            exc.status_code,
+            template="password_change.html",
+            errors=_errors(visit, exc, "current-password", new="new-password"),
+        )
     return await visit.render(notice=t(visit.lang, "password.changed"))

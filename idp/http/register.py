@@ -18,8 +18,7 @@ from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret,
 from idp.http.json_body import read_json
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import api_language, json_response, language, page, redirect
-from idp.i18n import words
+from idp.http.render import api_language, field_errors, json_response, language, page, redirect
 
 # What the verify page tells the citizen about the registry's answer (nothing when none is configured).
 _REGISTRY_NOTICES = {
@@ -28,6 +27,7 @@ _REGISTRY_NOTICES = {
     "unavailable": "register.registry_unavailable",
 }
 FIELDS = ("full_name", "citizen_id", "birth_date", "sex", "phone", "email")  # the form's and the API's: public
+_FORM_FIELDS = {name: name for name in (*FIELDS, "password")}  # the core's field names are the form's ids
 
 
 def _declaration(fields: dict[str, str]) -> CitizenDeclaration:
@@ -42,7 +42,11 @@ def _lang(request: Request) -> str:
 
 
 def _form_page(
-    request: Request, lang: str, status_code: int = 200, values: dict[str, str] | None = None, error: str | None = None
+    request: Request,
+    lang: str,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     token, new_cookie = csrf.token_for(request)
     response = page(
@@ -51,7 +55,7 @@ def _form_page(
         lang,
         status_code=status_code,
         values=values or {},
-        error=error,
+        errors=errors or {},
         csrf_token=token,
         ix=request.query_params.get("ix", ""),
     )
@@ -80,7 +84,10 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             return_to=return_to_interaction(request.query_params.get("ix")),
         )
     except (ValidationError, SendRefused, registration.RegistryMismatch) as exc:
-        return _form_page(request, lang, exc.status_code, values, words(lang, exc))
+        # A refusal naming no field (a send refused, the registry's mismatch) is about the
+        # number the code goes to, or the identity as a whole, which the name heads.
+        on = "phone" if isinstance(exc, SendRefused) else "full_name"
+        return _form_page(request, lang, exc.status_code, values, field_errors(lang, exc, on, _FORM_FIELDS))
     registry = f"&registry={done.registry}" if done.registry in _REGISTRY_NOTICES else ""
     response = redirect(f"{provider.issuer}/register/{done.flow.flow_id}?lang={lang}{registry}")
     return keep_flow(request, response, done.flow)
@@ -92,7 +99,7 @@ def _verify_page(
     secret: str,
     lang: str,
     status_code: int = 200,
-    error: str | None = None,
+    errors: dict[str, str] | None = None,
     notice_key: str | None = None,
 ) -> Response:
     registry_key = _REGISTRY_NOTICES.get(request.query_params.get("registry", ""))
@@ -103,7 +110,7 @@ def _verify_page(
         status_code=status_code,
         flow_id=flow_id,
         csrf_token=csrf_token(secret, flow_id),
-        error=error,
+        errors=errors or {},
         notice_key=notice_key,
         registry_key=registry_key,
     )
@@ -137,7 +144,7 @@ async def verify(request: Request, form: Params, secret: str) -> Response:
             return _verify_page(request, flow_id, secret, lang, notice_key="code.sent")
         citizen, return_to = await core(registration.verify, provider, flow_id, secret, form.one("code") or "")
     except (SendRefused, CodeRefused) as exc:
-        return _verify_page(request, flow_id, secret, lang, exc.status_code, words(lang, exc))
+        return _verify_page(request, flow_id, secret, lang, exc.status_code, field_errors(lang, exc, "code"))
     session_name = cookies.session_name(provider.settings)
     new = await core(registration.log_in, provider, citizen, request.cookies.get(session_name))
     if return_to and return_to.startswith("/interaction/"):

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -22,15 +25,33 @@ from starlette.templating import Jinja2Templates
 
 from idp.core import dpop
 from idp.core.interactions import error_redirect
-from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, UseDpopNonce
+from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError, Refusal, UseDpopNonce, ValidationError
+from idp.http.formats import day_text, level_text, moment_iso, moment_text
 from idp.i18n import pick_language, t, words
 
 log = logging.getLogger("idp.http")
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 templates.env.globals["t"] = t
-templates.env.filters["datetime"] = lambda epoch: datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account")
+
+@pass_context
+def _moment(context: Context, epoch: int) -> str:
+    return moment_text(epoch, context["zone"])
+
+
+@pass_context
+def _moment_iso(context: Context, epoch: int) -> str:
+    return moment_iso(epoch, context["zone"])
+
+
+@pass_context
+def _level(context: Context, level: str) -> str:
+    return level_text(context["lang"], level)
+
+
+templates.env.filters.update(moment=_moment, moment_iso=_moment_iso, day=day_text, level=_level)
+
+PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account", "/privacy")
 # The citizens' JSON API (for apps): refusals worded in the Accept-Language of the app.
 API_PREFIXES = ("/api/registrations",)
 # Protected resources (RFC 6750, RFC 9449 §7.1): a refused proof there is a 401 with a DPoP challenge.
@@ -52,9 +73,30 @@ def api_language(request: Request) -> str:
 
 
 def page(request: Request, name: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.update(lang=lang, other_lang="en" if lang == "vi" else "vi")
+    settings = request.app.state.provider.settings
+    context.update(lang=lang, other_lang="en" if lang == "vi" else "vi", zone=ZoneInfo(settings.timezone))
+    context.setdefault("errors", {})
+    context["site"] = {
+        "operator": settings.operator_name,
+        "help_phone": settings.help_phone,
+        "help_tel": "".join(c for c in settings.help_phone if c.isdigit() or c == "+"),
+        "privacy_url": settings.privacy_url or f"/privacy?lang={lang}",
+    }
     response = templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
     return response
+
+
+def field_errors(
+    lang: str, exc: Refusal, on: str, fields: Mapping[str, str] | None = None, message: str | None = None
+) -> dict[str, str]:
+    """A refusal tied to the form field it is about, for the error summary and the field's own
+    message (the GOV.UK pattern): {element id: words}. A `ValidationError` names its field (the
+    core's name, mapped by `fields` to the element on this page); any other refusal, such as a wrong
+    code or a wait, is about the field `on`, the one the citizen must fill in again."""
+    target = on
+    if isinstance(exc, ValidationError) and fields and exc.field in fields:
+        target = fields[exc.field]
+    return {target: message if message is not None else words(lang, exc)}
 
 
 def json_response(body: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -14,11 +14,10 @@ from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import csrf_token, flow_secret, keep_flow, live_secret, return_to_interaction
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
-from idp.http.render import language, page, redirect
-from idp.i18n import words
+from idp.http.render import field_errors, language, page, redirect
 
 
-def _start_page(request: Request, status_code: int = 200, error: str | None = None) -> Response:
+def _start_page(request: Request, status_code: int = 200, errors: dict[str, str] | None = None) -> Response:
     token, new_cookie = csrf.token_for(request)
     response = page(
         request,
@@ -26,7 +25,7 @@ def _start_page(request: Request, status_code: int = 200, error: str | None = No
         language(request),
         status_code=status_code,
         csrf_token=token,
-        error=error,
+        errors=errors or {},
         ix=_ix(request),
     )
     return csrf.remember(request, response, new_cookie)
@@ -57,13 +56,13 @@ async def submit(request: Request, form: Params, _: None) -> Response:
             return_to=return_to_interaction(request.query_params.get("ix")),
         )
     except SendRefused as exc:
-        return _start_page(request, exc.status_code, words(lang, exc))
+        return _start_page(request, exc.status_code, field_errors(lang, exc, "identifier"))
     response = redirect(f"{provider.issuer}/reset/{started.flow_id}?lang={lang}")
     return keep_flow(request, response, started)
 
 
 def _code_page(
-    request: Request, flow_id: str, secret: str, status_code: int = 200, error: str | None = None
+    request: Request, flow_id: str, secret: str, status_code: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
     return page(
         request,
@@ -72,7 +71,7 @@ def _code_page(
         status_code=status_code,
         flow_id=flow_id,
         csrf_token=csrf_token(secret, flow_id),
-        error=error,
+        errors=errors or {},
     )
 
 
@@ -99,7 +98,8 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
             lang=lang,
         )
     except (ValidationError, CodeRefused) as exc:
-        return _code_page(request, flow_id, secret, exc.status_code, words(lang, exc))
+        errors = field_errors(lang, exc, "code", {"password": "password"})
+        return _code_page(request, flow_id, secret, exc.status_code, errors)
     response = page(
         request,
         "message.html",

@@ -15,6 +15,7 @@ from tests.helpers import (
     add_portal,
     authorize_params,
     csrf_of,
+    error_words,
     exchange,
     form_action,
     login_and_consent,
@@ -40,7 +41,7 @@ def setup(client, provider):
 
 
 def _message(response):
-    return re.search(r'<p class="error" role="alert">(.*?)</p>', response.text).group(1)
+    return error_words(response.text)
 
 
 def test_after_five_failures_even_the_right_password_is_told_to_wait_a_minute_as_an_unknown_identifier_is(

@@ -18,6 +18,7 @@ from tests.helpers import (
     add_portal,
     csrf_of,
     form_action,
+    form_errors,
     login_and_consent,
     messages_to,
     path_of,
@@ -95,25 +96,28 @@ def test_a_pending_account_cannot_log_in_before_the_code(client, provider):
 
 
 @pytest.mark.parametrize(
-    "changes, field_label",
+    "changes, field_label, field",
     [
-        ({"citizen_id": "079303001"}, "Số định danh cá nhân"),
-        ({"citizen_id": "003303001234"}, "Số định danh cá nhân"),
-        ({"sex": "male"}, "Số định danh cá nhân"),
-        ({"birth_date": "2004-04-05"}, "Số định danh cá nhân"),
-        ({"phone": "+1 650 555 0100"}, "Số điện thoại"),
-        ({"full_name": "X"}, "Họ và tên"),
-        ({"password": "short"}, "Mật khẩu"),
-        ({"password": "password123"}, "Mật khẩu"),
-        ({"password": "my id 079303001234 ok"}, "Mật khẩu"),
-        ({"password": "call me on 0987654321"}, "Mật khẩu"),
+        ({"citizen_id": "079303001"}, "Số định danh cá nhân", "citizen_id"),
+        ({"citizen_id": "003303001234"}, "Số định danh cá nhân", "citizen_id"),
+        ({"sex": "male"}, "Số định danh cá nhân", "citizen_id"),
+        ({"birth_date": "2004-04-05"}, "Số định danh cá nhân", "citizen_id"),
+        ({"birth_date": "31/02/2003"}, "Ngày sinh", "birth_date"),
+        ({"phone": "+1 650 555 0100"}, "Số điện thoại", "phone"),
+        ({"full_name": "X"}, "Họ và tên", "full_name"),
+        ({"password": "short"}, "Mật khẩu", "password"),
+        ({"password": "password123"}, "Mật khẩu", "password"),
+        ({"password": "my id 079303001234 ok"}, "Mật khẩu", "password"),
+        ({"password": "call me on 0987654321"}, "Mật khẩu", "password"),
     ],
 )
-def test_each_refusal_names_the_field_in_vietnamese(client, provider, changes, field_label):
+def test_each_refusal_names_the_field_in_vietnamese_and_is_tied_to_it(client, provider, changes, field_label, field):
     response = _register(client, **changes)
 
     assert response.status_code == 400
-    assert field_label in re.search(r'<p class="error" role="alert">(.*?)</p>', response.text).group(1)
+    assert list(form_errors(response.text)) == [field] and field_label in form_errors(response.text)[field]
+    assert f'id="{field}-error"' in response.text
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true" aria-describedby="[^"]*{field}-error"', response.text)
     assert sent_codes(provider, NEW_PHONE, at_least=0) == []
 
 

@@ -71,6 +71,6 @@ def test_a_wrong_password_shows_the_same_message_in_the_browser_and_no_session(r
     page.fill("#password", "not the password at all")
     page.click("button[type=submit]")
 
-    assert "not correct" in page.locator(".error").inner_text()
+    assert "not correct" in page.locator("#error-summary").inner_text()
     assert not [c for c in context.cookies() if c["name"] == "idp_session"]
     context.close()

@@ -163,7 +163,7 @@ def test_after_the_window_a_password_change_reauthenticates_with_the_app_then_th
     page.fill("#identifier", running_provider.id_number)
     page.fill("#password", running_provider.password)
     page.click("button[type=submit]")
-    expect(page.locator(".error")).to_have_text(t(LANG, "login.failed"))
+    expect(page.locator("#error-summary a[href='#password']")).to_have_text(t(LANG, "login.failed"))
     # A recovery code for the second factor: the app's two steps in the window are spent already.
     _log_in_to_account(page, base, running_provider.id_number, NEW_PASSWORD, recovery_code=recovery_codes[0])
     context.close()

@@ -195,10 +195,11 @@ def test_withdrawing_a_connected_service_ends_its_tokens(client, provider):
     citizen, password = add_citizen(provider)
     tokens = _login(client, portal, citizen, password)
     account = client.get("/account")
+    asked = client.get(f"/account/connected/withdraw?client_id={portal.client_id}")
 
     withdrawn = client.post(
-        form_action(account.text, "/account/connected/withdraw"),
-        data={"csrf_token": csrf_of(account.text), "client_id": portal.client_id},
+        form_action(asked.text, "/account/connected/withdraw"),
+        data={"csrf_token": csrf_of(asked.text), "client_id": portal.client_id, "confirm": "yes"},
     )
 
     assert "Cổng thử nghiệm" in account.text and 'id="connected"' in account.text
