@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -36,10 +40,17 @@ from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
 
 
-def _when(epoch: int | float | None) -> str:
+@pass_context
+def _when(context: Mapping[str, Any], epoch: int | float | None) -> str:
+    """Staff read times as citizens do, day first on the service's clock (IDP_TIMEZONE), to the
+    second for the audit trail, with the offset named since a trail is compared across systems."""
     if epoch is None:
         return ""
-    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    zone = ZoneInfo(context["request"].app.state.provider.settings.timezone)
+    moment = datetime.fromtimestamp(float(epoch), UTC).astimezone(zone)
+    offset = moment.strftime("%z")  # +0700
+    hours_only = offset[3:] == "00"
+    return moment.strftime("%d/%m/%Y %H:%M:%S") + f" (UTC{offset[:3]}{'' if hours_only else ':' + offset[3:]})"
 
 
 templates.env.filters["when"] = _when

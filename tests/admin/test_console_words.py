@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from idp.core import secret_handoff
+from idp.core import audit, secret_handoff
 from tests.admin.conftest import act_as
 from tests.helpers import add_citizen
 
@@ -165,3 +165,15 @@ def test_every_header_cell_of_the_desk_says_what_it_heads(client, provider, staf
     for page in (empty, waiting):
         headers = re.findall(r"<th[^>]*>(.*?)</th>", page, re.S)
         assert headers and all(_text(h).strip() for h in headers), headers
+
+
+def test_the_audit_trail_reads_day_first_on_the_services_clock_to_the_second(client, provider, clock, staff_of):
+    """Issue 15 saw staff pages print "2026-11-29 14:00:00 UTC"; a clerk in Điện Biên reads 21:00."""
+    act_as(client, staff_of("admin"))
+    clock.set(1795960805)  # 2026-11-29 14:00:05 UTC
+    audit.record(provider, action="keys.rotate", outcome="success", actor="someone")
+
+    trail = _text(client.get("/admin/audit").text)
+
+    assert "29/11/2026 21:00:05 (UTC+07)" in trail
+    assert "2026-11-29" not in trail
