@@ -5,12 +5,15 @@ back-channel logout POSTed to a portal (which may call back for the JWKS) never 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
 
-from .provider import MockProvider, MockRequest
+from .messages import MockRequest
+
+if TYPE_CHECKING:
+    from .provider import MockProvider
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -19,9 +19,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .citizens import Citizen
+from .messages import MockRequest, MockResponse
 
 if TYPE_CHECKING:
-    from .provider import MockProvider, MockRequest, MockResponse
+    from .provider import MockProvider
 
 __all__ = ["handle_control"]
 
@@ -47,8 +48,6 @@ class _BadRequest(Exception):
 
 
 def handle_control(provider: MockProvider, path: str, request: MockRequest) -> MockResponse:
-    from .provider import MockResponse
-
     try:
         body = _json_body(request)
         if path == "/mock/citizens" and request.method == "GET":

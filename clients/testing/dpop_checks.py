@@ -4,6 +4,8 @@ the SDK must pass in production, so a portal that skips one fails here first.
 A proof is a `dpop+jwt` signed with ES256, PS256 or EdDSA by the public key in its header; it names
 this request (`htm`, `htu` built from the issuer), is fresh (`iat` within a minute), is used once
 (`jti`), carries `ath` at a resource, and the server's nonce unless the mock was told not to ask.
+`check_proof` is the checks alone; `request_proof_key` applies them to one request with the
+provider's nonce and its record of spent proofs, for /par, /token and /userinfo alike.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from .._jose import b64url_encode
+from .messages import MockRequest, OAuthFailure, endpoint_url
 
-__all__ = ["ALGS", "PROOF_MAX_AGE", "ProofRefused", "check_proof"]
+if TYPE_CHECKING:
+    from .provider import MockProvider
+
+__all__ = ["ALGS", "PROOF_MAX_AGE", "ProofRefused", "check_proof", "request_proof_key"]
 
 ALGS = ("ES256", "PS256", "EdDSA")
 PROOF_MAX_AGE = 60  # seconds, as the provider's DPOP_PROOF_MAX_AGE
@@ -86,6 +92,37 @@ def check_proof(
     if seen(f"{jkt}:{claims['jti']}"):
         raise ProofRefused("invalid_dpop_proof", "the DPoP proof was already used")
     return jkt
+
+
+def request_proof_key(
+    provider: MockProvider, request: MockRequest, path: str, access_token: str | None = None
+) -> str | None:
+    """The proof's key thumbprint, or None without a proof; a refused proof is the client's 400
+    (at a resource, the caller turns it into a 401 challenge) with the nonce to use."""
+    proof = request.headers.get("dpop")
+    if not proof:
+        return None
+    used = provider._ledger.used_proofs
+
+    def seen(key: str) -> bool:
+        if key in used:
+            return True
+        used.add(key)
+        return False
+
+    try:
+        return check_proof(
+            proof,
+            method=request.method,
+            url=endpoint_url(provider.issuer, path),
+            now=provider.clock(),
+            nonce=provider.dpop_nonce,
+            seen=seen,
+            access_token=access_token,
+        )
+    except ProofRefused as refused:
+        headers = {"dpop-nonce": provider.dpop_nonce} if provider.dpop_nonce else {}
+        raise OAuthFailure(refused.error, refused.description, 400, headers) from None
 
 
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
