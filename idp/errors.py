@@ -11,6 +11,9 @@ description an operator or a program reads, and the JSON `error` code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 
 class IdpError(Exception):
     """Root of every error the provider raises on purpose. Never raised directly."""
@@ -58,6 +61,24 @@ class Refusal(IdpError):
     def message_params(self) -> dict[str, object]:
         """What the message's words need (how many minutes to wait, say)."""
         return {}
+
+
+class DeskRefusal(Refusal):
+    """A refusal at the verification desk or the counter, one of a fixed set: `reason` names it, the
+    JSON `error` is `<prefix>_<reason>` and staff read the sentence `REASONS` keeps for it."""
+
+    status_code = 409
+    PREFIX = "desk"
+    REASONS: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = f"{self.PREFIX}_{reason}"
+
+    @property
+    def description(self) -> str:
+        return self.REASONS[self.reason]
 
 
 class Expired(Refusal):

@@ -29,7 +29,7 @@ from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.crypto.opaque import digest, new_token
-from idp.errors import Refusal, ValidationError
+from idp.errors import DeskRefusal, Refusal, ValidationError
 from idp.i18n import t
 from idp.store.flows import FlowRecord
 from idp.store.records import CitizenRecord, Conflict
@@ -44,19 +44,11 @@ _REFUSED = {
 }
 
 
-class CounterRefused(Refusal):
+class CounterRefused(DeskRefusal):
     """A counter step the desk will not take; `reason` says which (staff may know who holds what)."""
 
-    status_code = 409
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.error = f"counter_{reason}"
-
-    @property
-    def description(self) -> str:
-        return _REFUSED[self.reason]
+    PREFIX = "counter"
+    REASONS = _REFUSED
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from idp.core.levels import LOA2
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
 from idp.crypto.codes import numeric_code
-from idp.errors import Refusal, ValidationError
+from idp.errors import DeskRefusal, Refusal, ValidationError
 from idp.i18n import t
 from idp.store.records import CitizenRecord, Conflict
 from idp.store.verification import VerificationRecord
@@ -43,19 +43,11 @@ _REFUSED = {
 }
 
 
-class DisputeRefused(Refusal):
+class DisputeRefused(DeskRefusal):
     """A dispute the desk will not record or apply; `reason` says why."""
 
-    status_code = 409
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.error = f"dispute_{reason}"
-
-    @property
-    def description(self) -> str:
-        return _REFUSED[self.reason]
+    PREFIX = "dispute"
+    REASONS = _REFUSED
 
 
 def _holder_of(provider: Provider, number: str) -> CitizenRecord:

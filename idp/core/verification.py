@@ -30,7 +30,7 @@ from idp.core.identity import check_sex, normalize_name, normalize_phone, parse_
 from idp.core.levels import LOA2
 from idp.core.provider import Provider
 from idp.core.staff import Console, require
-from idp.errors import IdpError, Refusal, ValidationError
+from idp.errors import DeskRefusal, IdpError, Refusal, ValidationError
 from idp.store.audit import AuditRow
 from idp.store.directories import ConnectedPortal, SessionSummary
 from idp.store.records import CitizenRecord, Conflict
@@ -67,21 +67,13 @@ _DECISION_REFUSED = {
 }
 
 
-class DecisionRefused(Refusal):
+class DecisionRefused(DeskRefusal):
     """`reason` is `own` (self-approval), `stale` (the account changed; the record is void), `gone`
     (already decided, possibly by a racing supervisor), `expired` (too old to approve) or
     `differences` (the document differs from the account and no reason was written)."""
 
-    status_code = 409
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.error = f"decision_{reason}"
-
-    @property
-    def description(self) -> str:
-        return _DECISION_REFUSED[self.reason]
+    PREFIX = "decision"
+    REASONS = _DECISION_REFUSED
 
 
 _CHECK_REFUSED = {
@@ -92,22 +84,18 @@ _CHECK_REFUSED = {
 }
 
 
-class CheckRefused(Refusal):
+class CheckRefused(DeskRefusal):
     """A clerk's record the desk will not take: the document number does not fit its type, or the
     citizen already has an open check (`reason` says which)."""
 
     status_code = 422
+    PREFIX = "check"
+    REASONS = _CHECK_REFUSED
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason
-        self.error = f"check_{reason}"
         if reason == "open_check":
             self.status_code = 409
-
-    @property
-    def description(self) -> str:
-        return _CHECK_REFUSED[self.reason]
 
 
 @dataclass(frozen=True)
