@@ -21,7 +21,11 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import parse_authentication_credential_json, parse_client_data_json
+from webauthn.helpers import (
+    parse_authentication_credential_json,
+    parse_client_data_json,
+    parse_registration_credential_json,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -40,6 +44,8 @@ __all__ = [
     "SignCountRegressed",
     "assertion_facts",
     "authentication_options",
+    "decode",
+    "registration_challenge",
     "registration_options",
     "verify_assertion",
     "verify_registration",
@@ -86,13 +92,14 @@ def _descriptors(credential_ids: list[tuple[str, list[str]]]) -> list[PublicKeyC
     known = {t.value for t in AuthenticatorTransport}
     return [
         PublicKeyCredentialDescriptor(
-            id=_bytes(cid), transports=[AuthenticatorTransport(t) for t in transports if t in known] or None
+            id=decode(cid), transports=[AuthenticatorTransport(t) for t in transports if t in known] or None
         )
         for cid, transports in credential_ids
     ]
 
 
-def _bytes(value: str) -> bytes:
+def decode(value: str) -> bytes:
+    """base64url (unpadded, as WebAuthn writes it) to bytes."""
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
@@ -143,7 +150,7 @@ def verify_registration(credential_json: str, *, challenge: str, rp_id: str, ori
     try:
         verified = verify_registration_response(
             credential=credential_json,
-            expected_challenge=_bytes(challenge),
+            expected_challenge=decode(challenge),
             expected_rp_id=rp_id,
             expected_origin=origin,
             require_user_verification=True,
@@ -159,6 +166,17 @@ def verify_registration(credential_json: str, *, challenge: str, rp_id: str, ori
         transports=[str(t) for t in transports if isinstance(t, str)][:8],
         backed_up=verified.credential_backed_up,
     )
+
+
+def registration_challenge(credential_json: str) -> str:
+    """The challenge a registration answers (base64url), to find the stored one it must match."""
+    if len(credential_json) > 65_536:
+        raise CeremonyFailed("registration too large")
+    try:
+        parsed = parse_registration_credential_json(credential_json)
+        return b64url(parse_client_data_json(parsed.response.client_data_json).challenge)
+    except (WebAuthnException, ValueError, TypeError, AttributeError) as exc:
+        raise CeremonyFailed(str(exc)) from exc
 
 
 def assertion_facts(credential_json: str) -> AssertionFacts:
@@ -182,7 +200,7 @@ def verify_assertion(
     try:
         verified = verify_authentication_response(
             credential=credential_json,
-            expected_challenge=_bytes(challenge),
+            expected_challenge=decode(challenge),
             expected_rp_id=rp_id,
             expected_origin=origin,
             credential_public_key=public_key,
