@@ -188,7 +188,7 @@ async def passkey_begin(visit: Visit) -> Response:
     except (passkeys.TooManyPasskeys, passkeys.PasskeyNameInvalid) as exc:
         return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, "passkey-name"))
     return await visit.render(
-        template="passkey_enrol.html", name=name, passkey_options=json.dumps(options, separators=(",", ":"))
+        template="passkey_enrol.html", passkey_name=name, passkey_options=json.dumps(options, separators=(",", ":"))
     )
 
 
