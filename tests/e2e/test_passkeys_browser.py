@@ -8,7 +8,6 @@ another citizen, a counter that went backwards.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -35,8 +34,10 @@ PASSWORD = "a long enough test password"
 # What the page's script does, for assertions the test asks for directly (DevTools' evaluate is
 # not bound by the page's CSP).
 GET_ASSERTION = """async (options) => {
-  const bytes = (t) => Uint8Array.from(atob(t.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - t.length % 4) % 4)), c => c.charCodeAt(0)).buffer;
-  const b64 = (b) => b ? btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '') : null;
+  const bytes = (t) => Uint8Array.from(
+    atob(t.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - t.length % 4) % 4)), c => c.charCodeAt(0)).buffer;
+  const b64 = (b) => b ? btoa(String.fromCharCode(...new Uint8Array(b)))
+    .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '') : null;
   options.challenge = bytes(options.challenge);
   options.allowCredentials = (options.allowCredentials || []).map(c => ({...c, id: bytes(c.id)}));
   const c = await navigator.credentials.get({publicKey: options});
@@ -62,7 +63,9 @@ def localhost_provider(tmp_path: Path, keys_dir: Path, database_url: str):
     )
     settings = Settings.from_env(env)
     client_id, secret = seed_served(settings, PASSWORD, REDIRECT_URI)
-    with serving([*IDP, "serve", "--port", str(port)], env, f"http://127.0.0.1:{port}/.well-known/openid-configuration"):
+    with serving(
+        [*IDP, "serve", "--port", str(port)], env, f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    ):
         provider = open_provider(settings)
         try:
             yield issuer, client_id, secret, provider
@@ -141,7 +144,7 @@ def test_a_citizen_enrols_a_passkey_and_logs_in_to_a_portal_at_loa2_without_a_pa
 
 
 def test_a_passkey_is_the_second_factor_after_the_password(localhost_provider, chromium):
-    issuer, client_id, secret, provider = localhost_provider
+    issuer, client_id, secret, _ = localhost_provider
     context = chromium.new_context()
     page = context.new_page()
     _authenticator(page)
