@@ -114,7 +114,9 @@ def _enrol(page, issuer):
     page.wait_for_selector("#passkeys")
 
 
-def test_a_citizen_enrols_a_passkey_and_logs_in_to_a_portal_at_loa2_without_a_password(localhost_provider, chromium):
+def test_a_citizen_enrols_a_passkey_logs_in_to_a_portal_at_loa2_without_a_password_and_removes_it(
+    localhost_provider, chromium
+):
     issuer, client_id, secret, provider = localhost_provider
     citizen = provider.store.citizens.find_for_login(CITIZEN.id_number, None)[0]
     with provider.store.engine.begin() as conn:
@@ -132,14 +134,18 @@ def test_a_citizen_enrols_a_passkey_and_logs_in_to_a_portal_at_loa2_without_a_pa
     page.click("#passkey")
     page.click("button[value=allow]")
     page.wait_for_url(REDIRECT_URI + "*")
-    claims = _id_token_claims(rp, meta, page.url, state, verifier)
+    callback = page.url
+    claims = _id_token_claims(rp, meta, callback, state, verifier)
+    page.goto(f"{issuer}/account?lang=vi")  # the passkey's own session, fresh: removal needs no detour
+    page.click("#passkeys button[type=submit]")
+    page.wait_for_selector("#passkeys-none")
 
     assert "Điện thoại của Bình" in listed
     assert claims["acr"] == "LoA2" and set(claims["amr"]) == {"hwk", "user", "mfa"}
-    assert parse_qs(urlsplit(page.url).query)["state"] == [state]
+    assert parse_qs(urlsplit(callback).query)["state"] == [state]
     with provider.store.engine.connect() as conn:
         actions = set(conn.execute(text("SELECT action FROM audit_event WHERE outcome = 'success'")).scalars())
-    assert {"citizen.passkey.enrol", "citizen.login.passkey"} <= actions
+    assert {"citizen.passkey.enrol", "citizen.login.passkey", "citizen.passkey.remove"} <= actions
     context.close()
 
 
