@@ -44,7 +44,7 @@ from idp.http import (
 )
 from idp.http.body_limit import BodyLimit
 from idp.http.boundary import ErrorBoundary
-from idp.http.headers import security_headers
+from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
 
@@ -60,6 +60,7 @@ def routes() -> list[Route | Mount]:
         Route("/interaction/{interaction_id}/login", interaction.login, methods=["POST"]),
         Route("/interaction/{interaction_id}/second-factor", interaction.second_factor, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", interaction.consent, methods=["POST"]),
+        Route("/interaction/{interaction_id}/passkey", interaction.passkey, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", revocation.revoke, methods=["POST"]),
@@ -81,6 +82,9 @@ def routes() -> list[Route | Mount]:
         Route("/account/totp", account.totp_begin, methods=["POST"]),
         Route("/account/totp/confirm", account.totp_confirm, methods=["POST"]),
         Route("/account/recovery-codes", account.recovery_codes, methods=["POST"]),
+        Route("/account/passkeys/new", account.passkey_begin, methods=["POST"]),
+        Route("/account/passkeys", account.passkey_enrol, methods=["POST"]),
+        Route("/account/passkeys/remove", account.passkey_remove, methods=["POST"]),
         Route("/account/phone", account.phone_begin, methods=["POST"]),
         Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
         Route("/account/connected/withdraw", account.withdraw, methods=["GET", "POST"]),
@@ -103,15 +107,19 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
         self.headers = security_headers(hsts)
+        self.script_headers = security_headers(hsts, script=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        path = str(scope.get("path", ""))
+        headers = self.script_headers if path.startswith(SCRIPT_PAGES) else self.headers
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(self.headers)
+                message.setdefault("headers", []).extend(headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

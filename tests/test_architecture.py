@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRYPTO_LIBS = {"jwt", "argon2", "cryptography", "pyotp", "qrcode"}
+CRYPTO_LIBS = {"jwt", "argon2", "cryptography", "pyotp", "qrcode", "webauthn"}
 STORAGE_LIBS = {"sqlmodel", "sqlalchemy", "alembic"}
 WEB_LIBS = {"starlette", "uvicorn"}
 # Modules that open connections to other machines; a top-level name, or a full one where the

@@ -126,8 +126,8 @@ def use_recovery_code(provider: Provider, citizen_id: str, code: str, *, flow_id
 
 def stronger_than_sms(provider: Provider, citizen_id: str) -> bool:
     """Whether the account holds a factor a stolen SIM does not give: then SMS alone never stands in
-    for it, neither at login nor in a reset (one place to add passkeys when they come)."""
-    return has_totp(provider, citizen_id)
+    for it, neither at login nor in a reset. A passkey is one (SECURITY.md: recovery)."""
+    return has_totp(provider, citizen_id) or provider.store.passkeys.count(citizen_id) > 0
 
 
 def verify_app_or_recovery_code(provider: Provider, citizen_id: str, code: str, *, flow_id: str | None = None) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from idp.core import audit, factors, fapi, limits, otp, sessions
+from idp.core import audit, factors, fapi, limits, otp, passkeys, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
@@ -29,7 +29,7 @@ from idp.errors import (
 )
 from idp.store.records import CitizenRecord, ClientRecord, InteractionRecord, SessionRecord
 
-SECOND_FACTORS = ("totp", "sms", "recovery")
+SECOND_FACTORS = ("totp", "sms", "recovery")  # typed codes; a passkey has its own endpoint
 
 
 class InteractionGone(Expired):
@@ -304,10 +304,11 @@ def after_password(
                 UnmetAuthenticationRequirements("the account's identity is not verified to LoA2"),
             )
         )
-    if (factors.has_totp(provider, citizen.id) or wanted == LOA2) and step.interaction.completed_at is None:
+    owed = factors.has_totp(provider, citizen.id) or passkeys.has_passkey(provider, citizen.id) or wanted == LOA2
+    if owed and step.interaction.completed_at is None:
         provider.store.interactions.record_first_factor(step.interaction.id, citizen.id, ["pwd"])
         return LoginOutcome(second_factor=True)
-    if step.interaction.completed_at is not None and (factors.has_totp(provider, citizen.id) or wanted == LOA2):
+    if step.interaction.completed_at is not None and owed:
         # A repeated submit after the interaction finished: the second factor is asked again by a
         # fresh interaction for the same request.
         return LoginOutcome(parked=_repark(provider, step, client_ip))
@@ -317,7 +318,11 @@ def after_password(
 def second_factor_methods(provider: Provider, step: Step) -> list[str]:
     citizen_id = step.interaction.pending_citizen_id
     assert citizen_id is not None
-    methods = ["totp"] if factors.stronger_than_sms(provider, citizen_id) else ["sms"]
+    methods = ["passkey"] if passkeys.has_passkey(provider, citizen_id) else []
+    if factors.has_totp(provider, citizen_id):
+        methods.append("totp")
+    elif not factors.stronger_than_sms(provider, citizen_id):
+        methods.append("sms")
     if provider.store.recovery_codes.remaining(citizen_id):
         methods.append("recovery")
     return methods
@@ -371,6 +376,49 @@ def after_second_factor(
         used = "sms"
     amr = [a for a in step.interaction.pending_amr if a != "mfa"] + [used, "mfa"]
     return _establish(provider, step, citizen, amr, old_cookie, client_ip)
+
+
+def passkey_options(provider: Provider, step: Step) -> dict[str, object]:
+    """The browser's `navigator.credentials.get` options for this interaction: the citizen's own
+    passkeys as the second factor, any discoverable one for a passwordless login."""
+    if step.needs_second_factor:
+        if "passkey" not in second_factor_methods(provider, step):
+            raise FactorNotOffered("the account has no passkey")
+        return passkeys.begin_login(provider, step.interaction.id, step.interaction.pending_citizen_id)
+    if not step.needs_login:
+        raise InteractionGone()
+    return passkeys.begin_login(provider, step.interaction.id, None)
+
+
+def after_passkey(
+    provider: Provider, step: Step, credential_json: str, old_cookie: str | None, client_ip: str = "", lang: str = "vi"
+) -> LoginOutcome:
+    """A passkey's assertion for this interaction; raises `passkeys.PasskeyRefused`. After the
+    password it is the second factor (`mfa`: two factors); on its own it is a passwordless login,
+    two factors in one (the key, unlocked by the device's PIN or biometric: user verification)."""
+    if step.needs_second_factor:
+        pending = step.interaction.pending_citizen_id
+        used = passkeys.finish_login(provider, step.interaction.id, pending, credential_json, lang)
+        if used.citizen.status != "active":
+            raise InteractionGone()
+        kept = [a for a in step.interaction.pending_amr if a != "mfa"]
+        amr = kept + [a for a in used.amr if a != "mfa" and a not in kept] + ["mfa"]
+        return _establish(provider, step, used.citizen, amr, old_cookie, client_ip)
+    if not step.needs_login:
+        raise InteractionGone()
+    used = passkeys.finish_login(provider, step.interaction.id, None, credential_json, lang)
+    wanted = wanted_level(step.request, step.client)
+    if step.request is not None and wanted == LOA2 and used.citizen.level != LOA2:
+        if not provider.store.interactions.complete(step.interaction.id, provider.clock.now()):
+            raise InteractionGone()
+        return LoginOutcome(
+            redirect=_refuse(
+                provider,
+                step.request,
+                UnmetAuthenticationRequirements("the account's identity is not verified to LoA2"),
+            )
+        )
+    return _establish(provider, step, used.citizen, used.amr, old_cookie, client_ip)
 
 
 def _establish(

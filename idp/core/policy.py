@@ -61,6 +61,14 @@ SMS_PREFIX_DROPPED_DIGITS = 3
 PENDING_ACCOUNT_TTL = DAY
 # A multi-step page flow (registration, reset, phone change) lives as long as an idle browser session.
 FLOW_TTL = 30 * 60
+# A passkey ceremony's challenge: single use, and five minutes (WebAuthn's own recommended prompt
+# timeouts are 5-10 minutes; ours asks the browser for two) before the page must ask for another.
+PASSKEY_CHALLENGE_TTL = 5 * 60
+# What a citizen calls a passkey ("Điện thoại của tôi"): enough for a phrase, short enough for a list.
+PASSKEY_NAME_MAX = 64
+# Passkeys one account may hold: a phone, a laptop, a security key and spares; more is a list
+# nobody reviews, and each one is a way in.
+PASSKEYS_PER_CITIZEN = 10
 # A portal's new client secret waits (sealed, bound to the staff session) for the one console page
 # that shows it after the POST redirected: long enough to retry that page over a bad connection,
 # short enough that a secret never shown does not linger in the database.

@@ -32,6 +32,17 @@ class Overview:
     has_totp: bool
     recovery_codes_left: int
     connected: tuple[ConnectedService, ...]
+    passkeys: tuple[PasskeyView, ...] = ()
+
+
+@dataclass(frozen=True)
+class PasskeyView:
+    """A passkey as its owner sees it in the list: never the key."""
+
+    credential_id: str
+    name: str
+    created_at: int
+    last_used_at: int | None
 
 
 def connected_services(provider: Provider, citizen_id: str) -> tuple[ConnectedService, ...]:
@@ -70,6 +81,10 @@ def overview(provider: Provider, citizen_id: str) -> Overview | None:
         factors.has_totp(provider, citizen_id),
         provider.store.recovery_codes.remaining(citizen_id),
         connected_services(provider, citizen_id),
+        tuple(
+            PasskeyView(p.credential_id, p.name, p.created_at, p.last_used_at)
+            for p in provider.store.passkeys.of(citizen_id)
+        ),
     )
 
 

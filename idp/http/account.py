@@ -9,6 +9,7 @@ re-authentication) is older than `reauth_minutes` is sent to `/account/reauth` f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -17,12 +18,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import factors, interactions, reauth, self_service, sessions
+from idp.core import factors, interactions, passkeys, reauth, self_service, sessions
 from idp.core.authn import LoginFailed
 from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
+from idp.core.policy import PASSKEY_NAME_MAX
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import keep_flow
@@ -169,6 +171,54 @@ async def recovery_codes(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
     codes = await core(factors.new_recovery_codes, provider, visit.citizen.id)
     return await visit.render(template="recovery_codes.html", codes=codes, now=provider.clock.now())
+
+
+@account_form
+@recent("/account")
+async def passkey_begin(visit: Visit) -> Response:
+    """The name typed, the page that creates the passkey: its options (the challenge bound to this
+    session) are in the page for the script, since the CSP allows no fetch."""
+    provider = visit.request.app.state.provider
+    assert visit.citizen is not None
+    name = " ".join((visit.form.one("name") or "").split())
+    try:
+        if not name or len(name) > PASSKEY_NAME_MAX:
+            raise passkeys.PasskeyNameInvalid("a passkey needs a name")
+        options = await core(passkeys.begin_enrolment, provider, visit.session, visit.citizen)
+    except (passkeys.TooManyPasskeys, passkeys.PasskeyNameInvalid) as exc:
+        return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, "passkey-name"))
+    return await visit.render(
+        template="passkey_enrol.html", passkey_name=name, passkey_options=json.dumps(options, separators=(",", ":"))
+    )
+
+
+@account_form
+@recent("/account")
+async def passkey_enrol(visit: Visit) -> Response:
+    provider = visit.request.app.state.provider
+    assert visit.citizen is not None
+    try:
+        await core(
+            passkeys.finish_enrolment,
+            provider,
+            visit.session,
+            visit.citizen,
+            visit.form.one("name") or "",
+            visit.form.one("credential") or "",
+            visit.lang,
+        )
+    except (passkeys.PasskeyRefused, passkeys.PasskeyNameInvalid) as exc:
+        return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, "passkey-name"))
+    return await visit.render(notice=t(visit.lang, "passkey.added"))
+
+
+@account_form
+@recent("/account")
+async def passkey_remove(visit: Visit) -> Response:
+    provider = visit.request.app.state.provider
+    assert visit.citizen is not None
+    await core(passkeys.remove, provider, visit.citizen, visit.form.one("credential_id") or "", visit.lang)
+    return await visit.render(notice=t(visit.lang, "passkey.removed"))
 
 
 @account_form

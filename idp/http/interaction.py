@@ -7,6 +7,7 @@ every other refusal are answered from the refusal itself (its status and words).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -19,6 +20,7 @@ from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcom
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
+from idp.core.passkeys import PasskeyRefused
 from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
@@ -103,7 +105,14 @@ def _lang(request: Request, step: Step) -> str:
     return language(request, step.request.ui_locales if step.request else ())
 
 
-def _login_page(
+async def _passkey_options(request: Request, step: Step) -> str:
+    """The options the page's script hands `navigator.credentials.get`, as JSON in the page (the
+    CSP allows no fetch): each login page shown holds a fresh challenge, bound to its interaction."""
+    options = await core(interactions.passkey_options, request.app.state.provider, step)
+    return json.dumps(options, separators=(",", ":"))
+
+
+async def _login_page(
     request: Request, step: Step, status_code: int = 200, errors: dict[str, str] | None = None, identifier: str = ""
 ) -> Response:
     hint = step.request.login_hint if step.request else None
@@ -116,6 +125,7 @@ def _login_page(
         csrf_token=_csrf(request, step),
         errors=errors or {},
         identifier=identifier or (hint or ""),
+        passkey_options=await _passkey_options(request, step),
     )
 
 
@@ -141,6 +151,7 @@ async def _second_factor_page(
         method=chosen,
         errors=errors or {},
         sent=sent,
+        passkey_options=await _passkey_options(request, step) if chosen == "passkey" else "",
     )
 
 
@@ -149,7 +160,7 @@ async def show(request: Request) -> Response:
     provider = request.app.state.provider
     step = await _step(request)
     if step.needs_login:
-        return _login_page(request, step)
+        return await _login_page(request, step)
     if step.needs_second_factor:
         return await _second_factor_page(request, step, request.query_params.get("method"))
     session = await core(sessions.current, provider, request.cookies.get(cookies.session_name(provider.settings)))
@@ -203,7 +214,7 @@ async def login(request: Request, form: Params, step: Step) -> Response:
     except (LoginFailed, TooManyAttempts) as exc:
         # Which of the two was wrong is not said; the password is the field typed again.
         errors = field_errors(_lang(request, step), exc, "password")
-        return _login_page(request, step, exc.status_code, errors, identifier)
+        return await _login_page(request, step, exc.status_code, errors, identifier)
     known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
     outcome = await core(
         interactions.after_password,
@@ -244,6 +255,31 @@ async def second_factor(request: Request, form: Params, step: Step) -> Response:
         )
     except (CodeRefused, FactorNotOffered) as exc:
         return await _second_factor_page(request, step, method, exc.status_code, field_errors(lang, exc, "code"))
+    return _apply(request, step, outcome)
+
+
+@no_dead_end
+@guard.form(_bound_step)
+async def passkey(request: Request, form: Params, step: Step) -> Response:
+    """The assertion the script posted in the form: passwordless on the login page, the second
+    factor on its page. Refused: the same page again, the refusal at the passkey button."""
+    provider = request.app.state.provider
+    lang = _lang(request, step)
+    try:
+        outcome = await core(
+            interactions.after_passkey,
+            provider,
+            step,
+            form.one("credential") or "",
+            request.cookies.get(cookies.session_name(provider.settings)),
+            client_ip(request),
+            lang,
+        )
+    except PasskeyRefused as exc:
+        errors = field_errors(lang, exc, "passkey")
+        if step.needs_second_factor:
+            return await _second_factor_page(request, step, "passkey", exc.status_code, errors)
+        return await _login_page(request, step, exc.status_code, errors)
     return _apply(request, step, outcome)
 
 

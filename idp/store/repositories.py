@@ -20,6 +20,7 @@ from idp.store.flows import Flows
 from idp.store.grants import Grants, RefreshTokens, RevokedTokens
 from idp.store.limits import AttemptBudgets, AuthFailures, RateCounters
 from idp.store.outbox import OutboxRepository, Sealer
+from idp.store.passkeys import Passkeys
 from idp.store.replay import PushedRequests, UsedJtis
 from idp.store.sessions import BrowserSessions, Consents, Interactions
 from idp.store.staff import StaffSessions, StaffUsers
@@ -45,6 +46,7 @@ class Store:
         self.challenges = Challenges(db)
         self.authenticators = Authenticators(db)
         self.recovery_codes = RecoveryCodes(db)
+        self.passkeys = Passkeys(db)
         self.failures = AuthFailures(db)
         self.counters = RateCounters(db)
         self.budgets = AttemptBudgets(db)

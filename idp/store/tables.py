@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Row, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import BigInteger, Column, LargeBinary, Row, Table, Text, UniqueConstraint, inspect
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so later migrations (and SQLite's batch mode) can refer to them.
@@ -249,6 +249,24 @@ class RecoveryCode(SQLModel, table=True):
     citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
     created_at: int = _epoch()
     used_at: int | None = _epoch(nullable=True)
+
+
+class Passkey(SQLModel, table=True):
+    """A citizen's WebAuthn credential: the public key only (the private key never leaves the
+    authenticator), its counter, and what the citizen calls it."""
+
+    __tablename__ = "passkey"
+
+    credential_id: str = Field(primary_key=True, max_length=1400)  # base64url, at most 1023 bytes
+    citizen_id: str = Field(foreign_key="citizen.id", max_length=36, index=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # COSE
+    sign_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    transports: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    aaguid: str = Field(max_length=36)
+    backed_up: bool = False  # synced by a platform (software-held) rather than bound to one device
+    name: str = Field(max_length=64)
+    created_at: int = _epoch()
+    last_used_at: int | None = _epoch(nullable=True)
 
 
 class AuthFailure(SQLModel, table=True):

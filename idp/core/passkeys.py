@@ -1,0 +1,299 @@
+"""Passkeys (WebAuthn) for citizens: enrolment on the account page, passwordless login from the
+login page, and the second factor after the password.
+
+Every ceremony starts with a challenge kept in the `flow` table: five minutes, single use (its
+atomic `completed_at`), bound to what asked for it (the interaction for a login, the session for an
+enrolment). A challenge from another interaction, a replayed assertion (its challenge is spent),
+a credential of another citizen and a counter that did not go up are all refused the same way;
+the counter case is audited as a possible cloned authenticator and told on every channel.
+
+The relying-party ID is the issuer's host and the origin the issuer's origin, from settings,
+never from the request. What `amr` says (RFC 8176): `hwk` for a device-bound key, `swk` for a
+synced one (the authenticator's backup-eligible flag), `user` (presence is always tested), and
+`mfa` since user verification is required: the key (possession) unlocked by a PIN or biometric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from idp.core import audit, notify
+from idp.core.policy import PASSKEY_CHALLENGE_TTL, PASSKEY_NAME_MAX, PASSKEYS_PER_CITIZEN
+from idp.core.provider import Provider
+from idp.crypto import passkeys as ceremony
+from idp.crypto.opaque import b64url, digest, equal, new_token
+from idp.errors import Refusal
+from idp.i18n import t
+from idp.store.passkeys import PasskeyRecord
+from idp.store.records import CitizenRecord, SessionRecord
+
+__all__ = [
+    "ENROL",
+    "LOGIN",
+    "SECOND",
+    "PasskeyRefused",
+    "Used",
+    "begin_enrolment",
+    "begin_login",
+    "finish_enrolment",
+    "finish_login",
+    "has_passkey",
+    "listed",
+    "remove",
+]
+
+ENROL, LOGIN, SECOND = "passkey.enrol", "passkey.login", "passkey.2fa"
+
+
+class PasskeyRefused(Refusal):
+    """The passkey's answer did not verify, its challenge is spent, expired or another page's, or
+    the credential is unknown or someone else's: the person tries again from the page."""
+
+    status_code = 401
+    error = "passkey_refused"
+    message_key = "passkey.refused"
+
+
+class PasskeyNameInvalid(Refusal):
+    status_code = 400
+    error = "invalid_request"
+    message_key = "passkey.name_invalid"
+
+
+class TooManyPasskeys(Refusal):
+    status_code = 409
+    error = "too_many_passkeys"
+    message_key = "passkey.too_many"
+
+
+@dataclass(frozen=True)
+class Used:
+    """A verified login with a passkey: whose, and what `amr` it earns."""
+
+    citizen: CitizenRecord
+    amr: list[str]
+
+
+def rp_id(provider: Provider) -> str:
+    return urlsplit(provider.issuer).hostname or ""
+
+
+def origin(provider: Provider) -> str:
+    parts = urlsplit(provider.issuer)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def user_handle(citizen_id: str) -> bytes:
+    """The WebAuthn user handle: the account's internal id, random and no personal data."""
+    return citizen_id.encode("ascii")
+
+
+def has_passkey(provider: Provider, citizen_id: str) -> bool:
+    return provider.store.passkeys.count(citizen_id) > 0
+
+
+def listed(provider: Provider, citizen_id: str) -> list[PasskeyRecord]:
+    return provider.store.passkeys.of(citizen_id)
+
+
+def _challenge(provider: Provider, kind: str, bound_to: str, citizen_id: str | None) -> str:
+    challenge = new_token(provider.rng, 32)
+    now = provider.clock.now()
+    provider.store.flows.create(
+        id=digest(challenge),
+        kind=kind,
+        binding_digest=digest(bound_to),
+        citizen_id=citizen_id,
+        data={"challenge": challenge},
+        created_at=now,
+        expires_at=now + PASSKEY_CHALLENGE_TTL,
+    )
+    return challenge
+
+
+def _spend(provider: Provider, challenge: str, kind: str, bound_to: str) -> str | None:
+    """Take the challenge once: the citizen it was issued for ('' when none), None when refused."""
+    if not challenge or len(challenge) > 128:
+        return None
+    flow = provider.store.flows.get(digest(challenge))
+    if flow is None or flow.kind != kind or not equal(flow.binding_digest, digest(bound_to)):
+        return None
+    if not provider.store.flows.complete(flow.id, provider.clock.now()):
+        return None  # spent (a replay) or expired
+    return flow.citizen_id or ""
+
+
+def _refuse(provider: Provider, action: str, reason: str, citizen_id: str | None, **detail: Any) -> PasskeyRefused:
+    subject = f"citizen:{citizen_id}" if citizen_id else None
+    audit.record(
+        provider, action=action, outcome="failure", actor=subject, subject=subject, detail={"reason": reason, **detail}
+    )
+    return PasskeyRefused(reason)
+
+
+def _tell(
+    provider: Provider, citizen: CitizenRecord, key: str, lang: str, *, every_channel: bool = True, **p: str
+) -> None:
+    if every_channel:
+        notify.tell_every_channel(
+            provider,
+            citizen,
+            sms=t("vi", f"sms.notice.{key}", **p),
+            email=t(lang, f"email.notice.{key}", **p),
+            lang=lang,
+        )
+    elif citizen.email:
+        notify.send(
+            provider,
+            channel="email",
+            to=citizen.email,
+            purpose="notice",
+            text=t(lang, f"email.notice.{key}", **p),
+            subject=t(lang, "email.notice.subject"),
+        )
+
+
+def begin_enrolment(provider: Provider, session: SessionRecord, citizen: CitizenRecord) -> dict[str, Any]:
+    """`navigator.credentials.create` options; the challenge is bound to this browser session."""
+    existing = listed(provider, citizen.id)
+    if len(existing) >= PASSKEYS_PER_CITIZEN:
+        raise TooManyPasskeys("the account holds the most passkeys allowed")
+    challenge = _challenge(provider, ENROL, session.id_digest, citizen.id)
+    return ceremony.registration_options(
+        rp_id=rp_id(provider),
+        rp_name="PostID",
+        user_handle=user_handle(citizen.id),
+        user_name=citizen.id_number,
+        display_name=citizen.full_name,
+        challenge=ceremony.decode(challenge),
+        exclude=[(p.credential_id, p.transports) for p in existing],
+    )
+
+
+def finish_enrolment(
+    provider: Provider, session: SessionRecord, citizen: CitizenRecord, name: str, credential_json: str, lang: str
+) -> PasskeyRecord:
+    name = " ".join(name.split())
+    if not name or len(name) > PASSKEY_NAME_MAX:
+        raise PasskeyNameInvalid("a passkey needs a name of at most 64 characters")
+    action = "citizen.passkey.enrol"
+    try:
+        challenge = ceremony.registration_challenge(credential_json)
+    except ceremony.CeremonyFailed as exc:
+        raise _refuse(provider, action, "malformed", citizen.id, error=str(exc)[:200]) from exc
+    if _spend(provider, challenge, ENROL, session.id_digest) != citizen.id:
+        raise _refuse(provider, action, "challenge", citizen.id)
+    try:
+        made = ceremony.verify_registration(
+            credential_json, challenge=challenge, rp_id=rp_id(provider), origin=origin(provider)
+        )
+    except ceremony.CeremonyFailed as exc:
+        raise _refuse(provider, action, "ceremony", citizen.id, error=str(exc)[:200]) from exc
+    now = provider.clock.now()
+    record = PasskeyRecord(
+        made.credential_id, citizen.id, made.public_key, made.sign_count, made.transports,
+        made.aaguid, made.backed_up, name, now, None,
+    )  # fmt: skip
+    if not provider.store.passkeys.add(record):
+        raise _refuse(provider, action, "duplicate", citizen.id)
+    audit.record(
+        provider,
+        action=action,
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"credential": made.credential_id[:16], "aaguid": made.aaguid, "synced": made.backed_up},
+    )
+    _tell(provider, citizen, "passkey_added", lang, name=name)
+    return record
+
+
+def remove(provider: Provider, citizen: CitizenRecord, credential_id: str, lang: str) -> bool:
+    found = next((p for p in listed(provider, citizen.id) if p.credential_id == credential_id), None)
+    if found is None or not provider.store.passkeys.remove(citizen.id, credential_id):
+        return False
+    audit.record(
+        provider,
+        action="citizen.passkey.remove",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"credential": credential_id[:16]},
+    )
+    _tell(provider, citizen, "passkey_removed", lang, name=found.name)
+    return True
+
+
+def begin_login(provider: Provider, interaction_id: str, citizen_id: str | None) -> dict[str, Any]:
+    """Options for `navigator.credentials.get`, the challenge bound to this interaction. Without a
+    citizen (passwordless) the list is empty, so the authenticator offers its discoverable
+    credentials; as the second factor it lists the citizen's own."""
+    kind = SECOND if citizen_id else LOGIN
+    challenge = _challenge(provider, kind, interaction_id, citizen_id)
+    allow = [(p.credential_id, p.transports) for p in listed(provider, citizen_id)] if citizen_id else []
+    return ceremony.authentication_options(rp_id=rp_id(provider), challenge=ceremony.decode(challenge), allow=allow)
+
+
+def finish_login(
+    provider: Provider, interaction_id: str, citizen_id: str | None, credential_json: str, lang: str = "vi"
+) -> Used:
+    """Verify an assertion for this interaction. `citizen_id`: the citizen the password proved
+    (second factor) or None (passwordless: the credential says who)."""
+    kind = SECOND if citizen_id else LOGIN
+    action = "citizen.login.passkey"
+    try:
+        facts = ceremony.assertion_facts(credential_json)
+    except ceremony.CeremonyFailed as exc:
+        raise _refuse(provider, action, "malformed", citizen_id, error=str(exc)[:200]) from exc
+    issued_for = _spend(provider, facts.challenge, kind, interaction_id)
+    if issued_for is None or (citizen_id is not None and issued_for != citizen_id):
+        raise _refuse(provider, action, "challenge", citizen_id)
+    key = provider.store.passkeys.get(facts.credential_id) if len(facts.credential_id) <= 1400 else None
+    if key is None:
+        raise _refuse(provider, action, "unknown_credential", citizen_id)
+    owner_mismatch = citizen_id is not None and key.citizen_id != citizen_id
+    handle_mismatch = facts.user_handle is not None and facts.user_handle != b64url(user_handle(key.citizen_id))
+    if owner_mismatch or handle_mismatch:
+        raise _refuse(provider, action, "another_citizen", citizen_id or key.citizen_id)
+    citizen = provider.store.citizens.get(key.citizen_id)
+    if citizen is None or citizen.status != "active":
+        raise _refuse(provider, action, "inactive", key.citizen_id)
+    try:
+        asserted = ceremony.verify_assertion(
+            credential_json,
+            challenge=facts.challenge,
+            rp_id=rp_id(provider),
+            origin=origin(provider),
+            public_key=key.public_key,
+            sign_count=key.sign_count,
+        )
+    except ceremony.SignCountRegressed as exc:
+        audit.record(
+            provider,
+            action="citizen.passkey.clone_suspected",
+            outcome="failure",
+            actor=f"citizen:{citizen.id}",
+            subject=f"citizen:{citizen.id}",
+            detail={"credential": key.credential_id[:16], "stored": key.sign_count, "error": str(exc)[:200]},
+        )
+        _tell(provider, citizen, "passkey_clone", lang, name=key.name)
+        raise PasskeyRefused("sign count regressed") from exc
+    except ceremony.CeremonyFailed as exc:
+        raise _refuse(provider, action, "ceremony", citizen.id, error=str(exc)[:200]) from exc
+    if not provider.store.passkeys.advance(
+        key.credential_id, key.sign_count, asserted.sign_count, provider.clock.now()
+    ):
+        raise _refuse(provider, action, "raced", citizen.id)
+    amr = ["swk" if asserted.backed_up else "hwk", "user"] + (["mfa"] if asserted.user_verified else [])
+    audit.record(
+        provider,
+        action=action,
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"credential": key.credential_id[:16], "amr": amr, "second_factor": citizen_id is not None},
+    )
+    _tell(provider, citizen, "passkey_used", lang, every_channel=False, name=key.name)
+    return Used(citizen, amr)
