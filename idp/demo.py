@@ -117,9 +117,10 @@ Demo seeded (credentials {state}; kept in {path} across restarts, `idp serve --d
   citizen ID number    {DEMO_CITIZEN.id_number}   (phone {DEMO_CITIZEN.phone})
   citizen password     {password}
 
-Start the demo portal (the SDK in clients/) in another terminal, then open http://127.0.0.1:8001/ :
+Start the demo portal (the SDK in clients/, installed by scripts/start) in another terminal, then open
+http://127.0.0.1:8001/ :
   POSTID_ISSUER={provider.issuer} POSTID_CLIENT_ID={DEMO_CLIENT_ID} POSTID_CLIENT_SECRET={secret} \\
-       .venv/bin/python -m clients.demo
+       .venv/bin/python -m postid_client.demo
 
 Or log in by hand: open this URL, log in, allow, then copy `code` from the address bar:
   {url}

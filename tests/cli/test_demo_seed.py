@@ -77,3 +77,17 @@ def test_a_lost_or_stale_credentials_file_gives_new_credentials_that_work(provid
     new = _credentials(seed(provider))
 
     assert new[0] != old[0] and _opens(provider, *new) == (True, True)
+
+
+def test_the_banners_demo_portal_command_names_a_module_that_runs(provider, tmp_path):
+    """The banner told newcomers to run `python -m clients.demo`, which the SDK's rename broke."""
+    import subprocess
+    import sys
+
+    module = re.search(r"python -m (\S+)", seed(provider)).group(1)
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "--mock" in done.stdout
