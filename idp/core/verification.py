@@ -202,7 +202,7 @@ class CitizenDetail:
 
 def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> CitizenDetail:
     require(console.staff, "citizens.read")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     now = provider.clock.now()
     activity = provider.store.audit.search(audit.AuditFilter(subject=f"citizen:{citizen.id}"), limit=20)
     audit.record(
@@ -220,11 +220,7 @@ def citizen_detail(provider: Provider, console: Console, citizen_pk: str) -> Cit
 
 
 def get_citizen(provider: Provider, citizen_pk: str) -> CitizenRecord:
-    """The account, or `NotFound`."""
-    return _citizen(provider, citizen_pk)
-
-
-def _citizen(provider: Provider, citizen_pk: str) -> CitizenRecord:
+    """The account, or `NotFound` (a key longer than any account id is not looked up)."""
     citizen = provider.store.citizens.get(citizen_pk) if len(citizen_pk) <= 36 else None
     if citizen is None:
         raise NotFound()
@@ -240,7 +236,7 @@ def _reason(reason: str) -> str:
 
 def lock(provider: Provider, console: Console, citizen_pk: str, reason: str, *, ip: str | None = None) -> bool:
     require(console.staff, "citizens.lock")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     why = _reason(reason)
     now = provider.clock.now()
     done = provider.store.citizen_directory.set_status(citizen.id, "active", "locked", now)
@@ -260,7 +256,7 @@ def lock(provider: Provider, console: Console, citizen_pk: str, reason: str, *, 
 
 def unlock(provider: Provider, console: Console, citizen_pk: str, reason: str, *, ip: str | None = None) -> bool:
     require(console.staff, "citizens.lock")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     why = _reason(reason)
     now = provider.clock.now()
     done = provider.store.citizen_directory.set_status(citizen.id, "locked", "active", now)
@@ -284,7 +280,7 @@ def reset_authenticator(
 ) -> None:
     """The authenticator app and recovery codes are removed; the citizen is told by SMS."""
     require(console.staff, "citizens.reset_authenticator")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     why = _reason(reason)
     now = provider.clock.now()
     provider.store.citizen_directory.remove_second_factors(citizen.id)
@@ -310,7 +306,7 @@ def reset_authenticator(
 
 def end_sessions(provider: Provider, console: Console, citizen_pk: str, *, ip: str | None = None) -> None:
     require(console.staff, "citizens.end_sessions")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     now = provider.clock.now()
     provider.store.sessions.end_all_for(citizen.id, now)
     audit.record(
@@ -363,7 +359,7 @@ def record_check(
     """The clerk's record of an in-person check: the document, what it says (name, birth date,
     sex), and the account's identity fields as they are now."""
     require(console.staff, "verification.record")
-    citizen = _citizen(provider, citizen_pk)
+    citizen = get_citizen(provider, citizen_pk)
     if citizen.status != "active":
         raise ValidationError("citizen", "inactive")
     return add_record(

@@ -40,9 +40,9 @@ class JwksFetcher:
         self._clock = clock
         self._cache_seconds = cache_seconds
         self._refetch_every = refetch_at_most_every
-        self._timeout = timeout
         self._max_bytes = max_bytes
-        self._allow_private = allow_private
+        # One pooled client for the process (a client per fetch cost ~20 ms of set-up each time).
+        self._http = outbound_client(allow_private=allow_private, timeout=timeout)
         self._cache: dict[str, tuple[int, dict[str, Any]]] = {}  # jwks_uri → (fetched_at, jwks)
         self._lock = threading.Lock()
 
@@ -62,14 +62,19 @@ class JwksFetcher:
         return jwks
 
     def fetch(self, uri: str) -> dict[str, Any]:
-        """One GET, no redirects, certificates verified, never to an internal address, the body capped."""
+        """One GET, no redirects, certificates verified, never to an internal address, the body capped
+        as it arrives: a key set larger than `max_bytes` is refused without reading the rest of it."""
         try:
-            with outbound_client(allow_private=self._allow_private, timeout=self._timeout) as http:
-                response = http.get(uri, headers={"Accept": "application/jwk-set+json, application/json"})
+            with self._http.stream("GET", uri, headers={"Accept": "application/jwk-set+json, application/json"}) as got:
+                if got.status_code != 200:
+                    raise BadToken(f"the client's JWKS answered HTTP {got.status_code}")
+                body = bytearray()
+                for chunk in got.iter_bytes():
+                    body += chunk
+                    if len(body) > self._max_bytes:
+                        raise BadToken(f"the client's JWKS is larger than {self._max_bytes} bytes")
         except httpx.HTTPError as exc:
             if was_blocked(exc):
                 raise BadToken("the client's jwks_uri leads to an internal address") from None
             raise BadToken(f"the client's JWKS could not be fetched ({type(exc).__name__})") from None
-        if response.status_code != 200 or len(response.content) > self._max_bytes:
-            raise BadToken(f"the client's JWKS answered HTTP {response.status_code}")
-        return parse_jwks(response.text)
+        return parse_jwks(body.decode("utf-8", errors="replace"))

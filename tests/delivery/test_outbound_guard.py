@@ -12,6 +12,7 @@ import ipaddress
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,11 +35,22 @@ class Portal:
 
     def __init__(self) -> None:
         self.requests: list[str] = []
+        self.huge_bytes_sent = 0
         portal = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 portal.requests.append(self.path)
+                if self.path == "/huge.json":  # a key set that never ends, 64 KiB at a time
+                    self.send_response(200)
+                    self.end_headers()
+                    try:
+                        for _ in range(1600):  # 100 MiB
+                            self.wfile.write(b" " * 65536)
+                            portal.huge_bytes_sent += 65536
+                    except OSError:
+                        pass  # the fetcher hung up
+                    return
                 if self.path == "/moved":
                     self.send_response(302)
                     self.send_header("Location", "/jwks.json")
@@ -148,6 +160,15 @@ def test_the_allow_setting_lets_a_development_portal_on_loopback_be_fetched(cloc
     fetched = _fetcher(clock, allow_private=True).fetch(portal.url("127.0.0.1", "/jwks.json"))
 
     assert fetched == JWKS and portal.requests == ["/jwks.json"]
+
+
+def test_a_huge_jwks_is_refused_while_it_arrives_not_after_it_was_read(clock, portal):
+    """The cap was checked on the whole body, so a portal's endless key set was read to its end."""
+    with pytest.raises(BadToken, match="larger than"):
+        _fetcher(clock, allow_private=True).fetch(portal.url("127.0.0.1", "/huge.json"))
+
+    time.sleep(0.5)  # the server notices the closed connection
+    assert portal.huge_bytes_sent < 32 * 1024 * 1024, portal.huge_bytes_sent  # kernel buffers, not 100 MiB
 
 
 def test_a_redirect_from_a_jwks_uri_is_not_followed(clock, portal):
