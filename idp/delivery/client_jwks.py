@@ -18,6 +18,7 @@ import httpx
 from idp.clock import Clock
 from idp.crypto.assertions import key_ids, parse_jwks
 from idp.crypto.jwts import BadToken
+from idp.delivery.capped import read_capped
 from idp.delivery.outbound import outbound_client, was_blocked
 
 
@@ -68,11 +69,9 @@ class JwksFetcher:
             with self._http.stream("GET", uri, headers={"Accept": "application/jwk-set+json, application/json"}) as got:
                 if got.status_code != 200:
                     raise BadToken(f"the client's JWKS answered HTTP {got.status_code}")
-                body = bytearray()
-                for chunk in got.iter_bytes():
-                    body += chunk
-                    if len(body) > self._max_bytes:
-                        raise BadToken(f"the client's JWKS is larger than {self._max_bytes} bytes")
+                body = read_capped(got, self._max_bytes)
+                if body is None:
+                    raise BadToken(f"the client's JWKS is larger than {self._max_bytes} bytes")
         except httpx.HTTPError as exc:
             if was_blocked(exc):
                 raise BadToken("the client's jwks_uri leads to an internal address") from None

@@ -11,9 +11,12 @@ the core.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
+
+from idp.delivery.capped import read_capped
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +40,17 @@ class HttpRegistry:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            response = self._http.post(self._url, json=body, headers=headers)
+            with self._http.stream("POST", self._url, json=body, headers=headers) as response:
+                status = response.status_code
+                content = read_capped(response, self._max_bytes) if status == 200 else None
         except httpx.HTTPError as exc:
             log.warning("population registry unavailable: %s", type(exc).__name__)
             return UNAVAILABLE
-        if response.status_code != 200 or len(response.content) > self._max_bytes:
-            log.warning("population registry unavailable: HTTP %s", response.status_code)
+        if content is None:
+            log.warning("population registry unavailable: HTTP %s or an answer over %d bytes", status, self._max_bytes)
             return UNAVAILABLE
         try:
-            answer = response.json()
+            answer = json.loads(content)
         except ValueError:
             answer = None
         result = answer.get("result") if isinstance(answer, dict) else None

@@ -59,6 +59,8 @@ class FakeRegistry:
                     self._answer(503, b'{"error": "maintenance"}')
                 elif registry.mode == "garbage":
                     self._answer(200, b'{"result": "probably"}')
+                elif registry.mode == "oversized":  # a match, padded past the answer ceiling
+                    self._answer(200, b'{"result": "match"' + b" " * 8192 + b"}")
                 else:
                     result = "match" if registry.mode == "slow" else registry.mode
                     self._answer(200, json.dumps({"result": result}).encode())
@@ -165,7 +167,7 @@ def test_an_unknown_number_stays_declared(client, provider, registry):
     assert _registered_event(provider)["id_number"] == "declared"
 
 
-@pytest.mark.parametrize("mode", ["error", "garbage"])
+@pytest.mark.parametrize("mode", ["error", "garbage", "oversized"])
 def test_a_registry_error_degrades_to_declared_and_the_page_says_so(client, provider, registry, mode):
     registry.mode = mode
 
