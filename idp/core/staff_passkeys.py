@@ -31,23 +31,29 @@ from idp.store.staff import StaffPasskeyRecord, StaffRecord, StaffSessionRecord
 __all__ = [
     "ENROL",
     "LOGIN",
+    "PASSKEYS_PER_STAFF",
     "PENDING",
     "PENDING_TTL",
     "RECENT_LOGIN",
     "NotRecent",
+    "PasskeyNameInvalid",
     "Pending",
     "StaffPasskeyRefused",
+    "TooManyPasskeys",
     "begin_enrolment",
     "begin_first_enrolment",
     "begin_login",
+    "end_pending",
     "finish_enrolment",
     "finish_first_enrolment",
     "has_passkey",
+    "is_recent",
     "listed",
     "park",
     "pending",
     "remove_for",
     "remove_own",
+    "user_handle",
     "verify_login",
 ]
 
@@ -204,7 +210,7 @@ def end_pending(provider: Provider, parked: Pending) -> bool:
 def _options(provider: Provider, staff: StaffRecord, challenge: str) -> dict[str, Any]:
     existing = listed(provider, staff.id)
     if len(existing) >= PASSKEYS_PER_STAFF:
-        raise TooManyPasskeys("the account holds the most passkeys allowed")
+        raise TooManyPasskeys("the account holds the most passkeys allowed")  # the challenge waits unused
     return ceremony.registration_options(
         rp_id=rp_id(provider),
         rp_name="PostID console",
@@ -220,8 +226,6 @@ def begin_enrolment(provider: Provider, staff: StaffRecord, session: StaffSessio
     """`navigator.credentials.create` options for "my security"; the challenge bound to the session."""
     if not is_recent(provider, session):
         raise NotRecent("log in again to add a passkey")
-    if len(listed(provider, staff.id)) >= PASSKEYS_PER_STAFF:
-        raise TooManyPasskeys("the account holds the most passkeys allowed")
     return _options(provider, staff, _challenge(provider, ENROL, _session_binding(session), staff.id))
 
 
