@@ -562,6 +562,15 @@ class Settings:
             "IDP_STAFF_SESSION_MAX_TTL", "Staff console session absolute lifetime, seconds.", _int_between(300, 86400)
         ),
     )
+    staff_require_passkey: bool = field(
+        default=False,
+        metadata=_spec(
+            "IDP_STAFF_REQUIRE_PASSKEY",
+            "Staff log in to the console with password + passkey only; the TOTP code then opens only the "
+            "page that adds a member's first passkey (true/false).",
+            _bool,
+        ),
+    )
     audit_retention_days: int = field(
         default=400,
         metadata=_spec(

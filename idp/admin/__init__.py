@@ -19,6 +19,17 @@ ROUTES = [
     ("POST", "/login", pages.login, None),
     ("POST", "/logout", pages.logout, "session"),
     ("GET", "/", pages.home, "session"),
+    # passkeys: the login's second step (after the password), the first passkey when the console
+    # requires one, each member's own list ("my security"), and an administrator's removal
+    ("GET", "/passkeys/login", pages.passkey_login_form, None),
+    ("POST", "/passkeys/login", pages.passkey_login, None),
+    ("GET", "/passkeys/first", pages.first_passkey_form, None),
+    ("POST", "/passkeys/first", pages.first_passkey, None),
+    ("GET", "/passkeys", pages.my_security, "session"),
+    ("POST", "/passkeys", pages.passkey_add, "session"),
+    ("POST", "/passkeys/remove", pages.passkey_remove, "session"),
+    ("GET", "/staff", pages.staff_list, "staff.read"),
+    ("POST", "/staff/{staff_id}/passkeys/remove", pages.staff_passkey_remove, "staff.passkeys.remove"),
     ("GET", "/citizens", pages.citizens, "citizens.read"),
     ("GET", "/citizens/{citizen_pk}", pages.citizen, "citizens.read"),
     ("POST", "/citizens/{citizen_pk}/lock", pages.lock, "citizens.lock"),

@@ -72,6 +72,32 @@ def drop_session_cookie(request: Request, response: Response) -> None:
     )
 
 
+def pending_name(request: Request) -> str:
+    return "__Host-idp_console_step" if request.app.state.provider.settings.secure_cookies else "idp_console_step"
+
+
+def put_pending_cookie(request: Request, response: Response, value: str, max_age: int) -> None:
+    """The right password waiting for its passkey (`idp.core.staff_passkeys.Pending`): a cookie
+    as strict as the session's, living only as long as the parked step."""
+    settings = request.app.state.provider.settings
+    response.set_cookie(
+        pending_name(request),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def drop_pending_cookie(request: Request, response: Response) -> None:
+    settings = request.app.state.provider.settings
+    response.delete_cookie(
+        pending_name(request), path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )
+
+
 async def console_of(request: Request) -> Console | None:
     return await core(staff.current, request.app.state.provider, request.cookies.get(cookie_name(request)))
 

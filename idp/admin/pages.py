@@ -1,7 +1,9 @@
-"""The staff console's server-rendered pages (no script; every form carries the CSRF token)."""
+"""The staff console's server-rendered pages (every form carries the CSRF token). No script, but
+on the passkey pages under /admin/passkeys: our own /static/passkeys.js (`idp.http.headers`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,18 +18,22 @@ from idp.admin.client_form import client_spec
 from idp.admin.guard import (
     Handler,
     console_of,
+    drop_pending_cookie,
     drop_session_cookie,
     language,
     one,
     page,
+    pending_name,
+    put_pending_cookie,
     put_session_cookie,
     query,
+    refused_page,
     render,
     see_other,
     templates,
 )
 from idp.admin.words import say
-from idp.core import audit, counter, disputes, keys, portal_admin, secret_handoff, staff, verification
+from idp.core import audit, counter, disputes, keys, portal_admin, secret_handoff, staff, staff_passkeys, verification
 from idp.core.accounts import CitizenDeclaration
 from idp.core.client_spec import GRANT_TYPES, PROFILES
 from idp.core.levels import LEVELS, LOA2
@@ -35,6 +41,7 @@ from idp.core.params import Params
 from idp.core.policy import DEVICE_TTL
 from idp.core.staff import Console
 from idp.crypto.keys import SIGNING_ALGS
+from idp.errors import Refusal
 from idp.http import cookies, csrf, guard
 from idp.http.offload import core, password_work
 from idp.http.peer import client_ip
@@ -77,31 +84,51 @@ def _login_csrf_refused(request: Request, _: None) -> Response:
     return render(request, "message.html", None, 403, title_key="refused.title", message=message)
 
 
+def _login_refused(request: Request, status: int, key: str) -> Response:
+    token, new_cookie = csrf.token_for(request)
+    response = render(request, "login.html", None, status, csrf_token=token, error=say(language(request), key))
+    drop_pending_cookie(request, response)
+    return csrf.remember(request, response, new_cookie)
+
+
+def _logged_in(request: Request, done: staff.StaffLogin) -> Response:
+    settings = request.app.state.provider.settings
+    response = see_other("/")
+    put_session_cookie(request, response, done.cookie_value)
+    drop_pending_cookie(request, response)
+    cookies.put(response, settings, cookies.device_name(settings), done.device_cookie, DEVICE_TTL)
+    return response
+
+
+def _device(request: Request) -> str | None:
+    return request.cookies.get(cookies.device_name(request.app.state.provider.settings))
+
+
 @guard.form(guard.form_cookie, refused=_login_csrf_refused)
 async def login(request: Request, form: Params, _: None) -> Response:
+    """Password and code, or password alone and the passkey on the next page."""
     provider = request.app.state.provider
     try:
         done = await password_work(
             request,
-            staff.login,
+            staff.sign_in,
             provider,
             one(form, "username"),
             one(form, "password"),
             one(form, "code"),
             ip=client_ip(request),
             user_agent=_agent(request),
-            device=request.cookies.get(cookies.device_name(request.app.state.provider.settings)),
+            device=_device(request),
         )
+    except staff.PasskeyRequired:
+        return _login_refused(request, 401, "login.passkey_required")
     except staff.StaffLoginFailed:
-        token, new_cookie = csrf.token_for(request)
-        response: Response = render(
-            request, "login.html", None, 401, csrf_token=token, error=say(language(request), "login.failed")
-        )
-        return csrf.remember(request, response, new_cookie)
-    response = see_other("/")
-    put_session_cookie(request, response, done.cookie_value)
-    cookies.put(response, provider.settings, cookies.device_name(provider.settings), done.device_cookie, DEVICE_TTL)
-    return response
+        return _login_refused(request, 401, "login.failed")
+    if isinstance(done, staff.PasskeyStep):
+        response = see_other("/passkeys/first" if done.enrol else "/passkeys/login")
+        put_pending_cookie(request, response, done.pending, staff_passkeys.PENDING_TTL)
+        return response
+    return _logged_in(request, done)
 
 
 @page(None)
@@ -460,3 +487,165 @@ async def audit_export(request: Request, console: Console, form: Params) -> Resp
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
+
+
+# -- passkeys: the login's second step, "my security", and the staff list -------------------------
+
+
+async def _pending_of(request: Request) -> staff_passkeys.Pending | None:
+    return await core(staff_passkeys.pending, request.app.state.provider, request.cookies.get(pending_name(request)))
+
+
+async def _pending_gate(request: Request) -> guard.Bound[staff_passkeys.Pending | None] | Response:
+    """The passkey step's forms are bound to the parked password step's cookie; without one, the
+    login page (a step that expired or was spent is told apart by the handler)."""
+    value = request.cookies.get(pending_name(request))
+    if not value:
+        return see_other("/login")
+    return guard.Bound(value, csrf.STAFF, await _pending_of(request))
+
+
+def _pending_csrf_refused(request: Request, _: object) -> Response:
+    return _login_refused(request, 403, "refused.csrf")
+
+
+def _options_json(options: dict[str, Any]) -> str:
+    return json.dumps(options, separators=(",", ":"))
+
+
+async def passkey_login_form(request: Request) -> Response:
+    parked = await _pending_of(request)
+    if parked is None or parked.purpose != "login":
+        response = see_other("/login")
+        drop_pending_cookie(request, response)
+        return response
+    options = await core(staff_passkeys.begin_login, request.app.state.provider, parked)
+    return render(
+        request,
+        "passkey_login.html",
+        None,
+        csrf_token=csrf.token(parked.token, csrf.STAFF),
+        passkey_options=_options_json(options),
+    )
+
+
+@guard.form(_pending_gate, refused=_pending_csrf_refused)
+async def passkey_login(request: Request, form: Params, _: object) -> Response:
+    try:
+        done = await core(
+            staff.finish_passkey_login,
+            request.app.state.provider,
+            request.cookies.get(pending_name(request)),
+            one(form, "credential"),
+            ip=client_ip(request),
+            user_agent=_agent(request),
+            device=_device(request),
+        )
+    except staff.StaffLoginFailed:
+        return _login_refused(request, 401, "login.failed")
+    return _logged_in(request, done)
+
+
+async def first_passkey_form(request: Request) -> Response:
+    parked = await _pending_of(request)
+    if parked is None or parked.purpose != "enrol":
+        response = see_other("/login")
+        drop_pending_cookie(request, response)
+        return response
+    options = await core(staff_passkeys.begin_first_enrolment, request.app.state.provider, parked)
+    return render(
+        request,
+        "passkey_first.html",
+        None,
+        csrf_token=csrf.token(parked.token, csrf.STAFF),
+        passkey_options=_options_json(options),
+    )
+
+
+@guard.form(_pending_gate, refused=_pending_csrf_refused)
+async def first_passkey(request: Request, form: Params, parked: staff_passkeys.Pending | None) -> Response:
+    if parked is None:
+        return _login_refused(request, 401, "login.failed")
+    try:
+        await core(
+            staff_passkeys.finish_first_enrolment,
+            request.app.state.provider,
+            parked,
+            one(form, "name"),
+            one(form, "credential"),
+        )
+    except Refusal as exc:
+        response = refused_page(request, None, exc)
+        drop_pending_cookie(request, response)
+        return response
+    token, new_cookie = csrf.token_for(request)
+    response = render(request, "login.html", None, csrf_token=token, notice="passkey-first")
+    drop_pending_cookie(request, response)
+    return csrf.remember(request, response, new_cookie)
+
+
+@page(None)
+async def my_security(request: Request, console: Console, form: Params) -> Response:
+    """The member's passkeys; the add form (its challenge bound to this session) only while the
+    console login is recent, since adding one is what a stolen session would want most."""
+    provider = request.app.state.provider
+    recent = staff_passkeys.is_recent(provider, console.session)
+    options = ""
+    if recent:
+        try:
+            made = await core(staff_passkeys.begin_enrolment, provider, console.staff, console.session)
+            options = _options_json(made)
+        except staff_passkeys.TooManyPasskeys:
+            options = ""
+    return render(
+        request,
+        "security.html",
+        console,
+        passkeys=await core(staff_passkeys.listed, provider, console.staff.id),
+        recent=recent,
+        passkey_options=options,
+        notice=one(query(request), "notice"),
+    )
+
+
+@page(None)
+async def passkey_add(request: Request, console: Console, form: Params) -> Response:
+    await core(
+        staff_passkeys.finish_enrolment,
+        request.app.state.provider,
+        console.staff,
+        console.session,
+        one(form, "name"),
+        one(form, "credential"),
+    )
+    return see_other("/passkeys?notice=passkey-added")
+
+
+@page(None)
+async def passkey_remove(request: Request, console: Console, form: Params) -> Response:
+    await core(
+        staff_passkeys.remove_own,
+        request.app.state.provider,
+        console.staff,
+        console.session,
+        one(form, "credential_id"),
+    )
+    return see_other("/passkeys?notice=passkey-removed")
+
+
+@page("staff.read")
+async def staff_list(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    members = await core(provider.store.staff.list)
+    held = {m.id: await core(staff_passkeys.listed, provider, m.id) for m in members}
+    return render(request, "staff.html", console, members=members, held=held, notice=one(query(request), "notice"))
+
+
+@page("staff.passkeys.remove")
+async def staff_passkey_remove(request: Request, console: Console, form: Params) -> Response:
+    provider = request.app.state.provider
+    target = await core(provider.store.staff.get, request.path_params["staff_id"])
+    if target is None:
+        raise verification.NotFound()
+    await core(staff_passkeys.remove_for, provider, target, one(form, "credential_id"), console.actor)
+    return see_other("/staff?notice=staff-passkey-removed")

@@ -6,6 +6,11 @@ check. Staff failures are counted per folded username (`fold_username`: case and
 spaces never make another counter), known or not, and per known device (`idp.core.devices`): the
 member's own browser keeps its own budget, so strangers' failures cannot lock the member out.
 Each try is reserved before the hash is checked. Every login attempt is audited.
+
+The second factor is the TOTP code or a passkey (`idp.core.staff_passkeys`): a right password with
+no code is parked (`PasskeyStep`) for the passkey page, its reserved try kept until the passkey
+answers. With `IDP_STAFF_REQUIRE_PASSKEY` a right code no longer opens the console: it opens only
+the page that adds a first passkey, and only for a member who has none.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from idp.core import audit, devices
+from idp.core import audit, devices, staff_passkeys
 from idp.core.password_policy import check_new_password
 from idp.core.policy import STAFF_FAILURE_WINDOW, STAFF_FAILURES_PER_USERNAME
 from idp.core.provider import Provider
@@ -47,12 +52,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.rotate": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "auditor"}),
     "staff.read": frozenset({"admin", "auditor"}),
+    # A lost authenticator: an administrator removes another member's passkey.
+    "staff.passkeys.remove": frozenset({"admin"}),
 }
 
 # Permissions that need a person: the four-eyes rule of the verification desk is between two staff
 # members, and a check's `recorded_by` / `decided_by` name a staff account. No scope grants them.
 STAFF_ONLY: frozenset[str] = frozenset(
-    {"verification.record", "verification.decide", "counter.register", "counter.recover", "disputes.record"}
+    {
+        "verification.record",
+        "verification.decide",
+        "counter.register",
+        "counter.recover",
+        "disputes.record",
+        # A staff member's own second factor is a person's business, never a portal back-end's.
+        "staff.passkeys.remove",
+    }
 )
 
 # permission → the scope a portal's `client_credentials` token needs to use it through the admin API.
@@ -80,6 +95,20 @@ class Forbidden(Refusal):
 
 class StaffLoginFailed(IdpError):
     """Unknown username, wrong password or code, disabled account, or too many failures: says no more."""
+
+
+class PasskeyRequired(StaffLoginFailed):
+    """Password and code were right, but the console requires the member's passkey
+    (`IDP_STAFF_REQUIRE_PASSKEY`): said plainly, since both secrets were proven."""
+
+
+@dataclass(frozen=True)
+class PasskeyStep:
+    """The password was right; the passkey comes next (`enrol`: the member's first passkey, when
+    the console requires one). `pending`: the value of the cookie that binds the next page."""
+
+    pending: str
+    enrol: bool
 
 
 @dataclass(frozen=True)
@@ -200,7 +229,37 @@ def login(
     user_agent: str | None = None,
     device: str | None = None,
 ) -> StaffLogin:
-    """Password and TOTP, both, every time; one answer for every kind of failure.
+    """Password and TOTP, both; one answer for every kind of failure (`sign_in` without a passkey)."""
+    done = sign_in(provider, username, password, code, ip=ip, user_agent=user_agent, device=device)
+    if isinstance(done, PasskeyStep):
+        raise PasskeyRequired()
+    return done
+
+
+def _fail(provider: Provider, name: str, reason: str, ip: str | None, user_agent: str | None) -> StaffLoginFailed:
+    audit.record(
+        provider,
+        action="staff.login",
+        outcome="failure",
+        actor=f"staff:{name}",
+        ip=ip,
+        user_agent=user_agent,
+        detail={"reason": reason},
+    )
+    return PasskeyRequired() if reason == "passkey_required" else StaffLoginFailed()
+
+
+def sign_in(
+    provider: Provider,
+    username: str,
+    password: str,
+    code: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    device: str | None = None,
+) -> StaffLogin | PasskeyStep:
+    """The password, then the TOTP code, or (no code typed) the passkey on the next page.
 
     `device`: the browser's device cookie, if it sent one."""
     name = fold_username(username)[:USERNAME_MAX]
@@ -212,16 +271,7 @@ def login(
     blocked = provider.store.counters.hit(counter, STAFF_FAILURE_WINDOW, now) > STAFF_FAILURES_PER_USERNAME
 
     def fail(reason: str) -> StaffLoginFailed:
-        audit.record(
-            provider,
-            action="staff.login",
-            outcome="failure",
-            actor=f"staff:{name}",
-            ip=ip,
-            user_agent=user_agent,
-            detail={"reason": reason},
-        )
-        return StaffLoginFailed()
+        return _fail(provider, name, reason, ip, user_agent)
 
     found = provider.store.staff.find_for_login(name) if name else None
     staff, secrets = found if found else (None, None)
@@ -232,13 +282,44 @@ def login(
         raise fail("password")
     if staff.status != "active":
         raise fail("disabled")
+    if provider.passwords.needs_rehash(secrets.password_hash):
+        provider.store.staff.set_password_hash(staff.id, provider.passwords.hash(password), now)
+    has_key = staff_passkeys.has_passkey(provider, staff.id)
+    if not code.strip() and has_key:
+        # The reserved try stays taken until the passkey answers (`finish_passkey_login`).
+        return PasskeyStep(staff_passkeys.park(provider, staff, "login", counter), enrol=False)
     seed = provider.secrets.unseal(secrets.totp_sealed, "staff:" + staff.id)
     step = verify_totp(seed, code, now, secrets.totp_last_step)
     if step is None or not provider.store.staff.accept_step(staff.id, step):
         raise fail("totp")
+    if provider.settings.staff_require_passkey:
+        provider.store.counters.give_back(counter, now)  # both secrets were right
+        if has_key:
+            raise fail("passkey_required")
+        audit.record(
+            provider,
+            action="staff.login",
+            outcome="failure",
+            actor=f"staff:{name}",
+            ip=ip,
+            user_agent=user_agent,
+            detail={"reason": "passkey_required", "next": "first_passkey"},
+        )
+        return PasskeyStep(staff_passkeys.park(provider, staff, "enrol", counter), enrol=True)
     provider.store.counters.give_back(counter, now)
-    if provider.passwords.needs_rehash(secrets.password_hash):
-        provider.store.staff.set_password_hash(staff.id, provider.passwords.hash(password), now)
+    return _open_session(provider, staff, ["pwd", "otp"], ip=ip, user_agent=user_agent, device=device)
+
+
+def _open_session(
+    provider: Provider,
+    staff: StaffRecord,
+    amr: list[str],
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    device: str | None,
+) -> StaffLogin:
+    now = provider.clock.now()
     cookie_value = new_token(provider.rng, 32)
     provider.store.staff_sessions.create(
         id_digest=digest(cookie_value),
@@ -250,12 +331,35 @@ def login(
         provider,
         action="staff.login",
         outcome="success",
-        actor=f"staff:{name}",
+        actor=f"staff:{staff.username}",
         ip=ip,
         user_agent=user_agent,
-        detail={"amr": ["pwd", "otp"]},
+        detail={"amr": amr},
     )
-    return StaffLogin(staff, cookie_value, devices.remember(provider, f"staff:{name}", device))
+    return StaffLogin(staff, cookie_value, devices.remember(provider, f"staff:{staff.username}", device))
+
+
+def finish_passkey_login(
+    provider: Provider,
+    pending: str | None,
+    credential_json: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    device: str | None = None,
+) -> StaffLogin:
+    """The passkey after the password: the parked step is spent first (one answer per password),
+    and any refusal is the same `StaffLoginFailed` as a wrong code, its try kept in the budget."""
+    parked = staff_passkeys.pending(provider, pending)
+    if parked is None or parked.purpose != "login" or not staff_passkeys.end_pending(provider, parked):
+        raise StaffLoginFailed()
+    name = parked.staff.username
+    try:
+        amr = staff_passkeys.verify_login(provider, parked, credential_json)
+    except staff_passkeys.StaffPasskeyRefused as exc:
+        raise _fail(provider, name, f"passkey:{exc.description}", ip, user_agent) from None
+    provider.store.counters.give_back(parked.counter, provider.clock.now())
+    return _open_session(provider, parked.staff, amr, ip=ip, user_agent=user_agent, device=device)
 
 
 def current(provider: Provider, cookie_value: str | None) -> Console | None:

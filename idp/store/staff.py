@@ -6,15 +6,16 @@ staff password hash or sealed TOTP seed never reaches a record (both travel apar
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import Column, Text, select, update
+from sqlalchemy import Column, Text, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
 from idp.store.records import Conflict
-from idp.store.tables import AnyRow, _epoch, table_of
+from idp.store.tables import AnyRow, StaffPasskey, _epoch, table_of
 
 
 class StaffUser(SQLModel, table=True):
@@ -45,6 +46,7 @@ class StaffSession(SQLModel, table=True):
 
 _staff = table_of(StaffUser)
 _session = table_of(StaffSession)
+_passkey = table_of(StaffPasskey)
 _PUBLIC = [c for c in _staff.c if c.name not in ("password_hash", "totp_sealed", "totp_last_step")]
 
 
@@ -87,9 +89,105 @@ def _record(row: AnyRow) -> StaffRecord:
     )
 
 
+@dataclass(frozen=True)
+class StaffPasskeyRecord:
+    credential_id: str
+    staff_id: str
+    public_key: bytes = field(repr=False)
+    sign_count: int
+    transports: list[str]
+    aaguid: str
+    backed_up: bool
+    name: str
+    created_at: int
+    last_used_at: int | None
+
+
+def _passkey_record(row: AnyRow) -> StaffPasskeyRecord:
+    return StaffPasskeyRecord(
+        row.credential_id,
+        row.staff_id,
+        bytes(row.public_key),
+        row.sign_count,
+        json.loads(row.transports),
+        row.aaguid,
+        row.backed_up,
+        row.name,
+        row.created_at,
+        row.last_used_at,
+    )
+
+
+class StaffPasskeys:
+    """Staff members' passkeys. The counter moves forward only by one conditional update, so two
+    racing logins with the same assertion cannot both pass the sign-count check."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, record: StaffPasskeyRecord) -> bool:
+        """False when the credential is already registered: the primary key says so."""
+        try:
+            with self._db.begin() as conn:
+                conn.execute(
+                    _passkey.insert().values(
+                        credential_id=record.credential_id,
+                        staff_id=record.staff_id,
+                        public_key=record.public_key,
+                        sign_count=record.sign_count,
+                        transports=json.dumps(record.transports),
+                        aaguid=record.aaguid,
+                        backed_up=record.backed_up,
+                        name=record.name,
+                        created_at=record.created_at,
+                        last_used_at=None,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, credential_id: str) -> StaffPasskeyRecord | None:
+        with self._db.connect() as conn:
+            row = conn.execute(select(_passkey).where(_passkey.c.credential_id == credential_id)).first()
+        return _passkey_record(row) if row else None
+
+    def of(self, staff_id: str) -> list[StaffPasskeyRecord]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                select(_passkey).where(_passkey.c.staff_id == staff_id).order_by(_passkey.c.created_at)
+            ).all()
+        return [_passkey_record(r) for r in rows]
+
+    def count(self, staff_id: str) -> int:
+        with self._db.connect() as conn:
+            found = conn.execute(
+                select(func.count()).select_from(_passkey).where(_passkey.c.staff_id == staff_id)
+            ).scalar_one()
+        return int(found)
+
+    def advance(self, credential_id: str, seen: int, new_count: int, now: int) -> bool:
+        """Move the counter from `seen` to `new_count`; False if another login moved it first."""
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_passkey)
+                .where(_passkey.c.credential_id == credential_id, _passkey.c.sign_count == seen)
+                .values(sign_count=new_count, last_used_at=now)
+            )
+        return result.rowcount == 1
+
+    def remove(self, staff_id: str, credential_id: str) -> bool:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                delete(_passkey).where(_passkey.c.staff_id == staff_id, _passkey.c.credential_id == credential_id)
+            )
+        return result.rowcount == 1
+
+
 class StaffUsers:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.passkeys = StaffPasskeys(db)  # a member's credentials, reached through the member's repository
 
     def add(
         self,

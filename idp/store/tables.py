@@ -269,6 +269,24 @@ class Passkey(SQLModel, table=True):
     last_used_at: int | None = _epoch(nullable=True)
 
 
+class StaffPasskey(SQLModel, table=True):
+    """A staff member's WebAuthn credential for the console: the same columns as a citizen's
+    `passkey`, in a table of its own, since staff and citizens never share an account table."""
+
+    __tablename__ = "staff_passkey"
+
+    credential_id: str = Field(primary_key=True, max_length=1400)  # base64url, at most 1023 bytes
+    staff_id: str = Field(foreign_key="staff_user.id", max_length=36, index=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # COSE
+    sign_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    transports: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    aaguid: str = Field(max_length=36)
+    backed_up: bool = False
+    name: str = Field(max_length=64)
+    created_at: int = _epoch()
+    last_used_at: int | None = _epoch(nullable=True)
+
+
 class AuthFailure(SQLModel, table=True):
     """Consecutive failures per account and kind (password, code): delays, then a lock."""
 
