@@ -171,16 +171,16 @@ def _methods_explained(error: UnmetAuthenticationMethods) -> str:
     """What the page needs and what the login used, in both languages, and a way to try again."""
     required = error.required
     parts = []
-    for lang, needs, either, used_label in (
-        (0, "Trang này yêu cầu đăng nhập bằng", "hoặc", "Bạn đã đăng nhập bằng"),
-        (1, "This page needs a login with", "or", "You logged in with"),
+    for lang, needs, either, both, used_label in (
+        (0, "Trang này yêu cầu đăng nhập bằng", "hoặc", "và", "Bạn đã đăng nhập bằng"),
+        (1, "This page needs a login with", "or", "and", "You logged in with"),
     ):
         wanted = [_in_words(required.all_of, lang)] if required.all_of else []
         if required.any_of:
             wanted.append(f" {either} ".join(_METHOD_WORDS.get(m, (m, m))[lang] for m in sorted(required.any_of)))
         attribute = ' lang="en"' if lang else ""
         parts.append(
-            f"<p{attribute}>{needs}: <strong>{html.escape('; '.join(wanted))}</strong>. "
+            f"<p{attribute}>{needs}: <strong>{html.escape(f' {both} '.join(wanted))}</strong>. "
             f"{used_label}: {html.escape(_in_words(error.used, lang) or '-')}.</p>"
         )
     parts.append(f'<p>Cần / Required: <code id="required">{html.escape(required.describe())}</code></p>')
@@ -196,6 +196,12 @@ async def default_error_page(request: Request, error: PostIDError) -> Response:
     """A page in Vietnamese and English with the SDK's code and, when the provider gave one, its
     own reason (e.g. that the identity is not verified to LoA2): the citizen can act on it. A page
     refused for the methods used says which ones it needs and offers a fresh login."""
+    methods = isinstance(error, UnmetAuthenticationMethods)
+    heading, heading_en = (
+        ("Trang này cần một cách đăng nhập khác", "This page needs another way of logging in")
+        if methods
+        else ("Đăng nhập không thành công", "Login failed")
+    )
     reason = _methods_explained(error) if isinstance(error, UnmetAuthenticationMethods) else ""
     if error.error_description:
         described = html.escape(error.error_description)
@@ -203,9 +209,9 @@ async def default_error_page(request: Request, error: PostIDError) -> Response:
     provider_code = f" (<code>{html.escape(error.error)}</code>)" if error.error else ""
     body = (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
-        "<title>Đăng nhập không thành công</title></head><body>"
-        "<h1>Đăng nhập không thành công</h1>"
-        '<p lang="en">Login failed</p>'
+        f"<title>{heading}</title></head><body>"
+        f"<h1>{heading}</h1>"
+        f'<p lang="en">{heading_en}</p>'
         f"{reason}"
         f'<p>Mã lỗi / Error code: <code id="code">{html.escape(error.code)}</code>{provider_code}</p>'
         '<p><a href="/">Về trang chủ</a> · <a href="/" lang="en">Home</a></p></body></html>'

@@ -346,3 +346,10 @@ def test_the_control_api_logs_the_next_citizens_in_with_a_passkey():
     assert chosen.json() == {"login_as": "citizen-lan", "method": "synced_passkey"}
     assert bad.status_code == 400
     assert (tokens.claims.acr, tokens.claims.amr) == ("LoA2", ("swk", "user", "mfa"))
+
+
+def test_the_standalone_server_refuses_a_login_method_without_a_citizen(capsys):
+    from postid_client.testing.__main__ import main
+
+    assert main(["--login-method", "passkey"]) == 2
+    assert "--login-method needs --login-as" in capsys.readouterr().err

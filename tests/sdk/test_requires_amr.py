@@ -159,6 +159,7 @@ def test_a_second_login_without_the_method_gets_a_clear_403_instead_of_another_r
     again = browser.get("/land")
 
     assert refused.status_code == 403 and again.status_code == 403
+    assert "<h1>Trang này cần một cách đăng nhập khác</h1>" in refused.text
     assert 'id="code">unmet_amr<' in refused.text and 'id="required">hwk or swk<' in refused.text
     assert "passkey" in refused.text and "khóa truy cập" in refused.text
     assert "You logged in with: a password." in refused.text and "Bạn đã đăng nhập bằng: mật khẩu." in refused.text
