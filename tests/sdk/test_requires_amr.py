@@ -62,6 +62,14 @@ def test_a_requirement_that_would_admit_everyone_or_no_one_is_refused_at_constru
         AmrRequirement(**requirement)
 
 
+def test_a_requirement_describes_itself_as_it_is_met():
+    both = AmrRequirement(any_of=PASSKEY_METHODS, all_of={"mfa"})
+
+    assert both.describe() == "mfa and (hwk or swk)"
+    assert AmrRequirement(any_of=PASSKEY_METHODS).describe() == "hwk or swk"
+    assert AmrRequirement(all_of={"mfa", "pwd"}).describe() == "mfa and pwd"
+
+
 def test_the_validated_id_token_says_whether_the_login_used_a_passkey(provider, client):
     passkey = log_in(provider, client, amr=["hwk", "user", "mfa"]).claims
     password = log_in(provider, client, amr=["pwd", "otp", "mfa"]).claims
