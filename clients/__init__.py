@@ -7,6 +7,7 @@ provider for a portal's own tests.
 
 from __future__ import annotations
 
+from .amr import PASSKEY_METHODS, AmrRequirement, amr_satisfies
 from .async_client import AsyncPostIDClient
 from .authorization import LoginRequest
 from .citizen_id import CitizenId
@@ -33,6 +34,7 @@ from .errors import (
     TokenExpired,
     TokenValidationError,
     UnknownSigningKey,
+    UnmetAuthenticationMethods,
 )
 from .id_token import IdTokenClaims
 from .levels import meets_level
@@ -44,6 +46,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASSURANCE_LEVELS",
+    "PASSKEY_METHODS",
+    "AmrRequirement",
     "AsyncPostIDClient",
     "AuthorizationDenied",
     "CallbackError",
@@ -79,7 +83,9 @@ __all__ = [
     "TokenSet",
     "TokenValidationError",
     "UnknownSigningKey",
+    "UnmetAuthenticationMethods",
     "__version__",
+    "amr_satisfies",
     "meets_level",
     "system_clock",
 ]

@@ -8,6 +8,11 @@ and `error_description` are kept verbatim, apart from the SDK's own `description
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .amr import AmrRequirement
+
 __all__ = [
     "AuthorizationDenied",
     "CallbackError",
@@ -26,6 +31,7 @@ __all__ = [
     "TokenExpired",
     "TokenValidationError",
     "UnknownSigningKey",
+    "UnmetAuthenticationMethods",
 ]
 
 
@@ -156,3 +162,24 @@ class SubjectMismatch(TokenValidationError):
     """Userinfo or a refreshed ID token names another subject (OIDC Core §5.3.2, §12.2)."""
 
     code = "sub_mismatch"
+
+
+class UnmetAuthenticationMethods(PostIDError):
+    """The citizen logged in again for a page that requires certain methods (`requires_amr`), and
+    that login did not use them either: the page is refused (403) instead of asking once more."""
+
+    code = "unmet_amr"
+    required: AmrRequirement
+    """What the page asks for."""
+    used: tuple[str, ...]
+    """The `amr` of the citizen's login."""
+    retry_url: str | None
+    """The portal's `/login` for this page again (a fresh login), for a link on the page."""
+
+    def __init__(
+        self, description: str, *, required: AmrRequirement, used: tuple[str, ...], retry_url: str | None = None
+    ) -> None:
+        super().__init__(description)
+        self.required = required
+        self.used = used
+        self.retry_url = retry_url

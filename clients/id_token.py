@@ -7,11 +7,12 @@ logs in whoever forged it.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._jose import left_half_hash, normalise_typ
+from .amr import amr_satisfies
 from .citizen_id import CitizenId
 from .defaults import ASSURANCE_LEVELS
 from .errors import (
@@ -60,6 +61,11 @@ class IdTokenClaims:
     def citizen_id(self) -> CitizenId | None:
         """The citizen ID number with whether it is verified (None without the `citizen_id` scope)."""
         return CitizenId.from_claims(self.claims)
+
+    def amr_includes(self, *, any_of: Iterable[str] = (), all_of: Iterable[str] = ()) -> bool:
+        """Whether this login used every method of `all_of` and one of `any_of` (RFC 8176 values):
+        `claims.amr_includes(any_of=PASSKEY_METHODS)` is "logged in with a passkey"."""
+        return amr_satisfies(self.amr, any_of=any_of, all_of=all_of)
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> IdTokenClaims:

@@ -5,7 +5,9 @@
 
 gives `/login`, `/callback`, `/logout` (POST), `/backchannel-logout` (POST), and
 `request.state.user` (a `PostIDUser` or None) on every request. `requires_level("LoA2")` guards
-an endpoint and steps the citizen up through the provider when their level is too low.
+an endpoint and steps the citizen up through the provider when their level is too low;
+`requires_amr(any_of=PASSKEY_METHODS)` guards one by how the citizen logged in (a passkey), sending
+them to log in afresh once and refusing the page (403) when that login did not use it either.
 
 The token set stays server-side, in the session store: `await auth.access_token(request)` gives a
 fresh access token (refreshed when due, one refresh at a time per session), `await
@@ -25,7 +27,7 @@ import html
 import inspect
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -38,6 +40,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .amr import AmrRequirement
 from .async_client import AsyncPostIDClient
 from .authorization import LoginRequest
 from .clock import Clock, system_clock
@@ -51,6 +54,7 @@ from .errors import (
     PostIDError,
     ProviderUnavailable,
     StateMismatch,
+    UnmetAuthenticationMethods,
 )
 from .fapi import Profile, check_profile
 from .levels import meets_level
@@ -64,6 +68,7 @@ __all__ = [
     "PostIDAuth",
     "PostIDUser",
     "default_error_page",
+    "requires_amr",
     "requires_level",
     "requires_login",
 ]
@@ -102,6 +107,10 @@ class PostIDUser:
     def has_level(self, level: str, levels: Sequence[str] = ASSURANCE_LEVELS) -> bool:
         return meets_level(self.acr, level, levels)
 
+    def has_amr(self, *, any_of: Iterable[str] = (), all_of: Iterable[str] = ()) -> bool:
+        """Whether the login used every method of `all_of` and one of `any_of` (see `AmrRequirement`)."""
+        return AmrRequirement(any_of=any_of, all_of=all_of).met_by(self.amr)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["amr"] = list(self.amr)
@@ -135,26 +144,74 @@ SDK's reason (`authorization_denied`, `state_mismatch`, ...), `error.error` and
 
 
 def _status_for(error: PostIDError) -> int:
-    if isinstance(error, (AuthorizationDenied, InsufficientAssurance)):
+    if isinstance(error, (AuthorizationDenied, InsufficientAssurance, UnmetAuthenticationMethods)):
         return 403
     if isinstance(error, ProviderUnavailable):
         return 503
     return 400
 
 
+_METHOD_WORDS: Mapping[str, tuple[str, str]] = {
+    "hwk": ("khóa truy cập (passkey) gắn với thiết bị", "a device-bound passkey"),
+    "swk": ("khóa truy cập (passkey) đồng bộ", "a synced passkey"),
+    "mfa": ("xác thực hai yếu tố", "two-factor authentication"),
+    "pwd": ("mật khẩu", "a password"),
+    "otp": ("mã từ ứng dụng xác thực", "an authenticator-app code"),
+    "sms": ("mã SMS", "an SMS code"),
+    "user": ("xác nhận trên thiết bị", "presence on the device"),
+}
+"""What a citizen reads for a method on the refusal page; other RFC 8176 values show as their code."""
+
+
+def _in_words(methods: Iterable[str], lang: int) -> str:
+    return ", ".join(_METHOD_WORDS.get(method, (method, method))[lang] for method in sorted(methods))
+
+
+def _methods_explained(error: UnmetAuthenticationMethods) -> str:
+    """What the page needs and what the login used, in both languages, and a way to try again."""
+    required = error.required
+    parts = []
+    for lang, needs, either, both, used_label in (
+        (0, "Trang này yêu cầu đăng nhập bằng", "hoặc", "và", "Bạn đã đăng nhập bằng"),
+        (1, "This page needs a login with", "or", "and", "You logged in with"),
+    ):
+        wanted = [_in_words(required.all_of, lang)] if required.all_of else []
+        if required.any_of:
+            wanted.append(f" {either} ".join(_METHOD_WORDS.get(m, (m, m))[lang] for m in sorted(required.any_of)))
+        attribute = ' lang="en"' if lang else ""
+        parts.append(
+            f"<p{attribute}>{needs}: <strong>{html.escape(f' {both} '.join(wanted))}</strong>. "
+            f"{used_label}: {html.escape(_in_words(error.used, lang) or '-')}.</p>"
+        )
+    parts.append(f'<p>Cần / Required: <code id="required">{html.escape(required.describe())}</code></p>')
+    if error.retry_url:
+        parts.append(
+            f'<p><a id="retry" href="{html.escape(error.retry_url)}">Đăng nhập lại</a> · '
+            f'<a href="{html.escape(error.retry_url)}" lang="en">Log in again</a></p>'
+        )
+    return "".join(parts)
+
+
 async def default_error_page(request: Request, error: PostIDError) -> Response:
     """A page in Vietnamese and English with the SDK's code and, when the provider gave one, its
-    own reason (e.g. that the identity is not verified to LoA2): the citizen can act on it."""
-    reason = ""
+    own reason (e.g. that the identity is not verified to LoA2): the citizen can act on it. A page
+    refused for the methods used says which ones it needs and offers a fresh login."""
+    methods = isinstance(error, UnmetAuthenticationMethods)
+    heading, heading_en = (
+        ("Trang này cần một cách đăng nhập khác", "This page needs another way of logging in")
+        if methods
+        else ("Đăng nhập không thành công", "Login failed")
+    )
+    reason = _methods_explained(error) if isinstance(error, UnmetAuthenticationMethods) else ""
     if error.error_description:
         described = html.escape(error.error_description)
-        reason = f'<p id="reason">Lý do / Reason: {described}</p>'
+        reason += f'<p id="reason">Lý do / Reason: {described}</p>'
     provider_code = f" (<code>{html.escape(error.error)}</code>)" if error.error else ""
     body = (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
-        "<title>Đăng nhập không thành công</title></head><body>"
-        "<h1>Đăng nhập không thành công</h1>"
-        '<p lang="en">Login failed</p>'
+        f"<title>{heading}</title></head><body>"
+        f"<h1>{heading}</h1>"
+        f'<p lang="en">{heading_en}</p>'
         f"{reason}"
         f'<p>Mã lỗi / Error code: <code id="code">{html.escape(error.code)}</code>{provider_code}</p>'
         '<p><a href="/">Về trang chủ</a> · <a href="/" lang="en">Home</a></p></body></html>'
@@ -320,16 +377,20 @@ class PostIDAuth:
 
     async def user(self, connection: HTTPConnection) -> PostIDUser | None:
         _, data = await self._session(connection)
-        user = data.get("user")
-        return PostIDUser.from_dict(user) if isinstance(user, dict) else None
+        return _user_of(data)
 
     # -- endpoints ------------------------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
-        """Start a login; `?acr_values=LoA2` asks for a level, `?next=/path` returns there."""
+        """Start a login; `?acr_values=LoA2` asks for a level, `?next=/path` returns there,
+        `?prompt=login` asks the provider for a fresh login even when the citizen has a session
+        there (the session then remembers that this login was made for `next`: `requires_amr`)."""
         acr_values = request.query_params.get("acr_values") or None
         if acr_values is not None and any(value not in self.client.levels for value in acr_values.split()):
             return Response("unknown acr_values", status_code=400)
+        prompt = request.query_params.get("prompt") or None
+        if prompt not in (None, "login"):
+            return Response("prompt may only be login", status_code=400)
         next_path = _local_path(request.query_params.get("next"), self.after_login_path)
         if self._budget is not None and not self._budget.spend(self.client_address(request), time.monotonic()):
             return Response(
@@ -338,12 +399,12 @@ class PostIDAuth:
                 headers={"Retry-After": str(int(self.login_lifetime)), "Cache-Control": "no-store"},
             )
         try:
-            login = await self.client.start_login(scope=self.scope, acr_values=acr_values)
+            login = await self.client.start_login(scope=self.scope, acr_values=acr_values, prompt=prompt)
         except PostIDError as error:
             return await self.error_handler(request, error)
         session_id, data = await self._session(request)
         pending = dict(data.get("logins", {}))
-        pending[login.state] = {"login": login.to_dict(), "next": next_path}
+        pending[login.state] = {"login": login.to_dict(), "next": next_path, "fresh": prompt == "login"}
         data["logins"] = dict(list(pending.items())[-PENDING_LOGINS:])
         if not isinstance(data.get("user"), dict):  # nobody logged in: only as long as a login takes
             data["expires_at"] = self.clock() + self.login_lifetime
@@ -368,11 +429,15 @@ class PostIDAuth:
             await self.store.delete(session_id)
         response = RedirectResponse(entry["next"], status_code=303)
         response.headers["Cache-Control"] = "no-store"
-        await self._save(
-            None,
-            {"user": user.to_dict(), "id_token": tokens.id_token, "tokens": _tokens_to_dict(tokens), "logins": pending},
-            response,
-        )
+        session = {
+            "user": user.to_dict(),
+            "id_token": tokens.id_token,
+            "tokens": _tokens_to_dict(tokens),
+            "logins": pending,
+        }
+        if entry.get("fresh"):
+            session["fresh_login_for"] = entry["next"]
+        await self._save(None, session, response)
         return response
 
     async def _user_from(self, tokens: TokenSet) -> PostIDUser:
@@ -491,6 +556,11 @@ class PostIDAuth:
         return Response(status_code=200, headers=headers)
 
 
+def _user_of(data: Mapping[str, Any]) -> PostIDUser | None:
+    user = data.get("user")
+    return PostIDUser.from_dict(user) if isinstance(user, dict) else None
+
+
 def _with_subject(tokens: TokenSet, subject: object) -> TokenSet:
     """The session's citizen is the authority on `sub`, whatever the stored token set says."""
     return dataclasses.replace(tokens, subject=subject if isinstance(subject, str) else tokens.subject)
@@ -505,9 +575,11 @@ class _SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            user = await self.auth.user(HTTPConnection(scope))
-            scope.setdefault("state", {})["user"] = user
+            _, data = await self.auth._session(HTTPConnection(scope))
+            scope.setdefault("state", {})["user"] = _user_of(data)
             scope["state"]["postid"] = self.auth
+            fresh_for = data.get("fresh_login_for")
+            scope["state"]["postid_fresh_login_for"] = fresh_for if isinstance(fresh_for, str) else None
         await self.app(scope, receive, send)
 
 
@@ -537,3 +609,54 @@ def requires_level(level: str | None) -> Callable[[Endpoint], Endpoint]:
 
 requires_login = requires_level(None)
 """Guard an endpoint that needs a logged-in citizen at any level."""
+
+
+def requires_amr(
+    *, any_of: Iterable[str] = (), all_of: Iterable[str] = (), level: str | None = None
+) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint by how the citizen logged in (RFC 8176 `amr`): every method of `all_of`
+    and one of `any_of`, e.g. `requires_amr(any_of=PASSKEY_METHODS)` for a phishing-resistant page,
+    and the level `level` when given.
+
+    The provider cannot be asked for a method (it supports neither the `claims` parameter nor an
+    `acr_values` per method), so a citizen without such a login is sent to log in afresh
+    (`prompt=login`, plus `acr_values=level` when given) and back here; its login page offers the
+    passkey. When the login made for this page still does not meet the requirement, the page is
+    refused with `UnmetAuthenticationMethods` (403 through the error handler, with a link to try
+    again) rather than sending the citizen round once more: never a redirect loop.
+    """
+    requirement = AmrRequirement(any_of=any_of, all_of=all_of)
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Any:
+            user: PostIDUser | None = getattr(request.state, "user", None)
+            auth: PostIDAuth | None = getattr(request.state, "postid", None)
+            if auth is None:
+                raise ConfigurationError("add PostIDAuth.middleware to the app")
+            met = (
+                user is not None
+                and requirement.met_by(user.amr)
+                and (level is None or user.has_level(level, auth.client.levels))
+            )
+            if not met:
+                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                params = {"next": here, "prompt": "login", **({"acr_values": level} if level else {})}
+                retry = f"{auth.login_path}?{urlencode(params)}"
+                if user is not None and getattr(request.state, "postid_fresh_login_for", None) == here:
+                    refused = UnmetAuthenticationMethods(
+                        f"the login made for {here} used {' '.join(user.amr) or 'nothing'}, "
+                        f"this page needs {requirement.describe()}"
+                        + (f" at {level} (the login reached {user.acr})" if level else ""),
+                        required=requirement,
+                        used=user.amr,
+                        retry_url=retry,
+                    )
+                    return await auth.error_handler(request, refused)
+                return RedirectResponse(retry, status_code=303)
+            result = endpoint(request)
+            return await result if inspect.isawaitable(result) else result
+
+        return cast(Endpoint, guarded)
+
+    return decorate

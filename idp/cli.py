@@ -233,8 +233,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
 
     if "IDP_ISSUER" not in os.environ:
-        # Development default: the issuer follows the address being served, on loopback.
-        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        # Development default: the issuer follows the port being served, on loopback. It names the
+        # loopback interface `localhost` rather than 127.0.0.1 because browsers refuse WebAuthn
+        # (passkeys) on an IP-address origin; the listener stays on 127.0.0.1 (`--host`).
+        host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
         try:
             settings = settings.with_overrides(issuer=parse_issuer(f"http://{host}:{args.port}"))
         except ValueError as exc:

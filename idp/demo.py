@@ -5,6 +5,11 @@ The first start makes both with fresh random credentials and keeps them in the d
 them: a demo portal still running with the printed secret goes on working. `--rotate-demo` makes
 new ones (the old secret and password stop working at once); so does a data folder whose file was
 lost or no longer matches the database.
+
+The provider's development issuer is http://localhost:PORT (passkeys need a host name); the demo
+portal stays on http://127.0.0.1:8001. Browsers keep cookies per host, not per port, so on two
+different hosts the portal's session cookie and the provider's never travel to each other, and the
+callback from one to the other is a top-level GET that `SameSite=Lax` cookies follow.
 """
 
 from __future__ import annotations

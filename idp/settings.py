@@ -212,11 +212,12 @@ class Settings:
     """The validated configuration; build it with `Settings.from_env()`."""
 
     issuer: str = field(
-        default="http://127.0.0.1:8000",
+        default="http://localhost:8000",
         metadata=_spec(
             "IDP_ISSUER",
             "Issuer URL; every link the provider builds starts with it (never the Host header). "
-            "Unset, `idp serve` uses http://127.0.0.1:PORT.",
+            "Unset, `idp serve` uses http://localhost:PORT, still listening on 127.0.0.1 only "
+            "(browsers refuse WebAuthn, so passkeys, on an IP-address origin).",
             parse_issuer,
         ),
     )

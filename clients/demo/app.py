@@ -1,4 +1,5 @@
-"""The demo portal: a home page, a page that needs LoA2, login and logout through PostID."""
+"""The demo portal: a home page, a page that needs LoA2, a page that needs a passkey login, login
+and logout through PostID."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from postid_client import (
+    PASSKEY_METHODS,
     AsyncPostIDClient,
     AuthorizationDenied,
     InsufficientAssurance,
     PostIDError,
     ProviderUnavailable,
+    UnmetAuthenticationMethods,
 )
-from postid_client.starlette_auth import PostIDAuth, PostIDUser, requires_level
+from postid_client.starlette_auth import PostIDAuth, PostIDUser, requires_amr, requires_level
 
 from .settings import DemoSettings
 from .words import explain
@@ -27,7 +30,15 @@ __all__ = ["create_app"]
 
 TITLE = "Cổng dịch vụ công"
 LEVEL_NAMES = {"LoA1": "Mức 1 (tự đăng ký)", "LoA2": "Mức 2 (đã xác minh trực tiếp)"}
-METHOD_NAMES = {"pwd": "mật khẩu", "otp": "ứng dụng xác thực", "sms": "mã SMS", "mfa": "đa yếu tố"}
+METHOD_NAMES = {
+    "pwd": "mật khẩu",
+    "otp": "ứng dụng xác thực",
+    "sms": "mã SMS",
+    "mfa": "đa yếu tố",
+    "hwk": "khóa truy cập trên thiết bị",
+    "swk": "khóa truy cập đồng bộ",
+    "user": "xác nhận trên thiết bị",
+}
 
 
 # The portal's look, served as a file of its own (no inline style, so a strict CSP would hold):
@@ -88,15 +99,22 @@ async def login_failed(request: Request, error: PostIDError) -> Response:
         f'<p id="message">{html.escape(sentence)}</p>'
         + (f'<p class="reason" id="reason">{html.escape(reason)}</p>' if reason else "")
         + '<p><a class="button" href="/">Về trang chủ</a>'
-        + '<a class="button secondary" href="/login">Đăng nhập lại</a></p>'
+        + f'<a class="button secondary" href="{html.escape(_retry_url(error))}">Đăng nhập lại</a></p>'
         f'<details><summary>Chi tiết kỹ thuật (cho người quản lý cổng)</summary><p><code id="code">{codes}</code>'
         f"{detail}</p></details>"
     )
     return _page(body, _status_for(error), heading="Đăng nhập không thành công")
 
 
+def _retry_url(error: PostIDError) -> str:
+    """A page refused for the way the citizen logged in offers a fresh login back to that page."""
+    if isinstance(error, UnmetAuthenticationMethods) and error.retry_url:
+        return error.retry_url
+    return "/login"
+
+
 def _status_for(error: PostIDError) -> int:
-    if isinstance(error, (AuthorizationDenied, InsufficientAssurance)):
+    if isinstance(error, (AuthorizationDenied, InsufficientAssurance, UnmetAuthenticationMethods)):
         return 403
     return 503 if isinstance(error, ProviderUnavailable) else 400
 
@@ -128,6 +146,7 @@ async def home(request: Request) -> HTMLResponse:
         "<h1>Dịch vụ công trực tuyến</h1>"
         + _citizen_card(user)
         + '<p><a id="loa2" href="/ho-so-muc-2">Hồ sơ yêu cầu mức 2 (LoA2)</a></p>'
+        + '<p><a id="passkey-page" href="/khoa-truy-cap">Hồ sơ chỉ mở bằng khóa truy cập (passkey)</a></p>'
         + _logout_form()
     )
 
@@ -139,6 +158,19 @@ async def level_two_page(request: Request) -> HTMLResponse:
         "<h1>Hồ sơ yêu cầu xác thực mức 2</h1>"
         + _citizen_card(user)
         + '<p id="loa2-ok">Bạn đã xác thực ở mức 2 và có thể nộp hồ sơ.</p>'
+        + '<p><a href="/">Trang chủ</a></p>'
+        + _logout_form()
+    )
+
+
+@requires_amr(any_of=PASSKEY_METHODS)
+async def passkey_page(request: Request) -> HTMLResponse:
+    """Phishing-resistant: only a passkey login opens it, whatever the level."""
+    user: PostIDUser = request.state.user
+    return _page(
+        "<h1>Hồ sơ chỉ mở bằng khóa truy cập</h1>"
+        + _citizen_card(user)
+        + '<p id="passkey-ok">Bạn đã đăng nhập bằng khóa truy cập (passkey).</p>'
         + '<p><a href="/">Trang chủ</a></p>'
         + _logout_form()
     )
@@ -160,5 +192,11 @@ def create_app(settings: DemoSettings | None = None, *, http_client: httpx.Async
         scope="openid profile",
         error_handler=login_failed,
     )
-    routes = [Route("/", home), Route("/ho-so-muc-2", level_two_page), Route("/demo.css", stylesheet), *auth.routes]
+    routes = [
+        Route("/", home),
+        Route("/ho-so-muc-2", level_two_page),
+        Route("/khoa-truy-cap", passkey_page),
+        Route("/demo.css", stylesheet),
+        *auth.routes,
+    ]
     return Starlette(routes=routes, middleware=[auth.middleware])

@@ -12,8 +12,9 @@ __all__ = ["DemoSettings"]
 
 @dataclass(frozen=True)
 class DemoSettings:
-    issuer: str = "http://127.0.0.1:8000"
-    """POSTID_ISSUER: the provider, exactly as its discovery names itself."""
+    issuer: str = "http://localhost:8000"
+    """POSTID_ISSUER: the provider, exactly as its discovery names itself (`idp serve`'s
+    development issuer is http://localhost:PORT: browsers refuse passkeys on an IP-address origin)."""
     client_id: str = "demo-portal"
     """POSTID_CLIENT_ID: as registered with the provider."""
     client_secret: str | None = None

@@ -17,6 +17,7 @@ BY_CODE = {
     "access_denied": "Bạn đã không cho phép cổng dịch vụ nhận thông tin của mình, nên chưa thể đăng nhập.",
     "unmet_authentication_requirements": "Trang này cần tài khoản định danh mức 2: danh tính của bạn phải được xác minh trực tiếp tại quầy giao dịch bưu điện, và đăng nhập bằng hai lớp xác thực.",
     "insufficient_assurance": "Trang này cần tài khoản định danh mức 2, nhưng lần đăng nhập vừa rồi chỉ đạt mức thấp hơn.",
+    "unmet_amr": "Trang này chỉ mở cho lần đăng nhập bằng khóa truy cập (passkey), nhưng lần đăng nhập vừa rồi dùng cách khác. Hãy đăng nhập lại và chọn “Đăng nhập bằng khóa truy cập”, hoặc thêm khóa truy cập trong trang tài khoản PostID.",
     "login_required": "Bạn chưa đăng nhập PostID hoặc phiên đăng nhập đã hết. Vui lòng đăng nhập lại.",
     "consent_required": "Bạn chưa cho phép cổng dịch vụ này nhận thông tin của mình.",
     "interaction_required": "Cần thao tác thêm trên trang PostID. Vui lòng đăng nhập lại.",

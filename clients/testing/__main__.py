@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .citizens import SUPPORTED_SCOPES
+from .citizens import LOGIN_METHODS, SUPPORTED_SCOPES
 from .provider import MockProvider
 
 
@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--require-par", action="store_true")
     parser.add_argument("--require-dpop", action="store_true")
     parser.add_argument("--login-as", help="auto-approve every login as this citizen (citizen-lan, citizen-minh)")
+    parser.add_argument(
+        "--login-method",
+        choices=sorted(LOGIN_METHODS),
+        help="with --login-as: log in with a passkey (amr hwk user mfa, the account's level)",
+    )
     parser.add_argument("--no-dpop-nonce", action="store_true", help="accept DPoP proofs without the server nonce")
     return parser
 
@@ -62,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             require_dpop=args.require_dpop,
         )
     if args.login_as:
-        provider.login_as(args.login_as)
+        provider.login_as(args.login_as, method=args.login_method)
+    elif args.login_method:
+        print("--login-method needs --login-as", file=sys.stderr)
+        return 2
     print(f"PostID mock provider (for tests only) at {issuer}", flush=True)
     uvicorn.run(asgi_app(provider), host=args.host, port=args.port, log_level="warning", lifespan="off")
     return 0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ..defaults import ASSURANCE_LEVELS
-from .citizens import Citizen
+from .citizens import LOGIN_METHODS, Citizen, passkey_level
 from .messages import MockRequest, MockResponse, OAuthFailure, add_query, base_path
 from .policy import CODE_LIFETIME, GRANT_LIFETIME, SCOPES
 from .records import Code, Grant, RegisteredClient, Session
@@ -68,7 +68,8 @@ def authorize(provider: MockProvider, request: MockRequest) -> MockResponse:
             return MockResponse.page(
                 "Lỗi: request_uri", "<p>invalid_request_uri: unknown, expired or already used</p>", 400
             )
-        query, pushed = {**found.params, **{k: v for k, v in query.items() if k == "mock_citizen"}}, True
+        chosen = {k: v for k, v in query.items() if k in ("mock_citizen", "mock_method")}
+        query, pushed = {**found.params, **chosen}, True
     client = provider.clients.get(query.get("client_id", ""))
     if client is None:
         return MockResponse.page("Lỗi: ứng dụng không xác định", "<p>unknown client_id</p>", 400)
@@ -97,18 +98,26 @@ def authorize(provider: MockProvider, request: MockRequest) -> MockResponse:
         if "none" in query.get("prompt", "").split():
             return fail("login_required", "no citizen is logged in")
         return _chooser(provider, query)
+    method = query.get("mock_method") or provider.auto_login_method
+    if method is not None and method not in LOGIN_METHODS:
+        return MockResponse.page(
+            "Lỗi: mock_method", f"<p>unknown mock_method; one of {', '.join(LOGIN_METHODS)}</p>", 400
+        )
     requested = query.get("acr_values", "").split()
     floor = min(requested, key=ASSURANCE_LEVELS.index) if requested else ASSURANCE_LEVELS[0]
     if ASSURANCE_LEVELS.index(citizen.acr) < ASSURANCE_LEVELS.index(floor):
         return fail("unmet_authentication_requirements", f"the account cannot reach {floor}")
-    amr = citizen.amr if floor == citizen.acr else ("pwd",)
+    if method is not None:  # two factors in one: the account's own level, as on the real provider
+        amr, acr = LOGIN_METHODS[method], passkey_level(citizen.acr)
+    else:
+        amr, acr = (citizen.amr if floor == citizen.acr else ("pwd",)), floor
     now = provider.clock()
     grant = Grant(
         id=secrets.token_urlsafe(16),
         client_id=client.client_id,
         citizen=citizen,
         scopes=scopes,
-        acr=floor,
+        acr=acr,
         amr=amr,
         auth_time=int(now),
         sid=_session_for(provider, citizen).sid,
@@ -151,12 +160,15 @@ def _chooser(provider: MockProvider, query: Mapping[str, str]) -> MockResponse:
     """With nobody logged in, a page of the test citizens, each a link back to `/authorize`: what a
     person clicking through the portal in a browser sees instead of the login form."""
 
-    def link(sub: str) -> str:
-        return html.escape(base_path(provider.issuer) + "/authorize?" + urlencode({**query, "mock_citizen": sub}))
+    def link(sub: str, method: str | None = None) -> str:
+        chosen = {"mock_citizen": sub, **({"mock_method": method} if method else {})}
+        return html.escape(base_path(provider.issuer) + "/authorize?" + urlencode({**query, **chosen}))
 
     items = "".join(
         f'<li><a href="{link(sub)}">'
-        f"{html.escape(citizen.name)}</a> ({html.escape(citizen.acr)}, {html.escape(' '.join(citizen.amr))})</li>"
+        f"{html.escape(citizen.name)}</a> ({html.escape(citizen.acr)}, {html.escape(' '.join(citizen.amr))})"
+        f' · <a href="{link(sub, "passkey")}">khóa truy cập / passkey</a>'
+        f" ({html.escape(passkey_level(citizen.acr))}, {' '.join(LOGIN_METHODS['passkey'])})</li>"
         for sub, citizen in provider.citizens.items()
     )
     return MockResponse.page("PostID (giả lập) – chọn công dân", f"<ul>{items}</ul>")

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..defaults import ASSURANCE_LEVELS
 
 __all__ = [
     "DEFAULT_CLIENT_SCOPES",
+    "LOGIN_METHODS",
     "SAMPLE_CITIZENS",
     "SCOPE_CLAIMS",
     "SUPPORTED_SCOPES",
     "Citizen",
+    "LoginMethod",
     "levels_up_to",
 ]
 
@@ -50,6 +52,27 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 """Which claims each scope releases (OIDC Core §5.4 and the national profile), as the real provider does."""
+
+LoginMethod = Literal["passkey", "synced_passkey", "password_and_passkey"]
+"""How a test citizen logs in, when the test says so (`login_as(sub, method=...)`)."""
+
+LOGIN_METHODS: Mapping[str, tuple[str, ...]] = {
+    "passkey": ("hwk", "user", "mfa"),
+    "synced_passkey": ("swk", "user", "mfa"),
+    "password_and_passkey": ("pwd", "hwk", "user", "mfa"),
+}
+"""The `amr` the real provider reports for each way of logging in with a passkey (its
+`idp/core/passkeys.py`): `hwk` for a device-bound key, `swk` for a synced one, `user` (presence)
+and `mfa` (user verification is required: the key unlocked by the device's PIN or biometric); after
+a password, `pwd` first. Two factors, so the login reaches the account's level: LoA2 for a verified
+citizen, whatever the portal asked for."""
+
+
+def passkey_level(citizen_acr: str) -> str:
+    """A passkey login is two factors: LoA2 for an account verified in person, LoA1 otherwise
+    (the real provider's `achieved_level`)."""
+    return citizen_acr if citizen_acr in ASSURANCE_LEVELS else ASSURANCE_LEVELS[0]
+
 
 _UPDATED_AT = 1_700_000_000  # a fixed `updated_at` keeps the sample citizens' claims reproducible
 

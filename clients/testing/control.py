@@ -5,7 +5,8 @@ server turns it on): it is a test tool, and anyone who can reach it can log in a
     GET  /mock/citizens                      the test citizens
     POST /mock/citizens    {"sub", "name", "acr", "amr", "citizen_id", ...}
     POST /mock/clients     {"client_id", "redirect_uris", "client_secret", "scopes", "require_par", ...}
-    POST /mock/login-as    {"sub": "citizen-lan"}      (null: show the chooser page)
+    POST /mock/login-as    {"sub": "citizen-lan", "method": "passkey"}   (null: show the chooser page;
+                           method optional: passkey | synced_passkey | password_and_passkey)
     POST /mock/fail-next   {"error": "access_denied"} | {"status": 503, "endpoint": "/token"}
     POST /mock/delay-next  {"seconds": 2.5, "endpoint": "/token"}
     POST /mock/logout      {"sub": "citizen-lan"}      back-channel logout; answers what each portal said
@@ -63,8 +64,9 @@ def handle_control(provider: MockProvider, path: str, request: MockRequest) -> M
             client = provider.register_client(fields.pop("client_id"), **fields)
             return MockResponse.json({"client_id": client.client_id, "auth_method": client.auth_method}, 201)
         if path == "/mock/login-as":
-            provider.login_as(body.get("sub"))
-            return MockResponse.json({"login_as": body.get("sub")})
+            fields = _only(body, frozenset({"sub", "method"}))
+            provider.login_as(fields.get("sub"), method=fields.get("method"))
+            return MockResponse.json({"login_as": fields.get("sub"), "method": fields.get("method")})
         if path == "/mock/fail-next":
             fields = _only(body, frozenset({"error", "status", "endpoint", "description"}))
             provider.fail_next(fields.pop("error", None), **fields)

@@ -29,7 +29,7 @@ import jwt
 from ..clock import Clock, system_clock
 from ..logout_token import BACKCHANNEL_LOGOUT_EVENT
 from .authorize import authorize
-from .citizens import DEFAULT_CLIENT_SCOPES, SAMPLE_CITIZENS, Citizen
+from .citizens import DEFAULT_CLIENT_SCOPES, LOGIN_METHODS, SAMPLE_CITIZENS, Citizen, LoginMethod
 from .discovery import discovery, jwks
 from .faults import AUTHORIZATION_ERRORS, Fault, FaultQueue
 from .introspect import introspect
@@ -89,6 +89,7 @@ class MockProvider:
         self.citizens: dict[str, Citizen] = {citizen.sub: citizen for citizen in citizens}
         self.clients: dict[str, RegisteredClient] = {}
         self.auto_login: str | None = None
+        self.auto_login_method: LoginMethod | None = None
         self.ended_sessions: list[str] = []
         self.deliveries: list[Delivery] = []
         self.jwks_max_age = jwks_max_age
@@ -145,11 +146,19 @@ class MockProvider:
         with self._lock:
             self.citizens[citizen.sub] = citizen
 
-    def login_as(self, sub: str | None) -> None:
-        """Auto-approve every following authorization as this citizen (None: show the chooser)."""
+    def login_as(self, sub: str | None, *, method: LoginMethod | None = None) -> None:
+        """Auto-approve every following authorization as this citizen (None: show the chooser).
+
+        `method="passkey"` (or `"synced_passkey"`, `"password_and_passkey"`) makes those logins
+        passkey logins, with the real provider's `amr` (`LOGIN_METHODS`: `hwk user mfa`, ...) and
+        the account's own level (two factors: LoA2 for a verified citizen). Without it a login is
+        the citizen's `amr` at their level, or a password at a lower level asked for."""
         if sub is not None and sub not in self.citizens:
             raise KeyError(f"no test citizen {sub!r}")
+        if method is not None and method not in LOGIN_METHODS:
+            raise ValueError(f"unknown login method {method!r}; one of {', '.join(LOGIN_METHODS)}")
         self.auto_login = sub
+        self.auto_login_method = method
 
     def rotate_key(self) -> KeyRotation:
         """One rotation step, as `idp keys rotate`: the key published as next starts signing (the one
@@ -268,13 +277,15 @@ class MockProvider:
         with serve_in_thread(self, host, port) as issuer:
             yield issuer
 
-    def approve(self, authorization_url: str, citizen: str | None = None) -> str:
+    def approve(self, authorization_url: str, citizen: str | None = None, *, method: LoginMethod | None = None) -> str:
         """Play the browser at `/authorize`: return where the provider redirects (the portal's
-        callback with `code`, `state`, `iss`, or with `error`)."""
+        callback with `code`, `state`, `iss`, or with `error`). `method` as for `login_as`."""
         parts = urlsplit(authorization_url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if citizen is not None:
             query["mock_citizen"] = citizen
+        if method is not None:
+            query["mock_method"] = method
         response = self.handle(MockRequest("GET", base_path(self.issuer) + "/authorize", query, {}, {}))
         if response.status not in (302, 303):
             raise AssertionError(f"/authorize answered {response.status}: {response.body.decode()[:300]}")

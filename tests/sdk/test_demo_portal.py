@@ -84,6 +84,20 @@ def test_a_citizen_who_cannot_reach_loa2_is_refused_the_loa2_page(browser, mock)
     assert "authorization_denied" not in page.text.split("<details>")[0]
 
 
+def test_the_passkey_page_opens_after_a_passkey_login_and_refuses_a_second_password_login(browser, mock):
+    log_in(browser, mock, "citizen-minh")
+    ask = browser.get("/khoa-truy-cap")
+    refused = log_in(browser, mock, "citizen-minh", start=ask.headers["location"])  # a password again
+    mock.login_as("citizen-minh", method="passkey")
+    opened = log_in(browser, mock, "citizen-minh", start="/login?next=/khoa-truy-cap&prompt=login")
+
+    assert parse_qs(urlsplit(ask.headers["location"]).query)["prompt"] == ["login"]
+    assert refused.status_code == 403 and "chỉ mở cho lần đăng nhập bằng khóa truy cập" in refused.text
+    assert 'href="/login?next=%2Fkhoa-truy-cap&amp;prompt=login"' in refused.text  # a fresh login, to this page
+    assert 'id="passkey-ok"' in opened.text and '<dd id="amr">hwk user mfa</dd>' in opened.text
+    assert '<dd id="acr">LoA1</dd>' in opened.text  # a passkey does not verify an identity
+
+
 def test_every_page_has_a_viewport_and_the_portals_stylesheet(browser):
     page = browser.get("/")
     style = browser.get("/demo.css")

@@ -1,6 +1,8 @@
 """The mock provider's newer faithfulness, in process: error injection for the next request,
 back-channel logout POSTed by `mock.logout(citizen)`, two-step key rotation, DPoP and PAR checks,
-verified numbers under the national name, and the standalone server as a subprocess."""
+verified numbers under the national name, passkey logins, and the standalone server as a subprocess.
+(A passkey login's `acr` and `amr` are compared with the real provider's in Chromium in
+`test_development_issuer.py`.)"""
 
 from __future__ import annotations
 
@@ -424,6 +426,9 @@ def test_the_standalone_server_serves_a_portal_in_another_language_with_its_cont
             with pytest.raises(AuthorizationDenied) as denied:
                 portal.finish_login(httpx.get(refused.url).headers["location"], refused)
             rotated = httpx.post(f"{issuer}/mock/rotate-key").json()
+            httpx.post(f"{issuer}/mock/login-as", json={"sub": "citizen-lan", "method": "passkey"})
+            with_passkey = portal.start_login()
+            passkey = portal.finish_login(httpx.get(with_passkey.url).headers["location"], with_passkey)
             bad = httpx.post(f"{issuer}/mock/clients", json={"client_id": "x", "typo": 1})
     finally:
         server.terminate()
@@ -433,6 +438,7 @@ def test_the_standalone_server_serves_a_portal_in_another_language_with_its_cont
     assert tokens.claims.sub == "citizen-minh"
     assert queued.status_code == 200 and denied.value.error == "access_denied"
     assert rotated["activated"] is None and rotated["published"]
+    assert (passkey.claims.acr, passkey.claims.amr) == ("LoA2", ("hwk", "user", "mfa"))
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_request")
 
 

@@ -267,3 +267,89 @@ async def test_the_mock_answers_as_an_asgi_app(mock):
 
     assert response.json()["issuer"] == mock.issuer
     assert response.json()["authorization_response_iss_parameter_supported"] is True
+
+
+# -- passkey logins ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("citizen", "method", "acr", "amr"),
+    [
+        ("citizen-lan", "passkey", "LoA2", ("hwk", "user", "mfa")),
+        ("citizen-lan", "synced_passkey", "LoA2", ("swk", "user", "mfa")),
+        ("citizen-lan", "password_and_passkey", "LoA2", ("pwd", "hwk", "user", "mfa")),
+        ("citizen-minh", "passkey", "LoA1", ("hwk", "user", "mfa")),
+    ],
+)
+def test_a_passkey_login_reports_the_providers_amr_at_the_accounts_own_level(mock, portal, citizen, method, acr, amr):
+    mock.login_as(citizen, method=method)
+    login = portal.start_login()  # no level asked: two factors reach the account's level anyway
+
+    tokens = portal.finish_login(mock.approve(login.url), login)
+    access = jwt.decode(tokens.access_token, options={"verify_signature": False})
+
+    assert (tokens.claims.acr, tokens.claims.amr) == (acr, amr)
+    assert (access["acr"], tuple(access["amr"])) == (acr, amr)
+
+
+def test_approve_chooses_a_passkey_login_for_one_authorization_only(mock, portal):
+    first, second = portal.start_login(), portal.start_login()
+
+    with_passkey = portal.finish_login(mock.approve(first.url, method="passkey"), first)
+    then = portal.finish_login(mock.approve(second.url), second)
+
+    assert with_passkey.claims.amr == ("hwk", "user", "mfa") and then.claims.amr == ("pwd",)
+
+
+def test_a_passkey_does_not_lift_an_unverified_account_to_loa2(mock, portal):
+    mock.login_as("citizen-minh", method="passkey")
+    login = portal.start_login(acr_values="LoA2")
+
+    with pytest.raises(AuthorizationDenied) as caught:
+        portal.finish_login(mock.approve(login.url), login)
+
+    assert caught.value.error == "unmet_authentication_requirements"
+
+
+def test_an_unknown_login_method_is_refused(mock, portal):
+    with pytest.raises(ValueError):
+        mock.login_as("citizen-lan", method="fingerprint")  # type: ignore[arg-type]
+    answer = httpx.Client(transport=mock.transport()).get(portal.start_login().url + "&mock_method=fingerprint")
+
+    assert answer.status_code == 400 and "unknown mock_method" in answer.text
+
+
+def test_the_chooser_page_offers_each_citizen_a_passkey_login(mock, portal):
+    mock.login_as(None)
+    login = portal.start_login()
+    browser = httpx.Client(transport=mock.transport(), base_url=mock.issuer)
+    page = browser.get(login.url)
+    link = next(href for href in page.text.split('href="')[1:] if "mock_method=passkey" in href).split('"')[0]
+
+    callback = browser.get(link.replace("&amp;", "&"), follow_redirects=False).headers["location"]
+    tokens = portal.finish_login(callback, login)
+
+    assert tokens.claims.amr == ("hwk", "user", "mfa") and tokens.claims.acr == "LoA2"
+
+
+def test_the_control_api_logs_the_next_citizens_in_with_a_passkey():
+    mock = MockProvider(control_api=True)
+    mock.register_client("portal", redirect_uris=[PORTAL], client_secret="s3cret")
+    control = httpx.Client(transport=mock.transport(), base_url=mock.issuer)
+    portal = PostIDClient(mock.issuer, "portal", client_secret="s3cret", redirect_uri=PORTAL, http_client=control)
+
+    chosen = control.post("/mock/login-as", json={"sub": "citizen-lan", "method": "synced_passkey"})
+    bad = control.post("/mock/login-as", json={"sub": "citizen-lan", "method": "face"})
+    login = portal.start_login(acr_values="LoA2")
+    tokens = portal.finish_login(mock.approve(login.url), login)
+
+    assert chosen.json() == {"login_as": "citizen-lan", "method": "synced_passkey"}
+    assert bad.status_code == 400
+    assert (tokens.claims.acr, tokens.claims.amr) == ("LoA2", ("swk", "user", "mfa"))
+
+
+def test_the_standalone_server_refuses_a_login_method_without_a_citizen(capsys):
+    from postid_client.testing.__main__ import main
+
+    assert main(["--login-method", "passkey"]) == 2
+    assert "--login-method needs --login-as" in capsys.readouterr().err

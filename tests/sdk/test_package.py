@@ -14,6 +14,8 @@ CLIENTS_DIR = Path(__file__).resolve().parents[2] / "clients"
 def test_the_public_api_is_exactly_the_pinned_list():
     assert postid_client.__all__ == [
         "ASSURANCE_LEVELS",
+        "PASSKEY_METHODS",
+        "AmrRequirement",
         "AsyncPostIDClient",
         "AuthorizationDenied",
         "CallbackError",
@@ -49,7 +51,9 @@ def test_the_public_api_is_exactly_the_pinned_list():
         "TokenSet",
         "TokenValidationError",
         "UnknownSigningKey",
+        "UnmetAuthenticationMethods",
         "__version__",
+        "amr_satisfies",
         "meets_level",
         "system_clock",
     ]

@@ -13,7 +13,7 @@ from idp.settings import Settings, documented_settings
 def test_defaults_are_a_loopback_development_set_up():
     settings = Settings.from_env({})
 
-    assert settings.issuer == "http://127.0.0.1:8000" and settings.is_development
+    assert settings.issuer == "http://localhost:8000" and settings.is_development  # passkeys need a host name
     assert settings.effective_database_url.startswith("sqlite:///")
 
 
