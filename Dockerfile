@@ -32,7 +32,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/idp/venv/bin:$PATH \
     IDP_DATA_DIR=/var/lib/idp \
     IDP_KEYS_DIR=/var/lib/idp-keys \
-    IDP_ISSUER=http://127.0.0.1:8000 \
+    IDP_ISSUER=http://localhost:8000 \
     IDP_METRICS_ADDRESS=0.0.0.0:9464
 
 # The base image's pip goes too: nothing is installed at run time. Data and keys folders are 0700,
