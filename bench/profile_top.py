@@ -1,6 +1,8 @@
 """Where a py-spy profile's time went, as the few lines a results table can hold: the functions with
-the most samples of their own (self) and the most samples under them (total), in percent of all
-samples, for the speedscope files `bench/run.py --profile DIR` writes.
+the most samples of their own (self), and our own functions (under idp/) with the most samples
+under them (total), in percent of the busy samples, for the speedscope files `bench/run.py --profile
+DIR` writes. A sample whose innermost frame is an idle wait (a pool thread waiting for work, the
+event loop waiting for sockets) is not busy: py-spy records them although it was not asked to.
 
     .venv/bin/python bench/profile_top.py DIR/provider-postgresql.speedscope.json --top 12
 """
@@ -12,21 +14,26 @@ import json
 from collections import Counter
 from pathlib import Path
 
+IDLE = {("wait", "threading.py"), ("run", "runners.py"), ("select", "selectors.py")}
+
 
 def top_frames(document: dict, top: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """(self, total) percentages of every sampled thread together, the `top` largest of each."""
+    """(self, total in our code) percentages of the busy samples of every thread, the `top` largest of each."""
     frames = document["shared"]["frames"]
     names = [f"{f['name']} ({Path(f.get('file') or '?').name}:{f.get('line', '?')})" for f in frames]
+    idle = {i for i, f in enumerate(frames) if (f["name"].rsplit(".", 1)[-1], Path(f.get("file") or "").name) in IDLE}
+    # Our functions, without module bodies (imports at start-up, not requests).
+    ours = {i for i, f in enumerate(frames) if "/idp/" in (f.get("file") or "") and f["name"] != "<module>"}
     own: Counter[str] = Counter()
     under: Counter[str] = Counter()
     weight_sum = 0.0
     for profile in document["profiles"]:
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
-            if not stack:
+            if not stack or stack[-1] in idle:
                 continue
             weight_sum += weight
             own[names[stack[-1]]] += weight
-            for name in {names[i] for i in stack}:  # recursion counts once
+            for name in {names[i] for i in stack if i in ours}:  # recursion counts once
                 under[name] += weight
     if not weight_sum:
         return [], []
