@@ -1,12 +1,15 @@
-"""The benchmark: the provider (SQLite and PostgreSQL), the floor, and panva's oidc-provider,
-loaded in turn by wrk from a separate process on 127.0.0.1, in one run.
+"""The benchmark: the provider (SQLite and PostgreSQL), the floor, and panva's oidc-provider on its
+three stores (an in-memory Map, the upper bound; Redis; PostgreSQL), loaded in turn by wrk from a
+separate process on 127.0.0.1, in one run.
 
-    .venv/bin/python bench/run.py                 # everything, ~4 minutes; writes bench/results/latest.md
+    .venv/bin/python bench/run.py                 # everything, ~10 minutes; writes bench/results/latest.md
     .venv/bin/python bench/run.py --duration 5 --only token-code,userinfo
 
 Needs: wrk (Debian), node + `npm install` in bench/oidc-provider, PostgreSQL at
-$IDP_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test; a schema of its own,
-dropped at the end). Every server is one process; every load is bounded by --duration.
+$IDP_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test; a schema or table of
+its own, dropped at the end), Redis at $IDP_BENCH_REDIS_URL (default redis://127.0.0.1:6379; keys
+under a prefix of their own, removed at the end). Every server is one process, except the scaling
+runs of our provider (--scale: two workers); every load is bounded by --duration.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -48,13 +53,23 @@ LUA = ROOT / "bench" / "wrk" / "requests.lua"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 PASSWORD = "bench password, long enough to pass"
 CITIZEN = CitizenDeclaration(
-    citizen_id="001090000123",
+    id_number="001090000123",
     full_name="Trần Thị Bình",
     birth_date="1990-05-01",
     sex="male",
     phone="0912 345 678",
     email=None,
 )
+# The login scenario's yardstick hashes with the provider's own profile and worker count.
+PASSWORD_PROFILE = "owasp"
+PASSWORD_WORKERS = 2
+OIDC_PROVIDER_STORES = {
+    "oidc-provider": "memory",
+    "oidc-provider-redis": "redis",
+    "oidc-provider-postgresql": "postgresql",
+}
+TARGETS = ("sqlite", "postgresql", "floor", *OIDC_PROVIDER_STORES)
+SCALED = ("token-code", "userinfo")  # what --scale runs again with two workers
 SCENARIOS = ("token-code", "token-refresh", "token-client-credentials", "userinfo", "discovery", "jwks", "login")
 
 
@@ -83,6 +98,43 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers), read from /proc."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process tree: what the server spent, whatever else shares the machine."""
+    ticks = 0
+    for current in _tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited in between
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def largest_rss_mb(pid: int) -> float:
+    """The largest resident set in the tree: the supervisor's or one worker's (the target is per process)."""
+    sizes = []
+    for current in _tree(pid):
+        try:
+            sizes.append(rss_mb(current))
+        except OSError:
+            pass
+    return max(sizes, default=0.0)
 
 
 def stop(proc: subprocess.Popen, interrupt: bool = False) -> None:
@@ -114,6 +166,7 @@ class Result:
     requests: int
     errors: int
     note: str = ""
+    cpu_ms: float | None = None  # the server's CPU time per request served
 
 
 @dataclass
@@ -123,6 +176,10 @@ class Run:
     work: Path
     results: list[Result] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
+    server: int | None = None  # the pid whose process tree `load` charges CPU time to
+    startup: dict[str, float] = field(default_factory=dict)
+    rss: dict[str, float] = field(default_factory=dict)
+    argon2: dict[str, tuple[float, float]] = field(default_factory=dict)  # verifications/s, CPU ms each
 
     def load(self, target: str, scenario: str, base: str, load: Load, connections: int | None = None) -> Result:
         path = self.work / f"{target}-{scenario}.txt"
@@ -132,6 +189,7 @@ class Run:
                 fh.write(f"{method}\t{target_path}\t{hdr}\t{body}\n")
         env = dict(os.environ, BENCH_REQUESTS=str(path), BENCH_ONCE="1" if load.once else "0")
         conns = connections or self.connections
+        cpu_before = cpu_seconds(self.server) if self.server else None
         out = subprocess.run(
             ["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s", "-s", str(LUA), base],
             env=env,
@@ -139,6 +197,7 @@ class Run:
             text=True,
             timeout=self.duration + 60,
         )
+        cpu_spent = cpu_seconds(self.server) - cpu_before if self.server and cpu_before is not None else None
         match = re.search(r"BENCH_RESULT (\{.*\})", out.stdout)
         if not match:
             raise SystemExit(f"wrk gave no result for {target}/{scenario}: {out.stdout}\n{out.stderr}")
@@ -156,11 +215,13 @@ class Run:
             data["requests"],
             data["status_errors"] + data["socket_errors"],
             note,
+            cpu_spent * 1000 / data["requests"] if cpu_spent is not None and data["requests"] else None,
         )
         self.results.append(result)
         print(
             f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
-            f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+            f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
+            f"CPU {result.cpu_ms if result.cpu_ms is not None else float('nan'):.3f} ms/req",
             flush=True,
         )
         return result
@@ -300,7 +361,7 @@ def interactions_for_login(base: str, client_id: str, count: int) -> list[tuple[
                     "POST",
                     f"{path}/login",
                     {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-                    form({"csrf_token": csrf, "identifier": CITIZEN.citizen_id, "password": PASSWORD}),
+                    form({"csrf_token": csrf, "identifier": CITIZEN.id_number, "password": PASSWORD}),
                 )
             )
     return lines
@@ -315,6 +376,7 @@ def bench_provider(
     workers: int,
     docs_dir: Path,
     profile: Path | None = None,
+    startups: int = 5,
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -325,7 +387,11 @@ def bench_provider(
         IDP_DATA_DIR=str(data_dir),
         IDP_KEYS_DIR=str(keys_dir),
         IDP_DATABASE_URL=database_url,
-        IDP_PASSWORD_PROFILE="owasp",
+        IDP_PASSWORD_PROFILE=PASSWORD_PROFILE,
+        IDP_PASSWORD_WORKERS=str(PASSWORD_WORKERS),
+        # Every parked login comes from 127.0.0.1; the per-address budget (300 per TTL) would
+        # answer most of them temporarily_unavailable.
+        IDP_INTERACTIONS_PER_ADDRESS="1000000",
         IDP_HOUSEKEEPING_INTERVAL="0",
         MALLOC_ARENA_MAX="2",
     )  # as the Dockerfile and scripts/start set it (idp/runtime.py)
@@ -341,6 +407,13 @@ def bench_provider(
         flush=True,
     )
     log = (run.work / f"{name}.log").open("w")
+    if startups:
+        startup, startup_cpu = startup_median(env, log, startups)
+        run.startup[name] = startup
+        run.facts[f"{name} start-up to a ready /readyz"] = (
+            f"median {startup:.2f} s of {startups}, {startup_cpu:.2f} s of CPU "
+            "(spawn of `idp serve` to the first 200; keys and schema present)"
+        )
     command = [PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", str(workers)]
     if profile is not None:  # py-spy samples the whole run; open the file in speedscope.app
         profile.mkdir(parents=True, exist_ok=True)
@@ -357,8 +430,8 @@ def bench_provider(
         ]
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
-        ready = wait_for(f"{base}/readyz", proc)
-        run.facts[f"{name} start-up to ready /readyz"] = f"{ready:.2f} s (includes `idp init`'s migration check)"
+        wait_for(f"{base}/readyz", proc)
+        run.server = proc.pid
         (docs_dir / "discovery.json").write_bytes(httpx.get(f"{base}/.well-known/openid-configuration").content)
         (docs_dir / "jwks.json").write_bytes(httpx.get(f"{base}/jwks").content)
         auth = basic(str(seeded["client_id"]), str(seeded["secret"]))
@@ -393,13 +466,46 @@ def bench_provider(
         if "login" in only:
             # Enough parked logins that the file cannot run out before argon2 would (it once did: 60 a
             # second capped a machine where argon2 alone allows 120).
-            alone = float(run.facts.get("argon2 alone", "60").split()[0])
+            # argon2 alone is measured right before, so both see the same machine (it is often shared).
+            alone, alone_cpu = argon2_alone(min(run.duration, 5), PASSWORD_PROFILE, PASSWORD_WORKERS)
+            run.argon2[name] = (alone, alone_cpu)
+            run.facts[f"argon2 alone, right before {name}'s logins"] = (
+                f"{alone:.1f} verifications/s, {alone_cpu:.1f} ms of CPU each ({PASSWORD_PROFILE} profile, "
+                f"{PASSWORD_WORKERS} threads = IDP_PASSWORD_WORKERS as the provider runs)"
+            )
             lines = interactions_for_login(base, str(seeded["client_id"]), int(alone * 1.5 * run.duration) + 20)
-            run.load(name, "login (argon2id owasp)", base, Load(lines, once=True), connections=4)
-        run.facts[f"{name} resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
+            run.load(name, f"login (argon2id {PASSWORD_PROFILE})", base, Load(lines, once=True), connections=4)
+        run.rss[name] = largest_rss_mb(proc.pid)
+        run.facts[f"{name} resident memory after its scenarios"] = f"{run.rss[name]:.0f} MB" + (
+            " (the largest worker)" if workers > 1 else ""
+        )
     finally:
+        run.server = None
         stop(proc, interrupt=profile is not None)
         log.close()
+
+
+def startup_median(env: dict[str, str], log: IO[str], times: int) -> tuple[float, float]:
+    """Seconds from spawning `idp serve` to its first 200 on /readyz, and the CPU seconds it spent until
+    then (what a busy machine cannot inflate), each the median of `times` starts."""
+    seconds, cpu = [], []
+    for _ in range(times):
+        port = free_port()
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [PY, "-m", "idp.cli", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/readyz", proc)
+            seconds.append(time.monotonic() - started)
+            cpu.append(cpu_seconds(proc.pid))
+        finally:
+            stop(proc)
+    return statistics.median(seconds), statistics.median(cpu)
 
 
 def run_common(
@@ -488,6 +594,7 @@ def bench_floor(run: Run, keys_dir: Path, docs_dir: Path, only: set[str]) -> Non
     )
     try:
         wait_for(f"{base}/jwks", proc)
+        run.server = proc.pid
         auth = basic("bench", "secret")
         if only & {"token-code", "token-refresh", "token-client-credentials"}:
             run.load(
@@ -517,12 +624,15 @@ def bench_floor(run: Run, keys_dir: Path, docs_dir: Path, only: set[str]) -> Non
         if "jwks" in only:
             run.load("floor", "jwks", base, Load([("GET", "/jwks", {}, "")]))
     finally:
+        run.server = None
         stop(proc)
 
 
-def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
+def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str], name: str, pg_url: str, redis_url: str) -> None:
+    """oidc-provider on one store; a durable store's table or keys are its own (by pid) and removed after."""
+    store = OIDC_PROVIDER_STORES[name]
     folder = ROOT / "bench" / "oidc-provider"
-    if not (folder / "node_modules" / "oidc-provider").exists():
+    if not (folder / "node_modules" / "oidc-provider").exists() or not (folder / "node_modules" / "pg").exists():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=300)
     from jwt.algorithms import ECAlgorithm
 
@@ -532,11 +642,12 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
     jwk_file = run.work / "es256.jwk.json"
     jwk_file.write_text(json.dumps(jwk))
     jwk_file.chmod(0o600)
-    seed_file = run.work / "oidc-provider-seed.json"
+    seed_file = run.work / f"{name}-seed.json"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    count = 12000 * run.duration  # 4000 a second ran out on a faster machine (capping its rate)
-    log = (run.work / "oidc-provider.log").open("w")
+    # 4000 a second ran out on a faster machine with the Map (capping its rate); a durable store is slower.
+    count = (12000 if store == "memory" else 5000) * run.duration
+    log = (run.work / f"{name}.log").open("w")
     started = time.monotonic()
     proc = subprocess.Popen(
         [
@@ -547,19 +658,22 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
             str(jwk_file),
             str(count if "token-code" in only else 1),
             str(count if "token-refresh" in only else 1),
+            store,
         ],
         cwd=folder,
+        env=dict(os.environ, BENCH_DATABASE_URL=pg_url, BENCH_REDIS_URL=redis_url),
         stdout=log,
         stderr=log,
     )
     try:
-        wait_for(f"{base}/jwks", proc, timeout=300)
-        print(f"  oidc-provider seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
+        wait_for(f"{base}/jwks", proc, timeout=600)
+        print(f"  {name} seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
+        run.server = proc.pid
         seed = json.loads(seed_file.read_text())
         auth = basic(seed["client_id"], seed["client_secret"])
         run_common(
             run,
-            "oidc-provider",
+            name,
             base,
             only,
             auth,
@@ -570,15 +684,27 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str]) -> None:
             userinfo_path="/me",
             client_credentials=False,
         )
-        run.facts["oidc-provider resident memory after the benchmark"] = f"{rss_mb(proc.pid):.0f} MB"
+        run.rss[name] = rss_mb(proc.pid)
+        run.facts[f"{name} resident memory after its scenarios"] = f"{run.rss[name]:.0f} MB"
     finally:
-        stop(proc)
+        run.server = None
+        stop(proc)  # SIGTERM: the server drops its table or keys itself
         log.close()
+        own = f"bench_oidc_provider_{proc.pid}"
+        if store == "postgresql":
+            subprocess.run(["psql", pg_url, "-qc", f"DROP TABLE IF EXISTS {own}"], check=False, capture_output=True)
+        if store == "redis":
+            keys = subprocess.run(
+                ["redis-cli", "-u", redis_url, "--scan", "--pattern", f"{own}:*"], capture_output=True, text=True
+            ).stdout.split()
+            for i in range(0, len(keys), 500):
+                subprocess.run(["redis-cli", "-u", redis_url, "unlink", *keys[i : i + 500]], capture_output=True)
 
 
-def argon2_alone(seconds: float, threads: int) -> float:
-    """Verifications per second with the production profile, `threads` at once, nothing else."""
-    hasher = PasswordHasher(PROFILES["owasp"], threads)
+def argon2_alone(seconds: float, profile: str, threads: int) -> tuple[float, float]:
+    """Verifications per second with the provider's profile, `threads` at once, nothing else; and the
+    CPU milliseconds each took (this process does nothing else meanwhile)."""
+    hasher = PasswordHasher(PROFILES[profile], threads)
     stored = hasher.hash(PASSWORD)
     done = [0] * threads
     deadline = time.monotonic() + seconds
@@ -589,11 +715,13 @@ def argon2_alone(seconds: float, threads: int) -> float:
             done[i] += 1
 
     workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    cpu_before = time.process_time()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    return sum(done) / seconds
+    cpu = time.process_time() - cpu_before
+    return sum(done) / seconds, cpu * 1000 / max(1, sum(done))
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -619,6 +747,13 @@ def machine() -> str:
     )
 
 
+def verdict(value: float, target: float, at_least: bool = True) -> str:
+    """'met', or 'missed by N%' of the target."""
+    if value >= target if at_least else value <= target:
+        return "met"
+    return f"missed by {abs(target - value) / target:.0%}"
+
+
 def report(run: Run, command: str) -> str:
     by = {(r.target, r.scenario): r for r in run.results}
     lines = [
@@ -626,40 +761,87 @@ def report(run: Run, command: str) -> str:
         "",
         f"Machine: {machine()}",
         "",
-        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | note |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | CPU ms/req | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in run.results:
+        cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms is not None else ""
         lines.append(
             f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
-            f"| {r.errors} | {r.note} |"
+            f"| {r.errors} | {cpu} | {r.note} |"
         )
-    lines += ["", "Ratios (same run):", ""]
+    lines += [
+        "",
+        "Targets (same run). Each ratio is by requests a second, then by CPU time per request (the server's",
+        "process tree, utime + stime: robust when other work shares the machine; a database or Redis",
+        "server's own CPU is in neither side's figure):",
+        "",
+    ]
 
-    def ratio(a: tuple[str, str], b: tuple[str, str], label: str, target: float) -> None:
-        if a in by and b in by:
-            if by[a].errors or by[b].errors:  # an endpoint that answers errors fast is no yardstick
-                lines.append(f"- {label}: **void** (errors in the run: {by[a].errors} / {by[b].errors})")
-                return
-            value = by[a].rps / by[b].rps
-            verdict = "met" if value >= target else f"missed by {(target - value) / target:.0%}"
-            lines.append(f"- {label}: **{value:.2f}×** (target ≥ {target}×: {verdict})")
+    def ratio(a: tuple[str, str], b: tuple[str, str], label: str, target: float | None) -> None:
+        if a not in by or b not in by:
+            return
+        if by[a].errors or by[b].errors:  # an endpoint that answers errors fast is no yardstick
+            lines.append(f"- {label}: **void** (errors in the run: {by[a].errors} / {by[b].errors})")
+            return
+        value = by[a].rps / by[b].rps
+        cpu_a, cpu_b = by[a].cpu_ms, by[b].cpu_ms
+        if target is None:
+            text = f"- {label}: **{value:.2f}×** (upper bound, no target)"
+        else:
+            text = f"- {label}: **{value:.2f}×** (target ≥ {target}×: {verdict(value, target)})"
+        if cpu_a and cpu_b and not a[0].endswith("-2w"):
+            by_cpu = cpu_b / cpu_a
+            text += f"; by CPU **{by_cpu:.2f}×**" + (f" ({verdict(by_cpu, target)})" if target else "")
+        elif cpu_a and cpu_b:
+            text += f"; CPU {cpu_a:.3f} vs {cpu_b:.3f} ms/req"
+        lines.append(text)
 
+    code, refresh = "token: code + PKCE", "token: refresh (rotation)"
+    for ours, theirs in (
+        ("provider-postgresql", "oidc-provider-postgresql"),
+        ("provider-sqlite", "oidc-provider-redis"),
+    ):
+        for scenario in (code, refresh):
+            ratio((ours, scenario), (theirs, scenario), f"{ours} {scenario} vs {theirs}", 1.0)
     for db in ("provider-sqlite", "provider-postgresql"):
-        for scenario in ("token: code + PKCE", "token: refresh (rotation)", "token: client_credentials"):
-            ratio((db, scenario), ("oidc-provider", scenario), f"{db} {scenario} vs oidc-provider", 1.2)
-            ratio((db, scenario), ("floor", "token: sign one JWT"), f"{db} {scenario} vs floor", 0.7)
-        ratio((db, "userinfo"), ("oidc-provider", "userinfo"), f"{db} userinfo vs oidc-provider", 1.0)
+        for scenario in (code, refresh):
+            ratio((db, scenario), ("oidc-provider", scenario), f"{db} {scenario} vs oidc-provider in memory", None)
+    for db in ("provider-sqlite", "provider-postgresql"):
+        ratio((db, "userinfo"), ("oidc-provider", "userinfo"), f"{db} userinfo vs oidc-provider in memory", 0.5)
+        ratio(
+            (db, "token: client_credentials"),
+            ("floor", "token: sign one JWT"),
+            f"{db} client_credentials vs the floor's one JWT",
+            0.7,
+        )
         for doc in ("discovery", "jwks"):
-            ratio((db, doc), ("floor", doc), f"{db} {doc} vs bare Starlette bytes", 0.9)
-        login = (db, "login (argon2id owasp)")
-        if login in by and "argon2 alone" in run.facts:
-            alone = float(run.facts["argon2 alone"].split()[0])
+            ratio((db, doc), ("floor", doc), f"{db} {doc} vs the floor's bytes", 0.9)
+        login = (db, f"login (argon2id {PASSWORD_PROFILE})")
+        if login in by and db in run.argon2:
+            alone, alone_cpu = run.argon2[db]
             value = by[login].rps / alone
-            verdict = "met" if value >= 0.9 else f"missed by {(0.9 - value) / 0.9:.0%}"
-            lines.append(
-                f"- {db} password logins vs argon2id verification alone: **{value:.2f}×** (target ≥ 0.9×: {verdict})"
+            text = (
+                f"- {db} password logins vs argon2id verification alone ({PASSWORD_PROFILE}, {PASSWORD_WORKERS} "
+                f"threads): **{value:.2f}×** (target ≥ 0.9×: {verdict(value, 0.9)})"
             )
+            if by[login].cpu_ms:
+                by_cpu = alone_cpu / by[login].cpu_ms
+                text += f"; by CPU **{by_cpu:.2f}×** ({verdict(by_cpu, 0.9)})"
+            lines.append(text)
+        if db in run.rss:
+            rss = run.rss[db]
+            lines.append(
+                f"- {db} resident memory after its scenarios: **{rss:.0f} MB** (target ≤ 120 MB: "
+                + ("met" if rss <= 120 else f"missed by {rss - 120:.0f} MB")
+                + ")"
+            )
+        if db in run.startup:
+            value = run.startup[db]
+            lines.append(f"- {db} start-up: **{value:.2f} s** (target < 1 s: {verdict(value, 1.0, at_least=False)})")
+        for scenario in SCALED:
+            label = code if scenario == "token-code" else scenario
+            ratio((f"{db}-2w", label), (db, label), f"{db} {label}, 2 workers vs 1", 1.5)
     lines += ["", "Facts:", ""] + [f"- {k}: {v}" for k, v in run.facts.items()]
     return "\n".join(lines) + "\n"
 
@@ -670,7 +852,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="provider processes (the others run one)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated: {','.join(SCENARIOS)}")
-    parser.add_argument("--targets", default="sqlite,postgresql,floor,oidc-provider")
+    parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated: {','.join(TARGETS)}")
+    parser.add_argument(
+        "--scale",
+        action=argparse.BooleanOptionalAction,
+        help="also run code exchange and userinfo with --workers 2 (default: when --workers is 1 and the "
+        "machine has 2 cores or more)",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
     parser.add_argument(
         "--profile",
@@ -682,6 +870,11 @@ def main() -> int:
     args.duration = max(1, min(args.duration, 60))
     only = set(args.only.split(","))
     targets = set(args.targets.split(","))
+    unknown = targets - set(TARGETS)
+    if unknown:
+        raise SystemExit(f"unknown targets {', '.join(sorted(unknown))}: choose from {', '.join(TARGETS)}")
+    scale = args.scale if args.scale is not None else args.workers == 1 and (os.cpu_count() or 1) >= 2
+    scaled = only & set(SCALED) if scale and args.workers == 1 else set()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="idp-bench-"))
@@ -691,14 +884,10 @@ def main() -> int:
     docs_dir = work / "docs"
     docs_dir.mkdir()
     pg_base = os.environ.get("IDP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    redis_url = os.environ.get("IDP_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+    schemas = [f"bench_{uuid.uuid4().hex[:8]}", f"bench_{uuid.uuid4().hex[:8]}"]  # one worker, two workers
+    run.facts["load average at the start (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
-        if "login" in only:
-            run.facts["argon2 alone"] = (
-                f"{argon2_alone(min(args.duration, 5), 2):.1f} verifications/s "
-                "(owasp profile: m=19 MiB, t=2, p=1; 2 threads = IDP_PASSWORD_WORKERS)"
-            )
-            print(f"argon2 alone: {run.facts['argon2 alone']}", flush=True)
         if "sqlite" in targets:
             print("provider on SQLite", flush=True)
             bench_provider(
@@ -711,31 +900,64 @@ def main() -> int:
                 docs_dir,
                 args.profile,
             )
+            if scaled:
+                print("provider on SQLite, two workers", flush=True)
+                bench_provider(
+                    run,
+                    "provider-sqlite-2w",
+                    f"sqlite:///{work / 'bench-2w.sqlite3'}",
+                    keys_dir,
+                    scaled,
+                    2,
+                    docs_dir,
+                    args.profile,
+                    startups=0,
+                )
         if "postgresql" in targets:
-            print("provider on PostgreSQL", flush=True)
-            subprocess.run(["psql", pg_base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
             sep = "&" if "?" in pg_base else "?"
+            for schema in schemas:
+                subprocess.run(["psql", pg_base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
+            print("provider on PostgreSQL", flush=True)
             bench_provider(
                 run,
                 "provider-postgresql",
-                f"{pg_base}{sep}options=-csearch_path%3D{schema}",
+                f"{pg_base}{sep}options=-csearch_path%3D{schemas[0]}",
                 keys_dir,
                 only,
                 args.workers,
                 docs_dir,
                 args.profile,
             )
+            if scaled:
+                print("provider on PostgreSQL, two workers", flush=True)
+                bench_provider(
+                    run,
+                    "provider-postgresql-2w",
+                    f"{pg_base}{sep}options=-csearch_path%3D{schemas[1]}",
+                    keys_dir,
+                    scaled,
+                    2,
+                    docs_dir,
+                    args.profile,
+                    startups=0,
+                )
         if "floor" in targets:
             print("floor", flush=True)
             if not (docs_dir / "jwks.json").exists():
                 raise SystemExit("the floor serves the provider's documents: run a provider target first")
             bench_floor(run, keys_dir, docs_dir, only)
-        if "oidc-provider" in targets:
-            print("oidc-provider", flush=True)
-            bench_oidc_provider(run, keys_dir, only)
+        for name in OIDC_PROVIDER_STORES:
+            if name in targets:
+                print(name, flush=True)
+                bench_oidc_provider(run, keys_dir, only, name, pg_base, redis_url)
     finally:
         if "postgresql" in targets:
-            subprocess.run(["psql", pg_base, "-qc", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'], check=False)
+            quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
+            for schema in schemas:
+                subprocess.run(
+                    ["psql", pg_base, "-qc", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'], check=False, env=quiet
+                )
+    run.facts["load average at the end (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(run, "python bench/run.py " + " ".join(sys.argv[1:]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
