@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from idp.core import audit, notify
+from idp.core import audit, factors, notify
 from idp.core.policy import PASSKEY_CHALLENGE_TTL, PASSKEY_NAME_MAX, PASSKEYS_PER_CITIZEN
 from idp.core.provider import Provider
 from idp.crypto import passkeys as ceremony
@@ -33,15 +33,21 @@ __all__ = [
     "ENROL",
     "LOGIN",
     "SECOND",
+    "Enrolled",
+    "LastStrongFactor",
+    "PasskeyNameInvalid",
     "PasskeyRefused",
     "Used",
     "begin_enrolment",
     "begin_login",
+    "clean_name",
     "finish_enrolment",
     "finish_login",
     "has_passkey",
+    "is_last_strong_factor",
     "listed",
     "remove",
+    "rename",
 ]
 
 ENROL, LOGIN, SECOND = "passkey.enrol", "passkey.login", "passkey.2fa"
@@ -62,10 +68,29 @@ class PasskeyNameInvalid(Refusal):
     message_key = "passkey.name_invalid"
 
 
+class LastStrongFactor(Refusal):
+    """Removing this passkey leaves the account with the password and SMS codes only: done only
+    once the citizen confirmed it, on the page that says so."""
+
+    status_code = 409
+    error = "confirmation_required"
+    message_key = "passkey.last_confirm"
+
+
 class TooManyPasskeys(Refusal):
     status_code = 409
     error = "too_many_passkeys"
     message_key = "passkey.too_many"
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A new passkey, and the recovery codes to show once when it is the account's first strong
+    factor and the account had none (as the app's enrolment does): without them a lost passkey
+    leaves only the counter."""
+
+    passkey: PasskeyRecord
+    recovery_codes: list[str] | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +121,23 @@ def has_passkey(provider: Provider, citizen_id: str) -> bool:
 
 def listed(provider: Provider, citizen_id: str) -> list[PasskeyRecord]:
     return provider.store.passkeys.of(citizen_id)
+
+
+def clean_name(name: str) -> str:
+    """A passkey's name as stored: whitespace folded, 1 to PASSKEY_NAME_MAX characters."""
+    name = " ".join(name.split())
+    if not name or len(name) > PASSKEY_NAME_MAX:
+        raise PasskeyNameInvalid(f"a passkey needs a name of at most {PASSKEY_NAME_MAX} characters")
+    return name
+
+
+def is_last_strong_factor(provider: Provider, citizen_id: str, credential_id: str) -> bool:
+    """Whether this passkey is all that stands between the account and a SIM swap: no app, no
+    other passkey."""
+    keys = listed(provider, citizen_id)
+    if [p.credential_id for p in keys] != [credential_id]:
+        return False
+    return not factors.has_totp(provider, citizen_id)
 
 
 def _challenge(provider: Provider, kind: str, bound_to: str, citizen_id: str | None) -> str:
@@ -174,10 +216,8 @@ def begin_enrolment(provider: Provider, session: SessionRecord, citizen: Citizen
 
 def finish_enrolment(
     provider: Provider, session: SessionRecord, citizen: CitizenRecord, name: str, credential_json: str, lang: str
-) -> PasskeyRecord:
-    name = " ".join(name.split())
-    if not name or len(name) > PASSKEY_NAME_MAX:
-        raise PasskeyNameInvalid("a passkey needs a name of at most 64 characters")
+) -> Enrolled:
+    name = clean_name(name)
     action = "citizen.passkey.enrol"
     try:
         challenge = ceremony.registration_challenge(credential_json)
@@ -207,12 +247,42 @@ def finish_enrolment(
         detail={"credential": made.credential_id[:16], "aaguid": made.aaguid, "synced": made.backed_up},
     )
     _tell(provider, citizen, "passkey_added", lang, name=name)
-    return record
+    first = is_last_strong_factor(provider, citizen.id, record.credential_id)
+    codes = None
+    if first and provider.store.recovery_codes.remaining(citizen.id) == 0:
+        codes = factors.new_recovery_codes(provider, citizen.id)
+    return Enrolled(record, codes)
 
 
-def remove(provider: Provider, citizen: CitizenRecord, credential_id: str, lang: str) -> bool:
+def rename(provider: Provider, citizen: CitizenRecord, credential_id: str, name: str) -> bool:
+    """False when the passkey is not this citizen's (or is gone); the name follows enrolment's rules."""
+    name = clean_name(name)
     found = next((p for p in listed(provider, citizen.id) if p.credential_id == credential_id), None)
-    if found is None or not provider.store.passkeys.remove(citizen.id, credential_id):
+    if found is None or not provider.store.passkeys.rename(citizen.id, credential_id, name):
+        return False
+    audit.record(
+        provider,
+        action="citizen.passkey.rename",
+        outcome="success",
+        actor=f"citizen:{citizen.id}",
+        subject=f"citizen:{citizen.id}",
+        detail={"credential": credential_id[:16], "from": found.name, "to": name},
+    )
+    return True
+
+
+def remove(
+    provider: Provider, citizen: CitizenRecord, credential_id: str, lang: str, *, confirmed: bool = False
+) -> bool:
+    """Remove one of the citizen's passkeys. The last strong factor goes only `confirmed`
+    (`LastStrongFactor` otherwise), after the page that says what the account falls back to."""
+    found = next((p for p in listed(provider, citizen.id) if p.credential_id == credential_id), None)
+    if found is None:
+        return False
+    last = is_last_strong_factor(provider, citizen.id, credential_id)
+    if last and not confirmed:
+        raise LastStrongFactor("the last strong factor is removed only once confirmed")
+    if not provider.store.passkeys.remove(citizen.id, credential_id):
         return False
     audit.record(
         provider,
@@ -220,7 +290,7 @@ def remove(provider: Provider, citizen: CitizenRecord, credential_id: str, lang:
         outcome="success",
         actor=f"citizen:{citizen.id}",
         subject=f"citizen:{citizen.id}",
-        detail={"credential": credential_id[:16]},
+        detail={"credential": credential_id[:16], "last_strong_factor": last},
     )
     _tell(provider, citizen, "passkey_removed", lang, name=found.name)
     return True

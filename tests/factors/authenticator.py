@@ -12,14 +12,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import struct
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.helpers import csrf_of, form_action
 
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
@@ -118,3 +122,24 @@ class SoftAuthenticator:
                 },
             }
         )
+
+
+def page_options(html: str) -> dict[str, Any]:
+    """The ceremony options a page hands its script (`data-options`)."""
+    found = re.search(r'data-options="([^"]*)"', html)
+    assert found, "the page holds no passkey ceremony"
+    options: dict[str, Any] = json.loads(unescape(found.group(1)))
+    return options
+
+
+def enrol_on_account(client: Any, device: SoftAuthenticator, name: str = "Phone") -> Any:
+    """Add a passkey from a fresh account page as the citizen's browser would; returns the answer."""
+    account = client.get("/account")
+    begin = client.post(
+        form_action(account.text, "/account/passkeys/new"), data={"csrf_token": csrf_of(account.text), "name": name}
+    )
+    assert begin.status_code == 200, begin.text
+    return client.post(
+        form_action(begin.text, "/account/passkeys?"),
+        data={"csrf_token": csrf_of(begin.text), "name": name, "credential": device.register(page_options(begin.text))},
+    )
