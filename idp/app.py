@@ -90,6 +90,7 @@ def routes() -> list[Route | Mount]:
         Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
         Route("/account/connected/withdraw", account.withdraw, methods=["GET", "POST"]),
         Route("/account/reauth", reauth.reauthenticate, methods=["GET", "POST"]),
+        Route("/account/reauth/passkey", reauth.reauthenticate_with_passkey, methods=["POST"]),
         Route("/account/password", reauth.change_password, methods=["GET", "POST"]),
         Route("/privacy", privacy.show, methods=["GET"]),
         # JSON API for apps

@@ -40,17 +40,22 @@ __all__ = [
     "Used",
     "begin_enrolment",
     "begin_login",
+    "begin_reauth",
+    "begin_reset",
     "clean_name",
     "finish_enrolment",
     "finish_login",
+    "finish_reauth",
     "has_passkey",
     "is_last_strong_factor",
     "listed",
     "remove",
     "rename",
+    "verify_for_reset",
 ]
 
 ENROL, LOGIN, SECOND = "passkey.enrol", "passkey.login", "passkey.2fa"
+REAUTH, RESET = "passkey.reauth", "passkey.reset"
 
 
 class PasskeyRefused(Refusal):
@@ -296,28 +301,45 @@ def remove(
     return True
 
 
+def _options(provider: Provider, kind: str, bound_to: str, citizen_id: str | None, allow_own: bool) -> dict[str, Any]:
+    challenge = _challenge(provider, kind, bound_to, citizen_id)
+    allow = [(p.credential_id, p.transports) for p in listed(provider, citizen_id)] if citizen_id and allow_own else []
+    return ceremony.authentication_options(rp_id=rp_id(provider), challenge=ceremony.decode(challenge), allow=allow)
+
+
 def begin_login(provider: Provider, interaction_id: str, citizen_id: str | None) -> dict[str, Any]:
     """Options for `navigator.credentials.get`, the challenge bound to this interaction. Without a
     citizen (passwordless) the list is empty, so the authenticator offers its discoverable
     credentials; as the second factor it lists the citizen's own."""
-    kind = SECOND if citizen_id else LOGIN
-    challenge = _challenge(provider, kind, interaction_id, citizen_id)
-    allow = [(p.credential_id, p.transports) for p in listed(provider, citizen_id)] if citizen_id else []
-    return ceremony.authentication_options(rp_id=rp_id(provider), challenge=ceremony.decode(challenge), allow=allow)
+    return _options(provider, SECOND if citizen_id else LOGIN, interaction_id, citizen_id, allow_own=True)
 
 
-def finish_login(
-    provider: Provider, interaction_id: str, citizen_id: str | None, credential_json: str, lang: str = "vi"
-) -> Used:
-    """Verify an assertion for this interaction. `citizen_id`: the citizen the password proved
-    (second factor) or None (passwordless: the credential says who)."""
-    kind = SECOND if citizen_id else LOGIN
-    action = "citizen.login.passkey"
+def begin_reauth(provider: Provider, session: SessionRecord) -> dict[str, Any]:
+    """Options for a recent authentication with a passkey: the challenge bound to this browser
+    session and issued for its citizen, whose own passkeys are listed."""
+    return _options(provider, REAUTH, session.id_digest, session.citizen_id, allow_own=True)
+
+
+def begin_reset(provider: Provider, flow_id: str, citizen_id: str | None) -> dict[str, Any]:
+    """Options for a password reset, the challenge bound to the reset flow. Made for every reset,
+    account or none, and never listing credentials: the page a stranger can reach by typing
+    someone's ID number must not say whether that account has passkeys (the authenticator offers
+    its discoverable ones; the owner is checked when the answer comes back)."""
+    return _options(provider, RESET, flow_id, citizen_id, allow_own=False)
+
+
+def _assertion(
+    provider: Provider, kind: str, bound_to: str, citizen_id: str | None, credential_json: str, action: str, lang: str
+) -> tuple[CitizenRecord, PasskeyRecord, list[str]]:
+    """Every ceremony's checks, in order: the challenge (this kind, bound here, issued for this
+    citizen, spent once), the credential (known, `citizen_id`'s when given, its user handle
+    consistent), the account active, then the signature, origin, RP ID, user verification and
+    counter. Returns the citizen, the key and the `amr` it earns."""
     try:
         facts = ceremony.assertion_facts(credential_json)
     except ceremony.CeremonyFailed as exc:
         raise _refuse(provider, action, "malformed", citizen_id, error=str(exc)[:200]) from exc
-    issued_for = _spend(provider, facts.challenge, kind, interaction_id)
+    issued_for = _spend(provider, facts.challenge, kind, bound_to)
     if issued_for is None or (citizen_id is not None and issued_for != citizen_id):
         raise _refuse(provider, action, "challenge", citizen_id)
     key = provider.store.passkeys.get(facts.credential_id) if len(facts.credential_id) <= 1400 else None
@@ -357,6 +379,17 @@ def finish_login(
     ):
         raise _refuse(provider, action, "raced", citizen.id)
     amr = ["swk" if asserted.backed_up else "hwk", "user"] + (["mfa"] if asserted.user_verified else [])
+    return citizen, key, amr
+
+
+def finish_login(
+    provider: Provider, interaction_id: str, citizen_id: str | None, credential_json: str, lang: str = "vi"
+) -> Used:
+    """Verify an assertion for this interaction. `citizen_id`: the citizen the password proved
+    (second factor) or None (passwordless: the credential says who)."""
+    kind = SECOND if citizen_id else LOGIN
+    action = "citizen.login.passkey"
+    citizen, key, amr = _assertion(provider, kind, interaction_id, citizen_id, credential_json, action, lang)
     audit.record(
         provider,
         action=action,
@@ -367,3 +400,23 @@ def finish_login(
     )
     _tell(provider, citizen, "passkey_used", lang, every_channel=False, name=key.name)
     return Used(citizen, amr)
+
+
+def finish_reauth(provider: Provider, session: SessionRecord, credential_json: str, lang: str = "vi") -> list[str]:
+    """Verify a recent authentication's assertion: one of the session's citizen's own passkeys,
+    user verified, answering a challenge issued to this session. Returns the `amr` it earns."""
+    _, _, amr = _assertion(
+        provider, REAUTH, session.id_digest, session.citizen_id, credential_json, "citizen.reauth.passkey", lang
+    )
+    return amr
+
+
+def verify_for_reset(provider: Provider, flow_id: str, citizen_id: str, credential_json: str, lang: str) -> bool:
+    """Whether the assertion is one of `citizen_id`'s passkeys, user verified, answering the
+    challenge of this reset flow (spent with it). Refusals are audited, never raised: the reset
+    says the one thing it says for every missing or wrong second factor."""
+    try:
+        _assertion(provider, RESET, flow_id, citizen_id, credential_json, "citizen.password_reset.passkey", lang)
+    except PasskeyRefused:
+        return False
+    return True
