@@ -102,9 +102,9 @@ def _id_token_claims(rp, meta, callback, state, verifier):
     return jwt.decode(token["id_token"], options={"verify_signature": False})
 
 
-def _enrol(page, issuer):
+def _enrol(page, issuer, id_number=CITIZEN.id_number):
     page.goto(f"{issuer}/account?lang=vi")
-    page.fill("#identifier", CITIZEN.id_number)
+    page.fill("#identifier", id_number)
     page.fill("#password", PASSWORD)
     page.click("form[action*='/login'] button[type=submit]")
     page.wait_for_selector("#add-passkey")
