@@ -3,9 +3,9 @@
 The first step answers the same whether or not the account exists. Recovery is never cheaper
 than login: an account with an authenticator app or a passkey also needs the app's code, a
 recovery code or one of its passkeys (without any, the citizen recovers at the counter), since a
-SIM can be swapped. Setting the
-new password ends every session and every grant of the account (so refresh tokens die), lifts
-the password lock (never a lock an administrator set) and tells every channel the account has.
+SIM can be swapped. Setting the new password ends every session and every grant of the account
+(so refresh tokens die), lifts the password lock (never a lock an administrator set) and tells
+every channel the account has.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ DECOY_PHONE = "+84900000000"
 
 
 class SecondFactorMissing(Expired):
-    """The SMS code was right, but the account has an authenticator app and the app's code or a
-    recovery code was missing or wrong. The SMS code is spent with it, so each guess at the app
-    costs the guesser a fresh SMS (capped per day): the reset starts again, or goes to the counter."""
+    """The SMS code was right, but the account has an authenticator app or a passkey and the app's
+    code, a recovery code or a passkey's answer was missing or wrong. The SMS code is spent with it,
+    so each guess at the app costs the guesser a fresh SMS (capped per day): the reset starts again,
+    or goes to the counter."""
 
     status_code = 401
     error = "second_factor_required"
