@@ -252,9 +252,9 @@ def finish_enrolment(
         detail={"credential": made.credential_id[:16], "aaguid": made.aaguid, "synced": made.backed_up},
     )
     _tell(provider, citizen, "passkey_added", lang, name=name)
-    first = is_last_strong_factor(provider, citizen.id, record.credential_id)
+    only_strong_factor = is_last_strong_factor(provider, citizen.id, record.credential_id)
     codes = None
-    if first and provider.store.recovery_codes.remaining(citizen.id) == 0:
+    if only_strong_factor and provider.store.recovery_codes.remaining(citizen.id) == 0:
         codes = factors.new_recovery_codes(provider, citizen.id)
     return Enrolled(record, codes)
 

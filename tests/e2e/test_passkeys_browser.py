@@ -24,9 +24,10 @@ from sqlalchemy import text
 from idp.bootstrap import open_provider
 from idp.core import passkeys
 from idp.core.accounts import add_active_citizen
+from idp.i18n import t
 from idp.settings import Settings
 from tests.e2e.conftest import IDP, REDIRECT_URI
-from tests.helpers import CITIZEN, free_port, seed_served, serving
+from tests.helpers import CITIZEN, codes_in_outbox, free_port, seed_served, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "a long enough test password"
@@ -251,4 +252,37 @@ def test_a_portal_asking_for_loa2_steps_an_loa1_session_up_with_the_passkey_offe
 
     assert first_button == "passkey"
     assert claims["acr"] == "LoA2" and {"hwk", "user", "mfa"} <= set(claims["amr"])
+    context.close()
+
+
+def test_a_passkey_only_account_without_recovery_codes_resets_its_password_with_the_sms_code_and_the_passkey(
+    localhost_provider, chromium
+):
+    issuer, _, _, provider = localhost_provider
+    context = chromium.new_context()
+    page = context.new_page()
+    _authenticator(page)
+    _enrol(page, issuer)
+    citizen = provider.store.citizens.find_for_login(CITIZEN.id_number, None)[0]
+    with provider.store.engine.begin() as conn:  # the codes shown at enrolment, lost
+        conn.execute(text("DELETE FROM recovery_code WHERE citizen_id = :id"), {"id": citizen.id})
+    context.clear_cookies()
+
+    page.goto(f"{issuer}/reset?lang=vi")
+    page.fill("#identifier", CITIZEN.id_number)
+    page.click("form[action*='/reset'] button[type=submit]")
+    page.wait_for_selector("#reset-form")
+    page.fill("#code", codes_in_outbox(provider.settings.data_dir, citizen.phone, "reset")[-1])
+    page.fill("#password", "a brand new long passphrase")
+    page.click("#passkey")
+    page.wait_for_selector("#reset-form", state="detached")  # the page that says it is done
+    done = page.locator("main").inner_text()
+
+    with provider.store.engine.connect() as conn:
+        resets = conn.execute(
+            text("SELECT outcome FROM audit_event WHERE action = 'citizen.password_reset' AND subject = :s"),
+            {"s": f"citizen:{citizen.id}"},
+        ).scalars()
+        assert list(resets) == ["success"]
+    assert t("vi", "reset.done") in done
     context.close()
