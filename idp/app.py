@@ -85,10 +85,12 @@ def routes() -> list[Route | Mount]:
         Route("/account/passkeys/new", account.passkey_begin, methods=["POST"]),
         Route("/account/passkeys", account.passkey_enrol, methods=["POST"]),
         Route("/account/passkeys/remove", account.passkey_remove, methods=["POST"]),
+        Route("/account/passkeys/rename", account.passkey_rename, methods=["POST"]),
         Route("/account/phone", account.phone_begin, methods=["POST"]),
         Route("/account/phone/confirm", account.phone_confirm, methods=["POST"]),
         Route("/account/connected/withdraw", account.withdraw, methods=["GET", "POST"]),
         Route("/account/reauth", reauth.reauthenticate, methods=["GET", "POST"]),
+        Route("/account/reauth/passkey", reauth.reauthenticate_with_passkey, methods=["POST"]),
         Route("/account/password", reauth.change_password, methods=["GET", "POST"]),
         Route("/privacy", privacy.show, methods=["GET"]),
         # JSON API for apps

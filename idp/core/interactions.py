@@ -378,6 +378,12 @@ def after_second_factor(
     return _establish(provider, step, citizen, amr, old_cookie, client_ip)
 
 
+def passkey_first(step: Step) -> bool:
+    """Whether the login page leads with the passkey: the portal wants a level that needs two
+    factors, which a passkey gives in one step (possession unlocked by a PIN or biometric)."""
+    return step.request is not None and wanted_level(step.request, step.client) == LOA2
+
+
 def passkey_options(provider: Provider, step: Step) -> dict[str, object]:
     """The browser's `navigator.credentials.get` options for this interaction: the citizen's own
     passkeys as the second factor, any discoverable one for a passwordless login."""

@@ -8,17 +8,28 @@ is never accepted here: on an account with an app it would let the SIM stand in 
 and on an account without one the password is the whole login anyway. The password goes
 through the login's own limiter (`authn.confirm_password`), so these forms give no extra
 guesses, and every attempt is audited.
+
+A passkey stands in for all of it: a user-verifying assertion of one of the citizen's own
+passkeys, answering a challenge issued to this browser session (`passkeys.begin_reauth`), is
+possession and a PIN or biometric at once, and cannot be phished to another site.
 """
 
 from __future__ import annotations
 
-from idp.core import audit, factors
+from idp.core import audit, factors, passkeys
 from idp.core.authn import confirm_password
 from idp.core.otp import CodeRefused
 from idp.core.provider import Provider
 from idp.store.records import SessionRecord
 
-__all__ = ["REAUTH", "is_recent", "needs_second_factor", "reauthenticate"]
+__all__ = [
+    "REAUTH",
+    "is_recent",
+    "needs_second_factor",
+    "passkey_options",
+    "reauthenticate",
+    "reauthenticate_with_passkey",
+]
 
 REAUTH = "citizen.reauth.password"
 
@@ -73,4 +84,28 @@ def reauthenticate(
         subject=f"citizen:{citizen.id}",
         ip=client_ip,
         detail={"methods": methods},
+    )
+
+
+def passkey_options(provider: Provider, session: SessionRecord) -> dict[str, object] | None:
+    """The ceremony's options when the citizen has a passkey to re-authenticate with."""
+    if not passkeys.has_passkey(provider, session.citizen_id):
+        return None
+    return passkeys.begin_reauth(provider, session)
+
+
+def reauthenticate_with_passkey(
+    provider: Provider, session: SessionRecord, credential_json: str, client_ip: str, lang: str = "vi"
+) -> None:
+    """Mark the session freshly authenticated by a passkey; raises `passkeys.PasskeyRefused`."""
+    amr = passkeys.finish_reauth(provider, session, credential_json, lang)
+    provider.store.sessions.mark_reauthenticated(session.id_digest, provider.clock.now())
+    audit.record(
+        provider,
+        action="citizen.reauth",
+        outcome="success",
+        actor=f"citizen:{session.citizen_id}",
+        subject=f"citizen:{session.citizen_id}",
+        ip=client_ip,
+        detail={"methods": ["passkey", *amr]},
     )

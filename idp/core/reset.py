@@ -1,15 +1,16 @@
 """Forgotten password: an SMS code to the account's phone, then a new password.
 
 The first step answers the same whether or not the account exists. Recovery is never cheaper
-than login: an account with an authenticator app also needs the app's code or a recovery code
-(without either, the citizen recovers at the counter), since a SIM can be swapped. Setting the
-new password ends every session and every grant of the account (so refresh tokens die), lifts
-the password lock (never a lock an administrator set) and tells every channel the account has.
+than login: an account with an authenticator app or a passkey also needs the app's code, a
+recovery code or one of its passkeys (without any, the citizen recovers at the counter), since a
+SIM can be swapped. Setting the new password ends every session and every grant of the account
+(so refresh tokens die), lifts the password lock (never a lock an administrator set) and tells
+every channel the account has.
 """
 
 from __future__ import annotations
 
-from idp.core import audit, devices, factors, flows, limits, notify, otp
+from idp.core import audit, devices, factors, flows, limits, notify, otp, passkeys
 from idp.core.identity import phone_or_none
 from idp.core.password_policy import check_new_password
 from idp.core.provider import Provider
@@ -23,9 +24,10 @@ DECOY_PHONE = "+84900000000"
 
 
 class SecondFactorMissing(Expired):
-    """The SMS code was right, but the account has an authenticator app and the app's code or a
-    recovery code was missing or wrong. The SMS code is spent with it, so each guess at the app
-    costs the guesser a fresh SMS (capped per day): the reset starts again, or goes to the counter."""
+    """The SMS code was right, but the account has an authenticator app or a passkey and the app's
+    code, a recovery code or a passkey's answer was missing or wrong. The SMS code is spent with it,
+    so each guess at the app costs the guesser a fresh SMS (capped per day): the reset starts again,
+    or goes to the counter."""
 
     status_code = 401
     error = "second_factor_required"
@@ -89,6 +91,7 @@ def finish(
     new_password: str,
     *,
     factor_code: str = "",
+    passkey_credential: str = "",
     lang: str = "vi",
 ) -> str | None:
     """Set the new password; returns where the citizen goes on (the login they came from)."""
@@ -98,7 +101,7 @@ def finish(
         raise otp.refusal_without_account(provider, flow.id)
     check_new_password(new_password, id_number=citizen.id_number, phone=citizen.phone, full_name=citizen.full_name)
     otp.verify_code(provider, citizen_id=citizen.id, purpose="reset", flow_id=flow.id, code=code)
-    _check_second_factor(provider, citizen, flow.id, factor_code)
+    _check_second_factor(provider, citizen, flow.id, factor_code, passkey_credential, lang)
     now = provider.clock.now()
     provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(new_password), now)
     provider.store.failures.clear(citizen.id, "password", now, unlock=True)
@@ -123,19 +126,36 @@ def finish(
     return return_to if isinstance(return_to, str) else None
 
 
-def _check_second_factor(provider: Provider, citizen: CitizenRecord, flow_id: str, factor_code: str) -> None:
+def passkey_options(provider: Provider, flow_id: str, secret: str | None) -> dict[str, object] | None:
+    """The passkey ceremony's options for this reset's page: made for every live reset flow,
+    account or none, and listing no credential, so the page says nothing about the account. None
+    once the flow is spent (a refused reset starts again)."""
+    try:
+        flow = flows.load(provider, flow_id, secret, "reset")
+    except flows.FlowGone:
+        return None
+    return passkeys.begin_reset(provider, flow.id, flow.citizen_id)
+
+
+def _check_second_factor(
+    provider: Provider, citizen: CitizenRecord, flow_id: str, factor_code: str, passkey_credential: str, lang: str
+) -> None:
     """Checked only after the SMS code, so nobody without the SIM learns whether the account has an app,
-    nor gets to guess at the app's codes."""
+    nor gets to guess at the app's codes. A passkey's assertion (one of this citizen's, user verified,
+    answering this flow's challenge) stands in for the app's code or a recovery code."""
     if not factors.stronger_than_sms(provider, citizen.id):
+        return
+    if passkey_credential and passkeys.verify_for_reset(provider, flow_id, citizen.id, passkey_credential, lang):
         return
     if factor_code.strip() and factors.verify_app_or_recovery_code(provider, citizen.id, factor_code, flow_id=flow_id):
         return
     provider.store.flows.complete(flow_id, provider.clock.now())
+    missing = not factor_code.strip() and not passkey_credential
     audit.record(
         provider,
         action="citizen.password_reset",
         outcome="failure",
         subject=f"citizen:{citizen.id}",
-        detail={"reason": "second_factor_missing" if not factor_code.strip() else "second_factor_wrong"},
+        detail={"reason": "second_factor_missing" if missing else "second_factor_wrong"},
     )
-    raise SecondFactorMissing("an account with an authenticator app resets with the SMS code and the app")
+    raise SecondFactorMissing("an account with an authenticator app or a passkey resets with the SMS code and it")

@@ -278,19 +278,19 @@ def unlock(provider: Provider, console: Console, citizen_pk: str, reason: str, *
 def reset_authenticator(
     provider: Provider, console: Console, citizen_pk: str, reason: str, *, ip: str | None = None
 ) -> None:
-    """The authenticator app and recovery codes are removed; the citizen is told by SMS."""
+    """The authenticator app, the recovery codes and the passkeys are removed; the citizen is told by SMS."""
     require(console.staff, "citizens.reset_authenticator")
     citizen = get_citizen(provider, citizen_pk)
     why = _reason(reason)
     now = provider.clock.now()
-    provider.store.citizen_directory.remove_second_factors(citizen.id)
+    passkeys_removed = provider.store.citizen_directory.remove_second_factors(citizen.id)
     provider.store.sessions.end_all_for(citizen.id, now)
     notify.send(
         provider,
         channel="sms",
         to=citizen.phone,
         purpose="notice",
-        text="PostID: ung dung xac thuc cua ban da duoc go bo theo yeu cau tai quay. "
+        text="PostID: ung dung xac thuc, ma khoi phuc va khoa truy cap cua ban da duoc go bo theo yeu cau tai quay. "
         "Neu khong phai ban, hay goi tong dai ngay.",
     )
     audit.record(
@@ -300,7 +300,7 @@ def reset_authenticator(
         actor=console.actor,
         subject=f"citizen:{citizen.id}",
         ip=ip,
-        detail={"reason": why},
+        detail={"reason": why, "passkeys_removed": passkeys_removed},
     )
 
 

@@ -24,7 +24,6 @@ from idp.core.identity import phone_for_display
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
 from idp.core.params import Params
-from idp.core.policy import PASSKEY_NAME_MAX
 from idp.errors import ValidationError
 from idp.http import cookies, csrf, guard
 from idp.http.flow_pages import keep_flow
@@ -180,10 +179,8 @@ async def passkey_begin(visit: Visit) -> Response:
     session) are in the page for the script, since the CSP allows no fetch."""
     provider = visit.request.app.state.provider
     assert visit.citizen is not None
-    name = " ".join((visit.form.one("name") or "").split())
     try:
-        if not name or len(name) > PASSKEY_NAME_MAX:
-            raise passkeys.PasskeyNameInvalid("a passkey needs a name")
+        name = passkeys.clean_name(visit.form.one("name") or "")
         options = await core(passkeys.begin_enrolment, provider, visit.session, visit.citizen)
     except (passkeys.TooManyPasskeys, passkeys.PasskeyNameInvalid) as exc:
         return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, "passkey-name"))
@@ -198,7 +195,7 @@ async def passkey_enrol(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
     assert visit.citizen is not None
     try:
-        await core(
+        enrolled = await core(
             passkeys.finish_enrolment,
             provider,
             visit.session,
@@ -209,15 +206,50 @@ async def passkey_enrol(visit: Visit) -> Response:
         )
     except (passkeys.PasskeyRefused, passkeys.PasskeyNameInvalid) as exc:
         return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, "passkey-name"))
+    if enrolled.recovery_codes:
+        return await visit.render(
+            template="recovery_codes.html",
+            codes=enrolled.recovery_codes,
+            now=provider.clock.now(),
+            notice=t(visit.lang, "passkey.added"),
+        )
     return await visit.render(notice=t(visit.lang, "passkey.added"))
 
 
 @account_form
 @recent("/account")
-async def passkey_remove(visit: Visit) -> Response:
+async def passkey_rename(visit: Visit) -> Response:
     provider = visit.request.app.state.provider
     assert visit.citizen is not None
-    await core(passkeys.remove, provider, visit.citizen, visit.form.one("credential_id") or "", visit.lang)
+    credential_id = visit.form.one("credential_id") or ""
+    try:
+        renamed = await core(passkeys.rename, provider, visit.citizen, credential_id, visit.form.one("name") or "")
+    except passkeys.PasskeyNameInvalid as exc:
+        return await visit.render(exc.status_code, errors=field_errors(visit.lang, exc, f"rename-{credential_id}"))
+    return await visit.render(notice=t(visit.lang, "passkey.renamed" if renamed else "passkey.gone"))
+
+
+@account_form
+@recent("/account")
+async def passkey_remove(visit: Visit) -> Response:
+    """The last strong factor is removed only by the confirmation page's own submit (`confirm=yes`);
+    asking first says what the account falls back to."""
+    provider = visit.request.app.state.provider
+    assert visit.citizen is not None
+    credential_id = visit.form.one("credential_id") or ""
+    try:
+        await core(
+            passkeys.remove,
+            provider,
+            visit.citizen,
+            credential_id,
+            visit.lang,
+            confirmed=visit.form.one("confirm") == "yes",
+        )
+    except passkeys.LastStrongFactor:
+        keys = await core(passkeys.listed, provider, visit.citizen.id)
+        key = next((p for p in keys if p.credential_id == credential_id), None)
+        return await visit.render(template="passkey_remove_confirm.html", passkey=key)
     return await visit.render(notice=t(visit.lang, "passkey.removed"))
 
 

@@ -5,11 +5,11 @@ middleware that adds them to everything else cannot drift apart."""
 from __future__ import annotations
 
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
-# The pages that hold a passkey ceremony (login, second factor, account, the console's passkey
-# pages) run one script, ours: /static/passkeys.js. Only `script-src 'self'` is added there: still
-# no inline script, no eval, no fetch (`connect-src` stays 'none'), and every other page (the rest
-# of the console too) allows no script.
-SCRIPT_PAGES = ("/interaction/", "/account", "/admin/passkeys")
+# The pages that hold a passkey ceremony (login, second factor, account, password reset, the
+# console's passkey pages) run one script, ours: /static/passkeys.js. Only `script-src 'self'` is
+# added there: still no inline script, no eval, no fetch (`connect-src` stays 'none'), and every
+# other page (the rest of the console too) allows no script.
+SCRIPT_PAGES = ("/interaction/", "/account", "/reset/", "/admin/passkeys")
 CSP_WITH_SCRIPT = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
 
 

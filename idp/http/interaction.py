@@ -126,6 +126,7 @@ async def _login_page(
         errors=errors or {},
         identifier=identifier or (hint or ""),
         passkey_options=await _passkey_options(request, step),
+        passkey_first=interactions.passkey_first(step),
     )
 
 

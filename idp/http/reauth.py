@@ -1,12 +1,14 @@
 """The account pages that prove it is still the citizen: re-authentication and the password change.
 
 `/account/reauth` asks for the password again (and, on an account with an authenticator app, the
-app's code or a recovery code) and sends the citizen back to the page that asked; `next` is one
+app's code or a recovery code), or a passkey instead, and sends the citizen back to the page that asked; `next` is one
 of our own account pages, never a URL from the request. `/account/password` changes the password;
 it needs a recent authentication like every change to how the account is protected.
 """
 
 from __future__ import annotations
+
+import json
 
 from starlette.responses import Response
 
@@ -14,6 +16,7 @@ from idp.core import password_change, reauth
 from idp.core.authn import LoginFailed
 from idp.core.limits import TooManyAttempts
 from idp.core.otp import CodeRefused
+from idp.core.passkeys import PasskeyRefused
 from idp.errors import ValidationError
 from idp.http import cookies
 from idp.http.account import Visit, account_form, recent
@@ -46,8 +49,14 @@ async def _reauth_page(visit: Visit, status_code: int = 200, errors: dict[str, s
     provider = visit.request.app.state.provider
     assert visit.citizen is not None
     needs_code = await core(reauth.needs_second_factor, provider, visit.citizen.id)
+    options = await core(reauth.passkey_options, provider, visit.session)
     return await visit.render(
-        status_code, template="reauth.html", next_page=_next(visit), needs_code=needs_code, errors=errors or {}
+        status_code,
+        template="reauth.html",
+        next_page=_next(visit),
+        needs_code=needs_code,
+        errors=errors or {},
+        passkey_options=json.dumps(options, separators=(",", ":")) if options else "",
     )
 
 
@@ -69,6 +78,24 @@ async def reauthenticate(visit: Visit) -> Response:
         )
     except (LoginFailed, TooManyAttempts, CodeRefused) as exc:
         return await _reauth_page(visit, exc.status_code, _errors(visit, exc, "password"))
+    return redirect(f"{provider.issuer}{_next(visit)}?lang={visit.lang}")
+
+
+@account_form
+async def reauthenticate_with_passkey(visit: Visit) -> Response:
+    """The assertion the page's script posted; refused, the same page with the refusal at its button."""
+    provider = visit.request.app.state.provider
+    try:
+        await core(
+            reauth.reauthenticate_with_passkey,
+            provider,
+            visit.session,
+            visit.form.one("credential") or "",
+            client_ip(visit.request),
+            visit.lang,
+        )
+    except PasskeyRefused as exc:
+        return await _reauth_page(visit, exc.status_code, field_errors(visit.lang, exc, "passkey"))
     return redirect(f"{provider.issuer}{_next(visit)}?lang={visit.lang}")
 
 

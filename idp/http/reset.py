@@ -1,6 +1,9 @@
-"""Forgot password: identify, receive an SMS code, set a new password."""
+"""Forgot password: identify, receive an SMS code, set a new password (with the app's code, a
+recovery code or a passkey on an account that has one of them)."""
 
 from __future__ import annotations
+
+import json
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,9 +64,10 @@ async def submit(request: Request, form: Params, _: None) -> Response:
     return keep_flow(request, response, started)
 
 
-def _code_page(
+async def _code_page(
     request: Request, flow_id: str, secret: str, status_code: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
+    options = await core(reset.passkey_options, request.app.state.provider, flow_id, secret)
     return page(
         request,
         "reset_verify.html",
@@ -72,12 +76,13 @@ def _code_page(
         flow_id=flow_id,
         csrf_token=csrf_token(secret, flow_id),
         errors=errors or {},
+        passkey_options=json.dumps(options, separators=(",", ":")) if options else "",
     )
 
 
 async def show_code(request: Request) -> Response:
     secret = await live_secret(request, "reset")
-    return _code_page(request, request.path_params["flow_id"], secret)
+    return await _code_page(request, request.path_params["flow_id"], secret)
 
 
 @guard.form(flow_secret)
@@ -95,11 +100,12 @@ async def finish(request: Request, form: Params, secret: str) -> Response:
             form.one("code") or "",
             form.one("password") or "",
             factor_code=form.one("factor_code") or "",
+            passkey_credential=form.one("credential") or "",
             lang=lang,
         )
     except (ValidationError, CodeRefused) as exc:
         errors = field_errors(lang, exc, "code", {"password": "password"})
-        return _code_page(request, flow_id, secret, exc.status_code, errors)
+        return await _code_page(request, flow_id, secret, exc.status_code, errors)
     response = page(
         request,
         "message.html",

@@ -47,8 +47,11 @@
     }
     return JSON.stringify(json);
   }
+  // A form whose ceremony is one of its buttons (`data-ceremony`, next to an ordinary submit) runs
+  // it only when that button is pressed; otherwise any submit runs it.
   document.querySelectorAll("form[data-passkey]").forEach(function (form) {
-    var button = form.querySelector("button");
+    var button = form.querySelector("button[data-ceremony]") || form.querySelector("button");
+    var only = button.hasAttribute("data-ceremony");
     if (!window.PublicKeyCredential) {
       button.disabled = true;
       var note = form.querySelector("[data-unsupported]");
@@ -56,6 +59,7 @@
       return;
     }
     form.addEventListener("submit", function (event) {
+      if (only && event.submitter !== button) return;
       event.preventDefault();
       var options = JSON.parse(form.dataset.options);
       var asked = form.dataset.passkey === "create"

@@ -21,7 +21,17 @@ from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.clients import Clients, _client_record
 from idp.store.database import Database
 from idp.store.records import CitizenRecord, ClientRecord
-from idp.store.tables import BrowserSession, Citizen, Client, Consent, RecoveryCode, TotpFactor, _epoch, table_of
+from idp.store.tables import (
+    BrowserSession,
+    Citizen,
+    Client,
+    Consent,
+    Passkey,
+    RecoveryCode,
+    TotpFactor,
+    _epoch,
+    table_of,
+)
 
 
 class CitizenNameIndex(SQLModel, table=True):
@@ -39,6 +49,7 @@ _session = table_of(BrowserSession)
 _consent = table_of(Consent)
 _totp = table_of(TotpFactor)
 _recovery = table_of(RecoveryCode)
+_passkey = table_of(Passkey)
 
 
 @dataclass(frozen=True)
@@ -114,11 +125,14 @@ class CitizenDirectory:
             )
         return result.rowcount == 1
 
-    def remove_second_factors(self, citizen_pk: str) -> None:
-        """The authenticator app and every recovery code, in one transaction (a lost phone)."""
+    def remove_second_factors(self, citizen_pk: str) -> int:
+        """The authenticator app, every recovery code and every passkey, in one transaction (a lost
+        phone or security key); returns how many passkeys went."""
         with self._db.begin() as conn:
             conn.execute(delete(_totp).where(_totp.c.citizen_id == citizen_pk))
             conn.execute(delete(_recovery).where(_recovery.c.citizen_id == citizen_pk))
+            passkeys = conn.execute(delete(_passkey).where(_passkey.c.citizen_id == citizen_pk))
+        return int(passkeys.rowcount)
 
     def live_sessions(self, citizen_pk: str, now: int, idle_ttl: int) -> list[SessionSummary]:
         with self._db.connect() as conn:

@@ -99,6 +99,15 @@ class Passkeys:
             )
         return result.rowcount == 1
 
+    def rename(self, citizen_id: str, credential_id: str, name: str) -> bool:
+        with self._db.begin() as conn:
+            result = conn.execute(
+                update(_passkey)
+                .where(_passkey.c.citizen_id == citizen_id, _passkey.c.credential_id == credential_id)
+                .values(name=name)
+            )
+        return result.rowcount == 1
+
     def remove(self, citizen_id: str, credential_id: str) -> bool:
         with self._db.begin() as conn:
             result = conn.execute(

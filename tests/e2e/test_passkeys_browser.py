@@ -24,9 +24,10 @@ from sqlalchemy import text
 from idp.bootstrap import open_provider
 from idp.core import passkeys
 from idp.core.accounts import add_active_citizen
+from idp.i18n import t
 from idp.settings import Settings
 from tests.e2e.conftest import IDP, REDIRECT_URI
-from tests.helpers import CITIZEN, free_port, seed_served, serving
+from tests.helpers import CITIZEN, codes_in_outbox, free_port, seed_served, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "a long enough test password"
@@ -102,15 +103,18 @@ def _id_token_claims(rp, meta, callback, state, verifier):
     return jwt.decode(token["id_token"], options={"verify_signature": False})
 
 
-def _enrol(page, issuer):
+def _enrol(page, issuer, id_number=CITIZEN.id_number):
     page.goto(f"{issuer}/account?lang=vi")
-    page.fill("#identifier", CITIZEN.id_number)
+    page.fill("#identifier", id_number)
     page.fill("#password", PASSWORD)
     page.click("form[action*='/login'] button[type=submit]")
     page.wait_for_selector("#add-passkey")
     page.fill("#passkey-name", "Điện thoại của Bình")
     page.click("#add-passkey")
     page.click("#create-passkey")
+    page.wait_for_selector("#passkeys, #recovery-codes")
+    if page.locator("#recovery-codes").count():  # a first strong factor: its recovery codes, shown once
+        page.goto(f"{issuer}/account?lang=vi")
     page.wait_for_selector("#passkeys")
 
 
@@ -137,10 +141,13 @@ def test_a_citizen_enrols_a_passkey_logs_in_to_a_portal_at_loa2_without_a_passwo
     callback = page.url
     claims = _id_token_claims(rp, meta, callback, state, verifier)
     page.goto(f"{issuer}/account?lang=vi")  # the passkey's own session, fresh: removal needs no detour
-    page.click("#passkeys button[type=submit]")
+    page.click("#passkeys form[action*='/remove'] button[type=submit]")
+    fallback = page.locator("#last-factor-fallback").inner_text()  # the last strong factor: asked first
+    page.click("#confirm-remove")
     page.wait_for_selector("#passkeys-none")
 
     assert "Điện thoại của Bình" in listed
+    assert "mã SMS" in fallback
     assert claims["acr"] == "LoA2" and set(claims["amr"]) == {"hwk", "user", "mfa"}
     assert parse_qs(urlsplit(callback).query)["state"] == [state]
     with provider.store.engine.connect() as conn:
@@ -221,4 +228,61 @@ def test_a_sign_count_that_went_backwards_is_refused_and_audited_as_a_possible_c
         ).scalar_one()
     assert clones == 1
     assert provider.store.passkeys.get(key.credential_id).sign_count == 1_000_000
+    context.close()
+
+
+def test_a_portal_asking_for_loa2_steps_an_loa1_session_up_with_the_passkey_offered_first(localhost_provider, chromium):
+    issuer, client_id, secret, provider = localhost_provider
+    context = chromium.new_context()
+    page = context.new_page()
+    _authenticator(page)
+    _enrol(page, issuer)  # logged in with the password alone: an LoA1 session
+    citizen = provider.store.citizens.find_for_login(CITIZEN.id_number, None)[0]
+    with provider.store.engine.begin() as conn:
+        conn.execute(text("UPDATE citizen SET level = 'LoA2' WHERE id = :id"), {"id": citizen.id})
+    rp, meta, url, state, verifier = _authorization(issuer, client_id, secret, acr_values="LoA2")
+    page.route(REDIRECT_URI + "*", lambda route: route.fulfill(status=200, body="portal"))
+
+    page.goto(url)
+    first_button = page.locator("main form button, form button").first.get_attribute("id")
+    page.click("#passkey")
+    page.click("button[value=allow]")
+    page.wait_for_url(REDIRECT_URI + "*")
+    claims = _id_token_claims(rp, meta, page.url, state, verifier)
+
+    assert first_button == "passkey"
+    assert claims["acr"] == "LoA2" and {"hwk", "user", "mfa"} <= set(claims["amr"])
+    context.close()
+
+
+def test_a_passkey_only_account_without_recovery_codes_resets_its_password_with_the_sms_code_and_the_passkey(
+    localhost_provider, chromium
+):
+    issuer, _, _, provider = localhost_provider
+    context = chromium.new_context()
+    page = context.new_page()
+    _authenticator(page)
+    _enrol(page, issuer)
+    citizen = provider.store.citizens.find_for_login(CITIZEN.id_number, None)[0]
+    with provider.store.engine.begin() as conn:  # the codes shown at enrolment, lost
+        conn.execute(text("DELETE FROM recovery_code WHERE citizen_id = :id"), {"id": citizen.id})
+    context.clear_cookies()
+
+    page.goto(f"{issuer}/reset?lang=vi")
+    page.fill("#identifier", CITIZEN.id_number)
+    page.click("form[action*='/reset'] button[type=submit]")
+    page.wait_for_selector("#reset-form")
+    page.fill("#code", codes_in_outbox(provider.settings.data_dir, citizen.phone, "reset")[-1])
+    page.fill("#password", "a brand new long passphrase")
+    page.click("#passkey")
+    page.wait_for_selector("#reset-form", state="detached")  # the page that says it is done
+    done = page.locator("main").inner_text()
+
+    with provider.store.engine.connect() as conn:
+        resets = conn.execute(
+            text("SELECT outcome FROM audit_event WHERE action = 'citizen.password_reset' AND subject = :s"),
+            {"s": f"citizen:{citizen.id}"},
+        ).scalars()
+        assert list(resets) == ["success"]
+    assert t("vi", "reset.done") in done
     context.close()
