@@ -7,6 +7,7 @@ import json
 
 import jwt
 import pytest
+from sqlalchemy import text
 
 from tests.helpers import Pkce, exchange, issued_code
 
@@ -33,6 +34,31 @@ def test_userinfo_answers_get_and_post_with_claims_of_the_granted_scope(client, 
     assert by_get.status_code == by_post.status_code == 200
     assert by_get.json() == by_post.json()
     assert "name" in by_get.json() and "phone_number" not in by_get.json()
+
+
+def test_userinfo_gives_the_verified_flags_as_json_booleans(client, provider, portal, citizen):
+    record, _ = citizen
+    pkce = Pkce()
+    code = issued_code(provider, portal, record, pkce, scope="openid phone")["code"]
+    token = exchange(client, portal, code, pkce).json()["access_token"]
+
+    response = _userinfo(client, token)
+
+    assert response.status_code == 200
+    assert '"phone_number_verified":true' in response.text.replace(" ", "")
+
+
+def test_userinfo_refuses_a_token_of_a_citizen_no_longer_active(client, provider, tokens):
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    grant = provider.store.grants.get(claims["gid"])
+    assert grant is not None
+    with provider.store.engine.begin() as conn:
+        # The status alone, its grants left live: userinfo must read the citizen, not only the grant.
+        conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": grant.citizen_id})
+
+    response = _userinfo(client, tokens["access_token"])
+
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 def test_a_missing_token_gets_401_with_a_bare_bearer_challenge(client):
