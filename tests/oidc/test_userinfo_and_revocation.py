@@ -182,3 +182,15 @@ def test_revocation_proves_the_client_before_reading_the_request(client, portal)
 
     assert unauthenticated.status_code == 401
     assert authenticated.status_code == 400 and authenticated.json()["error"] == "invalid_request"
+
+
+def test_a_write_inside_a_read_only_unit_is_refused_and_nothing_is_written(client, provider, tokens):
+    # Bearer userinfo runs in such a unit (on SQLite on the event loop, where a write would wait
+    # for the writer lock with every other request behind it).
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+
+    with pytest.raises(RuntimeError), provider.store.db.read_only_unit():
+        provider.store.grants.revoke(claims["gid"], provider.clock.now())
+
+    assert provider.store.grants.get(claims["gid"]).revoked_at is None
+    assert _userinfo(client, tokens["access_token"]).status_code == 200
