@@ -194,3 +194,16 @@ def test_a_write_inside_a_read_only_unit_is_refused_and_nothing_is_written(clien
 
     assert provider.store.grants.get(claims["gid"]).revoked_at is None
     assert _userinfo(client, tokens["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["!!!!", "W10", "_-8", "e30", "eyJhbGciOiJFUzI1NiJ9x", ""],
+    ids=["not-base64url", "json-array", "not-utf8", "empty-object", "bad-padding", "empty"],
+)
+def test_a_token_whose_header_is_not_a_base64url_json_object_gets_401(client, tokens, header):
+    _, payload, signature = tokens["access_token"].split(".")
+
+    response = _userinfo(client, ".".join([header, payload, signature]))
+
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
