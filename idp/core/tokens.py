@@ -322,7 +322,7 @@ def _live_access_token(
         if provider.store.revoked_tokens.is_revoked(jti):
             raise InvalidToken("the access token was revoked")
         return claims, None, None
-    found = provider.store.grants.for_access_token(str(claims["gid"]), jti)
+    found = provider.store.access_reads.for_access_token(str(claims["gid"]), jti)
     if found is None:
         raise InvalidToken("the access token was revoked", detail="grant gone")
     jti_revoked, grant_record, citizen = found

@@ -38,6 +38,7 @@ class _Unit:
         self.conn: Connection | None = None
         self.writing = False
         self.reading_only = False  # PostgreSQL: autocommit until the first write
+        self.read_only = False  # `read_only_unit`: a write is a defect
 
 
 class Database:
@@ -53,6 +54,8 @@ class Database:
         return getattr(self._local, "unit", None)
 
     def _joined(self, unit: _Unit, write: bool) -> Connection:
+        if write and unit.read_only:
+            raise RuntimeError("a write inside a read-only unit")
         if write and self._writer is not None and not unit.writing:
             self._writer.acquire()  # held until the unit ends: SQLite's write lock is held that long too
             unit.writing = True
@@ -112,6 +115,19 @@ class Database:
             raise
         else:
             self._end(unit, commit=True)
+
+    @contextmanager
+    def read_only_unit(self) -> Iterator[None]:
+        """A unit of work that may only read: any write in it raises before it takes a lock or a
+        connection. For reads run on the event loop, where waiting for SQLite's writer lock would
+        stop every other request."""
+        if self._unit() is not None:
+            raise RuntimeError("a read-only unit cannot be nested in another unit")
+        with self.unit_of_work():
+            unit = self._unit()
+            assert unit is not None
+            unit.read_only = True
+            yield
 
     def _end(self, unit: _Unit, commit: bool) -> None:
         self._local.unit = None

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager as ContextManager
 from sqlalchemy import Engine, text
 
 from idp.clock import Clock, SystemClock
+from idp.store.access_reads import AccessTokenReads
 from idp.store.audit import AuditLog
 from idp.store.citizens import Citizens
 from idp.store.clients import Clients
@@ -40,6 +41,7 @@ class Store:
         self.interactions = Interactions(db)
         self.consents = Consents(db)
         self.grants = Grants(db)
+        self.access_reads = AccessTokenReads(db)
         self.refresh_tokens = RefreshTokens(db)
         self.revoked_tokens = RevokedTokens(db)
         self.flows = Flows(db)

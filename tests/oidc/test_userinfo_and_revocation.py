@@ -7,6 +7,7 @@ import json
 
 import jwt
 import pytest
+from sqlalchemy import text
 
 from tests.helpers import Pkce, exchange, issued_code
 
@@ -33,6 +34,31 @@ def test_userinfo_answers_get_and_post_with_claims_of_the_granted_scope(client, 
     assert by_get.status_code == by_post.status_code == 200
     assert by_get.json() == by_post.json()
     assert "name" in by_get.json() and "phone_number" not in by_get.json()
+
+
+def test_userinfo_gives_the_verified_flags_as_json_booleans(client, provider, portal, citizen):
+    record, _ = citizen
+    pkce = Pkce()
+    code = issued_code(provider, portal, record, pkce, scope="openid phone")["code"]
+    token = exchange(client, portal, code, pkce).json()["access_token"]
+
+    response = _userinfo(client, token)
+
+    assert response.status_code == 200
+    assert '"phone_number_verified":true' in response.text.replace(" ", "")
+
+
+def test_userinfo_refuses_a_token_of_a_citizen_no_longer_active(client, provider, tokens):
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    grant = provider.store.grants.get(claims["gid"])
+    assert grant is not None
+    with provider.store.engine.begin() as conn:
+        # The status alone, its grants left live: userinfo must read the citizen, not only the grant.
+        conn.execute(text("UPDATE citizen SET status = 'locked' WHERE id = :id"), {"id": grant.citizen_id})
+
+    response = _userinfo(client, tokens["access_token"])
+
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 def test_a_missing_token_gets_401_with_a_bare_bearer_challenge(client):
@@ -156,3 +182,28 @@ def test_revocation_proves_the_client_before_reading_the_request(client, portal)
 
     assert unauthenticated.status_code == 401
     assert authenticated.status_code == 400 and authenticated.json()["error"] == "invalid_request"
+
+
+def test_a_write_inside_a_read_only_unit_is_refused_and_nothing_is_written(client, provider, tokens):
+    # Bearer userinfo runs in such a unit (on SQLite on the event loop, where a write would wait
+    # for the writer lock with every other request behind it).
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+
+    with pytest.raises(RuntimeError), provider.store.db.read_only_unit():
+        provider.store.grants.revoke(claims["gid"], provider.clock.now())
+
+    assert provider.store.grants.get(claims["gid"]).revoked_at is None
+    assert _userinfo(client, tokens["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["!!!!", "W10", "_-8", "e30", "eyJhbGciOiJFUzI1NiJ9x", ""],
+    ids=["not-base64url", "json-array", "not-utf8", "empty-object", "bad-padding", "empty"],
+)
+def test_a_token_whose_header_is_not_a_base64url_json_object_gets_401(client, tokens, header):
+    _, payload, signature = tokens["access_token"].split(".")
+
+    response = _userinfo(client, ".".join([header, payload, signature]))
+
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
