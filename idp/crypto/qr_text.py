@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import qrcode
-
 __all__ = ["qr_text"]
 
 
 def qr_text(data: str) -> str:
     """Two QR rows per line (upper/lower half blocks), light on dark-agnostic: dark modules are
     drawn, with the quiet zone around them, so phones read it in most terminal themes."""
+    import qrcode  # a terminal enrolment only; serving never draws this
+
     code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(data)
     code.make(fit=True)

@@ -20,8 +20,6 @@ import unicodedata
 from urllib.parse import quote, urlencode
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 
 from idp.crypto.randomness import RandomSource
 
@@ -130,6 +128,9 @@ def qr_svg(data: str) -> str:
     because it is not allowed inside an HTML document. The page that shows it carries a TOTP secret,
     so it must be sent with `Cache-Control: no-store`.
     """
+    import qrcode  # only an enrolment draws one: ~4 MB a serving process need not hold from the start
+    import qrcode.image.svg
+
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage)
     svg: str = image.to_string(encoding="unicode")
     return _XML_DECLARATION.sub("", svg)

@@ -1,21 +1,26 @@
 """The engine and the schema: SQLite (WAL) for the embedded default, PostgreSQL in production.
 
 The schema is owned by Alembic migrations from the first table; `migrate()` upgrades a
-database to the latest revision and is safe to run on every start.
+database to the latest revision and is safe to run on every start. A database already at the
+newest revision is recognised without Alembic (its version row against the revision ids written
+in the migration files), so a serving process never imports Alembic: ~11 MB of memory and the
+larger part of a second at start-up.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -83,12 +88,52 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
 
+_REVISION = re.compile(r'^revision(?:\s*:\s*str)?\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision(?:\s*:[^=]+)?\s*=\s*(None|"[^"]+")', re.MULTILINE)
+
+
+def newest_revision() -> str | None:
+    """The head of the migration files, read from their text; None when a file does not say its
+    revisions plainly or the chain has more than one head (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1) != "None":
+            parents.add(down.group(1).strip('"'))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_newest_revision(engine: Engine) -> bool:
+    """True only when the database records exactly the newest revision."""
+    head = newest_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            recorded = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except DBAPIError:  # no version table yet: an empty database
+        return False
+    return recorded == [head]
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (idempotent)."""
+    if at_newest_revision(engine):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")

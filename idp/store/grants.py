@@ -2,6 +2,10 @@
 
 Every single-use thing is consumed with one conditional UPDATE ... RETURNING, so of two racing
 requests exactly one gets the row.
+
+The token endpoint's statements are built once, with bind parameters, at import: building a
+statement and computing its cache key cost more than executing it (~170 µs of ~200 µs on SQLite
+for the grant lookup), and a prebuilt statement keeps its cache key.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, exists, select, update
+from sqlalchemy import Row, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
@@ -23,6 +27,35 @@ _code = table_of(AuthorizationCode)
 _refresh = table_of(RefreshToken)
 _revoked = table_of(RevokedToken)
 _citizen = table_of(Citizen)
+
+_GET_GRANT = (
+    select(_grant, (_citizen.c.status == "active").label("citizen_active"))
+    .join(_citizen, _citizen.c.id == _grant.c.citizen_id)
+    .where(_grant.c.id == bindparam("p_grant_id"))
+)
+_CONSUME_CODE = (
+    update(_code)
+    .where(
+        _code.c.code_digest == bindparam("p_digest"),
+        _code.c.client_id == bindparam("p_client_id"),
+        _code.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=bindparam("p_now"))
+    .returning(*_code.c)
+)
+_FIND_CODE = select(_code).where(_code.c.code_digest == bindparam("p_digest"))
+_INSERT_REFRESH = _refresh.insert()
+_ROTATE_REFRESH = (
+    update(_refresh)
+    .where(
+        _refresh.c.token_digest == bindparam("p_digest"),
+        _refresh.c.client_id == bindparam("p_client_id"),
+        _refresh.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=bindparam("p_now"), replaced_by=bindparam("p_successor"))
+    .returning(*_refresh.c)
+)
+_FIND_REFRESH = select(_refresh).where(_refresh.c.token_digest == bindparam("p_digest"))
 
 
 def _grant_record(row: AnyRow | Mapping[str, Any]) -> GrantRecord:
@@ -83,11 +116,7 @@ class Grants:
     def get(self, grant_id: str) -> GrantRecord | None:
         """The grant, with whether its citizen may still use it (one query on the token hot path)."""
         with self._db.connect() as conn:
-            row = conn.execute(
-                select(_grant, (_citizen.c.status == "active").label("citizen_active"))
-                .join(_citizen, _citizen.c.id == _grant.c.citizen_id)
-                .where(_grant.c.id == grant_id)
-            ).first()
+            row = conn.execute(_GET_GRANT, {"p_grant_id": grant_id}).first()
         return _grant_record(row) if row else None
 
     def for_access_token(self, grant_id: str, jti: str) -> tuple[bool, GrantRecord, CitizenRecord] | None:
@@ -148,19 +177,12 @@ class Grants:
     def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
         """Mark the code used and return it; None when it is unknown, used, or another client's."""
         with self._db.begin() as conn:
-            row = conn.execute(
-                update(_code)
-                .where(
-                    _code.c.code_digest == code_digest, _code.c.client_id == client_id, _code.c.consumed_at.is_(None)
-                )
-                .values(consumed_at=now)
-                .returning(*_code.c)
-            ).first()
+            row = conn.execute(_CONSUME_CODE, {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}).first()
         return _code_record(row) if row else None
 
     def find_code(self, code_digest: str) -> CodeRecord | None:
         with self._db.connect() as conn:
-            row = conn.execute(select(_code).where(_code.c.code_digest == code_digest)).first()
+            row = conn.execute(_FIND_CODE, {"p_digest": code_digest}).first()
         return _code_record(row) if row else None
 
 
@@ -173,15 +195,16 @@ class RefreshTokens:
     ) -> None:
         with self._db.begin() as conn:
             conn.execute(
-                _refresh.insert().values(
-                    token_digest=token_digest,
-                    grant_id=grant_id,
-                    client_id=client_id,
-                    scope=scope,
-                    created_at=created_at,
-                    expires_at=expires_at,
-                    consumed_at=None,
-                )
+                _INSERT_REFRESH,
+                {
+                    "token_digest": token_digest,
+                    "grant_id": grant_id,
+                    "client_id": client_id,
+                    "scope": scope,
+                    "created_at": created_at,
+                    "expires_at": expires_at,
+                    "consumed_at": None,
+                },
             )
 
     def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
@@ -189,27 +212,22 @@ class RefreshTokens:
         try:
             with self._db.begin() as conn:
                 row = conn.execute(
-                    update(_refresh)
-                    .where(
-                        _refresh.c.token_digest == old_digest,
-                        _refresh.c.client_id == client_id,
-                        _refresh.c.consumed_at.is_(None),
-                    )
-                    .values(consumed_at=now, replaced_by=new_digest)
-                    .returning(*_refresh.c)
+                    _ROTATE_REFRESH,
+                    {"p_digest": old_digest, "p_client_id": client_id, "p_now": now, "p_successor": new_digest},
                 ).first()
                 if row is None:
                     return None
                 conn.execute(
-                    _refresh.insert().values(
-                        token_digest=new_digest,
-                        grant_id=row.grant_id,
-                        client_id=client_id,
-                        scope=row.scope,
-                        created_at=now,
-                        expires_at=row.expires_at,
-                        consumed_at=None,
-                    )
+                    _INSERT_REFRESH,
+                    {
+                        "token_digest": new_digest,
+                        "grant_id": row.grant_id,
+                        "client_id": client_id,
+                        "scope": row.scope,
+                        "created_at": now,
+                        "expires_at": row.expires_at,
+                        "consumed_at": None,
+                    },
                 )
         except IntegrityError:
             return None
@@ -263,7 +281,7 @@ class RefreshTokens:
 
     def find(self, token_digest: str) -> RefreshRecord | None:
         with self._db.connect() as conn:
-            row = conn.execute(select(_refresh).where(_refresh.c.token_digest == token_digest)).first()
+            row = conn.execute(_FIND_REFRESH, {"p_digest": token_digest}).first()
         return _refresh_record(row) if row else None
 
 

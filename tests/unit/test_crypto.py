@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import argon2
 import jwt as pyjwt
 import pytest
 
@@ -110,6 +111,15 @@ def test_a_password_hashed_under_old_parameters_needs_rehash_and_still_verifies(
 
     assert new.verify(stored, "correct horse") and new.needs_rehash(stored)
     assert not new.needs_rehash(new.hash("correct horse"))
+
+
+def test_creating_a_hasher_does_no_argon2_work_so_start_up_pays_for_no_hash():
+    unusable = Argon2Profile(time_cost=1, memory_cost=7, parallelism=1)  # argon2 refuses to hash with it
+
+    hasher = PasswordHasher(unusable)
+
+    with pytest.raises(argon2.exceptions.HashingError):
+        hasher.verify(None, "the decoy is made by the first check")
 
 
 def test_verifying_without_a_stored_hash_is_false():
