@@ -14,12 +14,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.database import Database
-from idp.store.records import CitizenRecord, CodeRecord, GrantRecord, RefreshRecord
+from idp.store.records import CodeRecord, GrantRecord, RefreshRecord
 from idp.store.tables import AnyRow, AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken, table_of
 
 _grant = table_of(Grant)
@@ -118,29 +117,6 @@ class Grants:
         with self._db.connect() as conn:
             row = conn.execute(_GET_GRANT, {"p_grant_id": grant_id}).first()
         return _grant_record(row) if row else None
-
-    def for_access_token(self, grant_id: str, jti: str) -> tuple[bool, GrantRecord, CitizenRecord] | None:
-        """What a resource needs to honour an access token, in one query: whether its `jti` was
-        revoked, its grant, and the citizen (None when the grant is gone)."""
-        revoked = exists().where(_revoked.c.jti == jti)
-        with self._db.connect() as conn:
-            row = conn.execute(
-                select(
-                    revoked.label("jti_revoked"),
-                    *(c.label(f"g_{c.name}") for c in _grant.c),
-                    *(c.label(f"c_{c.name}") for c in _CITIZEN_COLUMNS),
-                )
-                .join_from(_grant, _citizen, _citizen.c.id == _grant.c.citizen_id)
-                .where(_grant.c.id == grant_id)
-            ).first()
-        if row is None:
-            return None
-        fields = row._mapping
-        citizen = _citizen_record({c.name: fields[f"c_{c.name}"] for c in _CITIZEN_COLUMNS})
-        grant = _grant_record(
-            {**{c.name: fields[f"g_{c.name}"] for c in _grant.c}, "citizen_active": citizen.status == "active"}
-        )
-        return bool(fields["jti_revoked"]), grant, citizen
 
     def revoke(self, grant_id: str, now: int) -> None:
         with self._db.begin() as conn:
