@@ -195,6 +195,8 @@ def real_passkey_login(quick_start: QuickStart, chromium) -> tuple[dict, dict, s
         page.fill("#passkey-name", "Điện thoại")
         page.click("#add-passkey")
         page.click("#create-passkey")
+        page.wait_for_selector("#recovery-codes")  # the demo citizen's first strong factor: its codes, once
+        page.goto(f"{issuer}/account?lang=vi")
         page.wait_for_selector("#passkeys")
 
         authorize: list[str] = []
