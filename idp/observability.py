@@ -23,6 +23,7 @@ import time
 from collections.abc import Hashable
 from typing import Any, TextIO, cast
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idp.context import CLIENT_IP, REQUEST_ID, USER_AGENT
@@ -213,6 +214,22 @@ class Observability:
         self.app = app
         self.access_log_enabled = access_log_enabled
         self._templates: dict[Any, str] | None = None
+        # The metrics' children by label values: `labels()` validates and locks on every call.
+        self._requests: dict[tuple[str, str, int], Counter] = {}
+        self._latency: dict[str, Histogram] = {}
+
+    def _counted(self, endpoint: str, method: str, status: int) -> Counter:
+        key = (endpoint, method, status)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = REQUESTS.labels(endpoint, method, str(status))
+        return child
+
+    def _timed(self, endpoint: str) -> Histogram:
+        child = self._latency.get(endpoint)
+        if child is None:
+            child = self._latency[endpoint] = LATENCY.labels(endpoint)
+        return child
 
     def _template(self, scope: Scope) -> str:
         if self._templates is None:
@@ -267,20 +284,26 @@ class Observability:
         finally:
             elapsed = time.perf_counter() - started
             endpoint = self._template(scope)
-            REQUESTS.labels(endpoint, scope["method"], str(status)).inc()
-            LATENCY.labels(endpoint).observe(elapsed)
+            self._counted(endpoint, scope["method"], status).inc()
+            self._timed(endpoint).observe(elapsed)
             if is_token and status == 200 and grant_type:
                 TOKENS.labels(grant_type.decode()).inc()
             elif endpoint == "/interaction/{interaction_id}/login" and scope["method"] == "POST":
                 LOGINS.labels(_LOGIN_OUTCOME.get(status, "refused")).inc()
-            if self.access_log_enabled:
+            if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                access_log.info(
+                # Made here rather than by `access_log.info`, which walks the stack to name its
+                # caller for every line: the caller of every access line is this one.
+                record = access_log.makeRecord(
+                    access_log.name,
+                    logging.INFO,
+                    __file__,
+                    0,
                     "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
+                    (scope["method"], scope["path"], status),
+                    None,
+                    "Observability.__call__",
+                    {
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
@@ -288,6 +311,7 @@ class Observability:
                         "client": client[0] if client else None,
                     },
                 )
+                access_log.handle(record)
             REQUEST_ID.reset(token)
             CLIENT_IP.reset(ip_token)
             USER_AGENT.reset(agent_token)

@@ -79,7 +79,23 @@ def authenticate_client(provider: Provider, credentials: ClientCredentials) -> C
     """The client, if the credentials prove it, by the one method it registered (RFC 6749 §2.3)."""
     if not credentials.client_id:
         raise InvalidClient("client authentication is required")
-    client = provider.store.clients.get(credentials.client_id)
+    return _prove(provider, provider.store.clients.get(credentials.client_id), credentials)
+
+
+def authenticate_cached_client(provider: Provider, credentials: ClientCredentials) -> ClientRecord | None:
+    """`authenticate_client` without the database, or None when that cannot be done: the client
+    is not in this process's fresh cache, or it proves itself by an assertion (whose `jti` is
+    recorded in the database). A client found here is refused or proven exactly as there."""
+    if not credentials.client_id or credentials.method not in _SECRET_METHODS:
+        return None
+    client = provider.store.clients.cached(credentials.client_id)
+    return None if client is None else _prove(provider, client, credentials)
+
+
+_SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+
+
+def _prove(provider: Provider, client: ClientRecord | None, credentials: ClientCredentials) -> ClientRecord:
     if client is None or client.disabled:
         raise InvalidClient("client authentication failed", detail=f"unknown or disabled {credentials.client_id!r}")
     if credentials.method != client.auth_method:

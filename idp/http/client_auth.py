@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 
-from idp.core.clients import ClientCredentials, authenticate_client
+from idp.core.clients import ClientCredentials, authenticate_cached_client, authenticate_client
 from idp.core.params import Params
 from idp.core.provider import Provider
 from idp.crypto.assertions import unverified_issuer
@@ -62,17 +62,32 @@ def credentials(request: Request, params: Params) -> ClientCredentials:
     return ClientCredentials(body_id, None, "none")
 
 
-async def client_call(request: Request, action: Callable[[Provider, ClientRecord, Params, list[str]], T]) -> T:
+async def client_call(
+    request: Request,
+    action: Callable[[Provider, ClientRecord, Params, list[str]], T],
+    without_database: Callable[[Params, list[str]], bool] | None = None,
+) -> T:
     """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
     client's credentials, then authenticate the client and run `action` in one worker-thread
     hop, `action` in one database transaction (`Store.unit_of_work`). The client is always proven
     first (RFC 7009 §2.1, RFC 7662 §2.1), before the unit opens: proving a `private_key_jwt`
     client may fetch its JWKS from the portal, and a slow portal must not hold a database
-    connection meanwhile. `action` also gets the request's DPoP proofs."""
+    connection meanwhile. `action` also gets the request's DPoP proofs.
+
+    `without_database` says when `action` needs no database for these parameters (the
+    client_credentials grant). Then a client proven by its secret from this process's fresh
+    cache has the whole request run on the event loop, in a read-only unit so a write added
+    there later fails in the tests: the thread hop cost more than the rest of such a request's
+    own work. A cache miss, an assertion or any other grant keeps the worker thread."""
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)
     proofs = request.headers.getlist("dpop")
+    if without_database is not None and without_database(params, proofs):
+        cached = authenticate_cached_client(provider, found)
+        if cached is not None:
+            with provider.store.db.read_only_unit():
+                return action(provider, cached, params, proofs)
 
     def run() -> T:
         client = authenticate_client(provider, found)

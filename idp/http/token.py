@@ -18,5 +18,10 @@ def _grant(provider: Provider, client: ClientRecord, params: Params, proofs: lis
     return tokens.grant(provider, client, params, jkt)
 
 
+def _without_database(params: Params, proofs: list[str]) -> bool:
+    """client_credentials signs one token and stores nothing; a DPoP proof's `jti` is recorded."""
+    return not proofs and params.all("grant_type") == ["client_credentials"]
+
+
 async def token(request: Request) -> Response:
-    return json_response(await client_call(request, _grant))
+    return json_response(await client_call(request, _grant, _without_database))

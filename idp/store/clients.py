@@ -96,12 +96,20 @@ class Clients:
             raise Conflict("client_id") from None
         return _client_record(row)
 
-    def get(self, client_id: str) -> ClientRecord | None:
-        now = self._clock.now()
+    def cached(self, client_id: str) -> ClientRecord | None:
+        """The record while this process's copy is fresh, else None: never the database, so a
+        caller on the event loop can use it and go to a worker thread only on a miss."""
         with self._lock:
             cached = self._cache.get(client_id)
-        if cached is not None and now - cached[0] < CLIENT_CACHE_SECONDS:
+        if cached is not None and self._clock.now() - cached[0] < CLIENT_CACHE_SECONDS:
             return cached[1]
+        return None
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        found = self.cached(client_id)
+        if found is not None:
+            return found
+        now = self._clock.now()
         with self._db.connect() as conn:
             row = conn.execute(select(_client).where(_client.c.id == client_id)).first()
         if row is None:
