@@ -225,12 +225,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from idp.housekeeping import Housekeeper
     from idp.http.metrics import start_listener
     from idp.observability import log_config
-    from idp.runtime import ARENAS, limit_malloc_arenas
+    from idp.runtime import tune_malloc
 
-    # Before any thread allocates: this process (one worker) takes it now; spawned workers read
-    # the variable when they start.
-    limit_malloc_arenas()
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
+    # Before any thread allocates: this process (one worker) takes the limits now; spawned workers
+    # read them from the environment when they start.
+    tune_malloc()
 
     if "IDP_ISSUER" not in os.environ:
         # Development default: the issuer follows the port being served, on loopback. It names the
