@@ -1,5 +1,6 @@
-"""A provider starts without what only some requests need: the WebAuthn library waits for the first
-passkey ceremony, and the CA bundle for the first request to a portal (start-up under a second)."""
+"""A provider starts without what only some requests need (start-up under a second): the WebAuthn
+library waits for the first passkey ceremony, the CA bundle for the first request to a portal, the
+staff console for the first request under /admin, and Jinja2 for the first page."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ with TestClient(app_from_env()) as client:
 print(json.dumps({
     "ready": ready,
     "login": login,
-    "loaded": sorted(m for m in ("webauthn", "cbor2", "pyasn1", "alembic", "qrcode") if m in sys.modules),
+    "loaded": sorted(m for m in sys.argv[2].split(",") if m in sys.modules),
     "tls_contexts": sum(isinstance(o, ssl.SSLContext) for o in gc.get_objects()),
 }))
 """
+
+LAZY = ("webauthn", "cbor2", "pyasn1", "alembic", "qrcode", "jinja2", "idp.admin")
 
 
 @pytest.fixture
@@ -49,15 +52,15 @@ def served_env(settings: Settings) -> dict[str, str]:
 
 def _start(env: dict[str, str], path: str) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", START_AND_ASK, path], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", START_AND_ASK, path, ",".join(LAZY)], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
 
-def test_a_started_provider_has_not_loaded_webauthn_or_a_tls_context(served_env):
-    started = _start(served_env, "/healthz")
+def test_a_started_provider_has_loaded_neither_webauthn_the_console_jinja2_nor_a_tls_context(served_env):
+    started = _start(served_env, "/.well-known/openid-configuration")
 
     assert started["ready"] == 200
     assert started["loaded"] == []
@@ -69,3 +72,17 @@ def test_the_first_passkey_ceremony_loads_the_webauthn_library(served_env):
 
     assert started["login"] == "required"
     assert "webauthn" in started["loaded"]
+
+
+def test_the_first_console_request_loads_the_console_and_answers_its_login_page(served_env):
+    started = _start(served_env, "/admin/login")
+
+    assert started["login"] == 200
+    assert {"idp.admin", "jinja2"} <= set(started["loaded"])  # type: ignore[arg-type]
+
+
+def test_the_first_citizen_page_loads_jinja2_and_renders(served_env):
+    started = _start(served_env, "/privacy")
+
+    assert started["login"] == 200
+    assert started["loaded"] == ["jinja2"]
