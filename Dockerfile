@@ -29,6 +29,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=1048576 \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
     PATH=/opt/idp/venv/bin:$PATH \
     IDP_DATA_DIR=/var/lib/idp \
     IDP_KEYS_DIR=/var/lib/idp-keys \

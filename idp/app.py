@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idp import admin
 from idp.chores import every
 from idp.core.logout import renew_on_send
 from idp.core.provider import Provider
@@ -47,6 +46,16 @@ from idp.http.boundary import ErrorBoundary
 from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
+
+
+class StaffConsole:
+    """`idp.admin.router`, imported by the first request under /admin: the console and admin API (and
+    their templates) are for staff, so a process serving citizens and portals starts without them."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from idp.admin import router
+
+        await router(scope, receive, send)
 
 
 def routes() -> list[Route | Mount]:
@@ -98,7 +107,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/registrations/{flow_id}/verify", register.api_verify, methods=["POST"]),
         Route("/api/registrations/{flow_id}/resend", register.api_verify, methods=["POST"]),
         # Staff console and admin API: their own mount and guard (idp/admin)
-        Mount("/admin", app=admin.router),
+        Mount("/admin", app=StaffConsole()),
         Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
     ]
 

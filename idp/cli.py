@@ -222,15 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from idp.housekeeping import Housekeeper
     from idp.http.metrics import start_listener
     from idp.observability import log_config
-    from idp.runtime import ARENAS, limit_malloc_arenas
+    from idp.runtime import tune_malloc
+    from idp.store.housekeeping import Housekeeping
+    from idp.store.repositories import Store
 
-    # Before any thread allocates: this process (one worker) takes it now; spawned workers read
-    # the variable when they start.
-    limit_malloc_arenas()
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
+    # Before any thread allocates: this process (one worker) takes the limits now; spawned workers
+    # read them from the environment when they start.
+    tune_malloc()
 
     if "IDP_ISSUER" not in os.environ:
         # Development default: the issuer follows the port being served, on loopback. It names the
@@ -276,10 +276,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    # Metrics on their own listener (IDP_METRICS_ADDRESS), started here once for every worker.
-    metrics_provider = open_provider(settings) if settings.metrics_address else None
+    # Metrics on their own listener (IDP_METRICS_ADDRESS), started here once for every worker. The
+    # outbox gauge needs the database alone, not a provider (keys, outbound clients).
+    metrics_store = Store.open(settings.effective_database_url) if settings.metrics_address else None
     listener = start_listener(
-        settings.metrics_address, Housekeeper(metrics_provider).outbox_pending if metrics_provider else None
+        settings.metrics_address, Housekeeping(metrics_store.db).outbox_pending if metrics_store else None
     )
     try:
         uvicorn.run(
@@ -298,8 +299,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         if listener is not None:
             listener.close()
-        if metrics_provider is not None:
-            metrics_provider.store.close()
+        if metrics_store is not None:
+            metrics_store.close()
         if metrics_dir:
             import shutil
 

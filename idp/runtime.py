@@ -6,6 +6,16 @@ allocating 19 MiB, a provider grew to ~190 MB after a login burst. MALLOC_ARENA_
 environment at start (the Dockerfile and scripts/start set it) kept it at ~130 MB in the same
 benchmark with no loss of speed. `idp serve` also asks glibc at run time, which helps less
 (~160 MB: some arenas exist by then), and passes the variable to the workers it spawns.
+
+What was left was argon2's own buffer (`memory_cost`, 19 MiB at the owasp profile). glibc maps a
+block that large with mmap and unmaps it on free, but the first such free raises its mmap threshold
+past the block's size, so every later buffer comes from an arena and stays resident after the
+hash: two password slots kept 40-70 MB. A fixed threshold (1 MiB) turns that rise off, so every
+buffer is unmapped again when its hash ends. Mapping fresh memory for each hash costs page faults
+(~4,900 of 4 KiB for 19 MiB, +50% CPU a check); `glibc.malloc.hugetlb=1` in GLIBC_TUNABLES
+(the Dockerfile and scripts/start set it, and `idp serve` passes it to spawned workers) has glibc
+ask for transparent huge pages on those mappings, which brings a check back to within ~10% of a
+retained buffer. glibc reads GLIBC_TUNABLES only when a process starts.
 """
 
 from __future__ import annotations
@@ -13,9 +23,24 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Callable
 
-M_ARENA_MAX = -8  # from glibc's malloc.h
+M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+M_ARENA_MAX = -8
 ARENAS = 2
+MMAP_THRESHOLD = 1024 * 1024
+TUNABLES = "glibc.malloc.hugetlb=1"
+
+
+def _mallopt() -> Callable[[int, int], int] | None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        mallopt: Callable[[int, int], int] = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # musl and macOS have no mallopt
+        return None
+    return mallopt
 
 
 def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
@@ -23,11 +48,24 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     chose one with MALLOC_ARENA_MAX."""
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    name = ctypes.util.find_library("c")
-    if not name:
+    mallopt = _mallopt()
+    return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
+
+
+def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
+    """True when glibc took the fixed threshold; False elsewhere (musl, macOS) or when the operator
+    already chose one (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in GLIBC_TUNABLES)."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas))
+    mallopt = _mallopt()
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, threshold))
+
+
+def tune_malloc() -> None:
+    """This process takes the limits now; workers `idp serve` spawns read them from the environment
+    when they start (an operator's own values win)."""
+    limit_malloc_arenas()
+    fix_mmap_threshold()
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD))
+    os.environ.setdefault("GLIBC_TUNABLES", TUNABLES)

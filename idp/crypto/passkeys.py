@@ -12,30 +12,15 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+from typing import TYPE_CHECKING, Any
 
 from idp.crypto.opaque import b64url
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+# The `webauthn` library (and the ASN.1 and CBOR modules under it, ~0.1 s of a provider's start-up)
+# is imported by the first ceremony, not by a process that may never see one.
 
 __all__ = [
     "Asserted",
@@ -89,6 +74,8 @@ class Asserted:
 
 
 def _descriptors(credential_ids: list[tuple[str, list[str]]]) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     known = {t.value for t in AuthenticatorTransport}
     return [
         PublicKeyCredentialDescriptor(
@@ -115,6 +102,13 @@ def registration_options(
 ) -> dict[str, Any]:
     """`navigator.credentials.create` options as JSON: a discoverable credential preferred, user
     verification required, no attestation asked (we trust no vendor list, so asking only leaks)."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp_id,
         rp_name=rp_name,
@@ -135,6 +129,9 @@ def registration_options(
 
 def authentication_options(*, rp_id: str, challenge: bytes, allow: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """`navigator.credentials.get` options as JSON; `allow` empty for a discoverable login."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=rp_id,
         challenge=challenge,
@@ -147,6 +144,9 @@ def authentication_options(*, rp_id: str, challenge: bytes, allow: list[tuple[st
 
 
 def verify_registration(credential_json: str, *, challenge: str, rp_id: str, origin: str) -> Registered:
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=credential_json,
@@ -170,6 +170,9 @@ def verify_registration(credential_json: str, *, challenge: str, rp_id: str, ori
 
 def registration_challenge(credential_json: str) -> str:
     """The challenge a registration answers (base64url), to find the stored one it must match."""
+    from webauthn.helpers import parse_client_data_json, parse_registration_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     if len(credential_json) > 65_536:
         raise CeremonyFailed("registration too large")
     try:
@@ -181,6 +184,9 @@ def registration_challenge(credential_json: str) -> str:
 
 def assertion_facts(credential_json: str) -> AssertionFacts:
     """The credential and challenge an assertion names, to find the stored ones it must match."""
+    from webauthn.helpers import parse_authentication_credential_json, parse_client_data_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     if len(credential_json) > 16_384:
         raise CeremonyFailed("assertion too large")
     try:
@@ -197,6 +203,9 @@ def verify_assertion(
 ) -> Asserted:
     """Verify with user verification required; the counter must go up whenever either side
     counts (authenticators that never count always report 0, WebAuthn §6.1.1)."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_authentication_response(
             credential=credential_json,

@@ -13,9 +13,12 @@ whose portals listen on 127.0.0.1.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+import ssl
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
@@ -66,23 +69,56 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def _verifying_context() -> ssl.SSLContext:
+    """One certificate-verifying TLS context for every outbound client of the process: loading the CA
+    bundle costs ~40 ms of CPU, which a provider paid twice per client at start-up before."""
+    return httpx.create_ssl_context(verify=True)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport whose connections go through `_GuardedBackend`. Environment proxies are
     not used (a client given a transport ignores them), so the check always sees the real target."""
 
-    def __init__(self, *, verify: bool = True) -> None:
-        super().__init__(verify=verify)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
-            network_backend=_GuardedBackend(),
-        )
+    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context)
+        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_GuardedBackend())
+
+
+class _BuiltOnFirstRequest(httpx.BaseTransport):
+    """Builds its transport (and the shared TLS context) when the first request goes out: most
+    processes never call a portal, and none should pay for it before they are ready."""
+
+    def __init__(self, build: Callable[[], httpx.BaseTransport]) -> None:
+        self._build = build
+        self._inner: httpx.BaseTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._build()
+            inner = self._inner
+        return inner.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._inner is not None:
+                self._inner.close()
 
 
 def outbound_client(*, allow_private: bool, timeout: float, **kwargs: Any) -> httpx.Client:
     """An httpx client for portal-registered URLs: certificates verified, no redirects, and the
     internal-address guard unless `allow_private`."""
-    transport = httpx.HTTPTransport(verify=True) if allow_private else GuardedTransport(verify=True)
-    return httpx.Client(transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, **kwargs)
+
+    def build() -> httpx.BaseTransport:
+        if allow_private:
+            return httpx.HTTPTransport(verify=_verifying_context())
+        return GuardedTransport(_verifying_context())
+
+    return httpx.Client(
+        transport=_BuiltOnFirstRequest(build), timeout=httpx.Timeout(timeout), follow_redirects=False, **kwargs
+    )
 
 
 def was_blocked(exc: BaseException) -> bool:

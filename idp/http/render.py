@@ -9,19 +9,17 @@ the error boundary (`boundary.ErrorBoundary`): a 503 when storage failed, else a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import pass_context
-from jinja2.runtime import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
 from idp.core import dpop
 from idp.core.interactions import error_redirect
@@ -29,27 +27,39 @@ from idp.errors import InvalidClient, InvalidDpopProof, InvalidToken, OAuthError
 from idp.http.formats import day_text, level_text, moment_iso, moment_text
 from idp.i18n import pick_language, t, words
 
+if TYPE_CHECKING:
+    from jinja2.runtime import Context
+    from starlette.templating import Jinja2Templates
+
 log = logging.getLogger("idp.http")
-templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
-templates.env.globals["t"] = t
 
 
-@pass_context
 def _moment(context: Context, epoch: int) -> str:
     return moment_text(epoch, context["zone"])
 
 
-@pass_context
 def _moment_iso(context: Context, epoch: int) -> str:
     return moment_iso(epoch, context["zone"])
 
 
-@pass_context
 def _level(context: Context, level: str) -> str:
     return level_text(context["lang"], level)
 
 
-templates.env.filters.update(moment=_moment, moment_iso=_moment_iso, day=day_text, level=_level)
+@functools.cache
+def templates() -> Jinja2Templates:
+    """The pages' templates, set up by the first page rendered: Jinja2 (~60 ms of imports) is not
+    on the path to a ready process, whose first requests may all be tokens and discovery."""
+    from jinja2 import pass_context
+    from starlette.templating import Jinja2Templates
+
+    loaded = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+    loaded.env.globals["t"] = t
+    loaded.env.filters.update(
+        moment=pass_context(_moment), moment_iso=pass_context(_moment_iso), day=day_text, level=pass_context(_level)
+    )
+    return loaded
+
 
 PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/register", "/reset", "/account", "/privacy")
 # The citizens' JSON API (for apps): refusals worded in the Accept-Language of the app.
@@ -82,7 +92,7 @@ def page(request: Request, name: str, lang: str, status_code: int = 200, **conte
         "help_tel": "".join(c for c in settings.help_phone if c.isdigit() or c == "+"),
         "privacy_url": settings.privacy_url or f"/privacy?lang={lang}",
     }
-    response = templates.TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
+    response = templates().TemplateResponse(request, name, context, status_code=status_code, headers=NO_STORE)
     return response
 
 

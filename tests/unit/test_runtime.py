@@ -1,15 +1,53 @@
-"""The served process limits glibc's malloc arenas (resident memory after a login burst)."""
+"""The served process tunes glibc's malloc: few arenas, and argon2's buffers returned after each hash
+(resident memory after a login burst)."""
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 
-from idp.runtime import limit_malloc_arenas
+from idp.runtime import fix_mmap_threshold, limit_malloc_arenas
+
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc tuning")
+
+# Twelve owasp-profile checks (19 MiB each) in two threads, then the growth of resident memory in MiB.
+LOGIN_BURST = """
+import sys, threading
+from idp.crypto.passwords import ARGON2_OWASP, PasswordHasher
+from idp.runtime import fix_mmap_threshold
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+hasher = PasswordHasher(ARGON2_OWASP, workers=2)
+stored = hasher.hash("correct horse")
+before = resident()
+def logins():
+    for _ in range(6):
+        hasher.verify(stored, "wrong horse")
+threads = [threading.Thread(target=logins) for _ in range(2)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(resident() - before)
+"""
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc tuning; other C libraries have no arenas")
+def _growth_after_logins(mode: str) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+    env["MALLOC_ARENA_MAX"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", LOGIN_BURST, mode], env=env, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout)
+
+
+@glibc_only
 def test_glibc_accepts_the_arena_limit(monkeypatch):
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
 
@@ -20,3 +58,19 @@ def test_an_operators_own_malloc_arena_max_is_left_alone(monkeypatch):
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
 
     assert limit_malloc_arenas() is False
+
+
+def test_an_operators_own_mmap_threshold_is_left_alone(monkeypatch):
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4194304")
+
+    assert fix_mmap_threshold() is False
+
+
+@glibc_only
+def test_argon2_buffers_are_given_back_after_a_login_burst_with_the_fixed_threshold():
+    retained = _growth_after_logins("dynamic")
+
+    fixed = _growth_after_logins("fixed")
+
+    assert retained > 19  # glibc's own rise keeps at least one 19 MiB buffer resident
+    assert fixed < 8
