@@ -394,7 +394,9 @@ def bench_provider(
         IDP_INTERACTIONS_PER_ADDRESS="1000000",
         IDP_HOUSEKEEPING_INTERVAL="0",
         MALLOC_ARENA_MAX="2",
-    )  # as the Dockerfile and scripts/start set it (idp/runtime.py)
+        MALLOC_MMAP_THRESHOLD_="1048576",
+        GLIBC_TUNABLES="glibc.malloc.hugetlb=1",
+    )  # the allocator as the Dockerfile and scripts/start set it (idp/runtime.py)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})
     expected = 2500 * run.duration
     t0 = time.monotonic()
