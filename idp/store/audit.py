@@ -73,7 +73,6 @@ _checkpoint = table_of(AuditCheckpoint)
 _TAKE_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq, _head.c.hash)
 _ADD_EVENT = _event.insert()
 _MOVE_HEAD = update(_head).where(_head.c.id == 1, _head.c.seq == bindparam("p_seq")).values(hash=bindparam("p_hash"))
-_FIND_HEAD = select(_head.c.id).where(_head.c.id == 1)
 
 FIELDS = ("seq", "at", "action", "outcome", "actor", "subject", "client_id", "ip", "user_agent", "detail")
 
@@ -114,24 +113,17 @@ def _row(row: AnyRow) -> AuditRow:
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._head_seen = False  # the head row is never deleted: once seen, it is there
-
-    def _ensure_head(self) -> None:
-        if self._head_seen:
-            return
-        with self._db.connect() as conn:
-            present = conn.execute(_FIND_HEAD).first()
-        if present is None:  # another process may make it at the same time: the key decides
-            with self._db.begin() as conn:
-                conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
-        self._head_seen = True
 
     def append(self, values: dict[str, Any], hasher: Callable[[dict[str, Any], str], str]) -> AuditRow:
         """Append one event after the current head; `hasher(fields, prev_hash)` gives its hash."""
-        self._ensure_head()
         with self._db.begin() as conn:
             # Taking the head row first serialises appends (row lock / SQLite write lock).
-            head = conn.execute(_TAKE_HEAD).one()
+            head = conn.execute(_TAKE_HEAD).first()
+            if head is None:
+                # The first event ever makes the head row. Another process may be making it too:
+                # the key decides, and the UPDATE, run again after the winner commits, finds its row.
+                conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
+                head = conn.execute(_TAKE_HEAD).one()
             fields = dict(values, seq=head.seq)
             digest = hasher(fields, head.hash)
             conn.execute(_ADD_EVENT, dict(fields, prev_hash=head.hash, hash=digest))
