@@ -14,7 +14,7 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import devices, interactions, policy, sessions
+from idp.core import interactions, policy, sessions
 from idp.core.authn import LoginFailed, verify_password
 from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Parked, Step
 from idp.core.limits import SendRefused, TooManyAttempts
@@ -216,12 +216,12 @@ async def login(request: Request, form: Params, step: Step) -> Response:
         # Which of the two was wrong is not said; the password is the field typed again.
         errors = field_errors(_lang(request, step), exc, "password")
         return await _login_page(request, step, exc.status_code, errors, identifier)
-    known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
-    outcome = await core(
-        interactions.after_password,
+    outcome, known = await core(
+        interactions.after_password_login,
         provider,
         step,
         citizen,
+        device,
         request.cookies.get(cookies.session_name(provider.settings)),
         client_ip(request),
     )
