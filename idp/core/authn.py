@@ -87,7 +87,30 @@ def check_password(
         reserved = typed
     refused_before_check = not reserved.counted
     matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
-    if citizen is None or stored_hash is None or not matches:
+    # What follows the hash is one transaction: the counters, the lock and the audit events are
+    # written together (a refusal commits them before it is raised), instead of one commit each.
+    with provider.store.unit_of_work():
+        _after_check(provider, citizen, matches, reserved, typed, known, client_ip, action, refused_before_check)
+    assert citizen is not None and stored_hash is not None  # a wrong or absent account was refused above
+    if provider.passwords.needs_rehash(stored_hash):  # the hash is made outside the transaction
+        provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), provider.clock.now())
+    return citizen
+
+
+def _after_check(
+    provider: Provider,
+    citizen: CitizenRecord | None,
+    matches: bool,
+    reserved: limits.PasswordTry,
+    typed: limits.PasswordTry,
+    known: bool,
+    client_ip: str,
+    action: str,
+    refused_before_check: bool,
+) -> None:
+    """The outcome of one password check, recorded; raises the refusal when it failed."""
+    subject = f"citizen:{citizen.id}" if citizen else None
+    if citizen is None or not matches:
         limits.count_ip_login_failure(provider, client_ip)
         reason = "blocked" if refused_before_check else "password"
         if citizen is not None and reserved.counted and reserved.state.locked:
@@ -131,7 +154,3 @@ def check_password(
         )
         raise LoginFailed()
     audit.record(provider, action=action, outcome="success", actor=subject, subject=subject, ip=client_ip)
-    now = provider.clock.now()
-    if provider.passwords.needs_rehash(stored_hash):
-        provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), now)
-    return citizen

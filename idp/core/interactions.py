@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from idp.core import audit, factors, fapi, limits, otp, passkeys, sessions
+from idp.core import audit, devices, factors, fapi, limits, otp, passkeys, sessions
 from idp.core.authorize import AuthorizationRequest, known_acr
 from idp.core.levels import LOA1, LOA2, at_least, highest, is_level, lowest
 from idp.core.provider import Provider
@@ -313,6 +313,17 @@ def after_password(
         # fresh interaction for the same request.
         return LoginOutcome(parked=_repark(provider, step, client_ip))
     return _establish(provider, step, citizen, ["pwd"], old_cookie, client_ip)
+
+
+def after_password_login(
+    provider: Provider, step: Step, citizen: CitizenRecord, device: str | None, old_cookie: str | None, client_ip: str
+) -> tuple[LoginOutcome, str]:
+    """The login form's password was right: this browser becomes a known device of the account
+    (its cookie value is returned, to be set again), then `after_password`. One transaction for
+    both: the device, the session, the audit event and the interaction's step commit once."""
+    with provider.store.unit_of_work():
+        known = devices.remember(provider, f"citizen:{citizen.id}", device)
+        return after_password(provider, step, citizen, old_cookie, client_ip), known
 
 
 def second_factor_methods(provider: Provider, step: Step) -> list[str]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from functools import partial, wraps
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import devices, interactions, policy, sessions
+from idp.core import interactions, policy, sessions
 from idp.core.authn import LoginFailed, verify_password
 from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Parked, Step
 from idp.core.limits import SendRefused, TooManyAttempts
@@ -22,7 +22,7 @@ from idp.core.otp import CodeRefused
 from idp.core.params import Params
 from idp.core.passkeys import PasskeyRefused
 from idp.http import cookies, csrf, guard
-from idp.http.offload import core, password_work
+from idp.http.offload import core, password_work, read
 from idp.http.peer import client_ip
 from idp.http.render import error_page, field_errors, language, page, redirect
 
@@ -53,6 +53,17 @@ async def _repeatable_step(request: Request) -> guard.Bound[Step]:
     step = await _step(request, finished_ok=True)
     interaction_id = step.interaction.id
     return guard.Bound(_binding(request, interaction_id), csrf.for_interaction(interaction_id), step)
+
+
+async def _login_step(request: Request) -> guard.Bound[Step]:
+    """The login form's interaction (finished ones too, as `_repeatable_step`), loaded by
+    `offload.read`: the load only reads, and on SQLite the hop to a worker thread and back cost
+    more than the read itself."""
+    provider = request.app.state.provider
+    interaction_id = request.path_params["interaction_id"]
+    load = partial(interactions.load, finished_ok=True)
+    step = await read(provider, load, provider, interaction_id, _binding(request, interaction_id))
+    return guard.Bound(_binding(request, interaction_id), csrf.for_interaction(step.interaction.id), step)
 
 
 def _parked(request: Request, parked: Parked, response: Response | None = None) -> Response:
@@ -201,7 +212,7 @@ def _apply(request: Request, step: Step, outcome: LoginOutcome) -> Response:
 
 
 @no_dead_end
-@guard.form(_repeatable_step)
+@guard.form(_login_step)
 async def login(request: Request, form: Params, step: Step) -> Response:
     """Submitted again after the login went through (a double click, Back then submit): the
     password is checked again and the same authorization continues."""
@@ -216,12 +227,12 @@ async def login(request: Request, form: Params, step: Step) -> Response:
         # Which of the two was wrong is not said; the password is the field typed again.
         errors = field_errors(_lang(request, step), exc, "password")
         return await _login_page(request, step, exc.status_code, errors, identifier)
-    known = await core(devices.remember, provider, f"citizen:{citizen.id}", device)
-    outcome = await core(
-        interactions.after_password,
+    outcome, known = await core(
+        interactions.after_password_login,
         provider,
         step,
         citizen,
+        device,
         request.cookies.get(cookies.session_name(provider.settings)),
         client_ip(request),
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Text, delete, func, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Text, bindparam, delete, func, select, update
 from sqlmodel import Field, SQLModel
 
 from idp.store.database import Database
@@ -67,6 +67,13 @@ _event = table_of(AuditEvent)
 _head = table_of(AuditHead)
 _checkpoint = table_of(AuditCheckpoint)
 
+# An append's three statements, built once with bind parameters (building and keying them cost
+# more than running them on SQLite): take the head (the serialising lock), add the event, move
+# the head's hash.
+_TAKE_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq, _head.c.hash)
+_ADD_EVENT = _event.insert()
+_MOVE_HEAD = update(_head).where(_head.c.id == 1, _head.c.seq == bindparam("p_seq")).values(hash=bindparam("p_hash"))
+
 FIELDS = ("seq", "at", "action", "outcome", "actor", "subject", "client_id", "ip", "user_agent", "detail")
 
 
@@ -107,25 +114,20 @@ class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def _ensure_head(self) -> None:
-        with self._db.connect() as conn:
-            present = conn.execute(select(_head.c.id).where(_head.c.id == 1)).first()
-        if present is None:  # another process may make it at the same time: the key decides
-            with self._db.begin() as conn:
-                conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
-
     def append(self, values: dict[str, Any], hasher: Callable[[dict[str, Any], str], str]) -> AuditRow:
         """Append one event after the current head; `hasher(fields, prev_hash)` gives its hash."""
-        self._ensure_head()
         with self._db.begin() as conn:
             # Taking the head row first serialises appends (row lock / SQLite write lock).
-            head = conn.execute(
-                update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq, _head.c.hash)
-            ).one()
+            head = conn.execute(_TAKE_HEAD).first()
+            if head is None:
+                # The first event ever makes the head row. Another process may be making it too:
+                # the key decides, and the UPDATE, run again after the winner commits, finds its row.
+                conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
+                head = conn.execute(_TAKE_HEAD).one()
             fields = dict(values, seq=head.seq)
             digest = hasher(fields, head.hash)
-            conn.execute(_event.insert().values(**fields, prev_hash=head.hash, hash=digest))
-            conn.execute(update(_head).where(_head.c.id == 1, _head.c.seq == head.seq).values(hash=digest))
+            conn.execute(_ADD_EVENT, dict(fields, prev_hash=head.hash, hash=digest))
+            conn.execute(_MOVE_HEAD, {"p_seq": head.seq, "p_hash": digest})
         return AuditRow(**{**{n: fields.get(n) for n in FIELDS}, "prev_hash": head.hash, "hash": digest})
 
     def head(self) -> tuple[int, str]:

@@ -3,12 +3,33 @@ once logged in to which account, by the digest of their device cookie."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp.store.database import Database
 from idp.store.tables import KnownDevice, table_of
 
 _device = table_of(KnownDevice)
+
+# Both run on every password login: built once, with bind parameters.
+_IS_KNOWN = select(_device.c.last_used_at).where(
+    _device.c.subject == bindparam("p_subject"),
+    _device.c.cookie_digest == bindparam("p_digest"),
+    _device.c.last_used_at > bindparam("p_since"),
+)
+# One upsert, where an UPDATE and then (for a new device, as every first login is) an INSERT were two.
+_REMEMBER = {
+    name: insert(_device)
+    .values(
+        subject=bindparam("p_subject"),
+        cookie_digest=bindparam("p_digest"),
+        created_at=bindparam("p_now"),
+        last_used_at=bindparam("p_now"),
+    )
+    .on_conflict_do_update(index_elements=["subject", "cookie_digest"], set_={"last_used_at": bindparam("p_now")})
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 class KnownDevices:
@@ -18,26 +39,10 @@ class KnownDevices:
     def is_known(self, subject: str, cookie_digest: str, since: int) -> bool:
         """Whether the cookie logged in to `subject` and was last used after `since`."""
         with self._db.connect() as conn:
-            row = conn.execute(
-                select(_device.c.last_used_at).where(
-                    _device.c.subject == subject,
-                    _device.c.cookie_digest == cookie_digest,
-                    _device.c.last_used_at > since,
-                )
-            ).first()
+            row = conn.execute(_IS_KNOWN, {"p_subject": subject, "p_digest": cookie_digest, "p_since": since}).first()
         return row is not None
 
     def remember(self, subject: str, cookie_digest: str, now: int) -> None:
         """Record a successful login from the device (again: it moves `last_used_at`)."""
         with self._db.begin() as conn:
-            updated = conn.execute(
-                update(_device)
-                .where(_device.c.subject == subject, _device.c.cookie_digest == cookie_digest)
-                .values(last_used_at=now)
-            ).rowcount
-            if not updated:
-                conn.execute(
-                    self._db.insert_or_skip(_device).values(
-                        subject=subject, cookie_digest=cookie_digest, created_at=now, last_used_at=now
-                    )
-                )
+            conn.execute(_REMEMBER[conn.dialect.name], {"p_subject": subject, "p_digest": cookie_digest, "p_now": now})

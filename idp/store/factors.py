@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from idp.store.database import Database
 from idp.store.tables import AnyRow, OtpChallenge, RecoveryCode, TotpFactor, table_of
 
 _challenge = table_of(OtpChallenge)
 _totp = table_of(TotpFactor)
+# Read on every password login (is a second factor owed?): built once, with a bind parameter.
+_GET_TOTP = select(_totp).where(_totp.c.citizen_id == bindparam("p_citizen_id"))
 _recovery = table_of(RecoveryCode)
 
 
@@ -120,7 +122,7 @@ class Authenticators:
 
     def get(self, citizen_id: str) -> TotpRecord | None:
         with self._db.connect() as conn:
-            row = conn.execute(select(_totp).where(_totp.c.citizen_id == citizen_id)).first()
+            row = conn.execute(_GET_TOTP, {"p_citizen_id": citizen_id}).first()
         return TotpRecord(row.citizen_id, row.secret_sealed, row.confirmed_at, row.last_step) if row else None
 
     def start_enrolment(self, citizen_id: str, secret_sealed: str, now: int) -> None:

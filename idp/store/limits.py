@@ -10,10 +10,11 @@ read (compare and swap), so thirty parallel tries get exactly the free tries the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, case, delete, select, update
+from sqlalchemy import Connection, Executable, Select, Table, bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -36,6 +37,11 @@ def _insert(conn: Connection) -> Callable[[Table], PgInsert | SqliteInsert]:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+def _by_dialect(build: Callable[[Callable[[Table], PgInsert | SqliteInsert]], Executable]) -> dict[str, Executable]:
+    """One statement per dialect, built once: `build(insert)` with each dialect's INSERT."""
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
+
+
 # A citizen id no account has (ids are UUID version 4; this one is version 0): decoy work is done for it.
 NOBODY = "00000000-0000-0000-0000-000000000000"
 
@@ -50,50 +56,126 @@ class FailureState:
     locked: bool
 
 
+@dataclass(frozen=True)
+class _Reservable:
+    """A table of try counters and its reservation's statements, built once with bind parameters:
+    building a statement and its cache key cost more than running it on SQLite, and a login runs
+    a dozen of these. `keys`: the bind names of the row's key; `expiring`: rows past `expires_at`
+    count as absent (an attempt budget), and are overwritten in place rather than deleted first."""
+
+    table: Table
+    keys: tuple[str, ...]
+    expiring: bool
+    read: Select[Any]
+    add: dict[str, Executable]
+    swap: Executable
+
+    @classmethod
+    def of(cls, table: Table, keys: tuple[str, ...], extra: str) -> _Reservable:
+        where = [table.c[k] == bindparam(f"p_{k}") for k in keys]
+        expiring = "expires_at" in table.c
+        read_columns = [table.c.consecutive, table.c.blocked_until, table.c.locked]
+        read = select(*read_columns, *([table.c.expires_at] if expiring else [])).where(*where)
+        # Compare and swap on the row exactly as it was read, so of two racing tries one wins.
+        swap_where = [
+            *where,
+            table.c.consecutive == bindparam("p_old_consecutive"),
+            table.c.blocked_until == bindparam("p_old_blocked_until"),
+            table.c.locked == bindparam("p_old_locked"),
+        ]
+        if expiring:
+            swap_where.append(table.c.expires_at == bindparam("p_old_expires_at"))
+        swap = (
+            update(table)
+            .where(*swap_where)
+            .values(
+                consecutive=bindparam("p_consecutive"),
+                blocked_until=bindparam("p_blocked_until"),
+                locked=bindparam("p_locked"),
+                **{extra: bindparam(f"p_{extra}")},
+            )
+            .returning(table.c.consecutive)
+        )
+        add = _by_dialect(lambda insert: insert(table).on_conflict_do_nothing().returning(table.c.consecutive))
+        return cls(table, keys, expiring, read, add, swap)
+
+    def state_of(self, row: Any, now: int) -> FailureState | None:
+        """The row's state, or None for no row (or an expired one)."""
+        if row is None or (self.expiring and row.expires_at <= now):
+            return None
+        return FailureState(row.consecutive, row.blocked_until, row.locked)
+
+
+_FAILURES = _Reservable.of(_failure, ("citizen_id", "kind"), "updated_at")
+_BUDGETS = _Reservable.of(_budget, ("key",), "expires_at")
+
+
 def _reserve(
     db: Database,
-    table: Table,
-    where: list[ColumnElement[bool]],
-    new_row: dict[str, object],
+    spec: _Reservable,
+    key: Mapping[str, object],
     now: int,
     delay_for: DelayPolicy,
     extra: dict[str, object],
 ) -> tuple[bool, FailureState]:
     """Count one try unless the row is blocked or locked; (whether counted, the state after)."""
+    where = {f"p_{k}": v for k, v in key.items()}
     for _ in range(_RESERVE_ROUNDS):
         with db.begin() as conn:
-            row = conn.execute(select(table.c.consecutive, table.c.blocked_until, table.c.locked).where(*where)).first()
-            if row is not None and (row.locked or row.blocked_until > now):
-                return False, FailureState(row.consecutive, row.blocked_until, row.locked)
-            consecutive = (row.consecutive if row is not None else 0) + 1
+            row = conn.execute(spec.read, where).first()
+            before = spec.state_of(row, now)
+            if before is not None and (before.locked or before.blocked_until > now):
+                return False, before
+            consecutive = (before.consecutive if before is not None else 0) + 1
             delay, lock = delay_for(consecutive)
             counted = {"consecutive": consecutive, "blocked_until": now + delay if delay else 0, "locked": lock}
             if row is None:
-                won = conn.execute(
-                    _insert(conn)(table)
-                    .values(**new_row, **counted, **extra)
-                    .on_conflict_do_nothing()
-                    .returning(table.c.consecutive)
-                ).first()
+                won = conn.execute(spec.add[conn.dialect.name], {**key, **counted, **extra}).first()
             else:
-                won = conn.execute(
-                    update(table)
-                    .where(
-                        *where,
-                        table.c.consecutive == row.consecutive,
-                        table.c.blocked_until == row.blocked_until,
-                        table.c.locked.is_(False),
-                    )
-                    .values(**counted, **extra)
-                    .returning(table.c.consecutive)
-                ).first()
+                old = {
+                    "p_old_consecutive": row.consecutive,
+                    "p_old_blocked_until": row.blocked_until,
+                    "p_old_locked": row.locked,
+                }
+                if spec.expiring:
+                    old["p_old_expires_at"] = row.expires_at
+                values = {f"p_{k}": v for k, v in {**counted, **extra}.items()}
+                won = conn.execute(spec.swap, {**where, **old, **values}).first()
             if won is not None:
                 return True, FailureState(consecutive, now + delay if delay else 0, lock)
     with db.connect() as conn:
-        row = conn.execute(select(table.c.consecutive, table.c.blocked_until, table.c.locked).where(*where)).first()
-    return False, FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(
-        0, now + 1, False
+        state = spec.state_of(conn.execute(spec.read, where).first(), now)
+    return False, state if state is not None else FailureState(0, now + 1, False)
+
+
+# The other statements a login runs, built once (see `_Reservable`).
+_CLEAR_FAILURES = (
+    update(_failure)
+    .where(_failure.c.citizen_id == bindparam("p_citizen_id"), _failure.c.kind == bindparam("p_kind"))
+    .values(consecutive=0, blocked_until=0, updated_at=bindparam("p_now"))
+)
+_CLEAR_FAILURES_AND_UNLOCK = _CLEAR_FAILURES.values(locked=False)
+_CLEAR_BUDGET = delete(_budget).where(_budget.c.key == bindparam("p_key"))
+_PEEK_COUNTER = select(_counter.c.count, _counter.c.window_ends_at).where(_counter.c.key == bindparam("p_key"))
+
+
+def _hit(insert: Callable[[Table], PgInsert | SqliteInsert]) -> Executable:
+    expired = _counter.c.window_ends_at <= bindparam("p_now")
+    return (
+        insert(_counter)
+        .values(key=bindparam("p_key"), window_ends_at=bindparam("p_ends"), count=1)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": case((expired, 1), else_=_counter.c.count + 1),
+                "window_ends_at": case((expired, bindparam("p_ends")), else_=_counter.c.window_ends_at),
+            },
+        )
+        .returning(_counter.c.count)
     )
+
+
+_HIT_COUNTER = _by_dialect(_hit)
 
 
 class AuthFailures:
@@ -137,21 +219,15 @@ class AuthFailures:
     def reserve(self, citizen_id: str, kind: str, now: int, delay_for: DelayPolicy) -> tuple[bool, FailureState]:
         """Spend one try before the check (counted as a failure until `clear`); refused, and not
         counted, while the account must wait or is locked. Returns (whether counted, the state)."""
-        where = [_failure.c.citizen_id == citizen_id, _failure.c.kind == kind]
-        return _reserve(
-            self._db, _failure, where, {"citizen_id": citizen_id, "kind": kind}, now, delay_for, {"updated_at": now}
-        )
+        key = {"citizen_id": citizen_id, "kind": kind}
+        return _reserve(self._db, _FAILURES, key, now, delay_for, {"updated_at": now})
 
     def reserve_decoy(self, kind: str, now: int) -> None:
         """What `reserve` runs for an account's first failure, for nobody: the same read and the same
         insert, which stores nothing, so a login for an account that does not exist runs the
         statements a wrong password does."""
         with self._db.connect() as conn:
-            conn.execute(
-                select(_failure.c.consecutive, _failure.c.blocked_until, _failure.c.locked).where(
-                    _failure.c.citizen_id == NOBODY, _failure.c.kind == kind
-                )
-            ).first()
+            conn.execute(_FAILURES.read, {"p_citizen_id": NOBODY, "p_kind": kind}).first()
         self.record_decoy(kind, now)
 
     def record_decoy(self, kind: str, now: int) -> None:
@@ -171,12 +247,10 @@ class AuthFailures:
             ).first()
 
     def clear(self, citizen_id: str, kind: str, now: int, unlock: bool = False) -> None:
-        values: dict[str, object] = {"consecutive": 0, "blocked_until": 0, "updated_at": now}
-        if unlock:
-            values["locked"] = False
         with self._db.begin() as conn:
             conn.execute(
-                update(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind).values(**values)
+                _CLEAR_FAILURES_AND_UNLOCK if unlock else _CLEAR_FAILURES,
+                {"p_citizen_id": citizen_id, "p_kind": kind, "p_now": now},
             )
 
 
@@ -197,11 +271,9 @@ class AttemptBudgets:
         return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
 
     def reserve(self, key: str, now: int, delay_for: DelayPolicy, expires_at: int) -> tuple[bool, FailureState]:
-        """Spend one try before the check (see `AuthFailures.reserve`)."""
-        self._forget_expired(key, now)
-        return _reserve(
-            self._db, _budget, [_budget.c.key == key], {"key": key}, now, delay_for, {"expires_at": expires_at}
-        )
+        """Spend one try before the check (see `AuthFailures.reserve`). An expired row is a fresh
+        budget, overwritten by the same compare and swap."""
+        return _reserve(self._db, _BUDGETS, {"key": key}, now, delay_for, {"expires_at": expires_at})
 
     def record(self, key: str, now: int, delay_for: DelayPolicy, expires_at: int) -> FailureState:
         """One more failure, counted even while blocked (for checks that cannot reserve)."""
@@ -227,7 +299,7 @@ class AttemptBudgets:
 
     def clear(self, key: str) -> None:
         with self._db.begin() as conn:
-            conn.execute(delete(_budget).where(_budget.c.key == key))
+            conn.execute(_CLEAR_BUDGET, {"p_key": key})
 
     def _forget_expired(self, key: str, now: int) -> None:
         with self._db.begin() as conn:
@@ -241,26 +313,12 @@ class RateCounters:
     def hit(self, key: str, window: int, now: int) -> int:
         """Count one event in the window that holds `now`; returns the count including this one."""
         with self._db.begin() as conn:
-            insert = _insert(conn)
-            expired = _counter.c.window_ends_at <= now
-            return int(
-                conn.execute(
-                    insert(_counter)
-                    .values(key=key, window_ends_at=now + window, count=1)
-                    .on_conflict_do_update(
-                        index_elements=["key"],
-                        set_={
-                            "count": case((expired, 1), else_=_counter.c.count + 1),
-                            "window_ends_at": case((expired, now + window), else_=_counter.c.window_ends_at),
-                        },
-                    )
-                    .returning(_counter.c.count)
-                ).scalar_one()
-            )
+            statement = _HIT_COUNTER[conn.dialect.name]
+            return int(conn.execute(statement, {"p_key": key, "p_now": now, "p_ends": now + window}).scalar_one())
 
     def peek(self, key: str, now: int) -> int:
         with self._db.connect() as conn:
-            row = conn.execute(select(_counter.c.count, _counter.c.window_ends_at).where(_counter.c.key == key)).first()
+            row = conn.execute(_PEEK_COUNTER, {"p_key": key}).first()
         # By position: type checkers read `row.count` as the sequence method Row also has.
         return int(row[0]) if row and row[1] > now else 0
 
