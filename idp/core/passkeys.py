@@ -20,10 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idp.core import audit, factors, notify
-from idp.core.policy import PASSKEY_CHALLENGE_TTL, PASSKEY_NAME_MAX, PASSKEYS_PER_CITIZEN
+from idp.core import passkey_challenges as challenges
+from idp.core.policy import PASSKEY_NAME_MAX, PASSKEYS_PER_CITIZEN
 from idp.core.provider import Provider
 from idp.crypto import passkeys as ceremony
-from idp.crypto.opaque import b64url, digest, equal, new_token
+from idp.crypto.opaque import b64url
 from idp.errors import Refusal
 from idp.i18n import t
 from idp.store.passkeys import PasskeyRecord
@@ -145,33 +146,6 @@ def is_last_strong_factor(provider: Provider, citizen_id: str, credential_id: st
     return not factors.has_totp(provider, citizen_id)
 
 
-def _challenge(provider: Provider, kind: str, bound_to: str, citizen_id: str | None) -> str:
-    challenge = new_token(provider.rng, 32)
-    now = provider.clock.now()
-    provider.store.flows.create(
-        id=digest(challenge),
-        kind=kind,
-        binding_digest=digest(bound_to),
-        citizen_id=citizen_id,
-        data={"challenge": challenge},
-        created_at=now,
-        expires_at=now + PASSKEY_CHALLENGE_TTL,
-    )
-    return challenge
-
-
-def _spend(provider: Provider, challenge: str, kind: str, bound_to: str) -> str | None:
-    """Take the challenge once: the citizen it was issued for ('' when none), None when refused."""
-    if not challenge or len(challenge) > 128:
-        return None
-    flow = provider.store.flows.get(digest(challenge))
-    if flow is None or flow.kind != kind or not equal(flow.binding_digest, digest(bound_to)):
-        return None
-    if not provider.store.flows.complete(flow.id, provider.clock.now()):
-        return None  # spent (a replay) or expired
-    return flow.citizen_id or ""
-
-
 def _refuse(provider: Provider, action: str, reason: str, citizen_id: str | None, **detail: Any) -> PasskeyRefused:
     subject = f"citizen:{citizen_id}" if citizen_id else None
     audit.record(
@@ -207,7 +181,7 @@ def begin_enrolment(provider: Provider, session: SessionRecord, citizen: Citizen
     existing = listed(provider, citizen.id)
     if len(existing) >= PASSKEYS_PER_CITIZEN:
         raise TooManyPasskeys("the account holds the most passkeys allowed")
-    challenge = _challenge(provider, ENROL, session.id_digest, citizen.id)
+    challenge = challenges.issue(provider, ENROL, session.id_digest, citizen.id)
     return ceremony.registration_options(
         rp_id=rp_id(provider),
         rp_name="PostID",
@@ -228,7 +202,7 @@ def finish_enrolment(
         challenge = ceremony.registration_challenge(credential_json)
     except ceremony.CeremonyFailed as exc:
         raise _refuse(provider, action, "malformed", citizen.id, error=str(exc)[:200]) from exc
-    if _spend(provider, challenge, ENROL, session.id_digest) != citizen.id:
+    if challenges.spend(provider, challenge, ENROL, session.id_digest) != citizen.id:
         raise _refuse(provider, action, "challenge", citizen.id)
     try:
         made = ceremony.verify_registration(
@@ -302,7 +276,7 @@ def remove(
 
 
 def _options(provider: Provider, kind: str, bound_to: str, citizen_id: str | None, allow_own: bool) -> dict[str, Any]:
-    challenge = _challenge(provider, kind, bound_to, citizen_id)
+    challenge = challenges.issue(provider, kind, bound_to, citizen_id)
     allow = [(p.credential_id, p.transports) for p in listed(provider, citizen_id)] if citizen_id and allow_own else []
     return ceremony.authentication_options(rp_id=rp_id(provider), challenge=ceremony.decode(challenge), allow=allow)
 
@@ -339,7 +313,7 @@ def _assertion(
         facts = ceremony.assertion_facts(credential_json)
     except ceremony.CeremonyFailed as exc:
         raise _refuse(provider, action, "malformed", citizen_id, error=str(exc)[:200]) from exc
-    issued_for = _spend(provider, facts.challenge, kind, bound_to)
+    issued_for = challenges.spend(provider, facts.challenge, kind, bound_to)
     if issued_for is None or (citizen_id is not None and issued_for != citizen_id):
         raise _refuse(provider, action, "challenge", citizen_id)
     key = provider.store.passkeys.get(facts.credential_id) if len(facts.credential_id) <= 1400 else None

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.core import audit
+from idp.core import passkey_challenges as challenges
 from idp.core.passkeys import origin, rp_id
 from idp.core.policy import PASSKEY_CHALLENGE_TTL, PASSKEY_NAME_MAX
 from idp.core.provider import Provider
 from idp.crypto import passkeys as ceremony
-from idp.crypto.opaque import b64url, digest, equal, new_token
+from idp.crypto.opaque import b64url, digest, new_token
 from idp.errors import Refusal
 from idp.store.staff import StaffPasskeyRecord, StaffRecord, StaffSessionRecord
 
@@ -126,33 +127,6 @@ def is_recent(provider: Provider, session: StaffSessionRecord) -> bool:
 # -- challenges -----------------------------------------------------------------------------------
 
 
-def _challenge(provider: Provider, kind: str, bound_to: str, staff_id: str) -> str:
-    challenge = new_token(provider.rng, 32)
-    now = provider.clock.now()
-    provider.store.flows.create(
-        id=digest(challenge),
-        kind=kind,
-        binding_digest=digest(bound_to),
-        citizen_id=staff_id,  # the flow's subject: here a staff member
-        data={},
-        created_at=now,
-        expires_at=now + PASSKEY_CHALLENGE_TTL,
-    )
-    return challenge
-
-
-def _spend(provider: Provider, challenge: str, kind: str, bound_to: str) -> str | None:
-    """Take the challenge once: the member it was issued for, None when refused."""
-    if not challenge or len(challenge) > 128:
-        return None
-    flow = provider.store.flows.get(digest(challenge))
-    if flow is None or flow.kind != kind or not equal(flow.binding_digest, digest(bound_to)):
-        return None
-    if not provider.store.flows.complete(flow.id, provider.clock.now()):
-        return None  # spent (a replay) or expired
-    return flow.citizen_id
-
-
 def _session_binding(session: StaffSessionRecord) -> str:
     return "session:" + session.id_digest
 
@@ -226,14 +200,14 @@ def begin_enrolment(provider: Provider, staff: StaffRecord, session: StaffSessio
     """`navigator.credentials.create` options for "my security"; the challenge bound to the session."""
     if not is_recent(provider, session):
         raise NotRecent("log in again to add a passkey")
-    return _options(provider, staff, _challenge(provider, ENROL, _session_binding(session), staff.id))
+    return _options(provider, staff, challenges.issue(provider, ENROL, _session_binding(session), staff.id))
 
 
 def begin_first_enrolment(provider: Provider, parked: Pending) -> dict[str, Any]:
     """Options for the first passkey of a member the password and TOTP code proved, when the
     console requires passkeys and the member has none; bound to the parked step."""
     return _options(
-        provider, parked.staff, _challenge(provider, ENROL, _pending_binding(parked.token), parked.staff.id)
+        provider, parked.staff, challenges.issue(provider, ENROL, _pending_binding(parked.token), parked.staff.id)
     )
 
 
@@ -249,7 +223,7 @@ def _enrol(
     except ceremony.CeremonyFailed as exc:
         _audit(provider, action, "failure", actor, staff.id, reason="malformed", error=str(exc)[:200])
         raise StaffPasskeyRefused("malformed") from exc
-    if _spend(provider, challenge, ENROL, binding) != staff.id:
+    if challenges.spend(provider, challenge, ENROL, binding) != staff.id:
         _audit(provider, action, "failure", actor, staff.id, reason="challenge")
         raise StaffPasskeyRefused("challenge")
     try:
@@ -316,7 +290,7 @@ def _remove(provider: Provider, staff: StaffRecord, credential_id: str, actor: s
 def begin_login(provider: Provider, parked: Pending) -> dict[str, Any]:
     """`navigator.credentials.get` options listing the member's own passkeys; the challenge bound
     to this parked password step, so no other login can answer it."""
-    challenge = _challenge(provider, LOGIN, _pending_binding(parked.token), parked.staff.id)
+    challenge = challenges.issue(provider, LOGIN, _pending_binding(parked.token), parked.staff.id)
     allow = [(p.credential_id, p.transports) for p in listed(provider, parked.staff.id)]
     return ceremony.authentication_options(rp_id=rp_id(provider), challenge=ceremony.decode(challenge), allow=allow)
 
@@ -330,7 +304,7 @@ def verify_login(provider: Provider, parked: Pending, credential_json: str) -> l
         facts = ceremony.assertion_facts(credential_json)
     except ceremony.CeremonyFailed as exc:
         raise StaffPasskeyRefused("malformed") from exc
-    if _spend(provider, facts.challenge, LOGIN, _pending_binding(parked.token)) != staff.id:
+    if challenges.spend(provider, facts.challenge, LOGIN, _pending_binding(parked.token)) != staff.id:
         raise StaffPasskeyRefused("challenge")
     key = provider.store.staff.passkeys.get(facts.credential_id) if len(facts.credential_id) <= 1400 else None
     if key is None:
