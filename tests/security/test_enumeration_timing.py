@@ -22,7 +22,7 @@ from idp.core.authn import LoginFailed, verify_password
 from tests.helpers import add_citizen
 
 UNKNOWN_ID = "079090000999"
-TRIES = 50
+TRIES = 80
 
 
 @contextmanager
@@ -86,8 +86,11 @@ def test_a_failed_login_for_an_unknown_id_number_runs_the_same_statements_as_for
     assert unknown == known, f"known: {sorted(known.items())}\nunknown: {sorted(unknown.items())}"
 
 
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
+def _typical_ms(samples: list[float]) -> float:
+    """The lower quartile: a constant extra cost on one path moves every quantile alike, while
+    another process taking the core (the suite runs on two workers) only ever adds time, and adds
+    it to whichever samples it hits; the median of 50 was moved 2x by that on a loaded machine."""
+    return statistics.quantiles(samples, n=4)[0] * 1000
 
 
 def test_a_reset_takes_as_long_for_an_unknown_id_number_as_for_a_known_one(provider, holder):
@@ -103,5 +106,5 @@ def test_a_reset_takes_as_long_for_an_unknown_id_number_as_for_a_known_one(provi
             _reset(provider, identifier)
             timings[kind].append(time.perf_counter() - started)
 
-    known, unknown = _median_ms(timings["known"]), _median_ms(timings["unknown"])
-    assert 0.75 <= unknown / known <= 1.33, f"median reset: {known:.2f} ms known, {unknown:.2f} ms unknown"
+    known, unknown = _typical_ms(timings["known"]), _typical_ms(timings["unknown"])
+    assert 0.75 <= unknown / known <= 1.33, f"lower-quartile reset: {known:.2f} ms known, {unknown:.2f} ms unknown"
