@@ -21,7 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--issuer", help="default http://HOST:PORT")
     parser.add_argument("--client-id", help="register one portal at start (more through POST /mock/clients)")
-    parser.add_argument("--client-secret", help="client_secret_basic; without it the portal is a public client")
+    parser.add_argument(
+        "--client-secret",
+        help="client_secret_basic; without it the portal is a public client "
+        "(write --client-secret=VALUE when VALUE begins with '-')",
+    )
     parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
     parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="logout_uris")
     parser.add_argument("--backchannel-logout-uri")

@@ -59,7 +59,9 @@ def two_portals(redis_prefix: str) -> Iterator[TwoPortals]:
     first, second = f"http://127.0.0.1:{first_port}", f"http://127.0.0.1:{second_port}"
     client_id, client_secret = "two-process-portal", secrets.token_urlsafe(24)
     mock = [sys.executable, "-m", "postid_client.testing", "--port", str(provider_port), "--login-as", CITIZEN]
-    mock += ["--client-id", client_id, "--client-secret", client_secret]
+    # One argument with "=": a random secret may begin with "-", which a separate argument would
+    # hand to argparse as an option (one run in ~64 failed to start the mock that way).
+    mock += ["--client-id", client_id, f"--client-secret={client_secret}"]
     mock += ["--redirect-uri", f"{first}/callback", "--redirect-uri", f"{second}/callback"]
     mock += ["--backchannel-logout-uri", f"{first}/backchannel-logout"]
     session_secret = secrets.token_urlsafe(32)
