@@ -46,6 +46,7 @@ from idp.http.boundary import ErrorBoundary
 from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
+from idp.store.engine import SQLITE_CHECKPOINT_INTERVAL
 
 
 class StaffConsole:
@@ -156,6 +157,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         chores.append(
             asyncio.create_task(
                 every(stop, provider.settings.keys_rescan_interval, watch.check, what="checking the keys folder")
+            )
+        )
+    if provider.store.db.is_sqlite:
+        chores.append(
+            asyncio.create_task(
+                every(stop, SQLITE_CHECKPOINT_INTERVAL, provider.store.db.checkpoint, what="checkpointing SQLite's log")
             )
         )
     if interval := provider.settings.housekeeping_interval:

@@ -20,7 +20,7 @@ from idp.core.provider import Provider
 from idp.crypto.assertions import unverified_issuer
 from idp.errors import InvalidClient, InvalidRequest
 from idp.http.forms import read_form
-from idp.http.offload import core
+from idp.http.offload import core, unit
 from idp.store.records import ClientRecord
 
 T = TypeVar("T")
@@ -66,6 +66,8 @@ async def client_call(
     request: Request,
     action: Callable[[Provider, ClientRecord, Params, list[str]], T],
     without_database: Callable[[Params, list[str]], bool] | None = None,
+    *,
+    local: bool = False,
 ) -> T:
     """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
     client's credentials, then authenticate the client and run `action` in one worker-thread
@@ -78,7 +80,11 @@ async def client_call(
     client_credentials grant). Then a client proven by its secret from this process's fresh
     cache has the whole request run on the event loop, in a read-only unit so a write added
     there later fails in the tests: the thread hop cost more than the rest of such a request's
-    own work. A cache miss, an assertion or any other grant keeps the worker thread."""
+    own work. A cache miss, an assertion or any other grant keeps the worker thread.
+
+    `local` says `action` waits on nothing but the database (no portal's JWKS, no hash): then a
+    client proven by its secret has the whole call run by `offload.unit` (on SQLite, on the event
+    loop). An assertion may fetch the portal's JWKS, so it always keeps the worker thread."""
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)
@@ -88,6 +94,12 @@ async def client_call(
         if cached is not None:
             with provider.store.db.read_only_unit():
                 return action(provider, cached, params, proofs)
+
+    def proven() -> T:
+        return action(provider, authenticate_client(provider, found), params, proofs)
+
+    if local and found.method != "private_key_jwt":
+        return await unit(provider, proven)
 
     def run() -> T:
         client = authenticate_client(provider, found)

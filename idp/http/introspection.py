@@ -12,5 +12,7 @@ from idp.http.render import json_response
 
 async def introspect(request: Request) -> Response:
     return json_response(
-        await client_call(request, lambda provider, client, params, _: tokens.introspect(provider, client, params))
+        await client_call(
+            request, lambda provider, client, params, _: tokens.introspect(provider, client, params), local=True
+        )
     )

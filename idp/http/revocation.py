@@ -11,5 +11,5 @@ from idp.http.render import NO_STORE
 
 
 async def revoke(request: Request) -> Response:
-    await client_call(request, lambda provider, client, params, _: tokens.revoke(provider, client, params))
+    await client_call(request, lambda provider, client, params, _: tokens.revoke(provider, client, params), local=True)
     return Response(status_code=200, headers=NO_STORE)

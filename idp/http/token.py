@@ -24,4 +24,4 @@ def _without_database(params: Params, proofs: list[str]) -> bool:
 
 
 async def token(request: Request) -> Response:
-    return json_response(await client_call(request, _grant, _without_database))
+    return json_response(await client_call(request, _grant, _without_database, local=True))

@@ -141,6 +141,15 @@ class Database:
             if unit.writing and self._writer is not None:
                 self._writer.release()
 
+    def checkpoint(self) -> None:
+        """SQLite: copy what the write-ahead log holds into the database file, without waiting for
+        readers or writers (PASSIVE: what a reader still needs stays for the next time). Run by a
+        chore of the served process, since no committing connection does it (`engine.py`)."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def insert_or_skip(self, table: Table) -> Insert:
         """An INSERT that skips a row whose key exists instead of failing (inside a PostgreSQL
         transaction a failed statement would void the rest of the unit). It returns the primary

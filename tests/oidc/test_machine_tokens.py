@@ -39,9 +39,10 @@ async def test_a_machine_token_is_issued_while_every_worker_thread_is_busy(provi
             with anyio.fail_after(5):
                 issued = await http.post("/token", auth=backend.basic, data=GRANT)
                 wrong = await http.post("/token", auth=(backend.client_id, "not-the-secret"), data=GRANT)
-            # A DPoP proof's jti is recorded in the database: that request waits for a thread.
+            # A DPoP proof's jti is recorded in the database: on PostgreSQL that request waits for
+            # a thread; on SQLite the token endpoint's unit runs on the event loop (offload.unit).
             with anyio.move_on_after(0.5) as waited:
-                await http.post("/token", auth=backend.basic, data=GRANT, headers={"DPoP": "x.y.z"})
+                proofed = await http.post("/token", auth=backend.basic, data=GRANT, headers={"DPoP": "x.y.z"})
         finally:
             for holder in holders:
                 limiter.release_on_behalf_of(holder)
@@ -50,7 +51,10 @@ async def test_a_machine_token_is_issued_while_every_worker_thread_is_busy(provi
     assert first.status_code == 200 and issued.status_code == 200
     assert claims["sub"] == backend.client_id and claims["scope"] == "notices.send"
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
-    assert waited.cancelled_caught
+    if provider.store.db.is_sqlite:
+        assert proofed.status_code == 400 and proofed.json()["error"] == "invalid_dpop_proof"
+    else:
+        assert waited.cancelled_caught
 
 
 def test_a_known_client_is_refused_at_once_after_its_secret_changes_or_it_is_disabled(client, provider, backend):
