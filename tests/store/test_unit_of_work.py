@@ -155,3 +155,18 @@ def test_writes_after_reads_in_a_unit_are_committed_when_it_ends(provider):
         provider.store.grants.consume_code(CODE, portal.client_id, now)
 
     assert provider.store.grants.find_code(CODE).consumed_at == now
+
+
+def test_postgresql_statements_are_never_prepared_on_the_server(provider):
+    # A pooler in transaction mode (PgBouncer) hands each transaction another server connection,
+    # where a statement prepared on the first one does not exist.
+    if provider.store.db.is_sqlite:
+        return
+    with provider.store.unit_of_work():  # one connection for all of it
+        for _ in range(8):  # psycopg's own default prepares a statement on its fifth use
+            provider.store.grants.find_code("d" * 64)
+            provider.store.clients.get("nobody")
+        with provider.store.db.connect() as conn:
+            prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
+
+    assert prepared == 0
