@@ -15,6 +15,8 @@ session cookie buys no extra guesses and each try is audited under the form's ow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from idp.core import audit, devices, limits
 from idp.core.identity import phone_or_none
 from idp.core.provider import Provider
@@ -37,11 +39,20 @@ def verify_password(
     provider: Provider, identifier: str, password: str, client_ip: str, *, device: str | None = None
 ) -> CitizenRecord:
     """`device`: the browser's device cookie, if it sent one (see `idp.core.devices`)."""
+    check = begin_login(provider, identifier, password, client_ip, device=device)
+    return _checked(provider, check, password, client_ip, LOGIN)
+
+
+def begin_login(
+    provider: Provider, identifier: str, password: str, client_ip: str, *, device: str | None = None
+) -> PasswordCheck:
+    """The login form's check up to the hash: the account looked up and the try reserved (the
+    database steps of `verify_password`, for a caller that runs the hash elsewhere)."""
     identifier = identifier.strip()
     found = None
     if identifier and password and len(identifier) <= 32 and len(password) <= 1024:
         found = provider.store.citizens.find_for_login(identifier, phone_or_none(identifier))
-    return check_password(provider, found, password, client_ip, action=LOGIN, device=device, identifier=identifier)
+    return begin_check(provider, found, client_ip, device=device, identifier=identifier)
 
 
 def confirm_password(
@@ -71,7 +82,54 @@ def check_password(
     An account that must wait is told so, and for how long (`TooManyAttempts`), even when the
     password is right: otherwise its owner goes and resets a good password. An identifier with no
     account behind it keeps a failure count of its own under the same delays, so it is answered
-    the same words after the same number of tries: the wait says nothing about who is registered."""
+    the same words after the same number of tries: the wait says nothing about who is registered.
+
+    In three steps (`begin_check`, the hash, `finish_check`) so that the login form can run the two
+    database steps where its database work runs and only the hash under the password slots."""
+    check = begin_check(provider, found, client_ip, device=device, identifier=identifier)
+    return _checked(provider, check, password, client_ip, action)
+
+
+def _checked(provider: Provider, check: PasswordCheck, password: str, client_ip: str, action: str) -> CitizenRecord:
+    matches = provider.passwords.verify(check.hash_to_verify, password[:1024])
+    citizen = finish_check(provider, check, matches, client_ip, action)
+    if check.needs_rehash(provider):  # the hash is made outside the transaction
+        rehash(provider, citizen, password)
+    return citizen
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A password check between its database steps: the try is reserved (and committed), the hash
+    still to be compared."""
+
+    citizen: CitizenRecord | None
+    stored_hash: str | None
+    reserved: limits.PasswordTry
+    typed: limits.PasswordTry
+    known: bool
+
+    @property
+    def refused_before_check(self) -> bool:
+        return not self.reserved.counted
+
+    @property
+    def hash_to_verify(self) -> str | None:
+        """None (the decoy is hashed instead) for no account, or a try refused before the check."""
+        return None if self.refused_before_check else self.stored_hash
+
+    def needs_rehash(self, provider: Provider) -> bool:
+        return self.stored_hash is not None and provider.passwords.needs_rehash(self.stored_hash)
+
+
+def begin_check(
+    provider: Provider,
+    found: tuple[CitizenRecord, str] | None,
+    client_ip: str,
+    *,
+    device: str | None = None,
+    identifier: str = "",
+) -> PasswordCheck:
     limits.check_ip_login_budget(provider, client_ip)
     citizen, stored_hash = found if found else (None, None)
     subject = f"citizen:{citizen.id}" if citizen else None
@@ -85,16 +143,31 @@ def check_password(
     else:  # the same statements for nobody, so the answer's timing does not tell who has an account
         provider.store.failures.reserve_decoy("password", provider.clock.now())
         reserved = typed
-    refused_before_check = not reserved.counted
-    matches = provider.passwords.verify(None if refused_before_check else stored_hash, password[:1024])
-    # What follows the hash is one transaction: the counters, the lock and the audit events are
-    # written together (a refusal commits them before it is raised), instead of one commit each.
+    return PasswordCheck(citizen, stored_hash, reserved, typed, known)
+
+
+def finish_check(provider: Provider, check: PasswordCheck, matches: bool, client_ip: str, action: str) -> CitizenRecord:
+    """What follows the hash, in one transaction: the counters, the lock and the audit events are
+    written together (a refusal commits them before it is raised), instead of one commit each."""
     with provider.store.unit_of_work():
-        _after_check(provider, citizen, matches, reserved, typed, known, client_ip, action, refused_before_check)
-    assert citizen is not None and stored_hash is not None  # a wrong or absent account was refused above
-    if provider.passwords.needs_rehash(stored_hash):  # the hash is made outside the transaction
-        provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), provider.clock.now())
-    return citizen
+        _after_check(
+            provider,
+            check.citizen,
+            matches,
+            check.reserved,
+            check.typed,
+            check.known,
+            client_ip,
+            action,
+            check.refused_before_check,
+        )
+    assert check.citizen is not None  # a wrong or absent account was refused above
+    return check.citizen
+
+
+def rehash(provider: Provider, citizen: CitizenRecord, password: str) -> None:
+    """The password, right and hashed under an older profile, hashed again under today's."""
+    provider.store.citizens.set_password_hash(citizen.id, provider.passwords.hash(password), provider.clock.now())
 
 
 def _after_check(
@@ -140,8 +213,11 @@ def _after_check(
                 max(reserved.state.blocked_until - now, 0), scope="account", locked=reserved.state.locked
             )
         raise LoginFailed()
-    limits.release_password_try(provider, citizen.id, reserved)  # the password was right
+    # The password was right: both tries released, in the order `begin_check` reserved them (on
+    # PostgreSQL each row stays locked until the unit commits; another order deadlocks with a
+    # parallel login to the same account that is reserving).
     limits.release_password_try(provider, citizen.id, typed)
+    limits.release_password_try(provider, citizen.id, reserved)
     if citizen.status != "active":
         audit.record(
             provider,

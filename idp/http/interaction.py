@@ -14,8 +14,8 @@ from functools import partial, wraps
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.core import interactions, policy, sessions
-from idp.core.authn import LoginFailed, verify_password
+from idp.core import authn, interactions, policy, sessions
+from idp.core.authn import LoginFailed
 from idp.core.interactions import FactorNotOffered, InteractionGone, LoginOutcome, Parked, Step
 from idp.core.limits import SendRefused, TooManyAttempts
 from idp.core.otp import CodeRefused
@@ -219,26 +219,28 @@ async def login(request: Request, form: Params, step: Step) -> Response:
     provider = request.app.state.provider
     identifier, password = form.one("identifier") or "", form.one("password") or ""
     device = cookies.device_of(request)
+    ip = client_ip(request)
+    session_cookie = request.cookies.get(cookies.session_name(provider.settings))
+
+    def after_hash(check: authn.PasswordCheck, matches: bool) -> tuple[interactions.LoginOutcome, str]:
+        """The try's outcome, then (the password was right) the device, session, code and audit
+        event: one database unit."""
+        citizen = authn.finish_check(provider, check, matches, ip, authn.LOGIN)
+        return interactions.after_password_login(provider, step, citizen, device, session_cookie, ip)
+
     try:
-        citizen = await password_work(
-            request, verify_password, provider, identifier, password, client_ip(request), device=device
-        )
+        # Only the hash holds a password slot; the lookup and reserved try before it and what
+        # follows it are database units like any other (on SQLite, on the event loop: offload.unit,
+        # no thread hops and GIL hand-offs for them).
+        check = await unit(provider, partial(authn.begin_login, device=device), provider, identifier, password, ip)
+        matches = await password_work(request, provider.passwords.verify, check.hash_to_verify, password[:1024])
+        outcome, known = await unit(provider, after_hash, check, matches)
     except (LoginFailed, TooManyAttempts) as exc:
         # Which of the two was wrong is not said; the password is the field typed again.
         errors = field_errors(_lang(request, step), exc, "password")
         return await _login_page(request, step, exc.status_code, errors, identifier)
-    # The device, session, code and audit event are one short database unit: on SQLite it runs
-    # on the event loop (offload.unit), a thread hop and its GIL hand-offs fewer per login.
-    outcome, known = await unit(
-        provider,
-        interactions.after_password_login,
-        provider,
-        step,
-        citizen,
-        device,
-        request.cookies.get(cookies.session_name(provider.settings)),
-        client_ip(request),
-    )
+    if check.needs_rehash(provider) and check.citizen is not None:
+        await password_work(request, authn.rehash, provider, check.citizen, password)
     response = _apply(request, step, outcome)
     cookies.put(response, provider.settings, cookies.device_name(provider.settings), known, policy.DEVICE_TTL)
     return response
