@@ -1,4 +1,4 @@
-"""Files at rest are private: database, WAL, keys and outbox 0600, their folders 0700.
+"""Files at rest are private: database, WAL, writer lock, keys and outbox 0600, their folders 0700.
 
 A served provider sets the umask to 077 when it starts, so whatever it or a library creates later
 (SQLite's -wal and -shm, a rotated key, a log) is private without each call site remembering.
@@ -36,7 +36,7 @@ def _watched(settings: Settings) -> list[Path]:
     database = _sqlite_file(settings)
     if database is not None:
         folder = database.parent
-        paths += [folder, *(folder / f"{database.name}{suffix}" for suffix in ("", "-wal", "-shm"))]
+        paths += [folder, *(folder / f"{database.name}{suffix}" for suffix in ("", "-wal", "-shm", "-writer"))]
         paths.append(folder / "outbox.jsonl")
     return [p for p in paths if p.exists()]
 

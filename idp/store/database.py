@@ -12,15 +12,20 @@ what was written before it, exactly as separate transactions would have; anythin
 rolls the whole unit back.
 
 SQLite allows one writer at a time and makes the others poll with growing sleeps (its busy
-handler), which is where the embedded store's tail latency came from. Writers in one process
-therefore queue on a lock here instead; other processes still meet SQLite's busy timeout.
+handler: 1 to 100 ms), which is where the embedded store's tail latency came from. Writers
+therefore queue on a lock here instead (`_Writer`): the threads of one process on a re-entrant
+lock, the processes of `idp serve --workers N` on a file lock beside the database. Any other
+process (the CLI) still meets SQLite's busy timeout.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Engine, Select, Table, bindparam, insert, literal, select
@@ -41,6 +46,61 @@ class _Unit:
         self.read_only = False  # `read_only_unit`: a write is a defect
 
 
+class _Writer:
+    """The one writer of a SQLite file: this process's threads queue on a re-entrant lock, and the
+    thread holding it takes a file lock (flock) that the other processes serving the same file
+    queue on. The kernel wakes the next holder when the lock is let go; SQLite's busy handler
+    would poll instead, sleeping up to 100 ms between tries. flock and SQLite's own (POSIX
+    byte-range) locks do not interact on Linux, and the lock file is never the database file:
+    closing any descriptor of that file would drop the process's SQLite locks."""
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        if lock_path is not None:
+            try:
+                self._fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                pass  # a read-only folder: no write will get through anyway, and SQLite says why
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._depth -= 1
+                self._lock.release()
+                raise
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def writer_lock_path(engine: Engine) -> Path | None:
+    """Beside a SQLite database file, `<file>-writer`; None for PostgreSQL or memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).with_name(Path(database).name + "-writer")
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -48,7 +108,7 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()
         # Re-entrant: a write block may call a repository that opens another write block.
-        self._writer = threading.RLock() if self.is_sqlite else None
+        self._writer = _Writer(writer_lock_path(engine)) if self.is_sqlite else None
 
     def _unit(self) -> _Unit | None:
         return getattr(self._local, "unit", None)
@@ -140,6 +200,10 @@ class Database:
         finally:
             if unit.writing and self._writer is not None:
                 self._writer.release()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
     def checkpoint(self) -> None:
         """SQLite: copy what the write-ahead log holds into the database file, without waiting for

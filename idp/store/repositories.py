@@ -80,3 +80,4 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.db.close()
