@@ -46,6 +46,7 @@ from idp.http.boundary import ErrorBoundary
 from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
+from idp.runtime import TRIM_INTERVAL, give_back_free_memory
 from idp.store.engine import SQLITE_CHECKPOINT_INTERVAL
 
 
@@ -159,6 +160,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 every(stop, provider.settings.keys_rescan_interval, watch.check, what="checking the keys folder")
             )
         )
+    chores.append(asyncio.create_task(every(stop, TRIM_INTERVAL, give_back_free_memory, what="returning freed memory")))
     if provider.store.db.is_sqlite:
         chores.append(
             asyncio.create_task(

@@ -74,3 +74,31 @@ def test_argon2_buffers_are_given_back_after_a_login_burst_with_the_fixed_thresh
 
     assert retained > 19  # glibc's own rise keeps at least one 19 MiB buffer resident
     assert fixed < 8
+
+
+# 2,000 blocks of 48 KB, every other one freed: free memory in the middle of the heap, which free()
+# never returns; then the resident growth in MiB before and after the served process's chore.
+FRAGMENTED = """
+import sys
+from idp.runtime import give_back_free_memory
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+before = resident()
+blocks = [bytearray(48 * 1024) for _ in range(2000)]
+keep = blocks[1::2]
+del blocks
+held = resident() - before
+assert give_back_free_memory()
+print(held, resident() - before)
+"""
+
+
+@glibc_only
+def test_the_chore_gives_back_memory_freed_inside_the_heap():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+    env["MALLOC_ARENA_MAX"] = "2"
+    done = subprocess.run([sys.executable, "-c", FRAGMENTED], env=env, capture_output=True, text=True, check=True)
+    held, after = map(float, done.stdout.split())
+
+    assert held > 80  # 2,000 blocks of 48 KB (94 MB): half of them freed, none returned by free()
+    assert after < held - 30  # the freed half (47 MB) given back
