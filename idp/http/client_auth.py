@@ -83,8 +83,9 @@ async def client_call(
     own work. A cache miss, an assertion or any other grant keeps the worker thread.
 
     `local` says `action` waits on nothing but the database (no portal's JWKS, no hash): then a
-    client proven by its secret has the whole call run by `offload.unit` (on SQLite, on the event
-    loop). An assertion may fetch the portal's JWKS, so it always keeps the worker thread."""
+    client proven by its secret (or a public one) has the whole call, its proof included, run by
+    `offload.unit` (on SQLite, on the event loop): a secret's check waits on nothing. An assertion
+    may fetch the portal's JWKS, so it is proven first and keeps the worker thread as above."""
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)

@@ -53,8 +53,9 @@ async def unit(provider: Provider, fn: Callable[..., T], *args: Any) -> T:
     and ~1.06 ms of CPU; on the loop, none and ~0.69 ms, at 1.4x the exchanges a second. Nothing
     on the loop waits for a commit's fsync (synchronous=NORMAL, and the WAL is checkpointed by a
     chore, not by the committing connection: `Database.checkpoint`). What the loop can wait for
-    is another writer: a worker thread's transaction in this process (milliseconds), or another
-    process's (SQLite's busy timeout; PostgreSQL is the store for several processes)."""
+    is another writer: a worker thread's transaction in this process, or another process of
+    `idp serve --workers N` (both queue on `Database`'s writer lock, milliseconds), or another
+    program on the same file, such as the CLI (SQLite's busy timeout)."""
 
     def run() -> T:
         with provider.store.unit_of_work():
