@@ -215,20 +215,13 @@ class Observability:
         self.access_log_enabled = access_log_enabled
         self._templates: dict[Any, str] | None = None
         # The metrics' children by label values: `labels()` validates and locks on every call.
-        self._requests: dict[tuple[str, str, int], Counter] = {}
-        self._latency: dict[str, Histogram] = {}
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
-    def _counted(self, endpoint: str, method: str, status: int) -> Counter:
-        key = (endpoint, method, status)
-        child = self._requests.get(key)
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, labels)
+        child = self._children.get(key)
         if child is None:
-            child = self._requests[key] = REQUESTS.labels(endpoint, method, str(status))
-        return child
-
-    def _timed(self, endpoint: str) -> Histogram:
-        child = self._latency.get(endpoint)
-        if child is None:
-            child = self._latency[endpoint] = LATENCY.labels(endpoint)
+            child = self._children[key] = metric.labels(*labels)
         return child
 
     def _template(self, scope: Scope) -> str:
@@ -284,12 +277,12 @@ class Observability:
         finally:
             elapsed = time.perf_counter() - started
             endpoint = self._template(scope)
-            self._counted(endpoint, scope["method"], status).inc()
-            self._timed(endpoint).observe(elapsed)
+            self._child(REQUESTS, endpoint, scope["method"], str(status)).inc()
+            self._child(LATENCY, endpoint).observe(elapsed)
             if is_token and status == 200 and grant_type:
-                TOKENS.labels(grant_type.decode()).inc()
+                self._child(TOKENS, grant_type.decode()).inc()
             elif endpoint == "/interaction/{interaction_id}/login" and scope["method"] == "POST":
-                LOGINS.labels(_LOGIN_OUTCOME.get(status, "refused")).inc()
+                self._child(LOGINS, _LOGIN_OUTCOME.get(status, "refused")).inc()
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 # Made here rather than by `access_log.info`, which walks the stack to name its

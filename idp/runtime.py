@@ -38,10 +38,6 @@ MMAP_THRESHOLD = 1024 * 1024
 TUNABLES = "glibc.malloc.hugetlb=1"
 
 
-def _mallopt() -> Callable[[int, int], int] | None:
-    return _libc_function("mallopt")
-
-
 TRIM_INTERVAL = 1.0  # seconds between `give_back_free_memory` calls of a served process
 
 
@@ -72,7 +68,7 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     chose one with MALLOC_ARENA_MAX."""
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    mallopt = _mallopt()
+    mallopt = _libc_function("mallopt")
     return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
 
 
@@ -81,7 +77,7 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     already chose one (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in GLIBC_TUNABLES)."""
     if os.environ.get("MALLOC_MMAP_THRESHOLD_") or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
-    mallopt = _mallopt()
+    mallopt = _libc_function("mallopt")
     return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, threshold))
 
 

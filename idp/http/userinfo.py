@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idp.core import tokens
-from idp.http.offload import core, read
+from idp.http.offload import read, unit
 from idp.http.render import DPOP_ALGS, challenge, json_response
 
 
@@ -24,12 +24,8 @@ async def userinfo(request: Request) -> Response:
             401,
             {"WWW-Authenticate": f"{challenge('Bearer', realm=provider.issuer)}, {challenge('DPoP', algs=DPOP_ALGS)}"},
         )
-    if scheme == "bearer":  # a signature check and one read: no write, no thread (offload.read)
+    if scheme == "bearer":  # a signature check and one read: no write (offload.read)
         return json_response(await read(provider, tokens.userinfo, provider, token))
+    # A DPoP proof's jti is written down (replay): a database unit with a write (offload.unit).
     proofs = request.headers.getlist("dpop")
-
-    def run() -> dict[str, object]:  # a DPoP proof's jti is written down (replay), so a thread
-        with provider.store.unit_of_work():
-            return tokens.userinfo(provider, token, scheme, proofs, request.method)
-
-    return json_response(await core(run))
+    return json_response(await unit(provider, tokens.userinfo, provider, token, scheme, proofs, request.method))

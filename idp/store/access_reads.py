@@ -5,9 +5,9 @@ It runs on every userinfo request, so it skips the work SQLAlchemy does per exec
 the select (28 labelled columns), computing its cache key, looking up the compiled form and
 building a result object cost ~400 µs of CPU a request on SQLite, ten times the query itself.
 The statement is compiled once per database, as text, and run on the pooled connection's own
-cursor. psycopg prepares it on the server after a few executions, so on PostgreSQL it becomes a
-prepared statement. The values come back as the driver gives them; the few it does not give in
-Python's type (SQLite's 0/1 for booleans, the JSON text of `amr`) are converted here.
+cursor (nothing is prepared on a PostgreSQL server: `engine.make_engine`). The values come back
+as the driver gives them; the few it does not give in Python's type (SQLite's 0/1 for booleans,
+the JSON text of `amr`) are converted here.
 """
 
 from __future__ import annotations

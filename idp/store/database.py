@@ -23,12 +23,12 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Engine, Select, Table, bindparam, insert, literal, select
+from sqlalchemy import Boolean, Connection, Engine, Executable, Select, Table, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -99,6 +99,15 @@ def writer_lock_path(engine: Engine) -> Path | None:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
     return Path(database).with_name(Path(database).name + "-writer")
+
+
+DialectInsert = Callable[[Table], postgresql.Insert | sqlite.Insert]
+
+
+def by_dialect(build: Callable[[DialectInsert], Executable]) -> dict[str, Executable]:
+    """One statement per dialect, built once at import: `build(insert)` with each dialect's INSERT
+    (for ON CONFLICT); run the one for `conn.dialect.name`."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
 class Database:

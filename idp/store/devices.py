@@ -4,10 +4,8 @@ once logged in to which account, by the digest of their device cookie."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from idp.store.database import Database
+from idp.store.database import Database, by_dialect
 from idp.store.tables import KnownDevice, table_of
 
 _device = table_of(KnownDevice)
@@ -19,17 +17,18 @@ _IS_KNOWN = select(_device.c.last_used_at).where(
     _device.c.last_used_at > bindparam("p_since"),
 )
 # One upsert, where an UPDATE and then (for a new device, as every first login is) an INSERT were two.
-_REMEMBER = {
-    name: insert(_device)
-    .values(
-        subject=bindparam("p_subject"),
-        cookie_digest=bindparam("p_digest"),
-        created_at=bindparam("p_now"),
-        last_used_at=bindparam("p_now"),
+_REMEMBER = by_dialect(
+    lambda insert: (
+        insert(_device)
+        .values(
+            subject=bindparam("p_subject"),
+            cookie_digest=bindparam("p_digest"),
+            created_at=bindparam("p_now"),
+            last_used_at=bindparam("p_now"),
+        )
+        .on_conflict_do_update(index_elements=["subject", "cookie_digest"], set_={"last_used_at": bindparam("p_now")})
     )
-    .on_conflict_do_update(index_elements=["subject", "cookie_digest"], set_={"last_used_at": bindparam("p_now")})
-    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+)
 
 
 class KnownDevices:

@@ -53,10 +53,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # No server-side prepared statements: psycopg prepares a statement on its fifth use, and its
-    # bookkeeping for that cost more than the server's parse of our small indexed statements
-    # (code exchanges 0.06-0.15x faster without, three paired runs of bench/run.py --targets
-    # postgresql). A pooler in transaction mode (PgBouncer) also breaks prepared statements.
+    # No server-side prepared statements (psycopg prepares a statement on its fifth use): a pooler
+    # in transaction mode (PgBouncer) breaks them, and without them a code exchange took 6-25% less
+    # CPU in paired runs of bench/run.py --targets postgresql (the server's Parse/Describe round,
+    # not psycopg's own bookkeeping, which runs for every query either way).
     psycopg = make_url(url).get_driver_name() == "psycopg"
     connect_args = {"prepare_threshold": None} if psycopg else {}
     engine = create_engine(url, pool_size=10, max_overflow=20, connect_args=connect_args)

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Select, Table, bindparam, case, delete, select, update
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from idp.store.database import Database
+from idp.store.database import Database, DialectInsert, by_dialect
 from idp.store.tables import AttemptBudget, AuthFailure, RateCounter, table_of
 
 _failure = table_of(AuthFailure)
@@ -32,14 +30,9 @@ _budget = table_of(AttemptBudget)
 _RESERVE_ROUNDS = 200
 
 
-def _insert(conn: Connection) -> Callable[[Table], PgInsert | SqliteInsert]:
+def _insert(conn: Connection) -> DialectInsert:
     """The connection's dialect's INSERT, the one that takes an ON CONFLICT clause."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
-def _by_dialect(build: Callable[[Callable[[Table], PgInsert | SqliteInsert]], Executable]) -> dict[str, Executable]:
-    """One statement per dialect, built once: `build(insert)` with each dialect's INSERT."""
-    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
 
 
 # A citizen id no account has (ids are UUID version 4; this one is version 0): decoy work is done for it.
@@ -60,11 +53,9 @@ class FailureState:
 class _Reservable:
     """A table of try counters and its reservation's statements, built once with bind parameters:
     building a statement and its cache key cost more than running it on SQLite, and a login runs
-    a dozen of these. `keys`: the bind names of the row's key; `expiring`: rows past `expires_at`
-    count as absent (an attempt budget), and are overwritten in place rather than deleted first."""
+    a dozen of these. `expiring`: rows past `expires_at` count as absent (an attempt budget), and
+    are overwritten in place rather than deleted first."""
 
-    table: Table
-    keys: tuple[str, ...]
     expiring: bool
     read: Select[Any]
     add: dict[str, Executable]
@@ -96,8 +87,8 @@ class _Reservable:
             )
             .returning(table.c.consecutive)
         )
-        add = _by_dialect(lambda insert: insert(table).on_conflict_do_nothing().returning(table.c.consecutive))
-        return cls(table, keys, expiring, read, add, swap)
+        add = by_dialect(lambda insert: insert(table).on_conflict_do_nothing().returning(table.c.consecutive))
+        return cls(expiring, read, add, swap)
 
     def state_of(self, row: Any, now: int) -> FailureState | None:
         """The row's state, or None for no row (or an expired one)."""
@@ -159,7 +150,7 @@ _CLEAR_BUDGET = delete(_budget).where(_budget.c.key == bindparam("p_key"))
 _PEEK_COUNTER = select(_counter.c.count, _counter.c.window_ends_at).where(_counter.c.key == bindparam("p_key"))
 
 
-def _hit(insert: Callable[[Table], PgInsert | SqliteInsert]) -> Executable:
+def _hit(insert: DialectInsert) -> Executable:
     expired = _counter.c.window_ends_at <= bindparam("p_now")
     return (
         insert(_counter)
@@ -175,7 +166,7 @@ def _hit(insert: Callable[[Table], PgInsert | SqliteInsert]) -> Executable:
     )
 
 
-_HIT_COUNTER = _by_dialect(_hit)
+_HIT_COUNTER = by_dialect(_hit)
 
 
 class AuthFailures:

@@ -60,7 +60,7 @@ def test_a_failure_after_the_consume_leaves_the_code_unspent(provider, portal, c
 
 
 @pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
-def test_an_unknown_client_is_refused_before_the_grant_runs(client, grant):
+def test_an_unknown_client_is_refused_whatever_the_grant(client, grant):
     answer = client.post("/token", auth=("nobody", "wrong"), data={"grant_type": grant, "code": "x"})
 
     assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"

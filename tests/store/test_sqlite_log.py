@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -50,9 +51,8 @@ def test_commits_leave_the_log_to_the_checkpoint_chore(tmp_path):
         store.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL has no such log to tend
 def test_a_served_process_checkpoints_without_being_asked(settings, provider):
-    if not settings.effective_database_url.startswith("sqlite"):
-        return  # PostgreSQL has no such log to tend
     database, _ = _files(settings.effective_database_url)
     with TestClient(create_app(provider)):
         _write_pages(provider.store)

@@ -157,11 +157,10 @@ def test_writes_after_reads_in_a_unit_are_committed_when_it_ends(provider):
     assert provider.store.grants.find_code(CODE).consumed_at == now
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_statements_are_never_prepared_on_the_server(provider):
     # A pooler in transaction mode (PgBouncer) hands each transaction another server connection,
     # where a statement prepared on the first one does not exist.
-    if provider.store.db.is_sqlite:
-        return
     with provider.store.unit_of_work():  # one connection for all of it
         for _ in range(8):  # psycopg's own default prepares a statement on its fifth use
             provider.store.grants.find_code("d" * 64)
