@@ -182,7 +182,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         )
     provider.wake_outbox = worker.wake
     try:
-        yield
+        async with provider.store.db.serving():
+            yield
     finally:
         provider.wake_outbox = lambda: None
         stop.set()

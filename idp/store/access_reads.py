@@ -50,7 +50,6 @@ class AccessTokenReads:
         compiled = STATEMENT.compile(dialect=db.dialect)
         self._sql = compiled.string
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self._driver_error: type[Exception] = db.dialect.loaded_dbapi.Error
 
     def _params(self, values: Mapping[str, str]) -> Any:
         return tuple(values[name] for name in self._order) if self._order is not None else dict(values)
@@ -61,17 +60,20 @@ class AccessTokenReads:
         with self._db.connect() as conn:
             proxied = conn.connection
             cursor = proxied.cursor()
+            # The connection's own dialect: psycopg's asyncio connections (`Database.run_unit`)
+            # have their own DB-API module.
+            driver_error: type[Exception] = conn.dialect.loaded_dbapi.Error
             try:
                 cursor.execute(self._sql, params)
                 row = cursor.fetchone()
-            except self._driver_error as exc:
+            except driver_error as exc:
                 # As SQLAlchemy would: a dead connection leaves the pool, and the error is the usual
                 # DBAPIError, so the fault boundary tells an outage (503) from a defect (500).
-                lost = self._db.dialect.is_disconnect(exc, proxied.dbapi_connection, cursor)  # type: ignore[arg-type]
+                lost = conn.dialect.is_disconnect(exc, proxied.dbapi_connection, cursor)  # type: ignore[arg-type]
                 if lost:
                     conn.invalidate()
                 raise DBAPIError.instance(
-                    self._sql, params, exc, self._driver_error, hide_parameters=True, connection_invalidated=lost
+                    self._sql, params, exc, driver_error, hide_parameters=True, connection_invalidated=lost
                 ) from exc
             finally:
                 with contextlib.suppress(Exception):

@@ -4,7 +4,8 @@ Each repository method opens its own short transaction, which is right for pages
 console. A back-channel request (a token exchange, userinfo) runs several of them in a row,
 and on PostgreSQL every one costs a pool checkout with its ping, a BEGIN and a COMMIT or
 ROLLBACK: three round trips around each statement. Inside `unit_of_work()` every repository
-call on this thread joins one connection and one transaction instead.
+call in the same context (thread, or greenlet: `run_unit`) joins one connection and one
+transaction instead.
 
 What a unit keeps when it ends with an exception: a protocol refusal (`IdpError`, e.g. an
 expired code after it was consumed, or a replayed code after its grant was revoked) commits
@@ -20,26 +21,35 @@ process (the CLI) still meets SQLite's busy timeout.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Boolean, Connection, Engine, Executable, Select, Table, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.util import greenlet_spawn
 
 from idp.errors import IdpError
+from idp.store.engine import make_loop_engine
+
+T = TypeVar("T")
 
 
 class _Unit:
-    """The open unit of a thread: its connection once a statement needs one, and whether it
-    holds the SQLite writer lock."""
+    """The open unit of a thread (or of a greenlet on the serving loop): its connection once a
+    statement needs one, and whether it holds the SQLite writer lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # the one its connection comes from (`Database.run_unit`)
         self.conn: Connection | None = None
         self.writing = False
         self.reading_only = False  # PostgreSQL: autocommit until the first write
@@ -110,17 +120,25 @@ def by_dialect(build: Callable[[DialectInsert], Executable]) -> dict[str, Execut
     return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
+# The open unit: per thread, and per greenlet when units run on the event loop (`run_unit`), since
+# each has its own context. The database is kept beside it: a unit belongs to one `Database`.
+_OPEN: ContextVar[tuple[Database, _Unit] | None] = ContextVar("idp_open_unit", default=None)
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._local = threading.local()
         # Re-entrant: a write block may call a repository that opens another write block.
         self._writer = _Writer(writer_lock_path(engine)) if self.is_sqlite else None
+        # PostgreSQL while an event loop serves (`serving`): that loop and the engine whose
+        # connections it drives.
+        self._loop_engine: tuple[asyncio.AbstractEventLoop, Engine] | None = None
 
     def _unit(self) -> _Unit | None:
-        return getattr(self._local, "unit", None)
+        current = _OPEN.get()
+        return current[1] if current is not None and current[0] is self else None
 
     def _joined(self, unit: _Unit, write: bool) -> Connection:
         if write and unit.read_only:
@@ -129,7 +147,7 @@ class Database:
             self._writer.acquire()  # held until the unit ends: SQLite's write lock is held that long too
             unit.writing = True
         if unit.conn is None:
-            unit.conn = self.engine.connect()
+            unit.conn = unit.engine.connect()
             if not write and not self.is_sqlite:
                 # Reads before the first write need no BEGIN/COMMIT round trips; under READ
                 # COMMITTED each statement takes its own snapshot either way.
@@ -166,40 +184,91 @@ class Database:
             yield conn
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        """Every store call on this thread until the block ends shares one transaction. Nothing is
+    def unit_of_work(self, engine: Engine | None = None) -> Iterator[None]:
+        """Every store call in this context (this thread, or this greenlet on the serving loop) until
+        the block ends shares one transaction. Nothing is
         taken until a statement runs: a request that never reaches the database costs nothing,
         and on SQLite the writer lock is taken only by the first write."""
         if self._unit() is not None:
             yield
             return
-        unit = self._local.unit = _Unit()
+        unit = _Unit(engine or self.engine)
+        opened = _OPEN.set((self, unit))
         try:
             yield
         except IdpError:
-            self._end(unit, commit=True)
+            self._end(unit, opened, commit=True)
             raise
         except BaseException:
-            self._end(unit, commit=False)
+            self._end(unit, opened, commit=False)
             raise
         else:
-            self._end(unit, commit=True)
+            self._end(unit, opened, commit=True)
 
     @contextmanager
-    def read_only_unit(self) -> Iterator[None]:
+    def read_only_unit(self, engine: Engine | None = None) -> Iterator[None]:
         """A unit of work that may only read: any write in it raises before it takes a lock or a
         connection. For reads run on the event loop, where waiting for SQLite's writer lock would
         stop every other request."""
         if self._unit() is not None:
             raise RuntimeError("a read-only unit cannot be nested in another unit")
-        with self.unit_of_work():
+        with self.unit_of_work(engine):
             unit = self._unit()
             assert unit is not None
             unit.read_only = True
             yield
 
-    def _end(self, unit: _Unit, commit: bool) -> None:
-        self._local.unit = None
+    async def run_unit(self, fn: Callable[..., T], *args: Any, read_only: bool = False) -> T:
+        """`fn(*args)` in one unit of work, run without stopping the event loop for the database.
+
+        SQLite: here, on the event loop (a unit is tens to hundreds of microseconds and waits for no
+        server). PostgreSQL while this loop serves (`serving`): here too, in a greenlet whose
+        driver calls yield to the loop while the server answers (SQLAlchemy's asyncio bridge over
+        psycopg's async connection), so the repositories stay synchronous code. In a worker thread
+        each round trip cost GIL hand-offs and context switches (~27 of them a userinfo) and held a
+        thread. Otherwise (no serving loop: a test calling the app without its lifespan) in a
+        worker thread, as before."""
+        open_unit = self.read_only_unit if read_only else self.unit_of_work
+
+        def run(engine: Engine | None = None) -> T:
+            with open_unit(engine):
+                return fn(*args)
+
+        if self.is_sqlite:
+            return run()
+        engine = self._serving_engine()
+        if engine is not None:
+            return await greenlet_spawn(run, engine)
+        return await anyio.to_thread.run_sync(partial(run))
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """While the block runs, `run_unit` on this event loop talks to PostgreSQL through its own
+        pool of asyncio connections (bound to this loop, closed when the block ends)."""
+        loop_engine = None if self.is_sqlite else make_loop_engine(self.engine)
+        if loop_engine is None:
+            yield
+            return
+        self._loop_engine = (asyncio.get_running_loop(), loop_engine.sync_engine)
+        try:
+            yield
+        finally:
+            self._loop_engine = None
+            await loop_engine.dispose()
+
+    def _serving_engine(self) -> Engine | None:
+        serving = self._loop_engine
+        if serving is None:
+            return None
+        loop, engine = serving
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return engine if running is loop else None
+
+    def _end(self, unit: _Unit, opened: Any, commit: bool) -> None:
+        _OPEN.reset(opened)
         try:
             if unit.conn is not None:
                 try:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -53,16 +54,40 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    engine = create_engine(url, **_postgresql_options(url))
+    _watch_idle(engine)
+    return engine
+
+
+def make_loop_engine(engine: Engine) -> AsyncEngine | None:
+    """For a PostgreSQL engine on psycopg: the same database, pool and rules through psycopg's
+    asyncio connections, for units run on a serving event loop (`Database.run_unit`); None for
+    another driver (it keeps worker threads)."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return None
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = engine.url.render_as_string(hide_password=False)
+    # Up to 20: its units interleave on one loop, so it needs a connection per unit in flight, not
+    # per worker thread.
+    loop_engine = create_async_engine(url, **{**_postgresql_options(url), "max_overflow": 10})
+    _watch_idle(loop_engine.sync_engine)
+    return loop_engine
+
+
+def _postgresql_options(url: str) -> dict[str, Any]:
     # No server-side prepared statements (psycopg prepares a statement on its fifth use): a pooler
     # in transaction mode (PgBouncer) breaks them, and without them a code exchange took 6-25% less
     # CPU in paired runs of bench/run.py --targets postgresql (the server's Parse/Describe round,
     # not psycopg's own bookkeeping, which runs for every query either way).
     psycopg = make_url(url).get_driver_name() == "psycopg"
     connect_args = {"prepare_threshold": None} if psycopg else {}
-    engine = create_engine(url, pool_size=10, max_overflow=20, connect_args=connect_args)
+    return {"pool_size": 10, "max_overflow": 20, "connect_args": connect_args}
+
+
+def _watch_idle(engine: Engine) -> None:
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine))
-    return engine
 
 
 def create_private_sqlite_file(url: str) -> None:

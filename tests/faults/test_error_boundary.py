@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
+from starlette.testclient import TestClient
 
 from idp.app import create_app
 from idp.core.provider import Provider
@@ -108,28 +109,30 @@ def _unreachable(provider: Provider) -> None:
 
 
 def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_and_authorize(
-    client: Any, provider: Provider, metrics: Any, caplog: pytest.LogCaptureFixture
+    provider: Provider, metrics: Any, caplog: pytest.LogCaptureFixture
 ):
     portal = add_portal(provider)
     provider.store.clients.get(portal.client_id)  # cached, as in a warm process
     _unreachable(provider)
     caplog.set_level(logging.INFO)
-
-    token = _bogus_code_exchange(client, "", portal)
-    page = client.get(
-        "/authorize",
-        params={
-            "client_id": portal.client_id,
-            "redirect_uri": portal.redirect_uri,
-            "response_type": "code",
-            "scope": "openid",
-            "state": "s",
-            "nonce": "n",
-            "code_challenge": Pkce().challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    ready = client.get("/readyz")
+    # Served after the outage began, so the serving loop's own connections (PostgreSQL's token
+    # path: `Database.run_unit`) point at the same missing database.
+    with TestClient(create_app(provider), follow_redirects=False) as client:
+        token = _bogus_code_exchange(client, "", portal)
+        page = client.get(
+            "/authorize",
+            params={
+                "client_id": portal.client_id,
+                "redirect_uri": portal.redirect_uri,
+                "response_type": "code",
+                "scope": "openid",
+                "state": "s",
+                "nonce": "n",
+                "code_challenge": Pkce().challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        ready = client.get("/readyz")
     scraped = metrics()
 
     assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
