@@ -28,9 +28,9 @@ def anyio_backend() -> str:
 async def served(provider) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan, as `idp serve` runs it, through an ASGI client."""
     app = create_app(provider)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER) as http:
-            yield http
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
+        yield http
 
 
 @asynccontextmanager
