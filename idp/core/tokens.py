@@ -109,8 +109,8 @@ def exchange_code(
     verifier = params.one("code_verifier")
     now = provider.clock.now()
     code_digest = digest(code)
-    record = provider.store.grants.consume_code(code_digest, client.id, now)
-    if record is None:
+    consumed = provider.store.grants.consume_code(code_digest, client.id, now)
+    if consumed is None:
         known = provider.store.grants.find_code(code_digest)
         if known is not None and known.client_id == client.id and known.consumed_at is not None:
             # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
@@ -125,6 +125,7 @@ def exchange_code(
             )
             raise InvalidGrant("the authorization code was already used", detail="code replay")
         raise InvalidGrant("the authorization code is invalid")
+    record, grant_record = consumed
     if record.expires_at <= now:
         raise InvalidGrant("the authorization code has expired")
     if redirect_uri != record.redirect_uri:
@@ -132,7 +133,6 @@ def exchange_code(
     check_code_verifier(verifier, record.code_challenge)
     if record.dpop_jkt is not None and record.dpop_jkt != dpop_jkt:
         raise InvalidGrant("the code is bound to another DPoP key")  # RFC 9449 §10
-    grant_record = provider.store.grants.get(record.grant_id)
     if grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the authorization has been revoked")
     if dpop_jkt and client.is_public:  # §5: a public client's refresh tokens stay bound to the key
@@ -155,16 +155,19 @@ def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: 
     if fapi.applies(client):
         return _refresh_without_rotation(provider, client, token, requested, dpop_jkt)
     successor = new_token(provider.rng, 32)
-    record = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
-    if record is None:
+    rotated = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
+    if rotated is not None:
+        record, grant_record = rotated
+    else:
         known = provider.store.refresh_tokens.find(token_digest)
         if known is None or known.client_id != client.id or known.consumed_at is None:
             raise InvalidGrant("the refresh token is invalid")
+        retried = None
         if now - known.consumed_at <= REFRESH_GRACE and not known.grace_used:
-            record = provider.store.refresh_tokens.retry_within_grace(
+            retried = provider.store.refresh_tokens.retry_within_grace(
                 token_digest, client.id, now, REFRESH_GRACE, digest(successor)
             )
-        if record is None:
+        if retried is None:
             # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
             provider.store.grants.revoke(known.grant_id, now)
             audit.record(
@@ -176,7 +179,7 @@ def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: 
                 detail={"grant": known.grant_id},
             )
             raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
-    grant_record = provider.store.grants.get(record.grant_id)
+        record, grant_record = retried, provider.store.grants.get(retried.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the refresh token has expired or was revoked")
     scope = _refreshed_scope(record.scope, requested)

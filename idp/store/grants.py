@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, false, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
@@ -55,6 +55,45 @@ _ROTATE_REFRESH = (
     .returning(*_refresh.c)
 )
 _FIND_REFRESH = select(_refresh).where(_refresh.c.token_digest == bindparam("p_digest"))
+
+# PostgreSQL: the consume (or the rotation with its successor) and the grant in one statement, a
+# data-modifying WITH, since each statement is a round trip to the server; SQLite has no DML in
+# WITH, and its statements cost no trip. The grant's columns come back prefixed ("g_").
+_GRANT_NAMES = [c.name for c in _grant.c]
+
+
+def _with_grant(consumed: Any) -> Any:
+    return select(
+        consumed,
+        *(_grant.c[name].label(f"g_{name}") for name in _GRANT_NAMES),
+        (_citizen.c.status == "active").label("citizen_active"),
+    ).select_from(
+        consumed.outerjoin(_grant, _grant.c.id == consumed.c.grant_id).outerjoin(
+            _citizen, _citizen.c.id == _grant.c.citizen_id
+        )
+    )
+
+
+_CONSUME_CODE_WITH_GRANT = _with_grant(_CONSUME_CODE.cte("consumed"))
+_rotated = _ROTATE_REFRESH.cte("rotated")
+_ROTATE_REFRESH_WITH_GRANT = _with_grant(_rotated).add_cte(
+    _refresh.insert()
+    .from_select(
+        ["token_digest", "grant_id", "client_id", "scope", "created_at", "expires_at", "consumed_at", "grace_used"],
+        select(
+            bindparam("p_successor", type_=_refresh.c.replaced_by.type),
+            _rotated.c.grant_id,
+            _rotated.c.client_id,
+            _rotated.c.scope,
+            bindparam("p_now", type_=_refresh.c.created_at.type),
+            _rotated.c.expires_at,
+            null(),
+            false(),
+        ),
+        include_defaults=False,
+    )
+    .cte("successor")
+)
 
 
 def _grant_record(row: AnyRow | Mapping[str, Any]) -> GrantRecord:
@@ -100,6 +139,14 @@ def _refresh_record(row: AnyRow) -> RefreshRecord:
         replaced_by=row.replaced_by,
         grace_used=row.grace_used,
     )
+
+
+def _grant_beside(row: AnyRow) -> GrantRecord | None:
+    """The grant of a `_with_grant` row; None when it is gone."""
+    m = row._mapping
+    if m["g_id"] is None:
+        return None
+    return _grant_record({**{name: m[f"g_{name}"] for name in _GRANT_NAMES}, "citizen_active": m["citizen_active"]})
 
 
 class Grants:
@@ -150,11 +197,16 @@ class Grants:
             rows = conn.execute(update(_grant).where(*condition).values(revoked_at=now).returning(_grant.c.client_id))
             return {r.client_id for r in rows}
 
-    def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
-        """Mark the code used and return it; None when it is unknown, used, or another client's."""
+    def consume_code(self, code_digest: str, client_id: str, now: int) -> tuple[CodeRecord, GrantRecord | None] | None:
+        """Mark the code used and return it with its grant (None when the grant is gone); None when
+        the code is unknown, used, or another client's."""
+        params = {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}
         with self._db.begin() as conn:
-            row = conn.execute(_CONSUME_CODE, {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}).first()
-        return _code_record(row) if row else None
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(_CONSUME_CODE_WITH_GRANT, params).first()
+                return (_code_record(row), _grant_beside(row)) if row else None
+            row = conn.execute(_CONSUME_CODE, params).first()
+        return (_code_record(row), self.get(row.grant_id)) if row else None
 
     def find_code(self, code_digest: str) -> CodeRecord | None:
         with self._db.connect() as conn:
@@ -165,6 +217,7 @@ class Grants:
 class RefreshTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._grants = Grants(db)
 
     def add(
         self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int, expires_at: int
@@ -183,14 +236,19 @@ class RefreshTokens:
                 },
             )
 
-    def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
-        """Consume the old token and store its successor (same grant, scope and end), in one transaction."""
+    def rotate(
+        self, old_digest: str, client_id: str, now: int, new_digest: str
+    ) -> tuple[RefreshRecord, GrantRecord | None] | None:
+        """Consume the old token and store its successor (same grant, scope and end), in one
+        transaction; the old token's record and its grant (None when the grant is gone), or None
+        when the token is unknown, used, or another client's."""
+        params = {"p_digest": old_digest, "p_client_id": client_id, "p_now": now, "p_successor": new_digest}
         try:
             with self._db.begin() as conn:
-                row = conn.execute(
-                    _ROTATE_REFRESH,
-                    {"p_digest": old_digest, "p_client_id": client_id, "p_now": now, "p_successor": new_digest},
-                ).first()
+                if conn.dialect.name == "postgresql":
+                    row = conn.execute(_ROTATE_REFRESH_WITH_GRANT, params).first()
+                    return (_refresh_record(row), _grant_beside(row)) if row else None
+                row = conn.execute(_ROTATE_REFRESH, params).first()
                 if row is None:
                     return None
                 conn.execute(
@@ -207,7 +265,7 @@ class RefreshTokens:
                 )
         except IntegrityError:
             return None
-        return _refresh_record(row)
+        return _refresh_record(row), self._grants.get(row.grant_id)
 
     def retry_within_grace(
         self, old_digest: str, client_id: str, now: int, grace: int, new_digest: str
