@@ -1,12 +1,14 @@
 """The token endpoint's grants, userinfo and revocation (RFC 6749 §4.1.3 and §6, OIDC Core §3.1.3,
 RFC 9068, RFC 7009).
 
-The hot path is one client lookup, one atomic consume, two signatures and one insert.
+The hot path is one client lookup, one read of the code (or refresh token) with its grant, two
+signatures, and last one write that spends it and stores the new refresh token: on PostgreSQL two
+round trips in all (`Database.last_write`), and on SQLite the writer lock is held for that write only.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from idp.core import audit, dpop, fapi
 from idp.core.params import Params, RawParams
@@ -25,7 +27,7 @@ from idp.errors import (
     UnauthorizedClient,
     UnsupportedGrantType,
 )
-from idp.store.records import CitizenRecord, ClientRecord, GrantRecord
+from idp.store.records import CitizenRecord, ClientRecord, CodeRecord, GrantRecord, RefreshRecord
 
 _VERIFIER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -102,6 +104,11 @@ def check_code_verifier(verifier: str | None, challenge: str) -> None:
 def exchange_code(
     provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None
 ) -> dict[str, Any]:
+    """The code and its grant are read and every check made and the tokens signed first; then one
+    last write spends the code and stores the refresh token (`Grants.redeem_code`). A code refused
+    by a check is spent all the same (single use, RFC 6749 §4.1.2); a failure before the spend
+    (a signer that cannot sign) leaves the code as it was, and tokens leave only after the spend
+    is committed."""
     params = Params.of(raw)
     check_grant_type(client, "authorization_code")
     code = params.one("code", required=True) or ""
@@ -109,23 +116,53 @@ def exchange_code(
     verifier = params.one("code_verifier")
     now = provider.clock.now()
     code_digest = digest(code)
-    consumed = provider.store.grants.consume_code(code_digest, client.id, now)
-    if consumed is None:
-        known = provider.store.grants.find_code(code_digest)
-        if known is not None and known.client_id == client.id and known.consumed_at is not None:
-            # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
-            provider.store.grants.revoke(known.grant_id, now)
-            audit.record(
-                provider,
-                action="token.code_replay",
-                outcome="failure",
-                actor=f"client:{client.id}",
-                client_id=client.id,
-                detail={"grant": known.grant_id},
-            )
-            raise InvalidGrant("the authorization code was already used", detail="code replay")
+    found = provider.store.grants.code_with_grant(code_digest)
+    if found is None or found[0].client_id != client.id:
         raise InvalidGrant("the authorization code is invalid")
-    record, grant_record = consumed
+    record, grant_record = found
+    if record.consumed_at is not None:
+        _code_replayed(provider, client, record.grant_id, now)
+    try:
+        grant_record = _usable_code(record, grant_record, redirect_uri, verifier, dpop_jkt, now)
+    except InvalidGrant:
+        provider.store.grants.consume_code(code_digest, client.id, now)
+        raise
+    if dpop_jkt and client.is_public:  # §5: a public client's refresh tokens stay bound to the key
+        provider.store.grants.bind_dpop(grant_record.id, dpop_jkt)
+    offline = "offline_access" in grant_record.scope.split()
+    refresh_token = new_token(provider.rng, 32) if offline else None
+    response = issue(
+        provider,
+        client,
+        grant_record,
+        grant_record.scope,
+        nonce=record.nonce,
+        refresh_token=refresh_token,
+        dpop_jkt=dpop_jkt,
+    )
+    stored = None
+    if refresh_token is not None:
+        stored = {
+            "token_digest": digest(refresh_token),
+            "grant_id": grant_record.id,
+            "client_id": client.id,
+            "scope": grant_record.scope,
+            "created_at": now,
+            "expires_at": grant_record.expires_at,
+        }
+    if not provider.store.grants.redeem_code(code_digest, client.id, now, stored):
+        _code_replayed(provider, client, record.grant_id, now)  # spent meanwhile by another exchange
+    return response
+
+
+def _usable_code(
+    record: CodeRecord,
+    grant_record: GrantRecord | None,
+    redirect_uri: str | None,
+    verifier: str | None,
+    dpop_jkt: str | None,
+    now: int,
+) -> GrantRecord:
     if record.expires_at <= now:
         raise InvalidGrant("the authorization code has expired")
     if redirect_uri != record.redirect_uri:
@@ -135,55 +172,88 @@ def exchange_code(
         raise InvalidGrant("the code is bound to another DPoP key")  # RFC 9449 §10
     if grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the authorization has been revoked")
-    if dpop_jkt and client.is_public:  # §5: a public client's refresh tokens stay bound to the key
-        provider.store.grants.bind_dpop(grant_record.id, dpop_jkt)
-    return issue(provider, client, grant_record, grant_record.scope, nonce=record.nonce, dpop_jkt=dpop_jkt)
+    if not grant_record.citizen_active:
+        raise InvalidGrant("the account is not active")
+    return grant_record
+
+
+def _code_replayed(provider: Provider, client: ClientRecord, grant_id: str, now: int) -> NoReturn:
+    """RFC 6749 §4.1.2: a code used twice revokes every token issued from it."""
+    provider.store.grants.revoke(grant_id, now)
+    audit.record(
+        provider,
+        action="token.code_replay",
+        outcome="failure",
+        actor=f"client:{client.id}",
+        client_id=client.id,
+        detail={"grant": grant_id},
+    )
+    raise InvalidGrant("the authorization code was already used", detail="code replay")
 
 
 def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
+    """As a code exchange: the token and its grant are read, checked and the tokens signed first;
+    then one last write rotates the token and stores its successor (`RefreshTokens.rotate`). A
+    token already rotated gets the one retry of a lost response, or ends the grant (a replay)."""
     params = Params.of(raw)
     check_grant_type(client, "refresh_token")
     token = params.one("refresh_token", required=True) or ""
     requested = params.one("scope")
     now = provider.clock.now()
     token_digest = digest(token)
-    if client.is_public:  # checked before rotation, so a thief without the key cannot burn the token
-        bound = provider.store.refresh_tokens.find(token_digest)
-        bound_grant = provider.store.grants.get(bound.grant_id) if bound else None
+    found = provider.store.refresh_tokens.with_grant(token_digest)
+    if client.is_public and found is not None:  # checked first, so a thief without the key cannot burn the token
+        bound_grant = found[1]
         if bound_grant is not None and bound_grant.dpop_jkt and bound_grant.dpop_jkt != dpop_jkt:
             raise InvalidGrant("the refresh token is bound to another DPoP key")
     if fapi.applies(client):
         return _refresh_without_rotation(provider, client, token, requested, dpop_jkt)
+    if found is None or found[0].client_id != client.id:
+        raise InvalidGrant("the refresh token is invalid")
+    record, grant_record = found
     successor = new_token(provider.rng, 32)
-    rotated = provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor))
-    if rotated is not None:
-        record, grant_record = rotated
-    else:
-        known = provider.store.refresh_tokens.find(token_digest)
-        if known is None or known.client_id != client.id or known.consumed_at is None:
-            raise InvalidGrant("the refresh token is invalid")
-        retried = None
-        if now - known.consumed_at <= REFRESH_GRACE and not known.grace_used:
-            retried = provider.store.refresh_tokens.retry_within_grace(
-                token_digest, client.id, now, REFRESH_GRACE, digest(successor)
-            )
-        if retried is None:
-            # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the grant.
-            provider.store.grants.revoke(known.grant_id, now)
-            audit.record(
-                provider,
-                action="token.refresh_replay",
-                outcome="failure",
-                actor=f"client:{client.id}",
-                client_id=client.id,
-                detail={"grant": known.grant_id},
-            )
-            raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
-        record, grant_record = retried, provider.store.grants.get(retried.grant_id)
+    rotated_before = record.consumed_at is not None
+    if rotated_before:
+        record = _retry_or_replay(provider, client, token_digest, record, successor, now)
+        grant_record = provider.store.grants.get(record.grant_id)
     if record.expires_at <= now or grant_record is None or grant_record.revoked_at is not None:
         raise InvalidGrant("the refresh token has expired or was revoked")
     scope = _refreshed_scope(record.scope, requested)
-    return issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor, dpop_jkt=dpop_jkt)
+    response = issue(provider, client, grant_record, scope, nonce=None, refresh_token=successor, dpop_jkt=dpop_jkt)
+    if (
+        not rotated_before
+        and provider.store.refresh_tokens.rotate(token_digest, client.id, now, digest(successor)) is None
+    ):
+        # Rotated meanwhile by a concurrent request: as if this one came after it.
+        known = provider.store.refresh_tokens.find(token_digest)
+        if known is None or known.consumed_at is None:
+            raise InvalidGrant("the refresh token is invalid")
+        _retry_or_replay(provider, client, token_digest, known, successor, now)
+    return response
+
+
+def _retry_or_replay(
+    provider: Provider, client: ClientRecord, token_digest: str, known: RefreshRecord, successor: str, now: int
+) -> RefreshRecord:
+    """A rotated token presented again: the one retry a client gets when it never received the
+    successor (`successor` replaces it), or else a leak, which ends the grant (RFC 9700 §4.14.2)."""
+    retried = None
+    if known.consumed_at is not None and now - known.consumed_at <= REFRESH_GRACE and not known.grace_used:
+        retried = provider.store.refresh_tokens.retry_within_grace(
+            token_digest, client.id, now, REFRESH_GRACE, digest(successor)
+        )
+    if retried is None:
+        provider.store.grants.revoke(known.grant_id, now)
+        audit.record(
+            provider,
+            action="token.refresh_replay",
+            outcome="failure",
+            actor=f"client:{client.id}",
+            client_id=client.id,
+            detail={"grant": known.grant_id},
+        )
+        raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
+    return retried
 
 
 def _refreshed_scope(granted: str, requested: str | None) -> str:
@@ -282,17 +352,7 @@ def issue(
             if citizen is not None:
                 claims.update(citizen_id_claims(citizen))
         response["id_token"] = sign(claims, id_key, TYP_ID_TOKEN)
-    if "offline_access" in grant_record.scope.split():
-        if refresh_token is None:
-            refresh_token = new_token(provider.rng, 32)
-            provider.store.refresh_tokens.add(
-                token_digest=digest(refresh_token),
-                grant_id=grant_record.id,
-                client_id=client.id,
-                scope=scope,
-                created_at=now,
-                expires_at=grant_record.expires_at,
-            )
+    if refresh_token is not None:  # stored by the caller, with the spend of the code or the old token
         response["refresh_token"] = refresh_token
     return response
 

@@ -174,6 +174,24 @@ class Database:
             yield conn
 
     @contextmanager
+    def last_write(self) -> Iterator[Connection]:
+        """For one statement that is the unit's first and last write: on PostgreSQL it runs without
+        BEGIN and COMMIT (a statement is atomic on its own, and durable when it returns), two round
+        trips fewer; anywhere else (SQLite, outside a unit, after another write) it is `begin()`.
+        A write after it is not atomic with it: only a write that follows a no-op (the spend lost
+        a race) may come after.
+
+        The token endpoint reads and checks everything and signs the tokens first, then spends the
+        code or the refresh token with this one statement: nothing can fail between the spend and
+        the answer but sending it."""
+        unit = self._unit()
+        if unit is None or self.is_sqlite or unit.read_only or (unit.conn is not None and not unit.reading_only):
+            with self.begin() as conn:
+                yield conn
+            return
+        yield self._joined(unit, write=False)  # stays in autocommit
+
+    @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads (the unit's, when one is open)."""
         unit = self._unit()

@@ -56,43 +56,71 @@ _ROTATE_REFRESH = (
 )
 _FIND_REFRESH = select(_refresh).where(_refresh.c.token_digest == bindparam("p_digest"))
 
-# PostgreSQL: the consume (or the rotation with its successor) and the grant in one statement, a
-# data-modifying WITH, since each statement is a round trip to the server; SQLite has no DML in
-# WITH, and its statements cost no trip. The grant's columns come back prefixed ("g_").
+# The token endpoint reads a code or a refresh token with its grant (and whether the citizen may
+# still use it) in one statement; the grant's columns come back prefixed ("g_").
 _GRANT_NAMES = [c.name for c in _grant.c]
 
 
-def _with_grant(consumed: Any) -> Any:
-    return select(
-        consumed,
-        *(_grant.c[name].label(f"g_{name}") for name in _GRANT_NAMES),
-        (_citizen.c.status == "active").label("citizen_active"),
-    ).select_from(
-        consumed.outerjoin(_grant, _grant.c.id == consumed.c.grant_id).outerjoin(
-            _citizen, _citizen.c.id == _grant.c.citizen_id
-        )
+def _with_grant(source: Any, key: Any) -> Any:
+    joined = source.outerjoin(_grant, _grant.c.id == source.c.grant_id).outerjoin(
+        _citizen, _citizen.c.id == _grant.c.citizen_id
     )
-
-
-_CONSUME_CODE_WITH_GRANT = _with_grant(_CONSUME_CODE.cte("consumed"))
-_rotated = _ROTATE_REFRESH.cte("rotated")
-_ROTATE_REFRESH_WITH_GRANT = _with_grant(_rotated).add_cte(
-    _refresh.insert()
-    .from_select(
-        ["token_digest", "grant_id", "client_id", "scope", "created_at", "expires_at", "consumed_at", "grace_used"],
+    return (
         select(
-            bindparam("p_successor", type_=_refresh.c.replaced_by.type),
-            _rotated.c.grant_id,
-            _rotated.c.client_id,
-            _rotated.c.scope,
-            bindparam("p_now", type_=_refresh.c.created_at.type),
-            _rotated.c.expires_at,
-            null(),
-            false(),
-        ),
-        include_defaults=False,
+            source,
+            *(_grant.c[name].label(f"g_{name}") for name in _GRANT_NAMES),
+            (_citizen.c.status == "active").label("citizen_active"),
+        )
+        .select_from(joined)
+        .where(key == bindparam("p_digest"))
     )
-    .cte("successor")
+
+
+_CODE_WITH_GRANT = _with_grant(_code, _code.c.code_digest)
+_REFRESH_WITH_GRANT = _with_grant(_refresh, _refresh.c.token_digest)
+
+# PostgreSQL: the spend of a code or refresh token and the new refresh token in one statement, a
+# data-modifying WITH that inserts only when the spend took a row: atomic without BEGIN/COMMIT
+# (`Database.last_write`), one round trip instead of four. SQLite has no DML in WITH, and its
+# statements cost no trip.
+_NEW_REFRESH = [
+    "token_digest",
+    "grant_id",
+    "client_id",
+    "scope",
+    "created_at",
+    "expires_at",
+    "consumed_at",
+    "grace_used",
+]
+
+
+def _insert_refresh_if(spent: Any, *values: Any) -> Any:
+    """An INSERT of one refresh token (`values` in `_NEW_REFRESH` order but the last two) for each
+    row `spent` yields, as a CTE."""
+    chosen = select(*values, null(), false()).select_from(spent)
+    return _refresh.insert().from_select(_NEW_REFRESH, chosen, include_defaults=False).cte("successor")
+
+
+def _bound(name: str) -> Any:
+    return bindparam(f"p_r_{name}", type_=_refresh.c[name].type)
+
+
+_consumed = _CONSUME_CODE.cte("consumed")
+_REDEEM_CODE_WITH_REFRESH = select(_consumed.c.grant_id).add_cte(
+    _insert_refresh_if(_consumed, *(_bound(name) for name in _NEW_REFRESH[:6]))
+)
+_rotated = _ROTATE_REFRESH.cte("rotated")
+_ROTATE_AND_STORE_SUCCESSOR = select(_rotated).add_cte(
+    _insert_refresh_if(
+        _rotated,
+        bindparam("p_successor", type_=_refresh.c.replaced_by.type),
+        _rotated.c.grant_id,
+        _rotated.c.client_id,
+        _rotated.c.scope,
+        bindparam("p_now", type_=_refresh.c.created_at.type),
+        _rotated.c.expires_at,
+    )
 )
 
 
@@ -197,16 +225,32 @@ class Grants:
             rows = conn.execute(update(_grant).where(*condition).values(revoked_at=now).returning(_grant.c.client_id))
             return {r.client_id for r in rows}
 
-    def consume_code(self, code_digest: str, client_id: str, now: int) -> tuple[CodeRecord, GrantRecord | None] | None:
-        """Mark the code used and return it with its grant (None when the grant is gone); None when
-        the code is unknown, used, or another client's."""
-        params = {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}
+    def consume_code(self, code_digest: str, client_id: str, now: int) -> CodeRecord | None:
+        """Mark the code used and return it; None when it is unknown, used, or another client's."""
         with self._db.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                row = conn.execute(_CONSUME_CODE_WITH_GRANT, params).first()
-                return (_code_record(row), _grant_beside(row)) if row else None
-            row = conn.execute(_CONSUME_CODE, params).first()
-        return (_code_record(row), self.get(row.grant_id)) if row else None
+            row = conn.execute(_CONSUME_CODE, {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}).first()
+        return _code_record(row) if row else None
+
+    def code_with_grant(self, code_digest: str) -> tuple[CodeRecord, GrantRecord | None] | None:
+        """The code and its grant (None when the grant is gone), in one read; None for no such code."""
+        with self._db.connect() as conn:
+            row = conn.execute(_CODE_WITH_GRANT, {"p_digest": code_digest}).first()
+        return (_code_record(row), _grant_beside(row)) if row else None
+
+    def redeem_code(self, code_digest: str, client_id: str, now: int, refresh: Mapping[str, Any] | None) -> bool:
+        """Spend the code and store the refresh token issued for it (`refresh`: its row's values but
+        `consumed_at`, or None), as the unit's last write (`Database.last_write`); False when the
+        code was spent meanwhile (or is another client's), and then nothing is stored."""
+        params: dict[str, Any] = {"p_digest": code_digest, "p_client_id": client_id, "p_now": now}
+        with self._db.last_write() as conn:
+            if refresh is not None and conn.dialect.name == "postgresql":
+                params.update({f"p_r_{name}": refresh[name] for name in _NEW_REFRESH[:6]})
+                return conn.execute(_REDEEM_CODE_WITH_REFRESH, params).first() is not None
+            if conn.execute(_CONSUME_CODE, params).first() is None:
+                return False
+            if refresh is not None:
+                conn.execute(_INSERT_REFRESH, {**refresh, "consumed_at": None})
+            return True
 
     def find_code(self, code_digest: str) -> CodeRecord | None:
         with self._db.connect() as conn:
@@ -217,7 +261,6 @@ class Grants:
 class RefreshTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._grants = Grants(db)
 
     def add(
         self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int, expires_at: int
@@ -236,18 +279,23 @@ class RefreshTokens:
                 },
             )
 
-    def rotate(
-        self, old_digest: str, client_id: str, now: int, new_digest: str
-    ) -> tuple[RefreshRecord, GrantRecord | None] | None:
-        """Consume the old token and store its successor (same grant, scope and end), in one
-        transaction; the old token's record and its grant (None when the grant is gone), or None
-        when the token is unknown, used, or another client's."""
+    def with_grant(self, token_digest: str) -> tuple[RefreshRecord, GrantRecord | None] | None:
+        """The refresh token and its grant (None when the grant is gone), in one read; None for no
+        such token."""
+        with self._db.connect() as conn:
+            row = conn.execute(_REFRESH_WITH_GRANT, {"p_digest": token_digest}).first()
+        return (_refresh_record(row), _grant_beside(row)) if row else None
+
+    def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:
+        """Consume the old token and store its successor (same grant, scope and end), atomically, as
+        the unit's last write (`Database.last_write`); None when the old token is unknown, used,
+        or another client's."""
         params = {"p_digest": old_digest, "p_client_id": client_id, "p_now": now, "p_successor": new_digest}
         try:
-            with self._db.begin() as conn:
+            with self._db.last_write() as conn:
                 if conn.dialect.name == "postgresql":
-                    row = conn.execute(_ROTATE_REFRESH_WITH_GRANT, params).first()
-                    return (_refresh_record(row), _grant_beside(row)) if row else None
+                    row = conn.execute(_ROTATE_AND_STORE_SUCCESSOR, params).first()
+                    return _refresh_record(row) if row else None
                 row = conn.execute(_ROTATE_REFRESH, params).first()
                 if row is None:
                     return None
@@ -265,7 +313,7 @@ class RefreshTokens:
                 )
         except IntegrityError:
             return None
-        return _refresh_record(row), self._grants.get(row.grant_id)
+        return _refresh_record(row)
 
     def retry_within_grace(
         self, old_digest: str, client_id: str, now: int, grace: int, new_digest: str

@@ -56,6 +56,16 @@ def test_a_wrong_code_verifier_is_refused(client, portal, logged_in):
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
+def test_a_code_refused_for_its_verifier_is_spent_and_the_right_verifier_after_it_is_refused(client, portal, logged_in):
+    code, pkce = logged_in
+
+    wrong = exchange(client, portal, code, Pkce())
+    right = exchange(client, portal, code, pkce)
+
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert right.status_code == 400 and right.json()["error"] == "invalid_grant"
+
+
 def test_a_missing_code_verifier_is_refused(client, portal, logged_in):
     code, _ = logged_in
 
@@ -316,6 +326,24 @@ def test_a_refresh_may_narrow_the_scope_but_never_widen_it(client, portal, logge
 
     assert narrowed["scope"] == "openid"
     assert widened.json()["error"] == "invalid_scope"
+
+
+def test_a_refused_widening_leaves_the_refresh_token_as_it_was(client, clock, portal, logged_in):
+    """The scope is checked before the rotation: a refused request spends nothing, so the token
+    still works after the lost-answer grace window."""
+    code, pkce = logged_in
+    first = exchange(client, portal, code, pkce).json()
+
+    widened = client.post(
+        "/token",
+        auth=portal.basic,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "scope": "openid email"},
+    )
+    clock.advance(60)
+    later = _refresh(client, portal, first["refresh_token"])
+
+    assert widened.json()["error"] == "invalid_scope"
+    assert later.status_code == 200 and later.json()["refresh_token"] != first["refresh_token"]
 
 
 def test_a_refresh_token_belongs_to_its_client(client, provider, portal, logged_in):

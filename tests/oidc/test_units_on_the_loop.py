@@ -96,3 +96,34 @@ async def test_concurrent_exchanges_of_one_code_on_the_loop_give_tokens_once(pro
 
     assert sorted(a.status_code for a in answers) == [200] + [400] * 19
     assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
+
+
+async def test_concurrent_refreshes_of_one_token_on_the_loop_leave_no_second_live_successor(provider, portal, citizen):
+    """Eight refreshes of one token at once: one rotates it, at most one more gets the lost-answer
+    retry (which kills the first successor), and the rest are replays that end the grant; none
+    fails otherwise, and no successor handed out works afterwards."""
+    pkce = Pkce()
+    code = issued_code(provider, portal, citizen[0], pkce, scope="openid offline_access")["code"]
+    answers: list[httpx.Response] = []
+
+    async with served(provider) as http:
+        token = (await exchange(http, portal, code, pkce)).json()["refresh_token"]
+        form = {"grant_type": "refresh_token", "refresh_token": token}
+
+        async def one() -> None:
+            answers.append(await http.post("/token", auth=portal.basic, data=form))
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as group:
+                for _ in range(8):
+                    group.start_soon(one)
+            handed_out = [a.json()["refresh_token"] for a in answers if a.status_code == 200]
+            afterwards = [
+                await http.post("/token", auth=portal.basic, data={"grant_type": "refresh_token", "refresh_token": t})
+                for t in handed_out
+            ]
+
+    assert 1 <= len(handed_out) <= 2
+    assert all(a.status_code in (200, 400) for a in answers)
+    assert {a.json()["error"] for a in answers if a.status_code == 400} <= {"invalid_grant"}
+    assert all(a.status_code == 400 for a in afterwards)
