@@ -179,16 +179,21 @@ def _usable_code(
 
 def _code_replayed(provider: Provider, client: ClientRecord, grant_id: str, now: int) -> NoReturn:
     """RFC 6749 §4.1.2: a code used twice revokes every token issued from it."""
+    _end_grant(provider, client, grant_id, now, "token.code_replay")
+    raise InvalidGrant("the authorization code was already used", detail="code replay")
+
+
+def _end_grant(provider: Provider, client: ClientRecord, grant_id: str, now: int, action: str) -> None:
+    """A single-use credential came back: the grant ends, and the audit trail says why."""
     provider.store.grants.revoke(grant_id, now)
     audit.record(
         provider,
-        action="token.code_replay",
+        action=action,
         outcome="failure",
         actor=f"client:{client.id}",
         client_id=client.id,
         detail={"grant": grant_id},
     )
-    raise InvalidGrant("the authorization code was already used", detail="code replay")
 
 
 def refresh(provider: Provider, client: ClientRecord, raw: RawParams, dpop_jkt: str | None = None) -> dict[str, Any]:
@@ -243,15 +248,7 @@ def _retry_or_replay(
             token_digest, client.id, now, REFRESH_GRACE, digest(successor)
         )
     if retried is None:
-        provider.store.grants.revoke(known.grant_id, now)
-        audit.record(
-            provider,
-            action="token.refresh_replay",
-            outcome="failure",
-            actor=f"client:{client.id}",
-            client_id=client.id,
-            detail={"grant": known.grant_id},
-        )
+        _end_grant(provider, client, known.grant_id, now, "token.refresh_replay")
         raise InvalidGrant("the refresh token was already used", detail="refresh token replay")
     return retried
 
