@@ -48,8 +48,12 @@ class _Unit:
     """The open unit of a thread (or of a greenlet on the serving loop): its connection once a
     statement needs one, and whether it holds the SQLite writer lock."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, begins_itself: bool = False) -> None:
         self.engine = engine  # the one its connection comes from (`Database.run_unit`)
+        # The serving loop's PostgreSQL connections stay in autocommit (`make_loop_engine`): a unit
+        # sends BEGIN itself at its first write, and COMMIT or ROLLBACK at its end only if it did.
+        # Switching a connection in and out of autocommit for each unit cost three driver calls.
+        self.begins_itself = begins_itself
         self.conn: Connection | None = None
         self.writing = False
         self.reading_only = False  # PostgreSQL: autocommit until the first write
@@ -151,11 +155,17 @@ class Database:
             if not write and not self.is_sqlite:
                 # Reads before the first write need no BEGIN/COMMIT round trips; under READ
                 # COMMITTED each statement takes its own snapshot either way.
-                unit.conn.execution_options(isolation_level="AUTOCOMMIT")
+                if not unit.begins_itself:
+                    unit.conn.execution_options(isolation_level="AUTOCOMMIT")
                 unit.reading_only = True
+            elif unit.begins_itself:
+                unit.conn.exec_driver_sql("BEGIN")
         elif write and unit.reading_only:
-            unit.conn.rollback()  # ends the (empty) autocommit block; nothing goes to the server
-            unit.conn.execution_options(isolation_level=unit.conn.default_isolation_level)
+            if unit.begins_itself:
+                unit.conn.exec_driver_sql("BEGIN")
+            else:
+                unit.conn.rollback()  # ends the (empty) autocommit block; nothing goes to the server
+                unit.conn.execution_options(isolation_level=unit.conn.default_isolation_level)
             unit.reading_only = False
         return unit.conn
 
@@ -210,7 +220,7 @@ class Database:
         if self._unit() is not None:
             yield
             return
-        unit = _Unit(engine or self.engine)
+        unit = _Unit(engine or self.engine, begins_itself=engine is not None and engine is not self.engine)
         opened = _OPEN.set((self, unit))
         try:
             yield

@@ -70,7 +70,9 @@ def make_loop_engine(engine: Engine) -> AsyncEngine | None:
     url = engine.url.render_as_string(hide_password=False)
     # Up to 20: its units interleave on one loop, so it needs a connection per unit in flight, not
     # per worker thread.
-    loop_engine = create_async_engine(url, **{**_postgresql_options(url), "max_overflow": 10})
+    # Autocommit throughout: a unit on the loop sends BEGIN itself when it first writes (`Database`).
+    options = {**_postgresql_options(url), "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
+    loop_engine = create_async_engine(url, **options)
     _watch_idle(loop_engine.sync_engine)
     return loop_engine
 

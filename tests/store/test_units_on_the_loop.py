@@ -1,0 +1,91 @@
+"""Units of work run by `Database.run_unit` while a loop serves (`Database.serving`): on SQLite on
+the event loop, on PostgreSQL in greenlets over the loop's own connections, which stay in autocommit
+and begin a transaction at a unit's first write. The rules are those of any unit: all or nothing on
+an unexpected failure, what came before a protocol refusal kept, reads see the unit's own writes,
+and a unit's last write alone (`Database.last_write`) is atomic by itself."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from sqlalchemy import create_engine, text
+
+from idp.errors import InvalidGrant
+from tests.store.test_store import _seed_code
+from tests.store.test_unit_of_work import CODE, _grant_revoked
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _consumed_elsewhere(database_url: str) -> bool:
+    """Read by a connection of another engine: what is committed, not what one session sees."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT consumed_at FROM authorization_code")).scalar() is not None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("read_first", [True, False], ids=["read-then-writes", "writes-only"])
+async def test_an_unexpected_failure_on_the_loop_undoes_every_write_of_the_unit(provider, database_url, read_first):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    def unit() -> None:
+        if read_first:  # then the unit starts in autocommit and begins at its first write
+            assert provider.store.grants.find_code(CODE) is not None
+        assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
+        provider.store.grants.revoke("g1", now)
+        raise RuntimeError("the signer broke")
+
+    async with provider.store.db.serving():
+        with pytest.raises(RuntimeError):
+            await provider.store.db.run_unit(unit)
+
+    assert not _consumed_elsewhere(database_url)
+    assert not _grant_revoked(provider)
+
+
+async def test_a_refusal_on_the_loop_keeps_what_came_before_it_and_reads_see_own_writes(provider, database_url):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+    seen: list[int | None] = []
+
+    def unit() -> None:
+        provider.store.grants.consume_code(CODE, portal.client_id, now)
+        seen.append(provider.store.grants.find_code(CODE).consumed_at)
+        provider.store.grants.revoke("g1", now)
+        raise InvalidGrant("the code has expired")
+
+    async with provider.store.db.serving():
+        with pytest.raises(InvalidGrant):
+            await provider.store.db.run_unit(unit)
+
+    assert seen == [now]
+    assert _consumed_elsewhere(database_url)
+    assert _grant_revoked(provider)
+
+
+async def test_a_last_write_on_the_loop_is_committed_when_the_unit_returns_and_one_of_racing_ones_wins(
+    provider, database_url
+):
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+    won: list[bool] = []
+
+    def unit() -> None:
+        assert provider.store.grants.code_with_grant(CODE) is not None  # a read first, as the token endpoint does
+        won.append(provider.store.grants.redeem_code(CODE, portal.client_id, now, None))
+
+    async with provider.store.db.serving(), anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(provider.store.db.run_unit, unit)
+
+    assert sorted(won) == [False] * 7 + [True]
+    assert _consumed_elsewhere(database_url)
