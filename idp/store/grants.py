@@ -80,8 +80,8 @@ _CODE_WITH_GRANT = _with_grant(_code, _code.c.code_digest)
 _REFRESH_WITH_GRANT = _with_grant(_refresh, _refresh.c.token_digest)
 
 # PostgreSQL: the spend of a code or refresh token and the new refresh token in one statement, a
-# data-modifying WITH that inserts only when the spend took a row: atomic without BEGIN/COMMIT
-# (`Database.last_write`), one round trip instead of four. SQLite has no DML in WITH, and its
+# data-modifying WITH that inserts only when the spend took a row: atomic on its own
+# (`Database.last_write`), one round trip with no BEGIN or COMMIT. SQLite has no DML in WITH, and its
 # statements cost no trip.
 _NEW_REFRESH = [
     "token_digest",
