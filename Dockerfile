@@ -19,10 +19,13 @@ RUN mkdir idp && touch README.md idp/__init__.py \
  && rm -r /wheels/postid_idp-* idp README.md
 COPY README.md ./
 COPY idp ./idp
+# greenlet (SQLAlchemy's asyncio bridge) ships its own test suite, two compiled test extensions among
+# it, that imports psutil: nothing the provider runs, so it stays out of the image.
 RUN python -m pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/idp/venv \
  && /opt/idp/venv/bin/python -m pip install --no-index --find-links /wheels postid-idp \
  && /opt/idp/venv/bin/python -m pip uninstall -y pip setuptools \
+ && rm -r /opt/idp/venv/lib/python3.11/site-packages/greenlet/tests \
  && find /opt/idp/venv -name "*.so*" -type f -exec strip --strip-unneeded {} +
 
 FROM python:3.11-slim
