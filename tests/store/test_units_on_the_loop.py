@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from sqlalchemy import create_engine, text
 
 from idp.errors import InvalidGrant
+from tests.oidc.test_token_units import _consumed_elsewhere
 from tests.store.test_store import _seed_code
 from tests.store.test_unit_of_work import CODE, _grant_revoked
 
@@ -20,16 +20,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def _consumed_elsewhere(database_url: str) -> bool:
-    """Read by a connection of another engine: what is committed, not what one session sees."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT consumed_at FROM authorization_code")).scalar() is not None
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("read_first", [True, False], ids=["read-then-writes", "writes-only"])
