@@ -70,8 +70,8 @@ async def client_call(
     local: bool = False,
 ) -> T:
     """A back-channel endpoint (token, PAR, revocation, introspection): read the form, find the
-    client's credentials, then authenticate the client and run `action` in one worker-thread
-    hop, `action` in one database transaction (`Store.unit_of_work`). The client is always proven
+    client's credentials, then authenticate the client and run `action`, `action` in one
+    database transaction (`Store.unit_of_work`). The client is always proven
     first (RFC 7009 §2.1, RFC 7662 §2.1), before the unit opens: proving a `private_key_jwt`
     client may fetch its JWKS from the portal, and a slow portal must not hold a database
     connection meanwhile. `action` also gets the request's DPoP proofs.
@@ -80,12 +80,13 @@ async def client_call(
     client_credentials grant). Then a client proven by its secret from this process's fresh
     cache has the whole request run on the event loop, in a read-only unit so a write added
     there later fails in the tests: the thread hop cost more than the rest of such a request's
-    own work. A cache miss, an assertion or any other grant keeps the worker thread.
+    own work. A cache miss or any other grant goes on as below.
 
     `local` says `action` waits on nothing but the database (no portal's JWKS, no hash): then a
     client proven by its secret (or a public one) has the whole call, its proof included, run by
-    `offload.unit` (on SQLite, on the event loop): a secret's check waits on nothing. An assertion
-    may fetch the portal's JWKS, so it is proven first and keeps the worker thread as above."""
+    `offload.unit`, on the event loop on either database: a secret's check waits on nothing. An
+    assertion may fetch the portal's JWKS, so it is proven first and keeps the worker thread, as
+    does every call without `local` (PAR)."""
     provider = request.app.state.provider
     params = await read_form(request, provider.settings.max_body_bytes)
     found = credentials(request, params)

@@ -230,8 +230,8 @@ async def login(request: Request, form: Params, step: Step) -> Response:
 
     try:
         # Only the hash holds a password slot; the lookup and reserved try before it and what
-        # follows it are database units like any other (on SQLite, on the event loop: offload.unit,
-        # no thread hops and GIL hand-offs for them).
+        # follows it are database units like any other (offload.unit: on the event loop, no thread
+        # hops and GIL hand-offs for them).
         check = await unit(provider, partial(authn.begin_login, device=device), provider, identifier, password, ip)
         matches = await password_work(request, provider.passwords.verify, check.hash_to_verify, password[:1024])
         outcome, known = await unit(provider, after_hash, check, matches)

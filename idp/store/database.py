@@ -28,7 +28,6 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -267,7 +266,7 @@ class Database:
         engine = self._serving_engine()
         if engine is not None:
             return await greenlet_spawn(run, engine)
-        return await anyio.to_thread.run_sync(partial(run))
+        return await anyio.to_thread.run_sync(run)
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:

@@ -42,7 +42,6 @@ _CONSUME_CODE = (
     .values(consumed_at=bindparam("p_now"))
     .returning(*_code.c)
 )
-_FIND_CODE = select(_code).where(_code.c.code_digest == bindparam("p_digest"))
 _INSERT_REFRESH = _refresh.insert()
 _ROTATE_REFRESH = (
     update(_refresh)
@@ -251,11 +250,6 @@ class Grants:
             if refresh is not None:
                 conn.execute(_INSERT_REFRESH, {**refresh, "consumed_at": None})
             return True
-
-    def find_code(self, code_digest: str) -> CodeRecord | None:
-        with self._db.connect() as conn:
-            row = conn.execute(_FIND_CODE, {"p_digest": code_digest}).first()
-        return _code_record(row) if row else None
 
 
 class RefreshTokens:

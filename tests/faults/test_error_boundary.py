@@ -29,7 +29,7 @@ from idp.app import create_app
 from idp.core.provider import Provider
 from idp.delivery import OutboxWorker, senders_from_settings
 from idp.store.faults import classify
-from tests.helpers import Pkce, add_portal, csrf_of, free_port
+from tests.helpers import Pkce, add_citizen, add_portal, csrf_of, exchange, free_port, issued_code
 
 pytestmark = pytest.mark.faults
 
@@ -108,17 +108,24 @@ def _unreachable(provider: Provider) -> None:
     provider.store.db.engine = provider.store.engine
 
 
-def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_and_authorize(
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_userinfo_and_authorize(
     provider: Provider, metrics: Any, caplog: pytest.LogCaptureFixture
 ):
     portal = add_portal(provider)
     provider.store.clients.get(portal.client_id)  # cached, as in a warm process
+    pkce = Pkce()
+    code = issued_code(provider, portal, add_citizen(provider)[0], pkce)["code"]
+    with TestClient(create_app(provider)) as before:
+        access_token = exchange(before, portal, code, pkce).json()["access_token"]
     _unreachable(provider)
     caplog.set_level(logging.INFO)
     # Served after the outage began, so the serving loop's own connections (PostgreSQL's token
     # path: `Database.run_unit`) point at the same missing database.
     with TestClient(create_app(provider), follow_redirects=False) as client:
         token = _bogus_code_exchange(client, "", portal)
+        # userinfo's read runs on its own cursor (`AccessTokenReads`), not through SQLAlchemy's
+        # execute: its driver error must be told an outage all the same.
+        claims = client.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"})
         page = client.get(
             "/authorize",
             params={
@@ -137,6 +144,8 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_an
 
     assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
     assert token.headers["retry-after"] == "5"
+    assert claims.status_code == 503 and claims.json()["error"] == "temporarily_unavailable"
+    assert claims.headers["retry-after"] == "5"
     assert page.status_code == 503 and page.headers["retry-after"] == "5"
     assert page.headers["content-type"].startswith("text/html")
     assert ready.status_code == 503

@@ -29,7 +29,7 @@ async def test_an_unexpected_failure_on_the_loop_undoes_every_write_of_the_unit(
 
     def unit() -> None:
         if read_first:  # then the unit starts in autocommit and begins at its first write
-            assert provider.store.grants.find_code(CODE) is not None
+            assert provider.store.grants.code_with_grant(CODE) is not None
         assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
         provider.store.grants.revoke("g1", now)
         raise RuntimeError("the signer broke")
@@ -49,7 +49,7 @@ async def test_a_refusal_on_the_loop_keeps_what_came_before_it_and_reads_see_own
 
     def unit() -> None:
         provider.store.grants.consume_code(CODE, portal.client_id, now)
-        seen.append(provider.store.grants.find_code(CODE).consumed_at)
+        seen.append(provider.store.grants.code_with_grant(CODE)[0].consumed_at)
         provider.store.grants.revoke("g1", now)
         raise InvalidGrant("the code has expired")
 
