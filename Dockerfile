@@ -31,8 +31,9 @@ RUN python -m pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /w
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=1048576 \
+    MALLOC_ARENA_MAX=1 \
+    MALLOC_MMAP_THRESHOLD_=33554432 \
+    MALLOC_TRIM_THRESHOLD_=1073741824 \
     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
     PATH=/opt/idp/venv/bin:$PATH \
     IDP_DATA_DIR=/var/lib/idp \

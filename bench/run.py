@@ -393,8 +393,9 @@ def bench_provider(
         # answer most of them temporarily_unavailable.
         IDP_INTERACTIONS_PER_ADDRESS="1000000",
         IDP_HOUSEKEEPING_INTERVAL="0",
-        MALLOC_ARENA_MAX="2",
-        MALLOC_MMAP_THRESHOLD_="1048576",
+        MALLOC_ARENA_MAX="1",
+        MALLOC_MMAP_THRESHOLD_="33554432",
+        MALLOC_TRIM_THRESHOLD_="1073741824",
         GLIBC_TUNABLES="glibc.malloc.hugetlb=1",
     )  # the allocator as the Dockerfile and scripts/start set it (idp/runtime.py)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})

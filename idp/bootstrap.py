@@ -14,6 +14,7 @@ from idp.crypto.randomness import RandomSource, SystemRandom
 from idp.crypto.sealing import SecretBox
 from idp.delivery.client_jwks import JwksFetcher
 from idp.delivery.registry import HttpRegistry
+from idp.runtime import give_back_free_memory
 from idp.settings import Settings
 from idp.store.repositories import Store
 
@@ -54,7 +55,9 @@ def open_provider(
         rng=rng or SystemRandom(),
         store=Store.open(settings.effective_database_url, clock, secrets),
         keys=keys,
-        passwords=PasswordHasher(PROFILES[settings.password_profile], settings.password_workers),
+        passwords=PasswordHasher(
+            PROFILES[settings.password_profile], settings.password_workers, when_idle=give_back_free_memory
+        ),
         secrets=secrets,
         client_jwks=JwksFetcher(
             clock,

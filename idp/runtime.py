@@ -2,20 +2,28 @@
 
 glibc gives each thread that allocates its own malloc arena (up to 8 per core), and memory freed
 in one arena is not reused by another: with 40 database threads and two argon2 threads each
-allocating 19 MiB, a provider grew to ~190 MB after a login burst. MALLOC_ARENA_MAX=2 in the
-environment at start (the Dockerfile and scripts/start set it) kept it at ~130 MB in the same
-benchmark with no loss of speed. `idp serve` also asks glibc at run time, which helps less
-(~160 MB: some arenas exist by then), and passes the variable to the workers it spawns.
+allocating 19 MiB, a provider grew to ~190 MB after a login burst. One arena (MALLOC_ARENA_MAX=1
+in the environment at start: the Dockerfile and scripts/start set it) keeps every thread's memory
+in the one heap that `give_back_free_memory` can hand back whole: malloc_trim returns the free
+top of a second arena's heap only when free() itself would (the trim threshold below), so a
+buffer freed there stayed resident. Threads rarely allocate at once here (they hold the GIL; the
+argon2 threads allocate once a hash). `idp serve` also asks glibc at run time, which helps less
+(some arenas exist by then), and passes the variable to the workers it spawns.
 
-What was left was argon2's own buffer (`memory_cost`, 19 MiB at the owasp profile). glibc maps a
-block that large with mmap and unmaps it on free, but the first such free raises its mmap threshold
-past the block's size, so every later buffer comes from an arena and stays resident after the
-hash: two password slots kept 40-70 MB. A fixed threshold (1 MiB) turns that rise off, so every
-buffer is unmapped again when its hash ends. Mapping fresh memory for each hash costs page faults
-(~4,900 of 4 KiB for 19 MiB, +50% CPU a check); `glibc.malloc.hugetlb=1` in GLIBC_TUNABLES
-(the Dockerfile and scripts/start set it, and `idp serve` passes it to spawned workers) has glibc
-ask for transparent huge pages on those mappings, which brings a check back to within ~10% of a
-retained buffer. glibc reads GLIBC_TUNABLES only when a process starts.
+argon2's own buffer (`memory_cost`, 19 MiB at the owasp profile) is the largest allocation. glibc
+maps a block that large with mmap and unmaps it on free, but the first such free raises its mmap
+threshold past the block's size, so every later buffer comes from the heap and stays resident
+after the hash: two password slots kept 40-70 MB. Mapping a fresh buffer for every hash instead
+(a fixed 1 MiB threshold, until 2026-11) gave that memory back but cost ~500 page faults and
+~2.5 ms of kernel time a check even on transparent huge pages (~4,900 faults and ~9.5 ms without):
+a tenth of the hash. So a served process keeps freed buffers in the heap while hashes follow one
+another (fixed thresholds: glibc's largest mmap threshold, 32 MiB, and a trim threshold free()
+never reaches) and gives them back when the password slots fall idle (`PasswordHasher`'s
+`when_idle`, which the provider sets to `give_back_free_memory`): ~40-100 faults and ~1.2 ms of
+kernel time a login in a burst, and the same resident memory as before once it ends.
+`glibc.malloc.hugetlb=1` in GLIBC_TUNABLES (the Dockerfile and scripts/start set it, and `idp
+serve` passes it to spawned workers) has glibc ask for transparent huge pages, which keeps the
+first hash after a give-back cheap. glibc reads GLIBC_TUNABLES only when a process starts.
 
 Memory freed in the middle of a heap stays resident too (glibc returns only a heap's top on free):
 after the benchmark's token and login scenarios a process held 8-9 MB more than once it was handed
@@ -31,10 +39,12 @@ import os
 from collections.abc import Callable
 from functools import cache
 
-M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-ARENAS = 2
-MMAP_THRESHOLD = 1024 * 1024
+ARENAS = 1
+MMAP_THRESHOLD = 32 * 1024 * 1024  # the largest glibc takes: argon2's buffers come from the heap
+TRIM_THRESHOLD = 1024 * 1024 * 1024  # free() does not trim; `give_back_free_memory` does
 TUNABLES = "glibc.malloc.hugetlb=1"
 
 
@@ -72,20 +82,28 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
 
 
-def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
-    """True when glibc took the fixed threshold; False elsewhere (musl, macOS) or when the operator
-    already chose one (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in GLIBC_TUNABLES)."""
-    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
+def fix_thresholds(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
+    """True when glibc took both fixed thresholds; False elsewhere (musl, macOS) or when the
+    operator already chose one (MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_, or the same in
+    GLIBC_TUNABLES)."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    names = ("mmap_threshold", "trim_threshold")
+    if any(os.environ.get(f"MALLOC_{name.upper()}_") or name in tunables for name in names):
         return False
     mallopt = _libc_function("mallopt")
-    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, threshold))
+    return (
+        mallopt is not None
+        and bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
+        and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
+    )
 
 
 def tune_malloc() -> None:
     """This process takes the limits now; workers `idp serve` spawns read them from the environment
     when they start (an operator's own values win)."""
     limit_malloc_arenas()
-    fix_mmap_threshold()
+    fix_thresholds()
     os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD))
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(TRIM_THRESHOLD))
     os.environ.setdefault("GLIBC_TUNABLES", TUNABLES)

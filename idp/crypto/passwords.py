@@ -2,12 +2,16 @@
 
 Passwords are the only low-entropy secrets, so they alone pay for argon2. Each hash holds
 `memory_cost` KiB while it runs; the semaphore caps how many run at once so a login storm
-queues instead of exhausting memory.
+queues instead of exhausting memory. `when_idle` runs when the last hash in flight (or waiting
+for a slot) ends: the served provider hands the freed buffers back to the system then, and keeps
+them between the hashes of a burst (idp/runtime.py).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import argon2
@@ -36,7 +40,7 @@ PROFILES = {
 
 
 class PasswordHasher:
-    def __init__(self, profile: Argon2Profile, workers: int = 2) -> None:
+    def __init__(self, profile: Argon2Profile, workers: int = 2, when_idle: Callable[[], object] | None = None) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=profile.time_cost,
             memory_cost=profile.memory_cost,
@@ -44,6 +48,9 @@ class PasswordHasher:
             type=argon2.Type.ID,
         )
         self._slots = threading.BoundedSemaphore(workers)
+        self._when_idle = when_idle
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         # Verified against when the account does not exist, so both answers cost the same.
         self._decoy: str | None = None
         self._decoy_lock = threading.Lock()
@@ -58,13 +65,27 @@ class PasswordHasher:
                     self._decoy = self._hasher.hash("decoy password, never matches")
         return self._decoy
 
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            with self._slots:
+                yield
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+                idle = self._in_flight == 0
+            if idle and self._when_idle is not None:
+                self._when_idle()
+
     def hash(self, password: str) -> str:
-        with self._slots:
+        with self._slot():
             return self._hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches; with no stored hash, spends the same time and says False."""
-        with self._slots:
+        with self._slot():
             decoy = self._decoy_hash()
             try:
                 return self._hasher.verify(stored_hash or decoy, password) and stored_hash is not None
