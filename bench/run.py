@@ -114,6 +114,22 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
+def settle(pid: int, quiet_ms: float = 5.0, window: float = 0.25, at_most: float = 10.0) -> float:
+    """Wait until the server finished what it was serving when the load generator stopped (wrk
+    leaves at its deadline with requests in flight: up to two password hashes of 19 MiB each for
+    the logins): its process tree's CPU time advances less than `quiet_ms` in `window` seconds.
+    Returns the seconds waited."""
+    start = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - start < at_most:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if (now - before) * 1000 < quiet_ms:
+            break
+        before = now
+    return time.monotonic() - start
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of the process tree: what the server spent, whatever else shares the machine."""
     ticks = 0
@@ -478,9 +494,12 @@ def bench_provider(
             )
             lines = interactions_for_login(base, str(seeded["client_id"]), int(alone * 1.5 * run.duration) + 20)
             run.load(name, f"login (argon2id {PASSWORD_PROFILE})", base, Load(lines, once=True), connections=4)
+        at_end = largest_rss_mb(proc.pid)
+        waited = settle(proc.pid)
         run.rss[name] = largest_rss_mb(proc.pid)
-        run.facts[f"{name} resident memory after its scenarios"] = f"{run.rss[name]:.0f} MB" + (
-            " (the largest worker)" if workers > 1 else ""
+        run.facts[f"{name} resident memory after its scenarios"] = (
+            f"{run.rss[name]:.0f} MB once its requests in flight were done ({waited:.1f} s after the load ended; "
+            f"{at_end:.0f} MB as it ended)" + (" (the largest worker)" if workers > 1 else "")
         )
     finally:
         run.server = None
@@ -687,8 +706,13 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str], name: str, pg_
             userinfo_path="/me",
             client_credentials=False,
         )
+        at_end = rss_mb(proc.pid)
+        waited = settle(proc.pid)
         run.rss[name] = rss_mb(proc.pid)
-        run.facts[f"{name} resident memory after its scenarios"] = f"{run.rss[name]:.0f} MB"
+        run.facts[f"{name} resident memory after its scenarios"] = (
+            f"{run.rss[name]:.0f} MB once its requests in flight were done ({waited:.1f} s after the load ended; "
+            f"{at_end:.0f} MB as it ended)"
+        )
     finally:
         run.server = None
         stop(proc)  # SIGTERM: the server drops its table or keys itself
