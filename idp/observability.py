@@ -68,8 +68,15 @@ def counting_sender(channel: str, sender: Sender) -> Sender:
 # ---- logging -------------------------------------------------------------------------------
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps with an option builds one a call
+_quoted = json.encoder.encode_basestring  # a JSON string, non-ASCII kept (C when available)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, request id, and any `extra` fields."""
+    """One JSON object a line: time, level, logger, message, request id, and any `extra` fields.
+
+    An access line (`Observability`) is written from the fields it carries in `_access`, without
+    scanning the record: the generic path was ~10 µs of a request's ~70 µs of middleware."""
 
     _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
         "message",
@@ -78,6 +85,9 @@ class JsonFormatter(logging.Formatter):
     }
 
     def format(self, record: logging.LogRecord) -> str:
+        access = record.__dict__.get("_access")
+        if access is not None and not record.exc_info:
+            return self._access_line(record, *access)
         out: dict[str, Any] = {
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
@@ -90,7 +100,20 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return _encode(out)
+
+    @staticmethod
+    def _access_line(
+        record: logging.LogRecord, method: str, path: str, status: int, duration_ms: float, client: str | None
+    ) -> str:
+        """The generic path's object, key for key."""
+        return (
+            f'{{"ts": {round(record.created, 3)!r}, "level": {_quoted(record.levelname.lower())}, '
+            f'"logger": {_quoted(record.name)}, "msg": {_quoted(record.getMessage())}, '
+            f'"request_id": {_quoted(REQUEST_ID.get())}, "method": {_quoted(method)}, "path": {_quoted(path)}, '
+            f'"status": {int(status)}, "duration_ms": {float(duration_ms)!r}, '
+            f'"client": {"null" if client is None else _quoted(client)}}}'
+        )
 
 
 class BufferedStreamHandler(logging.StreamHandler[TextIO]):
@@ -285,6 +308,13 @@ class Observability:
                 self._child(LOGINS, _LOGIN_OUTCOME.get(status, "refused")).inc()
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
+                fields = (
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    round(elapsed * 1000, 2),
+                    client[0] if client else None,
+                )
                 # Made here rather than by `access_log.info`, which walks the stack to name its
                 # caller for every line: the caller of every access line is this one.
                 record = access_log.makeRecord(
@@ -293,16 +323,10 @@ class Observability:
                     __file__,
                     0,
                     "%s %s %d",
-                    (scope["method"], scope["path"], status),
+                    fields[:3],
                     None,
                     "Observability.__call__",
-                    {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "client": client[0] if client else None,
-                    },
+                    {"_access": fields},
                 )
                 access_log.handle(record)
             REQUEST_ID.reset(token)
