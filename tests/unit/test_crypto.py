@@ -9,6 +9,7 @@ import argon2
 import jwt as pyjwt
 import pytest
 
+from idp.crypto import jwts
 from idp.crypto.jwts import BadToken, sign, verify
 from idp.crypto.keys import KeyRing, ensure_keys, load_keys, thumbprint
 from idp.crypto.passwords import ARGON2_TESTS, Argon2Profile, PasswordHasher
@@ -102,6 +103,42 @@ def test_expiry_is_judged_by_the_injected_clock_with_leeway(ring):
     assert _verify(token, ring, now=1359)
     with pytest.raises(BadToken):
         _verify(token, ring, now=1360)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda payload, signature: (payload[:-4] + "!!!!", signature),  # outside base64url's alphabet
+        lambda payload, signature: (_b64({**_claims(), "sub": "someone else"}), signature),
+        lambda payload, signature: (payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")),
+        lambda payload, signature: (payload + "=", signature),  # padding on a length that takes none
+    ],
+)
+def test_a_token_whose_header_was_read_before_is_still_checked_whole(ring, tamper):
+    """Headers are kept by their segment once read: a token that shares a good one gets no further."""
+    good = sign(_claims(), ring.signer("ES256"), "at+jwt")
+    header, payload, signature = good.split(".")
+    assert _verify(good, ring)["sub"] == "s"  # its header is now kept
+    payload, signature = tamper(payload, signature)
+
+    with pytest.raises(BadToken):
+        _verify(f"{header}.{payload}.{signature}", ring)
+
+
+def test_the_headers_kept_stay_bounded_and_each_token_is_judged_by_its_own(ring):
+    key = ring.signer("ES256")
+    for i in range(jwts._HEADERS_KEPT * 3):
+        token = pyjwt.encode(
+            _claims(), key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "at+jwt", "n": i}
+        )
+        assert _verify(token, ring)["sub"] == "s"
+        other_type = pyjwt.encode(
+            _claims(), key.private_key, algorithm="ES256", headers={"kid": key.kid, "typ": "JWT", "n": i}
+        )
+        with pytest.raises(BadToken):
+            _verify(other_type, ring)
+
+    assert len(jwts._HEADERS) <= jwts._HEADERS_KEPT
 
 
 def test_a_password_hashed_under_old_parameters_needs_rehash_and_still_verifies():
