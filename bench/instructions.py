@@ -1,0 +1,244 @@
+"""Instructions a request costs in the app's own Python stack: a figure that does not move with
+whatever else the machine runs, for before/after pairs of small changes (`bench/run.py`'s
+requests a second moved by ±30% within minutes on a shared machine, CPU time by ±20%).
+
+The app's ASGI callable is driven directly (no uvicorn, no sockets) on SQLite, after a warm-up,
+under valgrind's callgrind with collection switched on only around the measured requests
+(`callgrind_control -i on|off`). Counts repeat to a few parts in a thousand for the same code.
+
+    apt-get install valgrind
+    .venv/bin/python bench/instructions.py                      # every case, this checkout's code
+    .venv/bin/python bench/instructions.py userinfo --requests 500
+    .venv/bin/python bench/instructions.py code --profile   # where: cProfile's top functions instead
+    # before/after: run it in a worktree of the older commit and in this one
+
+Cases: healthz (the middleware alone), client_credentials, userinfo (an access token from a
+code exchange), code (code exchange + PKCE: one seeded code each). Keys and database are made
+once per run in a temporary folder and copied for each case, so no case pays for key generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging.config
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+CASES = ("healthz", "client_credentials", "userinfo", "code")
+WARM_UP = 200
+
+
+def _env(folder: Path) -> dict[str, str]:
+    return {
+        "IDP_ISSUER": "http://127.0.0.1:8000",
+        "IDP_DATA_DIR": str(folder / "data"),
+        "IDP_KEYS_DIR": str(folder / "keys"),
+        "IDP_DATABASE_URL": f"sqlite:///{folder / 'idp.sqlite3'}",
+        "IDP_PASSWORD_PROFILE": "tests",
+        "IDP_HOUSEKEEPING_INTERVAL": "0",
+    }
+
+
+def prepare(folder: Path, codes: int) -> None:
+    """Keys, schema, a portal, a citizen and `codes` codes, through the store's own calls."""
+    import run as bench
+
+    from idp.settings import Settings
+
+    seeded = bench.seed_provider(Settings.from_env(_env(folder)), codes, 0)
+    keep = {k: seeded[k] for k in ("client_id", "secret", "codes", "verifier")}
+    (folder / "seeded.json").write_text(json.dumps(keep))
+
+
+def serve_case(folder: Path, case: str, requests: int, profile: bool = False) -> None:
+    """The child: warm up, say READY, wait for a line, run the requests, say DONE, wait, exit.
+    With `profile`, no valgrind: the requests run under cProfile and its top entries are printed."""
+    import run as bench
+
+    from idp.app import create_app
+    from idp.bootstrap import open_provider
+    from idp.observability import log_config
+    from idp.settings import Settings
+
+    seeded = json.loads((folder / "seeded.json").read_text())
+    logging.config.dictConfig(log_config("json"))  # the access line as a served process writes it
+    app = create_app(open_provider(Settings.from_env(_env(folder))))
+    auth = bench.basic(seeded["client_id"], seeded["secret"])
+
+    def scope(method: str, path: str, headers: dict[str, str]) -> dict[str, object]:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in {"user-agent": "bench", **headers}.items()],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+
+    async def call(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        await app(scope(method, path, headers), receive, send)
+        return int(sent[0]["status"]), bytes(sent[-1].get("body", b""))  # type: ignore[call-overload, arg-type]
+
+    # Bodies made before the measured requests, so the client's urlencode is not counted.
+    token_headers = {**auth, "Content-Length": "0"}
+
+    def token(body: bytes) -> Awaitable[tuple[int, bytes]]:
+        return call("POST", "/token", {**token_headers, "Content-Length": str(len(body))}, body)
+
+    exchanges = [
+        urlencode(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": bench.REDIRECT_URI,
+                "code_verifier": seeded["verifier"],
+            }
+        ).encode()
+        for code in seeded["codes"]
+    ]
+
+    def exchange() -> Awaitable[tuple[int, bytes]]:
+        return token(exchanges.pop())
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        async with app.router.lifespan_context(app):
+            status, body = await exchange()
+            assert status == 200, body
+            access_token = json.loads(body)["access_token"]
+            cases: dict[str, Callable[[], Awaitable[tuple[int, bytes]]]] = {
+                "healthz": lambda: call("GET", "/healthz", {}),
+                "client_credentials": lambda: token(b"grant_type=client_credentials"),
+                "userinfo": lambda: call("GET", "/userinfo", {"Authorization": f"Bearer {access_token}"}),
+                "code": exchange,
+            }
+            one = cases[case]
+            for _ in range(WARM_UP):
+                status, body = await one()
+                assert status == 200, (status, body)
+            if profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(requests):
+                    await one()
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                return
+            print("READY", flush=True)
+            await loop.run_in_executor(None, sys.stdin.readline)
+            for _ in range(requests):
+                await one()
+            print("DONE", flush=True)
+            await loop.run_in_executor(None, sys.stdin.readline)
+
+    asyncio.run(main())
+
+
+def measure(prepared: Path, case: str, requests: int) -> float:
+    """Thousands of instructions a request, counted by callgrind around the `requests` alone."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "case"
+        shutil.copytree(prepared, folder)
+        out = Path(scratch) / "callgrind.out"
+        env = {**os.environ, "PYTHONHASHSEED": "0", "MALLOC_ARENA_MAX": "1"}
+        child = subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--child",
+                str(folder),
+                case,
+                "--requests",
+                str(requests),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            if child.stdout.readline().strip() != "READY":
+                raise SystemExit(f"{case}: the child did not start (run it without valgrind to see why)")
+            subprocess.run(["callgrind_control", "-i", "on", str(child.pid)], check=True, capture_output=True)
+            child.stdin.write("\n")
+            child.stdin.flush()
+            if child.stdout.readline().strip() != "DONE":
+                raise SystemExit(f"{case}: the child stopped before its requests were done")
+            subprocess.run(["callgrind_control", "-i", "off", str(child.pid)], check=True, capture_output=True)
+            child.stdin.write("\n")
+            child.stdin.flush()
+            child.wait(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        totals = re.search(r"^totals: (\d+)", out.read_text(), re.MULTILINE)
+        assert totals is not None, "callgrind wrote no totals"
+        return int(totals.group(1)) / requests / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"of {', '.join(CASES)} (default: all)")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="cProfile's top functions, no valgrind")
+    parser.add_argument("--child", metavar="FOLDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.cases = args.cases or list(CASES)
+    if unknown := set(args.cases) - set(CASES):
+        parser.error(f"unknown case {', '.join(sorted(unknown))}: choose from {', '.join(CASES)}")
+    if args.child:
+        serve_case(Path(args.child), args.cases[0], args.requests)
+        return
+    if shutil.which("valgrind") is None and not args.profile:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as scratch:
+        prepared = Path(scratch) / "prepared"
+        prepare(prepared, codes=1 + WARM_UP + args.requests)
+        for case in args.cases:
+            if args.profile:
+                print(f"== {case}", flush=True)
+                serve_case(prepared, case, args.requests, profile=True)
+                continue
+            print(f"{case:20s} {measure(prepared, case, args.requests):8.1f} k instructions a request", flush=True)
+
+
+if __name__ == "__main__":
+    main()
