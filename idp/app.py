@@ -63,6 +63,10 @@ class StaffConsole:
 def routes() -> list[Route | Mount]:
     return [
         # /.well-known/openid-configuration and /jwks: discovery.PublishedDocuments, ahead of the middleware
+        # The portals' back channel first: the router tries each route in turn, and these take
+        # most requests (no route below shares their paths).
+        Route("/token", token.token, methods=["POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         # Operations: liveness, readiness (Prometheus listens apart: idp.http.metrics, IDP_METRICS_ADDRESS)
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -72,8 +76,6 @@ def routes() -> list[Route | Mount]:
         Route("/interaction/{interaction_id}/second-factor", interaction.second_factor, methods=["POST"]),
         Route("/interaction/{interaction_id}/consent", interaction.consent, methods=["POST"]),
         Route("/interaction/{interaction_id}/passkey", interaction.passkey, methods=["POST"]),
-        Route("/token", token.token, methods=["POST"]),
-        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", revocation.revoke, methods=["POST"]),
         Route("/introspect", introspection.introspect, methods=["POST"]),
         Route("/par", par.push, methods=["POST"]),
