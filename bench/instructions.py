@@ -13,7 +13,9 @@ under valgrind's callgrind with collection switched on only around the measured 
     # before/after: run it in a worktree of the older commit and in this one
 
 Cases: healthz (the middleware alone), client_credentials, userinfo (an access token from a
-code exchange), code (code exchange + PKCE: one seeded code each). Keys and database are made
+code exchange), code (code exchange + PKCE: one seeded code each), login (the login form's POST
+for an authorization parked beforehand, with the tests' cheap password profile, so what is
+counted is everything but the argon2 hash). Keys and database are made
 once per run in a temporary folder and copied for each case, so no case pays for key generation.
 """
 
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-CASES = ("healthz", "client_credentials", "userinfo", "code")
+CASES = ("healthz", "client_credentials", "userinfo", "code", "login")
 WARM_UP = 200
 
 
@@ -49,6 +51,7 @@ def _env(folder: Path) -> dict[str, str]:
         "IDP_DATABASE_URL": f"sqlite:///{folder / 'idp.sqlite3'}",
         "IDP_PASSWORD_PROFILE": "tests",
         "IDP_HOUSEKEEPING_INTERVAL": "0",
+        "IDP_INTERACTIONS_PER_ADDRESS": "1000000",  # every login is parked from 127.0.0.1
     }
 
 
@@ -75,6 +78,7 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
 
     seeded = json.loads((folder / "seeded.json").read_text())
     logging.config.dictConfig(log_config("json"))  # the access line as a served process writes it
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the parking client's own lines
     app = create_app(open_provider(Settings.from_env(_env(folder))))
     auth = bench.basic(seeded["client_id"], seeded["secret"])
 
@@ -128,22 +132,68 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
     def exchange() -> Awaitable[tuple[int, bytes]]:
         return token(exchanges.pop())
 
+    logins: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def park(count: int) -> None:
+        """`count` authorizations parked at the login form, as a browser leaves them."""
+        import re
+        from urllib.parse import urlsplit
+
+        import httpx
+
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+            for i in range(count):
+                http.cookies.clear()
+                query = {
+                    "client_id": seeded["client_id"],
+                    "redirect_uri": bench.REDIRECT_URI,
+                    "response_type": "code",
+                    "scope": "openid profile",
+                    "state": f"s{i}",
+                    "nonce": f"n{i}",
+                    "code_challenge": bench.pkce_s256(seeded["verifier"]),
+                    "code_challenge_method": "S256",
+                }
+                parked = await http.get("/authorize", params=query)
+                path = urlsplit(parked.headers["location"]).path
+                page = await http.get(path)
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                assert csrf is not None, page.text
+                cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+                body = urlencode(
+                    {"csrf_token": csrf.group(1), "identifier": bench.CITIZEN.id_number, "password": bench.PASSWORD}
+                ).encode()
+                headers = {
+                    "Cookie": cookie,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Content-Length": str(len(body)),
+                }
+                logins.append((f"{path}/login", headers, body))
+
+    def login() -> Awaitable[tuple[int, bytes]]:
+        path, headers, body = logins.pop()
+        return call("POST", path, headers, body)
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         async with app.router.lifespan_context(app):
             status, body = await exchange()
             assert status == 200, body
+            if case == "login":
+                await park(WARM_UP + requests)
             access_token = json.loads(body)["access_token"]
             cases: dict[str, Callable[[], Awaitable[tuple[int, bytes]]]] = {
                 "healthz": lambda: call("GET", "/healthz", {}),
                 "client_credentials": lambda: token(b"grant_type=client_credentials"),
                 "userinfo": lambda: call("GET", "/userinfo", {"Authorization": f"Bearer {access_token}"}),
                 "code": exchange,
+                "login": login,
             }
             one = cases[case]
             for _ in range(WARM_UP):
                 status, body = await one()
-                assert status == 200, (status, body)
+                assert status == (303 if case == "login" else 200), (status, body)
             if profile:
                 import cProfile
                 import pstats
@@ -153,7 +203,7 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
                 for _ in range(requests):
                     await one()
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
                 return
             print("READY", flush=True)
             await loop.run_in_executor(None, sys.stdin.readline)
