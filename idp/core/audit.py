@@ -67,10 +67,11 @@ def record(
     ip: str | None = None,
     user_agent: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditRow:
-    """Append one event. `actor` is who acted (`staff:<username>`, `citizen:<id>`, `system`),
-    `subject` what it was done to (`citizen:<id>`, `client:<id>`, `key:<kid>`...); `detail` is
-    a small JSON object and must never hold a secret (no passwords, codes or tokens)."""
+) -> None:
+    """Append one event (inside a unit of work, as the unit commits). `actor` is who acted
+    (`staff:<username>`, `citizen:<id>`, `system`), `subject` what it was done to
+    (`citizen:<id>`, `client:<id>`, `key:<kid>`...); `detail` is a small JSON object and must
+    never hold a secret (no passwords, codes or tokens)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
     # Who asked, from where, and which request (the id in the logs): taken from the request
@@ -90,7 +91,7 @@ def record(
         "user_agent": _clip(user_agent, 300),
         "detail": canonical(detail or {}),
     }
-    return provider.store.audit.append(values, event_hash)
+    provider.store.audit.append(values, event_hash)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 Appends are serialised through the single `audit_head` row: the first statement of an append
 is a conditional UPDATE of that row, which takes the row's write lock (PostgreSQL) or the
 database's write lock (SQLite), so two processes appending at once queue instead of forking
-the chain. Pruning keeps the chain verifiable from the recorded checkpoint (the sequence number
-and hash of the last event removed).
+the chain. Inside a unit of work the events are appended together when the unit ends
+(`Database.defer`): three statements for all of them (a login records two), and the head row
+locked only from then to the commit. Pruning keeps the chain verifiable from the recorded
+checkpoint (the sequence number and hash of the last event removed).
 
 The hash itself is computed by the caller (`idp.core.audit`) through `hasher`, so the store only
 keeps the chain, it does not define it.
@@ -68,9 +70,14 @@ _head = table_of(AuditHead)
 _checkpoint = table_of(AuditCheckpoint)
 
 # An append's three statements, built once with bind parameters (building and keying them cost
-# more than running them on SQLite): take the head (the serialising lock), add the event, move
-# the head's hash.
-_TAKE_HEAD = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1).returning(_head.c.seq, _head.c.hash)
+# more than running them on SQLite): take the head (the serialising lock) and as many sequence
+# numbers as there are events, add the events, move the head's hash.
+_TAKE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=_head.c.seq + bindparam("p_count"))
+    .returning(_head.c.seq, _head.c.hash)
+)
 _ADD_EVENT = _event.insert()
 _MOVE_HEAD = update(_head).where(_head.c.id == 1, _head.c.seq == bindparam("p_seq")).values(hash=bindparam("p_hash"))
 
@@ -114,21 +121,32 @@ class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def append(self, values: dict[str, Any], hasher: Callable[[dict[str, Any], str], str]) -> AuditRow:
-        """Append one event after the current head; `hasher(fields, prev_hash)` gives its hash."""
+    def append(self, values: dict[str, Any], hasher: Callable[[dict[str, Any], str], str]) -> None:
+        """Append one event after the current head; `hasher(fields, prev_hash)` gives its hash.
+        Inside a unit of work, when the unit ends (with the unit's other events); else now."""
+        if not self._db.defer(self._append_all, (values, hasher)):
+            self._append_all([(values, hasher)])
+
+    def _append_all(self, events: list[tuple[dict[str, Any], Callable[[dict[str, Any], str], str]]]) -> None:
         with self._db.begin() as conn:
             # Taking the head row first serialises appends (row lock / SQLite write lock).
-            head = conn.execute(_TAKE_HEAD).first()
+            taken = {"p_count": len(events)}
+            head = conn.execute(_TAKE_HEAD, taken).first()
             if head is None:
                 # The first event ever makes the head row. Another process may be making it too:
                 # the key decides, and the UPDATE, run again after the winner commits, finds its row.
                 conn.execute(self._db.insert_or_skip(_head).values(id=1, seq=0, hash=GENESIS))
-                head = conn.execute(_TAKE_HEAD).one()
-            fields = dict(values, seq=head.seq)
-            digest = hasher(fields, head.hash)
-            conn.execute(_ADD_EVENT, dict(fields, prev_hash=head.hash, hash=digest))
-            conn.execute(_MOVE_HEAD, {"p_seq": head.seq, "p_hash": digest})
-        return AuditRow(**{**{n: fields.get(n) for n in FIELDS}, "prev_hash": head.hash, "hash": digest})
+                head = conn.execute(_TAKE_HEAD, taken).one()
+            seq, prev_hash = head.seq - len(events), head.hash
+            rows = []
+            for values, hasher in events:
+                seq += 1
+                fields = dict(values, seq=seq)
+                digest = hasher(fields, prev_hash)
+                rows.append(dict(fields, prev_hash=prev_hash, hash=digest))
+                prev_hash = digest
+            conn.execute(_ADD_EVENT, rows)
+            conn.execute(_MOVE_HEAD, {"p_seq": seq, "p_hash": prev_hash})
 
     def head(self) -> tuple[int, str]:
         with self._db.connect() as conn:

@@ -57,6 +57,8 @@ class _Unit:
         self.writing = False
         self.reading_only = False  # PostgreSQL: autocommit until the first write
         self.read_only = False  # `read_only_unit`: a write is a defect
+        # Writes a repository asked to make once, at the unit's end (`Database.defer`): flush -> items.
+        self.deferred: dict[Callable[[list[Any]], None], list[Any]] = {}
 
 
 class _Writer:
@@ -200,6 +202,17 @@ class Database:
             return
         yield self._joined(unit, write=False)  # stays in autocommit
 
+    def defer(self, flush: Callable[[list[Any]], None], item: Any) -> bool:
+        """Queue `item` for `flush(items)`, which the open unit runs once, with every item queued
+        for it in order, just before it commits (and not when it rolls back): a repository whose
+        writes serialise on one row (the audit trail's head) makes them together. False outside
+        a unit, where nothing is queued and the caller writes at once."""
+        unit = self._unit()
+        if unit is None:
+            return False
+        unit.deferred.setdefault(flush, []).append(item)
+        return True
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads (the unit's, when one is open)."""
@@ -295,6 +308,17 @@ class Database:
         return engine if running is loop else None
 
     def _end(self, unit: _Unit, opened: Any, commit: bool) -> None:
+        try:
+            while commit and unit.deferred:  # still inside the unit: its connection, its transaction
+                flush = next(iter(unit.deferred))
+                flush(unit.deferred.pop(flush))
+        except BaseException:
+            commit = False
+            raise
+        finally:
+            self._close(unit, opened, commit)
+
+    def _close(self, unit: _Unit, opened: Any, commit: bool) -> None:
         _OPEN.reset(opened)
         try:
             if unit.conn is not None:

@@ -169,3 +169,82 @@ def test_postgresql_statements_are_never_prepared_on_the_server(provider):
             prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
 
     assert prepared == 0
+
+
+# ---- audit events recorded inside a unit: appended together as it commits -------------------
+
+
+def _actions(provider) -> list[str]:
+    return [row.action for row in provider.store.audit.iterate()]
+
+
+def test_audit_events_of_a_unit_are_stored_in_order_on_one_unbroken_chain(provider):
+    from idp.core import audit
+
+    audit.record(provider, action="before", outcome="success")
+    with provider.store.unit_of_work():
+        audit.record(provider, action="first", outcome="success")
+        audit.record(provider, action="second", outcome="failure")
+        assert "first" not in _actions(provider)  # still waiting for the unit's end
+    audit.record(provider, action="after", outcome="success")
+
+    rows = list(provider.store.audit.iterate())
+    assert [r.action for r in rows] == ["before", "first", "second", "after"]
+    assert [r.seq for r in rows] == [1, 2, 3, 4]
+    verdict = audit.verify(provider)
+    assert verdict.ok and verdict.checked == 4 and verdict.head_seq == 4
+
+
+def test_audit_events_of_a_unit_that_fails_unexpectedly_are_not_stored(provider):
+    from idp.core import audit
+
+    with pytest.raises(RuntimeError), provider.store.unit_of_work():
+        audit.record(provider, action="lost", outcome="success")
+        raise RuntimeError("the signer broke")
+    audit.record(provider, action="kept", outcome="success")
+
+    assert _actions(provider) == ["kept"]
+    assert audit.verify(provider).ok
+
+
+def test_audit_events_of_a_unit_ended_by_a_refusal_are_stored(provider):
+    from idp.core import audit
+
+    with pytest.raises(InvalidGrant), provider.store.unit_of_work():
+        audit.record(provider, action="token.refused", outcome="failure")
+        raise InvalidGrant("the code has expired")
+
+    assert _actions(provider) == ["token.refused"]
+
+
+def test_a_failing_append_at_a_units_end_undoes_the_unit(provider):
+    """The events are written in the unit's transaction: if they cannot be, nothing of it stays."""
+    portal = _seed_code(provider)
+    now = provider.clock.now()
+
+    def broken(_events):
+        raise RuntimeError("the disk is full")
+
+    with pytest.raises(RuntimeError, match="disk"), provider.store.unit_of_work():
+        assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
+        assert provider.store.db.defer(broken, "event")
+
+    assert provider.store.grants.consume_code(CODE, portal.client_id, now) is not None
+
+
+def test_units_appending_audit_events_at_once_keep_one_chain(provider):
+    from idp.core import audit
+
+    def login(i):
+        with provider.store.unit_of_work():
+            audit.record(provider, action=f"login.{i}", outcome="success")
+            audit.record(provider, action=f"session.{i}", outcome="success")
+        return True
+
+    assert all(_race(8, lambda: login(threading.get_ident())))
+
+    rows = list(provider.store.audit.iterate())
+    assert len(rows) == 16 and [r.seq for r in rows] == list(range(1, 17))
+    for first, second in zip(rows[::2], rows[1::2], strict=True):  # each unit's two events side by side
+        assert first.action.split(".")[1] == second.action.split(".")[1]
+    assert audit.verify(provider).ok
