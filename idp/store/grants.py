@@ -18,6 +18,7 @@ from sqlalchemy import Row, bindparam, false, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
+from idp.store.raw_reads import RawRead
 from idp.store.records import CodeRecord, GrantRecord, RefreshRecord
 from idp.store.tables import AnyRow, AuthorizationCode, Citizen, Grant, RefreshToken, RevokedToken, table_of
 
@@ -143,34 +144,35 @@ def _grant_record(row: AnyRow | Mapping[str, Any]) -> GrantRecord:
     )
 
 
-def _code_record(row: AnyRow) -> CodeRecord:
+def _code_record(row: AnyRow | Mapping[str, Any]) -> CodeRecord:
+    m = row._mapping if isinstance(row, Row) else row
     return CodeRecord(
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        code_challenge=row.code_challenge,
-        nonce=row.nonce,
-        expires_at=row.expires_at,
-        consumed_at=row.consumed_at,
-        dpop_jkt=row.dpop_jkt,
+        grant_id=m["grant_id"],
+        client_id=m["client_id"],
+        redirect_uri=m["redirect_uri"],
+        code_challenge=m["code_challenge"],
+        nonce=m["nonce"],
+        expires_at=m["expires_at"],
+        consumed_at=m["consumed_at"],
+        dpop_jkt=m["dpop_jkt"],
     )
 
 
-def _refresh_record(row: AnyRow) -> RefreshRecord:
+def _refresh_record(row: AnyRow | Mapping[str, Any]) -> RefreshRecord:
+    m = row._mapping if isinstance(row, Row) else row
     return RefreshRecord(
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        scope=row.scope,
-        expires_at=row.expires_at,
-        consumed_at=row.consumed_at,
-        replaced_by=row.replaced_by,
-        grace_used=row.grace_used,
+        grant_id=m["grant_id"],
+        client_id=m["client_id"],
+        scope=m["scope"],
+        expires_at=m["expires_at"],
+        consumed_at=m["consumed_at"],
+        replaced_by=m["replaced_by"],
+        grace_used=bool(m["grace_used"]),
     )
 
 
-def _grant_beside(row: AnyRow) -> GrantRecord | None:
-    """The grant of a `_with_grant` row; None when it is gone."""
-    m = row._mapping
+def _grant_beside(m: Mapping[str, Any]) -> GrantRecord | None:
+    """The grant of a `_with_grant` row (a `RawRead` mapping); None when it is gone."""
     if m["g_id"] is None:
         return None
     return _grant_record({**{name: m[f"g_{name}"] for name in _GRANT_NAMES}, "citizen_active": m["citizen_active"]})
@@ -179,6 +181,7 @@ def _grant_beside(row: AnyRow) -> GrantRecord | None:
 class Grants:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._code_with_grant = RawRead(_CODE_WITH_GRANT, db)
 
     def create_with_code(self, grant: dict[str, Any], code: dict[str, Any]) -> None:
         """The grant and its authorization code appear together or not at all."""
@@ -232,8 +235,7 @@ class Grants:
 
     def code_with_grant(self, code_digest: str) -> tuple[CodeRecord, GrantRecord | None] | None:
         """The code and its grant (None when the grant is gone), in one read; None for no such code."""
-        with self._db.connect() as conn:
-            row = conn.execute(_CODE_WITH_GRANT, {"p_digest": code_digest}).first()
+        row = self._code_with_grant.first(p_digest=code_digest)
         return (_code_record(row), _grant_beside(row)) if row else None
 
     def redeem_code(self, code_digest: str, client_id: str, now: int, refresh: Mapping[str, Any] | None) -> bool:
@@ -255,6 +257,7 @@ class Grants:
 class RefreshTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._with_grant = RawRead(_REFRESH_WITH_GRANT, db)
 
     def add(
         self, *, token_digest: str, grant_id: str, client_id: str, scope: str, created_at: int, expires_at: int
@@ -276,8 +279,7 @@ class RefreshTokens:
     def with_grant(self, token_digest: str) -> tuple[RefreshRecord, GrantRecord | None] | None:
         """The refresh token and its grant (None when the grant is gone), in one read; None for no
         such token."""
-        with self._db.connect() as conn:
-            row = conn.execute(_REFRESH_WITH_GRANT, {"p_digest": token_digest}).first()
+        row = self._with_grant.first(p_digest=token_digest)
         return (_refresh_record(row), _grant_beside(row)) if row else None
 
     def rotate(self, old_digest: str, client_id: str, now: int, new_digest: str) -> RefreshRecord | None:

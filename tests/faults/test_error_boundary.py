@@ -123,8 +123,8 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_on_token_us
     # path: `Database.run_unit`) point at the same missing database.
     with TestClient(create_app(provider), follow_redirects=False) as client:
         token = _bogus_code_exchange(client, "", portal)
-        # userinfo's read runs on its own cursor (`AccessTokenReads`), not through SQLAlchemy's
-        # execute: its driver error must be told an outage all the same.
+        # The token endpoint's and userinfo's reads run on the connection's own cursor (`RawRead`),
+        # not through SQLAlchemy's execute: their driver errors must be told an outage all the same.
         claims = client.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"})
         page = client.get(
             "/authorize",
