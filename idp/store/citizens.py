@@ -8,6 +8,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
+from idp.store.raw_reads import RawRead
 from idp.store.records import CitizenRecord, Conflict
 from idp.store.tables import Citizen, OtpChallenge, table_of
 
@@ -43,6 +44,9 @@ def _conflicting_field(exc: IntegrityError, candidates: tuple[str, ...]) -> str:
 class Citizens:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every password login looks its account up (`RawRead`: the connection's own cursor).
+        self._find_by_id_number = RawRead(_FIND_BY_ID_NUMBER, db)
+        self._find_by_id_number_or_phone = RawRead(_FIND_BY_ID_NUMBER_OR_PHONE, db)
 
     def add(self, *, password_hash: str, created_at: int, **values: Any) -> CitizenRecord:
         """`values` are the record's fields; `id_number` goes to its column, still named `citizen_id`."""
@@ -62,12 +66,11 @@ class Citizens:
 
     def find_for_login(self, identifier: str, phone: str | None) -> tuple[CitizenRecord, str] | None:
         """The citizen whose ID number is `identifier` or whose phone is `phone`, with the hash."""
-        with self._db.connect() as conn:
-            if phone:
-                row = conn.execute(_FIND_BY_ID_NUMBER_OR_PHONE, {"p_id_number": identifier, "p_phone": phone}).first()
-            else:
-                row = conn.execute(_FIND_BY_ID_NUMBER, {"p_id_number": identifier}).first()
-        return (_citizen_record(row), row.password_hash) if row else None
+        if phone:
+            row = self._find_by_id_number_or_phone.first(p_id_number=identifier, p_phone=phone)
+        else:
+            row = self._find_by_id_number.first(p_id_number=identifier)
+        return (_citizen_record(row), row["password_hash"]) if row else None
 
     def find_holders(self, id_number: str, phone: str) -> list[CitizenRecord]:
         """Accounts that already hold this ID number or this phone (to tell their owners)."""

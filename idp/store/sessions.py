@@ -7,14 +7,16 @@ and its cache key cost more than running it on SQLite.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.store.database import Database
+from idp.store.raw_reads import RawRead
 from idp.store.records import InteractionRecord, SessionRecord
-from idp.store.tables import AnyRow, BrowserSession, Citizen, Consent, Interaction, table_of
+from idp.store.tables import BrowserSession, Citizen, Consent, Interaction, table_of
 
 _session = table_of(BrowserSession)
 _interaction = table_of(Interaction)
@@ -125,25 +127,27 @@ class BrowserSessions:
         return result.rowcount == 1
 
 
-def _interaction_record(row: AnyRow) -> InteractionRecord:
+def _interaction_record(m: Mapping[str, Any]) -> InteractionRecord:
+    """From a `RawRead` mapping."""
     return InteractionRecord(
-        id=row.id,
-        binding_digest=row.binding_digest,
-        client_id=row.client_id,
-        request=json.loads(row.request),
-        session_digest=row.session_digest,
-        logged_in_at=row.logged_in_at,
-        expires_at=row.expires_at,
-        completed_at=row.completed_at,
-        return_to=row.return_to,
-        pending_citizen_id=row.pending_citizen_id,
-        pending_amr=tuple(json.loads(row.pending_amr)) if row.pending_amr else (),
+        id=m["id"],
+        binding_digest=m["binding_digest"],
+        client_id=m["client_id"],
+        request=json.loads(m["request"]),
+        session_digest=m["session_digest"],
+        logged_in_at=m["logged_in_at"],
+        expires_at=m["expires_at"],
+        completed_at=m["completed_at"],
+        return_to=m["return_to"],
+        pending_citizen_id=m["pending_citizen_id"],
+        pending_amr=tuple(json.loads(m["pending_amr"])) if m["pending_amr"] else (),
     )
 
 
 class Interactions:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._get = RawRead(_GET_INTERACTION, db)  # every page and form of a login reads it
 
     def create(
         self,
@@ -181,8 +185,7 @@ class Interactions:
             )
 
     def get(self, interaction_id: str) -> InteractionRecord | None:
-        with self._db.connect() as conn:
-            row = conn.execute(_GET_INTERACTION, {"p_id": interaction_id}).first()
+        row = self._get.first(p_id=interaction_id)
         return _interaction_record(row) if row else None
 
     def record_login(self, interaction_id: str, session_digest: str, now: int) -> None:
