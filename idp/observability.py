@@ -20,7 +20,6 @@ import os
 import re
 import threading
 import time
-from collections.abc import Hashable
 from typing import Any, TextIO, cast
 
 from prometheus_client import Counter, Histogram
@@ -226,8 +225,33 @@ def new_request_id() -> str:
 
 def request_id_for(scope: Scope) -> str:
     """The proxy's `X-Request-ID` when it is well-formed, otherwise a new one."""
-    incoming = next((v for k, v in scope["headers"] if k == HEADER), b"").decode("latin-1")
-    return incoming if _INCOMING_ID.fullmatch(incoming) else new_request_id()
+    return _request_id(_header(scope, HEADER))
+
+
+def _request_id(incoming: bytes) -> str:
+    if incoming:
+        text = incoming.decode("latin-1")
+        if _INCOMING_ID.fullmatch(text):
+            return text
+    return new_request_id()
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return b""
+
+
+def _id_and_agent(scope: Scope) -> tuple[bytes, bytes]:
+    """The incoming request id and user agent, in one pass over the headers."""
+    incoming = agent = b""
+    for key, value in scope["headers"]:
+        if key == HEADER:
+            incoming = value
+        elif key == b"user-agent":
+            agent = value
+    return incoming, agent
 
 
 class Observability:
@@ -255,24 +279,23 @@ class Observability:
                 if endpoint is not None:
                     templates.setdefault(endpoint, route.path)
             self._templates = templates
-        endpoint = scope.get("endpoint")
-        # A path no route matched under a mount leaves the mount's Router here, which is unhashable.
-        if isinstance(endpoint, Hashable) and endpoint in self._templates:
-            return self._templates[endpoint]
-        return "/static" if scope.get("path", "").startswith("/static/") else "other"
+        try:
+            return self._templates[scope.get("endpoint")]
+        except (KeyError, TypeError):  # TypeError: a mount's Router is left there when no route matched
+            return "/static" if scope.get("path", "").startswith("/static/") else "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = request_id_for(scope)
+        incoming, agent = _id_and_agent(scope)
+        request_id = _request_id(incoming)
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
         peer = scope.get("client")
         ip_token = CLIENT_IP.set(peer[0] if peer else None)
-        agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"").decode("latin-1")[:300]
-        agent_token = USER_AGENT.set(agent or None)
+        agent_token = USER_AGENT.set(agent[:300].decode("latin-1") if agent else None)
         status = 500
         grant_type = b""
         is_token = scope["path"] == "/token"

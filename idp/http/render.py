@@ -109,9 +109,12 @@ def field_errors(
     return {target: message if message is not None else words(lang, exc)}
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with an option builds one a call
+
+
 def json_response(body: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":")),
+        _compact_json(body),
         status_code=status_code,
         media_type="application/json",
         headers={**NO_STORE, **(headers or {})},
