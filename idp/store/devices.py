@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from idp.store.database import Database, by_dialect
+from idp.store.raw_reads import RawRead
 from idp.store.tables import KnownDevice, table_of
 
 _device = table_of(KnownDevice)
@@ -34,12 +35,11 @@ _REMEMBER = by_dialect(
 class KnownDevices:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._is_known = RawRead(_IS_KNOWN, db)
 
     def is_known(self, subject: str, cookie_digest: str, since: int) -> bool:
         """Whether the cookie logged in to `subject` and was last used after `since`."""
-        with self._db.connect() as conn:
-            row = conn.execute(_IS_KNOWN, {"p_subject": subject, "p_digest": cookie_digest, "p_since": since}).first()
-        return row is not None
+        return self._is_known.row(p_subject=subject, p_digest=cookie_digest, p_since=since) is not None
 
     def remember(self, subject: str, cookie_digest: str, now: int) -> None:
         """Record a successful login from the device (again: it moves `last_used_at`)."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 
 from idp.store.database import Database
+from idp.store.raw_reads import RawRead
 from idp.store.tables import AnyRow, OtpChallenge, RecoveryCode, TotpFactor, table_of
 
 _challenge = table_of(OtpChallenge)
@@ -119,11 +120,13 @@ class Challenges:
 class Authenticators:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._get = RawRead(_GET_TOTP, db)  # every password login asks whether a second factor is owed
 
     def get(self, citizen_id: str) -> TotpRecord | None:
-        with self._db.connect() as conn:
-            row = conn.execute(_GET_TOTP, {"p_citizen_id": citizen_id}).first()
-        return TotpRecord(row.citizen_id, row.secret_sealed, row.confirmed_at, row.last_step) if row else None
+        row = self._get.first(p_citizen_id=citizen_id)
+        return (
+            TotpRecord(row["citizen_id"], row["secret_sealed"], row["confirmed_at"], row["last_step"]) if row else None
+        )
 
     def start_enrolment(self, citizen_id: str, secret_sealed: str, now: int) -> None:
         """A new, unconfirmed secret; replaces an earlier unconfirmed one, never a confirmed one."""

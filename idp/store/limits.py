@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp.store.database import Database, DialectInsert, by_dialect
+from idp.store.raw_reads import RawRead
 from idp.store.tables import AttemptBudget, AuthFailure, RateCounter, table_of
 
 _failure = table_of(AuthFailure)
@@ -300,6 +301,7 @@ class AttemptBudgets:
 class RateCounters:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._peek = RawRead(_PEEK_COUNTER, db)
 
     def hit(self, key: str, window: int, now: int) -> int:
         """Count one event in the window that holds `now`; returns the count including this one."""
@@ -308,9 +310,7 @@ class RateCounters:
             return int(conn.execute(statement, {"p_key": key, "p_now": now, "p_ends": now + window}).scalar_one())
 
     def peek(self, key: str, now: int) -> int:
-        with self._db.connect() as conn:
-            row = conn.execute(_PEEK_COUNTER, {"p_key": key}).first()
-        # By position: type checkers read `row.count` as the sequence method Row also has.
+        row = self._peek.row(p_key=key)
         return int(row[0]) if row and row[1] > now else 0
 
     def remaining(self, key: str, now: int) -> int:

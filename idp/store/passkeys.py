@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, select, update
 
 from idp.store.database import Database
+from idp.store.raw_reads import RawRead
 from idp.store.tables import AnyRow, Passkey, table_of
 
 _passkey = table_of(Passkey)
@@ -49,6 +50,7 @@ def _record(row: AnyRow) -> PasskeyRecord:
 class Passkeys:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._count = RawRead(_COUNT, db)
 
     def add(self, record: PasskeyRecord) -> bool:
         """False when the credential is already registered (to anyone): the primary key says so."""
@@ -86,9 +88,8 @@ class Passkeys:
         return [_record(r) for r in rows]
 
     def count(self, citizen_id: str) -> int:
-        with self._db.connect() as conn:
-            found = conn.execute(_COUNT, {"p_citizen_id": citizen_id}).scalar_one()
-        return int(found)
+        found = self._count.row(p_citizen_id=citizen_id)
+        return int(found[0]) if found else 0
 
     def advance(self, credential_id: str, seen: int, new_count: int, now: int) -> bool:
         """Move the counter from `seen` to `new_count`; False if another login moved it first."""

@@ -210,6 +210,7 @@ class Interactions:
 class Consents:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._scopes = RawRead(_CONSENTED_SCOPES, db)
 
     def for_citizen(self, citizen_id: str) -> list[tuple[str, frozenset[str], int]]:
         """(client id, scopes allowed, when last changed) for each portal the citizen allowed."""
@@ -229,9 +230,8 @@ class Consents:
         return result.rowcount == 1
 
     def scopes(self, citizen_id: str, client_id: str) -> frozenset[str]:
-        with self._db.connect() as conn:
-            value = conn.execute(_CONSENTED_SCOPES, {"p_citizen_id": citizen_id, "p_client_id": client_id}).scalar()
-        return frozenset(value.split()) if value else frozenset()
+        row = self._scopes.row(p_citizen_id=citizen_id, p_client_id=client_id)
+        return frozenset(row[0].split()) if row and row[0] else frozenset()
 
     def remember(self, citizen_id: str, client_id: str, scopes: frozenset[str], now: int) -> None:
         """Add `scopes` to what the citizen allowed this client (never narrows a past consent here)."""
