@@ -91,11 +91,11 @@ class _Reservable:
         add = by_dialect(lambda insert: insert(table).on_conflict_do_nothing().returning(table.c.consecutive))
         return cls(expiring, read, add, swap)
 
-    def state_of(self, row: Any, now: int) -> FailureState | None:
-        """The row's state, or None for no row (or an expired one)."""
-        if row is None or (self.expiring and row.expires_at <= now):
+    def state_of(self, row: Mapping[str, Any] | None, now: int) -> FailureState | None:
+        """The row's state (a `RawRead` mapping of `read`), or None for no row (or an expired one)."""
+        if row is None or (self.expiring and row["expires_at"] <= now):
             return None
-        return FailureState(row.consecutive, row.blocked_until, row.locked)
+        return FailureState(row["consecutive"], row["blocked_until"], row["locked"])
 
 
 _FAILURES = _Reservable.of(_failure, ("citizen_id", "kind"), "updated_at")
@@ -105,6 +105,7 @@ _BUDGETS = _Reservable.of(_budget, ("key",), "expires_at")
 def _reserve(
     db: Database,
     spec: _Reservable,
+    read: RawRead,
     key: Mapping[str, object],
     now: int,
     delay_for: DelayPolicy,
@@ -114,7 +115,7 @@ def _reserve(
     where = {f"p_{k}": v for k, v in key.items()}
     for _ in range(_RESERVE_ROUNDS):
         with db.begin() as conn:
-            row = conn.execute(spec.read, where).first()
+            row = read.first(conn, **where)
             before = spec.state_of(row, now)
             if before is not None and (before.locked or before.blocked_until > now):
                 return False, before
@@ -125,18 +126,17 @@ def _reserve(
                 won = conn.execute(spec.add[conn.dialect.name], {**key, **counted, **extra}).first()
             else:
                 old = {
-                    "p_old_consecutive": row.consecutive,
-                    "p_old_blocked_until": row.blocked_until,
-                    "p_old_locked": row.locked,
+                    "p_old_consecutive": row["consecutive"],
+                    "p_old_blocked_until": row["blocked_until"],
+                    "p_old_locked": row["locked"],
                 }
                 if spec.expiring:
-                    old["p_old_expires_at"] = row.expires_at
+                    old["p_old_expires_at"] = row["expires_at"]
                 values = {f"p_{k}": v for k, v in {**counted, **extra}.items()}
                 won = conn.execute(spec.swap, {**where, **old, **values}).first()
             if won is not None:
                 return True, FailureState(consecutive, now + delay if delay else 0, lock)
-    with db.connect() as conn:
-        state = spec.state_of(conn.execute(spec.read, where).first(), now)
+    state = spec.state_of(read.first(**where), now)
     return False, state if state is not None else FailureState(0, now + 1, False)
 
 
@@ -173,6 +173,7 @@ _HIT_COUNTER = by_dialect(_hit)
 class AuthFailures:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._read = RawRead(_FAILURES.read, db)
 
     def state(self, citizen_id: str, kind: str) -> FailureState:
         with self._db.connect() as conn:
@@ -212,14 +213,13 @@ class AuthFailures:
         """Spend one try before the check (counted as a failure until `clear`); refused, and not
         counted, while the account must wait or is locked. Returns (whether counted, the state)."""
         key = {"citizen_id": citizen_id, "kind": kind}
-        return _reserve(self._db, _FAILURES, key, now, delay_for, {"updated_at": now})
+        return _reserve(self._db, _FAILURES, self._read, key, now, delay_for, {"updated_at": now})
 
     def reserve_decoy(self, kind: str, now: int) -> None:
         """What `reserve` runs for an account's first failure, for nobody: the same read and the same
         insert, which stores nothing, so a login for an account that does not exist runs the
         statements a wrong password does."""
-        with self._db.connect() as conn:
-            conn.execute(_FAILURES.read, {"p_citizen_id": NOBODY, "p_kind": kind}).first()
+        self._read.first(p_citizen_id=NOBODY, p_kind=kind)
         self.record_decoy(kind, now)
 
     def record_decoy(self, kind: str, now: int) -> None:
@@ -252,6 +252,7 @@ class AttemptBudgets:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._read = RawRead(_BUDGETS.read, db)
 
     def state(self, key: str, now: int) -> FailureState:
         with self._db.connect() as conn:
@@ -265,7 +266,7 @@ class AttemptBudgets:
     def reserve(self, key: str, now: int, delay_for: DelayPolicy, expires_at: int) -> tuple[bool, FailureState]:
         """Spend one try before the check (see `AuthFailures.reserve`). An expired row is a fresh
         budget, overwritten by the same compare and swap."""
-        return _reserve(self._db, _BUDGETS, {"key": key}, now, delay_for, {"expires_at": expires_at})
+        return _reserve(self._db, _BUDGETS, self._read, {"key": key}, now, delay_for, {"expires_at": expires_at})
 
     def record(self, key: str, now: int, delay_for: DelayPolicy, expires_at: int) -> FailureState:
         """One more failure, counted even while blocked (for checks that cannot reserve)."""

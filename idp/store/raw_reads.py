@@ -73,9 +73,14 @@ class RawRead:
         values = {**self._constants, **given}
         return tuple(values[name] for name in self._order) if self._order is not None else values
 
-    def row(self, **params: Any) -> tuple[Any, ...] | None:
-        with self._db.connect() as conn:
-            found = fetch_first(conn, self.sql, self._params(params))
+    def row(self, on: Connection | None = None, /, **params: Any) -> tuple[Any, ...] | None:
+        """On `on` when given (a connection already in the caller's transaction), else on the open
+        unit's connection or a pooled one (`Database.connect`)."""
+        if on is not None:
+            found = fetch_first(on, self.sql, self._params(params))
+        else:
+            with self._db.connect() as conn:
+                found = fetch_first(conn, self.sql, self._params(params))
         if found is None or not self._booleans:
             return found
         values = list(found)
@@ -84,8 +89,8 @@ class RawRead:
                 values[i] = bool(values[i])
         return tuple(values)
 
-    def first(self, **params: Any) -> dict[str, Any] | None:
+    def first(self, on: Connection | None = None, /, **params: Any) -> dict[str, Any] | None:
         if len(set(self.names)) != len(self.names):
             raise TypeError("the statement selects two columns of one name: read it by position (row)")
-        found = self.row(**params)
+        found = self.row(on, **params)
         return dict(zip(self.names, found, strict=True)) if found is not None else None
