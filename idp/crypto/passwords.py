@@ -9,6 +9,7 @@ them between the hashes of a burst (idp/runtime.py).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,7 +78,8 @@ class PasswordHasher:
                 self._in_flight -= 1
                 idle = self._in_flight == 0
             if idle and self._when_idle is not None:
-                self._when_idle()
+                with contextlib.suppress(Exception):  # handing memory back never fails a login
+                    self._when_idle()
 
     def hash(self, password: str) -> str:
         with self._slot():

@@ -159,6 +159,21 @@ def test_creating_a_hasher_does_no_argon2_work_so_start_up_pays_for_no_hash():
         hasher.verify(None, "the decoy is made by the first check")
 
 
+def test_the_idle_hook_runs_once_no_check_is_left_and_its_failure_fails_no_check():
+    calls = []
+
+    def hand_back():
+        calls.append(1)
+        raise OSError("no malloc_trim here")
+
+    hasher = PasswordHasher(ARGON2_TESTS, workers=2, when_idle=hand_back)
+    stored = hasher.hash("correct horse")
+
+    assert hasher.verify(stored, "correct horse") is True
+    assert hasher.verify(stored, "wrong horse") is False
+    assert len(calls) == 3  # after the hash and after each check: none overlapped
+
+
 def test_verifying_without_a_stored_hash_is_false():
     hasher = PasswordHasher(ARGON2_TESTS)
 
