@@ -10,6 +10,7 @@ under valgrind's callgrind with collection switched on only around the measured 
     .venv/bin/python bench/instructions.py                      # every case, this checkout's code
     .venv/bin/python bench/instructions.py userinfo --requests 500
     .venv/bin/python bench/instructions.py code --profile   # where: cProfile's top functions instead
+    SORT=cumulative TOP=80 .venv/bin/python bench/instructions.py login --profile
     # before/after: run it in a worktree of the older commit and in this one
 
 Cases: healthz (the middleware alone), client_credentials, userinfo (an access token from a
@@ -203,7 +204,8 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
                 for _ in range(requests):
                     await one()
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
+                order, top = os.environ.get("SORT", "tottime"), int(os.environ.get("TOP", "30"))
+                pstats.Stats(profiler).sort_stats(order).print_stats(top)
                 return
             print("READY", flush=True)
             await loop.run_in_executor(None, sys.stdin.readline)
