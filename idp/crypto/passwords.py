@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import argon2
@@ -66,7 +65,7 @@ class PasswordHasher:
                     self._decoy = self._hasher.hash("decoy password, never matches")
         return self._decoy
 
-    @contextmanager
+    @contextlib.contextmanager
     def _slot(self) -> Iterator[None]:
         with self._in_flight_lock:
             self._in_flight += 1

@@ -1,5 +1,5 @@
-"""The served process tunes glibc's malloc: few arenas, and argon2's buffers returned after each hash
-(resident memory after a login burst)."""
+"""The served process tunes glibc's malloc: one arena, and argon2's buffers kept while a login burst
+lasts and handed back when it ends (page faults during the burst, resident memory after it)."""
 
 from __future__ import annotations
 
