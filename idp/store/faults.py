@@ -7,7 +7,9 @@ syntax error) is a defect and stays a 500.
 
 A storage fault (full or read-only) is remembered until a write succeeds again: a SELECT keeps
 working on a full or read-only disk, so readiness cannot learn it from a ping. It tries a small
-committed write instead (`probe_write`), and clears the fault when it goes through.
+committed write instead (`probe_write`), and clears the fault when it goes through, except a full
+disk beside a SQLite file with less than `FULL_BELOW` free: there a small write can fit into pages
+SQLite's log already holds after a checkpoint while the next request's writes fail again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,6 +50,7 @@ _SQLITE = {
 }
 _OS = {errno.ENOSPC: STORAGE_FULL, errno.EDQUOT: STORAGE_FULL, errno.EROFS: STORAGE_READ_ONLY}
 _PROBE_KEY = "readyz:write-probe"
+FULL_BELOW = 1024 * 1024  # free bytes beside a SQLite file under which a remembered full disk stays full
 _PROBE_KEEP_UNTIL = 4102444800  # one row, kept: housekeeping counts would change if it expired
 
 
@@ -135,6 +139,17 @@ class StorageFaults:
         except OSError:
             return False
 
+    def _sqlite_folder_nearly_full(self) -> bool:
+        """Less than `FULL_BELOW` bytes left beside a SQLite file: one small write can still go
+        through there (into pages SQLite's log already holds), and the next one fail."""
+        url = self._engine().url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return False
+        try:
+            return shutil.disk_usage(os.path.dirname(os.path.abspath(url.database))).free < FULL_BELOW
+        except OSError:
+            return False
+
     def _remember(self, fault: Fault) -> None:
         with self._lock:
             first = self._storage is None
@@ -175,6 +190,10 @@ class StorageFaults:
             return False
         with self._lock:
             self._probed = True
+            remembered = self._storage
+        if remembered is not None and remembered.cause == STORAGE_FULL and self._sqlite_folder_nearly_full():
+            return False  # still full: the probe fitted where the next request's writes may not
+        with self._lock:
             if self._storage is not None:
                 log.warning("storage writable again (was %s)", self._storage.cause)
             self._storage = None

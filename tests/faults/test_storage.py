@@ -123,3 +123,35 @@ def test_a_read_only_data_folder_warns_at_start_and_is_503_until_it_is_writable(
     assert log.count("storage failing (storage_read_only)") == 1
     assert "Exception in ASGI application" not in log and "unexpected error" not in log
     assert recovered and after.status_code == 303
+
+
+def test_a_full_disk_stays_full_for_readiness_while_a_small_write_fits_but_little_room_is_left(
+    tmp_path: Path, keys_dir: Path
+):
+    """After a checkpoint, SQLite writes into log pages it already holds: the probe's one small
+    write can go through on a disk that has no room for the next request's. Readiness keeps the
+    fault until the folder has room again."""
+    import shutil
+
+    from sqlalchemy import create_engine
+
+    from idp.store.faults import FULL_BELOW, STORAGE_FULL, StorageFaults
+
+    with tmpfs(tmp_path / "data", "8m") as data:
+        env = provider_env(tmp_path, keys_dir, f"sqlite:///{data}/idp.sqlite3", data)
+        idp_init(env)
+        engine = create_engine(f"sqlite:///{data}/idp.sqlite3")
+        faults = StorageFaults(lambda: engine)
+        assert faults.probe_write()  # the probe row exists: the next probe is an UPDATE in place
+        faults.classify(OSError(28, "database or disk is full"))
+        assert faults.storage is not None and faults.storage.cause == STORAGE_FULL
+        filler = data / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(data).free - FULL_BELOW // 2))
+
+        still_full = faults.probe_write()
+        filler.unlink()
+        room_again = faults.probe_write()
+        engine.dispose()
+
+    assert still_full is False and room_again is True
+    assert faults.storage is None
