@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from idp.context import REQUEST_ID
-from idp.observability import JsonFormatter
+from idp.observability import JsonFormatter, access_json, access_log, direct_access_handler
 
 FIELDS = ("method", "path", "status", "duration_ms", "client")
 
@@ -42,3 +42,61 @@ def test_an_access_line_reads_as_the_generic_line_for_the_same_fields(fields):
         assert "\n" not in line
     finally:
         REQUEST_ID.reset(token)
+
+
+# ---- the direct path: the line queued on the handler without a LogRecord ---------------------
+
+
+@pytest.fixture
+def logging_as_served():
+    """The served process's logging set-up for the test's length; the suite's own restored after."""
+    import logging.config
+
+    from idp.observability import log_config
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, access_log.handlers[:], access_log.filters[:], access_log.propagate)
+    logging.config.dictConfig(log_config("json"))
+    served = root.handlers[:]
+    try:
+        yield served[0]
+    finally:
+        for handler in served:
+            handler.close()
+        root.handlers[:], root.level = saved[0], saved[1]
+        access_log.handlers[:], access_log.filters[:], access_log.propagate = saved[2], saved[3], saved[4]
+
+
+def test_the_served_set_up_takes_the_direct_path_and_writes_the_generic_line(logging_as_served):
+    import io
+
+    handler = logging_as_served
+    logging.getLogger().handlers[:] = [handler]  # as served: without pytest's own capture
+    assert direct_access_handler() is handler
+    handler.setStream(io.StringIO())
+    token = REQUEST_ID.set("req-0001-abcdef")
+    try:
+        fields = ("POST", "/token", 200, 0.27, "127.0.0.1")
+        handler.add_batched(access_json(1796019221.6405, "INFO", "idp.access", "POST /token 200", *fields))
+        generic = _record(fields, access=False)
+        generic.created = 1796019221.6405
+        expected = JsonFormatter().format(generic)
+    finally:
+        REQUEST_ID.reset(token)
+    handler.flush()
+
+    assert json.loads(handler.stream.getvalue()) == json.loads(expected)
+
+
+@pytest.mark.parametrize("change", ["second handler", "filter", "text lines"])
+def test_any_other_set_up_keeps_the_logging_path(logging_as_served, change):
+    """A test's capture, another handler or a filter must see every access record."""
+    logging.getLogger().handlers[:] = [logging_as_served]
+    if change == "second handler":
+        logging.getLogger().addHandler(logging.NullHandler())
+    elif change == "filter":
+        access_log.addFilter(lambda record: True)
+    else:
+        logging_as_served.setFormatter(logging.Formatter("%(message)s"))
+
+    assert direct_access_handler() is None
