@@ -14,7 +14,8 @@ under valgrind's callgrind with collection switched on only around the measured 
     # before/after: run it in a worktree of the older commit and in this one
 
 Cases: healthz (the middleware alone), client_credentials, userinfo (an access token from a
-code exchange), code (code exchange + PKCE: one seeded code each), login (the login form's POST
+code exchange), code (code exchange + PKCE: one seeded code each), refresh (a rotation: one
+seeded refresh token each), login (the login form's POST
 for an authorization parked beforehand, with the tests' cheap password profile, so what is
 counted is everything but the argon2 hash). Keys and database are made
 once per run in a temporary folder and copied for each case, so no case pays for key generation.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-CASES = ("healthz", "client_credentials", "userinfo", "code", "login")
+CASES = ("healthz", "client_credentials", "userinfo", "code", "refresh", "login")
 WARM_UP = 200
 
 
@@ -57,13 +58,14 @@ def _env(folder: Path) -> dict[str, str]:
 
 
 def prepare(folder: Path, codes: int) -> None:
-    """Keys, schema, a portal, a citizen and `codes` codes, through the store's own calls."""
+    """Keys, schema, a portal, a citizen, `codes` codes and as many refresh tokens, through the
+    store's own calls."""
     import run as bench
 
     from idp.settings import Settings
 
-    seeded = bench.seed_provider(Settings.from_env(_env(folder)), codes, 0)
-    keep = {k: seeded[k] for k in ("client_id", "secret", "codes", "verifier")}
+    seeded = bench.seed_provider(Settings.from_env(_env(folder)), codes, codes)
+    keep = {k: seeded[k] for k in ("client_id", "secret", "codes", "refresh_tokens", "verifier")}
     (folder / "seeded.json").write_text(json.dumps(keep))
 
 
@@ -133,6 +135,14 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
     def exchange() -> Awaitable[tuple[int, bytes]]:
         return token(exchanges.pop())
 
+    refreshes = [
+        urlencode({"grant_type": "refresh_token", "refresh_token": refresh}).encode()
+        for refresh in seeded["refresh_tokens"]
+    ]
+
+    def refresh() -> Awaitable[tuple[int, bytes]]:
+        return token(refreshes.pop())
+
     logins: list[tuple[str, dict[str, str], bytes]] = []
 
     async def park(count: int) -> None:
@@ -189,6 +199,7 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
                 "client_credentials": lambda: token(b"grant_type=client_credentials"),
                 "userinfo": lambda: call("GET", "/userinfo", {"Authorization": f"Bearer {access_token}"}),
                 "code": exchange,
+                "refresh": refresh,
                 "login": login,
             }
             one = cases[case]
