@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, exists, select
 
 from idp.store.citizens import _CITIZEN_COLUMNS, _citizen_record
 from idp.store.database import Database
-from idp.store.grants import _grant_record
+from idp.store.grants import _GRANT_NAMES, _grant_record
 from idp.store.raw_reads import RawRead
 from idp.store.records import CitizenRecord, GrantRecord
 from idp.store.tables import Citizen, Grant, RevokedToken, table_of
@@ -18,7 +18,6 @@ _grant = table_of(Grant)
 _citizen = table_of(Citizen)
 _revoked = table_of(RevokedToken)
 
-_GRANT_NAMES = [c.name for c in _grant.c]
 _CITIZEN_NAMES = [c.name for c in _CITIZEN_COLUMNS]
 
 STATEMENT = (

@@ -67,6 +67,7 @@ class RawRead:
         self._constants = dict(compiled.params)  # values the statement holds itself (`status == "active"`)
         columns = list(statement.selected_columns)
         self.names = tuple(str(column.key) for column in columns)
+        self._names_unique = len(set(self.names)) == len(self.names)
         self._booleans = tuple(i for i, column in enumerate(columns) if _is_boolean(column))
 
     def _params(self, given: Mapping[str, Any]) -> Any:
@@ -90,7 +91,7 @@ class RawRead:
         return tuple(values)
 
     def first(self, on: Connection | None = None, /, **params: Any) -> dict[str, Any] | None:
-        if len(set(self.names)) != len(self.names):
+        if not self._names_unique:
             raise TypeError("the statement selects two columns of one name: read it by position (row)")
         found = self.row(on, **params)
         return dict(zip(self.names, found, strict=True)) if found is not None else None
