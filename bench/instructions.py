@@ -2,15 +2,20 @@
 whatever else the machine runs, for before/after pairs of small changes (`bench/run.py`'s
 requests a second moved by ±30% within minutes on a shared machine, CPU time by ±20%).
 
-The app's ASGI callable is driven directly (no uvicorn, no sockets) on SQLite, after a warm-up,
+The app's ASGI callable is driven directly (no uvicorn, no sockets) on SQLite (or, with
+`--database postgresql`, on PostgreSQL through the serving loop's asyncio connections: the
+driver's round trips are in the count, the server's own work is not), after a warm-up,
 under valgrind's callgrind with collection switched on only around the measured requests
 (`callgrind_control -i on|off`). Counts repeat to a few parts in a thousand for the same code.
 
     apt-get install valgrind
     .venv/bin/python bench/instructions.py                      # every case, this checkout's code
     .venv/bin/python bench/instructions.py userinfo --requests 500
+    .venv/bin/python bench/instructions.py userinfo code --database postgresql   # $IDP_BENCH_DATABASE_URL
     .venv/bin/python bench/instructions.py code --profile   # where: cProfile's top functions instead
     SORT=cumulative TOP=80 .venv/bin/python bench/instructions.py login --profile
+    .venv/bin/python bench/instructions.py userinfo --cpu --requests 2000  # CPU time instead (noisy)
+    .venv/bin/python bench/instructions.py userinfo --keep /tmp/cg   # then: callgrind_annotate --inclusive=yes
     # before/after: run it in a worktree of the older commit and in this one
 
 Cases: healthz (the middleware alone), client_credentials, userinfo (an access token from a
@@ -18,13 +23,15 @@ code exchange), code (code exchange + PKCE: one seeded code each), refresh (a ro
 seeded refresh token each), login (the login form's POST
 for an authorization parked beforehand, with the tests' cheap password profile, so what is
 counted is everything but the argon2 hash). Keys and database are made
-once per run in a temporary folder and copied for each case, so no case pays for key generation.
+once per run in a temporary folder and copied for each case, so no case pays for key generation;
+on PostgreSQL each case gets a schema of its own, seeded before it and dropped after it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging.config
 import os
@@ -33,7 +40,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -46,32 +54,37 @@ WARM_UP = 200
 
 
 def _env(folder: Path) -> dict[str, str]:
+    database = (folder / "database_url").read_text() if (folder / "database_url").exists() else ""
     return {
         "IDP_ISSUER": "http://127.0.0.1:8000",
         "IDP_DATA_DIR": str(folder / "data"),
         "IDP_KEYS_DIR": str(folder / "keys"),
-        "IDP_DATABASE_URL": f"sqlite:///{folder / 'idp.sqlite3'}",
+        "IDP_DATABASE_URL": database or f"sqlite:///{folder / 'idp.sqlite3'}",
         "IDP_PASSWORD_PROFILE": "tests",
         "IDP_HOUSEKEEPING_INTERVAL": "0",
         "IDP_INTERACTIONS_PER_ADDRESS": "1000000",  # every login is parked from 127.0.0.1
     }
 
 
-def prepare(folder: Path, codes: int) -> None:
+def prepare(folder: Path, codes: int, database_url: str = "") -> None:
     """Keys, schema, a portal, a citizen, `codes` codes and as many refresh tokens, through the
-    store's own calls."""
+    store's own calls; in SQLite in `folder`, or in `database_url` when given."""
     import run as bench
 
     from idp.settings import Settings
 
+    folder.mkdir(parents=True, exist_ok=True)
+    if database_url:
+        (folder / "database_url").write_text(database_url)
     seeded = bench.seed_provider(Settings.from_env(_env(folder)), codes, codes)
     keep = {k: seeded[k] for k in ("client_id", "secret", "codes", "refresh_tokens", "verifier")}
     (folder / "seeded.json").write_text(json.dumps(keep))
 
 
-def serve_case(folder: Path, case: str, requests: int, profile: bool = False) -> None:
+def serve_case(folder: Path, case: str, requests: int, profile: bool = False, cpu: bool = False) -> None:
     """The child: warm up, say READY, wait for a line, run the requests, say DONE, wait, exit.
-    With `profile`, no valgrind: the requests run under cProfile and its top entries are printed."""
+    With `profile`, no valgrind: the requests run under cProfile and its top entries are printed;
+    with `cpu`, no valgrind either: this process's user and system CPU time a request."""
     import run as bench
 
     from idp.app import create_app
@@ -206,6 +219,17 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
             for _ in range(WARM_UP):
                 status, body = await one()
                 assert status == (303 if case == "login" else 200), (status, body)
+            if cpu:
+                import resource
+
+                before = resource.getrusage(resource.RUSAGE_SELF)
+                for _ in range(requests):
+                    await one()
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                user = (after.ru_utime - before.ru_utime) / requests * 1e6
+                system = (after.ru_stime - before.ru_stime) / requests * 1e6
+                print(f"{case:20s} {user:8.1f} µs user {system:8.1f} µs system a request", flush=True)
+                return
             if profile:
                 import cProfile
                 import pstats
@@ -228,8 +252,9 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False) ->
     asyncio.run(main())
 
 
-def measure(prepared: Path, case: str, requests: int) -> float:
-    """Thousands of instructions a request, counted by callgrind around the `requests` alone."""
+def measure(prepared: Path, case: str, requests: int, keep: Path | None = None) -> float:
+    """Thousands of instructions a request, counted by callgrind around the `requests` alone;
+    callgrind's file is copied to `keep` (for callgrind_annotate) when given."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "case"
         shutil.copytree(prepared, folder)
@@ -272,6 +297,8 @@ def measure(prepared: Path, case: str, requests: int) -> float:
         finally:
             if child.poll() is None:
                 child.kill()
+        if keep is not None:
+            shutil.copyfile(out, keep)
         totals = re.search(r"^totals: (\d+)", out.read_text(), re.MULTILINE)
         assert totals is not None, "callgrind wrote no totals"
         return int(totals.group(1)) / requests / 1000
@@ -282,6 +309,9 @@ def main() -> None:
     parser.add_argument("cases", nargs="*", metavar="CASE", help=f"of {', '.join(CASES)} (default: all)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="cProfile's top functions, no valgrind")
+    parser.add_argument("--keep", type=Path, metavar="FOLDER", help="keep callgrind's file of each case here")
+    parser.add_argument("--cpu", action="store_true", help="CPU time a request (user, system), no valgrind")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--child", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.cases = args.cases or list(CASES)
@@ -290,17 +320,49 @@ def main() -> None:
     if args.child:
         serve_case(Path(args.child), args.cases[0], args.requests)
         return
-    if shutil.which("valgrind") is None and not args.profile:
+    if shutil.which("valgrind") is None and not (args.profile or args.cpu):
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    codes = 1 + WARM_UP + args.requests
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared"
-        prepare(prepared, codes=1 + WARM_UP + args.requests)
+        if args.database == "sqlite":
+            prepare(prepared, codes)
         for case in args.cases:
-            if args.profile:
-                print(f"== {case}", flush=True)
-                serve_case(prepared, case, args.requests, profile=True)
-                continue
-            print(f"{case:20s} {measure(prepared, case, args.requests):8.1f} k instructions a request", flush=True)
+            with _postgresql_schema() if args.database == "postgresql" else _nothing() as url:
+                if url:
+                    shutil.rmtree(prepared, ignore_errors=True)
+                    prepare(prepared, codes, url)
+                if args.profile or args.cpu:
+                    if args.profile:
+                        print(f"== {case}", flush=True)
+                    fresh = Path(scratch) / case  # a copy: each case spends codes of its own
+                    shutil.copytree(prepared, fresh)
+                    serve_case(fresh, case, args.requests, profile=args.profile, cpu=args.cpu)
+                    continue
+                keep = None
+                if args.keep is not None:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    keep = args.keep / f"callgrind.{case}.{args.database}.out"
+                counted = measure(prepared, case, args.requests, keep)
+                print(f"{case:20s} {counted:8.1f} k instructions a request", flush=True)
+
+
+@contextlib.contextmanager
+def _postgresql_schema() -> Iterator[str]:
+    """A schema of its own in $IDP_BENCH_DATABASE_URL's database for one case, dropped after it."""
+    base = os.environ.get("IDP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", base, "-qc", f'CREATE SCHEMA "{schema}"'], check=True)
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
+        subprocess.run(["psql", base, "-qc", drop], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[str]:
+    yield ""
 
 
 if __name__ == "__main__":
