@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 
+from idp.crypto.decoding import DECODER, HEADERS
 from idp.crypto.jwts import BadToken, check_not_before
 from idp.crypto.keys import thumbprint
 from idp.crypto.opaque import b64url
@@ -52,7 +53,7 @@ def _public_key(jwk: dict[str, Any], alg: str) -> Any:
 
 def _header(token: str, algs: tuple[str, ...]) -> dict[str, Any]:
     try:
-        header = jwt.get_unverified_header(token)
+        header = HEADERS.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise BadToken(f"malformed: {exc}") from None
     if header.get("alg") not in algs:
@@ -64,7 +65,7 @@ def _header(token: str, algs: tuple[str, ...]) -> dict[str, Any]:
 
 def assertion_kid(token: str) -> str | None:
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = HEADERS.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:
         return None
     return kid if isinstance(kid, str) else None
@@ -72,7 +73,7 @@ def assertion_kid(token: str) -> str | None:
 
 def unverified_issuer(token: str) -> str | None:
     try:
-        value = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        value = DECODER.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         return None
     return value if isinstance(value, str) else None
@@ -119,7 +120,7 @@ def verify_client_assertion(
     if jwk is None:
         raise BadToken("no registered key matches the assertion")
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             assertion,
             _public_key(jwk, header["alg"]),
             algorithms=[header["alg"]],
@@ -163,7 +164,7 @@ def verify_dpop_proof(
     jwk = _public_jwk(header.get("jwk"), header["alg"])
     key = _public_key(jwk, header["alg"])
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             proof,
             key,
             algorithms=[header["alg"]],

@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 
+from idp.crypto.decoding import DECODER, HEADERS
 from idp.crypto.keys import KeyRing, SigningKey
 from idp.crypto.opaque import b64url
 from idp.errors import IdpError
@@ -57,7 +58,7 @@ def token_hash(value: str, alg: str) -> str:
 # token in a Python loop before decoding any of it: reading the header alone cost a second whole
 # decode on every userinfo (~1,300 loop steps for an access token, about a quarter of its
 # instructions). Bounded, the oldest entry leaving first; only headers PyJWT parsed are kept, and
-# the full token is still decoded, every character checked, by `jwt.decode` below.
+# the full token is still decoded, every character checked, by `DECODER.decode` below.
 _HEADERS: dict[str, dict[str, Any]] = {}
 _HEADERS_KEPT = 64
 _HEADER_SEGMENT_MAX = 512
@@ -69,7 +70,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
     segment = token.partition(".")[0]
     header = _HEADERS.get(segment)
     if header is None:
-        header = jwt.get_unverified_header(token)
+        header = HEADERS.get_unverified_header(token)
         if len(segment) <= _HEADER_SEGMENT_MAX:
             with _HEADERS_LOCK:  # misses only: worker threads verify too
                 if len(_HEADERS) >= _HEADERS_KEPT:
@@ -109,7 +110,7 @@ def verify(
 ) -> dict[str, Any]:
     key = _our_key(token, keys, typ)
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             token,
             key.public_key,
             algorithms=[key.alg],
@@ -142,7 +143,7 @@ def verify_ignoring_expiry(
     (OIDC Core §3.1.2.1, RP-Initiated Logout §2) and whose audience the caller judges."""
     key = _our_key(token, keys, typ)
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             token,
             key.public_key,
             algorithms=[key.alg],
@@ -167,7 +168,7 @@ def renewed(token: str, keys: KeyRing, *, typ: str, now: int, lifetime: int) -> 
     (a back-channel logout token waiting in the outbox): one that does not verify is refused."""
     key = _our_key(token, keys, typ)
     try:
-        claims = jwt.decode(
+        claims = DECODER.decode(
             token,
             key.public_key,
             algorithms=[key.alg],
