@@ -249,7 +249,14 @@ def serve_case(folder: Path, case: str, requests: int, profile: bool = False, cp
             print("DONE", flush=True)
             await loop.run_in_executor(None, sys.stdin.readline)
 
-    asyncio.run(main())
+    # The served process's loop (uvicorn takes uvloop when it is installed): much of a PostgreSQL
+    # round trip's cost is the loop's.
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
 
 
 def measure(prepared: Path, case: str, requests: int, keep: Path | None = None) -> float:
