@@ -3,6 +3,7 @@ a too-long body costs the provider at most a few buffers, never its whole size."
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ import uvicorn
 
 from idp.app import create_app
 from idp.core.policy import BODY_LIMITS
+from idp.http.body_limit import BodyLimit
 from tests.admin.conftest import add_staff, log_in
 from tests.helpers import free_port
 
@@ -183,3 +185,57 @@ def test_a_page_answers_a_too_long_body_with_a_page(client):
     )
 
     assert response.status_code == 413 and response.headers["content-type"].startswith("text/html")
+
+
+def _streamed(headers: list[tuple[bytes, bytes]], http_version: str, chunks: int) -> tuple[int, int]:
+    """A body of `chunks` 16 KiB messages handed to the body limit (1 MiB here) by an ASGI server
+    that frames it its own way; the status answered and the bytes the app behind it read."""
+    read = 0
+
+    async def reads_everything(scope, receive, send) -> None:
+        nonlocal read
+        while True:
+            message = await receive()
+            read += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent = 0
+    answers: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal sent
+        sent += 1
+        return {"type": "http.request", "body": b"x" * CHUNK, "more_body": sent < chunks}
+
+    async def send(message: dict) -> None:
+        answers.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/token", "http_version": http_version, "headers": headers}
+    asyncio.run(BodyLimit(reads_everything, max_bytes=1024 * 1024)(scope, receive, send))
+    return answers[0]["status"], read
+
+
+@pytest.mark.parametrize(
+    ("headers", "http_version"),
+    [
+        # A small Content-Length beside Transfer-Encoding (the shape of request smuggling): a
+        # server that frames by the chunks may deliver far more than the length says.
+        ([(b"content-length", b"10"), (b"transfer-encoding", b"chunked")], "1.1"),
+        ([(b"transfer-encoding", b"chunked")], "1.1"),
+        ([], "2"),  # HTTP/2 needs no Content-Length for a body
+    ],
+)
+def test_a_body_not_framed_by_its_content_length_is_still_counted_and_cut_off(headers, http_version):
+    status, read = _streamed(headers, http_version, chunks=200)  # 3.2 MiB
+
+    assert status == 413
+    assert read <= 1024 * 1024
+
+
+def test_a_body_framed_by_its_content_length_reaches_the_route_whole():
+    status, read = _streamed([(b"content-length", str(4 * CHUNK).encode())], "1.1", chunks=4)
+
+    assert (status, read) == (204, 4 * CHUNK)
