@@ -176,11 +176,8 @@ class AuthFailures:
         self._read = RawRead(_FAILURES.read, db)
 
     def state(self, citizen_id: str, kind: str) -> FailureState:
-        with self._db.connect() as conn:
-            row = conn.execute(
-                select(_failure).where(_failure.c.citizen_id == citizen_id, _failure.c.kind == kind)
-            ).first()
-        return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
+        found = _FAILURES.state_of(self._read.first(p_citizen_id=citizen_id, p_kind=kind), now=0)  # rows never expire
+        return found if found is not None else FailureState(0, 0, False)
 
     def record(self, citizen_id: str, kind: str, now: int, delay_for: DelayPolicy) -> FailureState:
         """One more consecutive failure; the delay and lock follow from the new count."""
@@ -255,13 +252,8 @@ class AttemptBudgets:
         self._read = RawRead(_BUDGETS.read, db)
 
     def state(self, key: str, now: int) -> FailureState:
-        with self._db.connect() as conn:
-            row = conn.execute(
-                select(_budget.c.consecutive, _budget.c.blocked_until, _budget.c.locked).where(
-                    _budget.c.key == key, _budget.c.expires_at > now
-                )
-            ).first()
-        return FailureState(row.consecutive, row.blocked_until, row.locked) if row else FailureState(0, 0, False)
+        found = _BUDGETS.state_of(self._read.first(p_key=key), now)  # None once expired
+        return found if found is not None else FailureState(0, 0, False)
 
     def reserve(self, key: str, now: int, delay_for: DelayPolicy, expires_at: int) -> tuple[bool, FailureState]:
         """Spend one try before the check (see `AuthFailures.reserve`). An expired row is a fresh

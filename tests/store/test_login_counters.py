@@ -55,6 +55,17 @@ def test_an_expired_attempt_budget_counts_from_one_again_even_when_it_was_blocke
     assert budgets.state("password:device:x", now + 61).consecutive == 1
 
 
+def test_a_budget_reads_as_spent_until_it_expires_and_as_clear_from_then(provider):
+    now = provider.clock.now()
+    budgets = provider.store.budgets
+    for _ in range(limits.PASSWORD_FREE_TRIES):
+        budgets.reserve("password:device:y", now, limits.password_delay, now + 60)
+
+    assert budgets.state("password:device:y", now + 59).consecutive == limits.PASSWORD_FREE_TRIES
+    assert budgets.state("password:device:y", now + 60) == budgets.state("password:device:never-used", now)
+    assert budgets.state("password:device:never-used", now).consecutive == 0
+
+
 def test_a_password_check_never_holds_the_writer_lock_while_it_hashes(provider):
     citizen, _ = add_citizen(provider)
     real = provider.passwords
