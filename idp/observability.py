@@ -162,26 +162,21 @@ class BufferedStreamHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record) + self.terminator
+            line = self.format(record)
         except Exception:
             self.handleError(record)
             return
-        with self._lock():
-            self._pending.append(line)
-            urgent = (
-                record.name not in self.batched
-                or record.levelno >= logging.WARNING
-                or len(self._pending) >= self.capacity
-            )
-        if urgent:
-            self.flush()
+        self._queue(line, urgent=record.name not in self.batched or record.levelno >= logging.WARNING)
 
     def add_batched(self, line: str) -> None:
         """A line already formatted, queued as a batched record's would be (`emit`)."""
+        self._queue(line, urgent=False)
+
+    def _queue(self, line: str, urgent: bool) -> None:
         with self._lock():
             self._pending.append(line + self.terminator)
-            full = len(self._pending) >= self.capacity
-        if full:
+            urgent = urgent or len(self._pending) >= self.capacity
+        if urgent:
             self.flush()
 
     def flush(self) -> None:

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from idp.context import REQUEST_ID
-from idp.observability import JsonFormatter, access_json, access_log, direct_access_handler
+from idp.observability import JsonFormatter, Observability, access_log, direct_access_handler
 
 FIELDS = ("method", "path", "status", "duration_ms", "client")
 
@@ -68,24 +68,30 @@ def logging_as_served():
 
 
 def test_the_served_set_up_takes_the_direct_path_and_writes_the_generic_line(logging_as_served):
+    """The middleware's own access line (`Observability._access_line`) on the served set-up reads
+    as the logging path's line for the same request."""
     import io
+    import time
 
     handler = logging_as_served
     logging.getLogger().handlers[:] = [handler]  # as served: without pytest's own capture
     assert direct_access_handler() is handler
     handler.setStream(io.StringIO())
+    scope = {"method": "POST", "path": '/token/"ý"', "client": ("127.0.0.1", 50000)}
     token = REQUEST_ID.set("req-0001-abcdef")
     try:
-        fields = ("POST", "/token", 200, 0.27, "127.0.0.1")
-        handler.add_batched(access_json(1796019221.6405, "INFO", "idp.access", "POST /token 200", *fields))
-        generic = _record(fields, access=False)
-        generic.created = 1796019221.6405
-        expected = JsonFormatter().format(generic)
+        before = time.time()
+        Observability._access_line(scope, 401, 0.000271)
+        generic = _record(("POST", '/token/"ý"', 401, 0.27, "127.0.0.1"), access=False)
+        expected = json.loads(JsonFormatter().format(generic))
     finally:
         REQUEST_ID.reset(token)
     handler.flush()
+    written = json.loads(handler.stream.getvalue())
 
-    assert json.loads(handler.stream.getvalue()) == json.loads(expected)
+    assert before - 0.001 <= written.pop("ts") <= time.time() + 0.001
+    expected.pop("ts")
+    assert written == expected
 
 
 @pytest.mark.parametrize("change", ["second handler", "filter", "text lines"])
