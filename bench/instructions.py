@@ -335,7 +335,7 @@ def main() -> None:
         if args.database == "sqlite":
             prepare(prepared, codes)
         for case in args.cases:
-            with _postgresql_schema() if args.database == "postgresql" else _nothing() as url:
+            with _postgresql_schema() if args.database == "postgresql" else contextlib.nullcontext("") as url:
                 if url:
                     shutil.rmtree(prepared, ignore_errors=True)
                     prepare(prepared, codes, url)
@@ -365,11 +365,6 @@ def _postgresql_schema() -> Iterator[str]:
     finally:
         drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
         subprocess.run(["psql", base, "-qc", drop], check=False, capture_output=True)
-
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[str]:
-    yield ""
 
 
 if __name__ == "__main__":
