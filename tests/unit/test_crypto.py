@@ -8,6 +8,8 @@ import json
 import argon2
 import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idp.crypto import jwts
 from idp.crypto.jwts import BadToken, sign, verify
@@ -178,3 +180,36 @@ def test_verifying_without_a_stored_hash_is_false():
     hasher = PasswordHasher(ARGON2_TESTS)
 
     assert hasher.verify(None, "decoy password, never matches") is False
+
+
+def _corrupt_rsa_key(keys_dir) -> str:
+    """Rewrite the folder's RS256 key with a private exponent off by two: the PEM parses, the key is
+    inconsistent (a key damaged on disk or by a faulty tool). Returns the file's name."""
+    path = next(keys_dir.glob("rs256-*.pem"))
+    numbers = serialization.load_pem_private_key(path.read_bytes(), password=None).private_numbers()
+    damaged = rsa.RSAPrivateNumbers(
+        numbers.p, numbers.q, numbers.d + 2, numbers.dmp1, numbers.dmq1, numbers.iqmp, numbers.public_numbers
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = damaged.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.write_bytes(pem)
+    return path.name
+
+
+def test_an_inconsistent_rsa_key_is_refused_on_every_load_naming_its_file(tmp_path):
+    ensure_keys(tmp_path)
+    name = _corrupt_rsa_key(tmp_path)
+
+    for _ in range(2):  # a refused file is not remembered as checked
+        with pytest.raises(ValueError, match=f"key file {name} does not load"):
+            load_keys(tmp_path)
+
+
+def test_a_key_file_replaced_after_a_good_load_is_checked_again(tmp_path):
+    ensure_keys(tmp_path)
+    assert sorted(load_keys(tmp_path).algorithms) == ["ES256", "RS256"]  # checked once, remembered
+    name = _corrupt_rsa_key(tmp_path)  # same file name, other bytes
+
+    with pytest.raises(ValueError, match=f"key file {name} does not load"):
+        load_keys(tmp_path)
