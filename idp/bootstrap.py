@@ -16,6 +16,7 @@ from idp.delivery.client_jwks import JwksFetcher
 from idp.delivery.registry import HttpRegistry
 from idp.runtime import give_back_free_memory
 from idp.settings import Settings
+from idp.store.engine import make_engine, migrate
 from idp.store.repositories import Store
 
 log = logging.getLogger("idp")
@@ -28,11 +29,12 @@ def initialise(settings: Settings) -> list[str]:
     """
     if settings.effective_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    store = Store.open(settings.effective_database_url)
+    # The schema needs an engine alone: a `Store` would build every repository's statements for nothing.
+    engine = make_engine(settings.effective_database_url)
     try:
-        store.migrate()
+        migrate(engine)
     finally:
-        store.close()
+        engine.dispose()
     generated = ensure_keys(settings.keys_dir)
     SecretBox.load_or_create(settings.keys_dir)
     return generated

@@ -225,8 +225,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from idp.http.metrics import start_listener
     from idp.observability import log_config
     from idp.runtime import tune_malloc
+    from idp.store.database import Database
+    from idp.store.engine import make_engine
     from idp.store.housekeeping import Housekeeping
-    from idp.store.repositories import Store
 
     # Before any thread allocates: this process (one worker) takes the limits now; spawned workers
     # read them from the environment when they start.
@@ -277,11 +278,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="idp-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     # Metrics on their own listener (IDP_METRICS_ADDRESS), started here once for every worker. The
-    # outbox gauge needs the database alone, not a provider (keys, outbound clients).
-    metrics_store = Store.open(settings.effective_database_url) if settings.metrics_address else None
-    listener = start_listener(
-        settings.metrics_address, Housekeeping(metrics_store.db).outbox_pending if metrics_store else None
-    )
+    # outbox gauge needs the database alone, not a provider (keys, outbound clients) nor a `Store`.
+    metrics_db = Database(make_engine(settings.effective_database_url)) if settings.metrics_address else None
+    listener = start_listener(settings.metrics_address, Housekeeping(metrics_db).outbox_pending if metrics_db else None)
     try:
         uvicorn.run(
             "idp.app:app_from_env",
@@ -299,8 +298,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         if listener is not None:
             listener.close()
-        if metrics_store is not None:
-            metrics_store.close()
+        if metrics_db is not None:
+            metrics_db.close()
+            metrics_db.engine.dispose()
         if metrics_dir:
             import shutil
 
