@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 
 from idp.crypto.decoding import DECODER, HEADERS
+from idp.crypto.encoding import encode
 from idp.crypto.keys import KeyRing, SigningKey
 from idp.crypto.opaque import b64url
 from idp.errors import IdpError
@@ -42,7 +43,7 @@ def check_not_before(claims: dict[str, Any], now: int, leeway: int) -> None:
 
 
 def sign(claims: dict[str, Any], key: SigningKey, typ: str) -> str:
-    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
+    return encode(claims, key, typ)
 
 
 def token_hash(value: str, alg: str) -> str:
