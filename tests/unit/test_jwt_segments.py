@@ -41,13 +41,14 @@ SEGMENTS = [
 
 @pytest.mark.parametrize("segment", SEGMENTS, ids=[repr(s) for s in SEGMENTS])
 def test_a_segment_is_decoded_or_refused_as_pyjwt_itself_does(segment):
-    def outcome(decode):
-        try:
-            return ("decoded", decode(segment, "payload"))
-        except pyjwt.DecodeError as exc:
-            return ("refused", str(exc))
+    assert _outcome(Segments._decode_base64url_segment, segment) == _outcome(PyJWS._decode_base64url_segment, segment)
 
-    assert outcome(Segments._decode_base64url_segment) == outcome(PyJWS._decode_base64url_segment)
+
+def _outcome(decode, segment: bytes) -> tuple[str, object]:
+    try:
+        return ("decoded", decode(segment, "payload"))
+    except pyjwt.DecodeError as exc:
+        return ("refused", str(exc))
 
 
 def test_the_decoder_still_replaces_a_check_pyjwt_makes():
@@ -88,3 +89,13 @@ def test_a_token_with_a_character_outside_base64url_in_its_payload_is_refused(ri
 
     with pytest.raises(BadToken):
         _verify(f"{header}.{payload[:10]}{junk}{payload[11:]}.{signature}", ring)
+
+
+@pytest.mark.parametrize("prefix", [b"", b"Q", b"QU", b"QUJ", b"QUJDRE", b"QUJDREVG"])
+def test_every_last_character_after_every_partial_group_is_judged_as_pyjwt_judges_it(prefix):
+    """The last character decides whether a segment is the canonical encoding (its unused low bits
+    must be zero): all 64 of them, after 0 to 3 characters of a group."""
+    for last in _ALPHABET.encode():
+        segment = prefix + bytes([last])
+        ours = _outcome(Segments._decode_base64url_segment, segment)
+        assert ours == _outcome(PyJWS._decode_base64url_segment, segment), segment
