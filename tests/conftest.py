@@ -19,10 +19,8 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, MetaData, Table, create_engine, select, text
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
@@ -45,26 +43,6 @@ def postgres_url() -> str:
     if not url:
         pytest.fail(f"{PG_ENV} is not set: the PostgreSQL half of the suite cannot run (see the README)")
     return url
-
-
-@pytest.fixture(scope="session", autouse=True)
-def parse_each_key_once() -> Iterator[None]:
-    """Every provider a test opens reads the same generated keys, and checking an RSA key while
-    parsing it costs ~70 ms: parse each PEM once per run. Key objects are immutable, so sharing
-    one changes nothing; a key that fails to parse is not remembered and fails again."""
-    original = serialization.load_pem_private_key
-    parsed: dict[bytes, Any] = {}
-
-    def load_once(data: bytes, password: bytes | None = None, *args: Any, **kwargs: Any) -> Any:
-        if password is not None or args or kwargs:
-            return original(data, password, *args, **kwargs)
-        if bytes(data) not in parsed:
-            parsed[bytes(data)] = original(data, password)
-        return parsed[bytes(data)]
-
-    serialization.load_pem_private_key = load_once  # type: ignore[assignment]
-    yield
-    serialization.load_pem_private_key = original
 
 
 @pytest.fixture(scope="session")
