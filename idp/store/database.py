@@ -25,6 +25,7 @@ import asyncio
 import fcntl
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -38,7 +39,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.util import greenlet_spawn
 
 from idp.errors import IdpError
-from idp.store.engine import make_loop_engine
+from idp.store.engine import LOOP_POOL_SIZE, PING_IDLE_AFTER, alive, make_loop_engine
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class _Unit:
 
     def __init__(self, engine: Engine, begins_itself: bool = False, keeps: bool = False) -> None:
         self.engine = engine  # the one its connection comes from (`Database.run_unit`)
-        # SQLite on the event loop: the connection kept for such units (`Database._take_spare`).
+        # On the event loop: the connection comes from those kept between units (`Database._take_kept`).
         self.keeps = keeps
         # The serving loop's PostgreSQL connections stay in autocommit (`make_loop_engine`): a unit
         # sends BEGIN itself at its first write, and COMMIT or ROLLBACK at its end only if it did.
@@ -142,13 +143,16 @@ class Database:
         # PostgreSQL while an event loop serves (`serving`): that loop and the engine whose
         # connections it drives.
         self._loop_engine: tuple[asyncio.AbstractEventLoop, Engine] | None = None
-        # SQLite's units on an event loop run one after another (`run_unit`): one connection is
-        # kept out of the pool for them and handed from unit to unit. A pool checkout and
-        # check-in per unit cost ~80 k instructions, 5% of a userinfo. A unit that finds it taken
-        # (another loop's, in another thread) uses a pooled one; a unit that ends with an
-        # exception gives its connection back to the pool, and the next takes a fresh one.
-        self._spare: Connection | None = None
-        self._spare_lock = threading.Lock()
+        # Units on an event loop (`run_unit`) hand connections on to each other instead of a pool
+        # checkout and check-in each (~80 k instructions, 5% of a SQLite userinfo; 60-90 µs of
+        # CPU a PostgreSQL unit, `bench/round_trip.py`). SQLite's units run one after another:
+        # one is kept. PostgreSQL's interleave in greenlets: up to the loop pool's size, each
+        # unit taking its own. A unit that finds none uses a pooled one; a unit that ends with an
+        # exception gives its connection back to the pool; a PostgreSQL connection kept idle for
+        # `PING_IDLE_AFTER` is pinged before use, as the pool pings its own (`engine.py`).
+        self._kept: list[tuple[Connection, float]] = []
+        self._kept_lock = threading.Lock()
+        self._keep_at_most = 1 if self.is_sqlite else LOOP_POOL_SIZE
 
     def _unit(self) -> _Unit | None:
         current = _OPEN.get()
@@ -161,7 +165,7 @@ class Database:
             self._writer.acquire()  # held until the unit ends: SQLite's write lock is held that long too
             unit.writing = True
         if unit.conn is None:
-            unit.conn = self._take_spare(unit.engine) if unit.keeps else unit.engine.connect()
+            unit.conn = self._take_kept(unit.engine) if unit.keeps else unit.engine.connect()
             if not write and not self.is_sqlite:
                 # Reads before the first write need no BEGIN/COMMIT round trips; under READ
                 # COMMITTED each statement takes its own snapshot either way.
@@ -232,21 +236,36 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
-    def _take_spare(self, engine: Engine) -> Connection:
-        with self._spare_lock:
-            conn, self._spare = self._spare, None
-        if conn is not None and not conn.closed and not conn.invalidated and conn.engine is engine:
+    def _take_kept(self, engine: Engine) -> Connection:
+        while True:
+            # Never held across a wait: a PostgreSQL checkout or ping yields to the loop, where
+            # another unit's greenlet, on this same thread, may come here.
+            with self._kept_lock:
+                taken = self._kept.pop() if self._kept else None  # the newest: the least idle
+            if taken is None:
+                return engine.connect()
+            conn, since = taken
+            if conn.closed or conn.invalidated or conn.engine is not engine:
+                conn.close()  # another engine's (the store was pointed elsewhere), or no longer usable
+                continue
+            if not self.is_sqlite and time.monotonic() - since >= PING_IDLE_AFTER and not alive(conn):
+                conn.invalidate()  # its server side ended (a restart, an idle timeout): the next one
+                conn.close()
+                continue
             return conn
-        if conn is not None:
-            conn.close()  # another engine's (the store was pointed elsewhere), or no longer usable
-        return engine.connect()
 
-    def _keep_spare(self, conn: Connection) -> None:
-        with self._spare_lock:
-            if self._spare is None:
-                self._spare = conn
+    def _keep(self, conn: Connection) -> None:
+        with self._kept_lock:
+            if len(self._kept) < self._keep_at_most:
+                self._kept.append((conn, time.monotonic()))
                 return
-        conn.close()  # one is kept already
+        conn.close()  # enough are kept already
+
+    def _close_kept(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for conn, _since in kept:
+            conn.close()
 
     @contextmanager
     def unit_of_work(self, engine: Engine | None = None, *, keep_connection: bool = False) -> Iterator[None]:
@@ -260,7 +279,7 @@ class Database:
         unit = _Unit(
             engine or self.engine,
             begins_itself=engine is not None and engine is not self.engine,
-            keeps=keep_connection and self.is_sqlite,
+            keeps=keep_connection,
         )
         opened = _OPEN.set((self, unit))
         try:
@@ -307,7 +326,7 @@ class Database:
             return run(keep_connection=True)
         engine = self._serving_engine()
         if engine is not None:
-            return await greenlet_spawn(run, engine)
+            return await greenlet_spawn(run, engine, True)
         return await anyio.to_thread.run_sync(run)
 
     @asynccontextmanager
@@ -323,6 +342,7 @@ class Database:
             yield
         finally:
             self._loop_engine = None
+            await greenlet_spawn(self._close_kept)  # back to the pool (their check-in runs on this loop)
             await loop_engine.dispose()
 
     def _serving_engine(self) -> Engine | None:
@@ -358,16 +378,13 @@ class Database:
                     keep = False
                     raise
                 finally:
-                    self._keep_spare(unit.conn) if keep else unit.conn.close()
+                    self._keep(unit.conn) if keep else unit.conn.close()
         finally:
             if unit.writing and self._writer is not None:
                 self._writer.release()
 
     def close(self) -> None:
-        with self._spare_lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.close()
+        self._close_kept()
         if self._writer is not None:
             self._writer.close()
 

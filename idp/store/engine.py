@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 if TYPE_CHECKING:
@@ -31,6 +31,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # connections go back and out within milliseconds, and a database restart is caught by the ping
 # of the first checkout that follows a quiet second.
 PING_IDLE_AFTER = 1.0
+
+# Connections the serving loop's PostgreSQL pool keeps: the units in flight at once on one loop
+# (each holds one while it waits for the server), and as many handed from unit to unit
+# (`Database._take_kept`).
+LOOP_POOL_SIZE = 10
 
 # How often a served process moves SQLite's write-ahead log into the database (`Database.checkpoint`).
 SQLITE_CHECKPOINT_INTERVAL = 1.0
@@ -71,7 +76,12 @@ def make_loop_engine(engine: Engine) -> AsyncEngine | None:
     # Up to 20: its units interleave on one loop, so it needs a connection per unit in flight, not
     # per worker thread.
     # Autocommit throughout: a unit on the loop sends BEGIN itself when it first writes (`Database`).
-    options = {**_postgresql_options(url), "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
+    options = {
+        **_postgresql_options(url),
+        "pool_size": LOOP_POOL_SIZE,
+        "max_overflow": 10,
+        "isolation_level": "AUTOCOMMIT",
+    }
     loop_engine = create_async_engine(url, **options)
     _watch_idle(loop_engine.sync_engine)
     return loop_engine
@@ -115,12 +125,20 @@ def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any, _proxy: An
     idle_since = record.info.get("idle_since")
     if idle_since is None or time.monotonic() - idle_since < PING_IDLE_AFTER:
         return  # new, or back in the pool a moment ago
-    try:
-        alive = engine.dialect.do_ping(dbapi_connection)
-    except Exception:
-        alive = False
-    if not alive:
+    if not _answers(engine, dbapi_connection):
         raise DisconnectionError("pooled connection is gone")  # the pool replaces it and retries
+
+
+def _answers(engine: Engine, dbapi_connection: Any) -> bool:
+    try:
+        return bool(engine.dialect.do_ping(dbapi_connection))
+    except Exception:
+        return False
+
+
+def alive(conn: Connection) -> bool:
+    """Whether a connection held out of the pool still answers (a ping, as the pool makes)."""
+    return _answers(conn.engine, conn.connection.dbapi_connection)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,15 +1,22 @@
 """Units of work run by `Database.run_unit` while a loop serves (`Database.serving`): on SQLite on
 the event loop, on PostgreSQL in greenlets over the loop's own connections, which stay in autocommit
-and begin a transaction at a unit's first write. The rules are those of any unit: all or nothing on
+and begin a transaction at a unit's first write; units hand their connections on to each other.
+The rules are those of any unit: all or nothing on
 an unexpected failure, what came before a protocol refusal kept, reads see the unit's own writes,
 and a unit's last write alone (`Database.last_write`) is atomic by itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
+import psycopg
 import pytest
 
 from idp.errors import InvalidGrant
+from idp.store.engine import PING_IDLE_AFTER
+from idp.store.repositories import Store
+from tests.conftest import postgres_url
 from tests.oidc.test_token_units import _consumed_elsewhere
 from tests.store.test_store import _seed_code
 from tests.store.test_unit_of_work import CODE, _grant_revoked
@@ -79,3 +86,53 @@ async def test_a_last_write_on_the_loop_is_committed_when_the_unit_returns_and_o
 
     assert sorted(won) == [False] * 7 + [True]
     assert _consumed_elsewhere(database_url)
+
+
+def _backend(store: Store) -> Callable[[], int]:
+    def pid() -> int:
+        with store.db.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    return pid
+
+
+async def test_a_postgresql_connection_kept_between_units_is_pinged_after_a_quiet_second():
+    """Units on the loop hand their connection on instead of a pool check-in and checkout; one
+    whose server side ended while it waited (a restart, an idle timeout) is replaced before a unit
+    uses it, as the pool replaces its own (`engine.PING_IDLE_AFTER`)."""
+    store = Store.open(postgres_url().replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        async with store.db.serving():
+            first = await store.db.run_unit(_backend(store))
+            assert store.db._serving_engine().pool.checkedout() == 1  # kept, not checked in
+            assert await store.db.run_unit(_backend(store)) == first
+            with psycopg.connect(postgres_url(), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            await anyio.sleep(PING_IDLE_AFTER + 0.2)
+
+            assert await store.db.run_unit(_backend(store)) != first
+    finally:
+        store.close()
+
+
+async def test_no_postgresql_connection_stays_open_when_the_loop_stops_serving():
+    store = Store.open(postgres_url().replace("postgresql://", "postgresql+psycopg://", 1))
+    backends: list[int] = []
+
+    async def unit() -> None:
+        backends.append(await store.db.run_unit(_backend(store)))
+
+    try:
+        async with store.db.serving(), anyio.create_task_group() as group:
+            for _ in range(4):  # interleaved: each unit holds its own connection
+                group.start_soon(unit)
+    finally:
+        store.close()
+
+    with psycopg.connect(postgres_url(), autocommit=True) as admin:
+        for _ in range(40):  # a server process ends a moment after its client closed
+            alive = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (backends,)).fetchone()
+            if alive == (0,):
+                break
+            await anyio.sleep(0.05)
+    assert alive == (0,)
