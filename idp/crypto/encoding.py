@@ -15,13 +15,13 @@ deterministic; `tests/unit/test_jwt_encoding.py`). `bench/instructions.py`: clie
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import jwt
 from jwt.algorithms import get_default_algorithms
 from jwt.utils import base64url_encode
 
+from idp.crypto.bounded import Bounded
 from idp.crypto.keys import SigningKey
 
 # PyJWT's own objects for our algorithms (`jwt.encode` looks them up in the same table).
@@ -30,19 +30,15 @@ _ALGORITHMS = get_default_algorithms()
 _claims_json = json.JSONEncoder(separators=(",", ":")).encode
 
 # Header segments by (kid, typ); the kid is the key's thumbprint, so it names one key and algorithm.
-_HEADERS: dict[tuple[str, str], bytes] = {}
 _HEADERS_KEPT = 64  # keys in rotation times token types, with room; the oldest leaves first
-_HEADERS_LOCK = threading.Lock()
+_HEADERS: Bounded[tuple[str, str], bytes] = Bounded(_HEADERS_KEPT)
 
 
 def encode(claims: dict[str, Any], key: SigningKey, typ: str) -> str:
     header = _HEADERS.get((key.kid, typ))
     if header is None:
         token = jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
-        with _HEADERS_LOCK:  # misses only: worker threads sign too
-            if len(_HEADERS) >= _HEADERS_KEPT:
-                del _HEADERS[next(iter(_HEADERS))]
-            _HEADERS[(key.kid, typ)] = token.partition(".")[0].encode()
+        _HEADERS.keep((key.kid, typ), token.partition(".")[0].encode())
         return token
     signing_input = header + b"." + base64url_encode(_claims_json(claims).encode())
     signature = _ALGORITHMS[key.alg].sign(signing_input, key.private_key)

@@ -9,11 +9,11 @@ PyJWT (which would read the system time).
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import jwt
 
+from idp.crypto.bounded import Bounded
 from idp.crypto.decoding import DECODER, HEADERS
 from idp.crypto.encoding import encode
 from idp.crypto.keys import KeyRing, SigningKey
@@ -60,10 +60,9 @@ def token_hash(value: str, alg: str) -> str:
 # 1,806 k instructions; read each time, 1,934 k (and before `decoding.Segments`, about a quarter
 # more). Bounded, the oldest entry leaving first; only headers PyJWT parsed are kept, and the
 # full token is still decoded, every character checked, by `DECODER.decode` below.
-_HEADERS: dict[str, dict[str, Any]] = {}
 _HEADERS_KEPT = 64
+_HEADERS: Bounded[str, dict[str, Any]] = Bounded(_HEADERS_KEPT)
 _HEADER_SEGMENT_MAX = 512
-_HEADERS_LOCK = threading.Lock()
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
@@ -73,10 +72,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
     if header is None:
         header = HEADERS.get_unverified_header(token)
         if len(segment) <= _HEADER_SEGMENT_MAX:
-            with _HEADERS_LOCK:  # misses only: worker threads verify too
-                if len(_HEADERS) >= _HEADERS_KEPT:
-                    del _HEADERS[next(iter(_HEADERS))]
-                _HEADERS[segment] = header
+            _HEADERS.keep(segment, header)
     return header
 
 
