@@ -25,36 +25,26 @@ def _revoked(provider) -> bool:
     return _on_a_loop(provider, lambda: provider.store.grants.get("g1").revoked_at is not None, read_only=True)
 
 
-def test_a_unit_that_fails_after_a_write_leaves_nothing_to_the_next(provider):
+@pytest.mark.parametrize(
+    ("raised", "writes_kept"),
+    [(RuntimeError("the signer broke"), False), (InvalidGrant("the code has expired"), True)],
+    ids=["a failure leaves nothing", "a refusal keeps its writes"],
+)
+def test_what_a_unit_that_raises_after_a_write_leaves_to_the_next(provider, raised, writes_kept):
     portal = _seed_code(provider)
     now = provider.clock.now()
 
-    def revoke_then_fail() -> None:
+    def revoke_then_raise() -> None:
         provider.store.grants.revoke("g1", now)
-        raise RuntimeError("the signer broke")
+        raise raised
 
-    with pytest.raises(RuntimeError):
-        _on_a_loop(provider, revoke_then_fail)
+    with pytest.raises(type(raised)):
+        _on_a_loop(provider, revoke_then_raise)
 
-    assert not _revoked(provider)
+    assert _revoked(provider) is writes_kept
     # Nothing is left open either: the code is spent at once, on the loop and by a worker thread.
     assert _on_a_loop(provider, lambda: provider.store.grants.consume_code(CODE, portal.client_id, now)) is not None
     assert provider.store.grants.consume_code(CODE, portal.client_id, now) is None
-
-
-def test_a_refused_unit_keeps_its_writes_and_the_next_unit_works(provider):
-    portal = _seed_code(provider)
-    now = provider.clock.now()
-
-    def revoke_then_refuse() -> None:
-        provider.store.grants.revoke("g1", now)
-        raise InvalidGrant("the code has expired")
-
-    with pytest.raises(InvalidGrant):
-        _on_a_loop(provider, revoke_then_refuse)
-
-    assert _revoked(provider)
-    assert _on_a_loop(provider, lambda: provider.store.grants.consume_code(CODE, portal.client_id, now)) is not None
 
 
 def test_a_unit_on_another_loop_never_sees_a_write_not_yet_committed(provider):
