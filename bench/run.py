@@ -221,7 +221,9 @@ class Run:
         data = json.loads(match.group(1))
         seconds = data["duration_us"] / 1e6
         note = ""
-        if load.once and data["requests"] >= len(load.lines):
+        # wrk stops the thread when the file is used up, with up to one request a connection still
+        # unanswered, and still divides by the whole duration: such a rate is a floor, not a figure.
+        if load.once and data["requests"] >= len(load.lines) - conns:
             note = "seeded credentials ran out before the end"
         result = Result(
             target,
@@ -416,7 +418,8 @@ def bench_provider(
         GLIBC_TUNABLES="glibc.malloc.hugetlb=1",
     )  # the allocator as the Dockerfile and scripts/start set it (idp/runtime.py)
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("IDP_")})
-    expected = 2500 * run.duration
+    # 2,500 a second ran out on SQLite's code exchange on a faster machine (its rate was the cap).
+    expected = 6000 * run.duration
     t0 = time.monotonic()
     seeded = seed_provider(
         settings, expected if "token-code" in only else 1, expected if "token-refresh" in only else 0
