@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 from collections.abc import Callable
 from functools import cache
@@ -96,6 +97,31 @@ def fix_thresholds(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = T
         and bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
         and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
     )
+
+
+def freeze_start_up_objects() -> int:
+    """Keep what exists once the provider has started out of every later garbage collection; gives
+    how many objects that is.
+
+    A started process holds ~100 k objects that live as long as it does (SQLAlchemy's and
+    SQLModel's classes and metadata, the routes, the templates' environment). Python's full
+    collection walks every one of them each time: 65-75 ms here, 11 times in a 5-second PostgreSQL
+    userinfo load (requests in flight when a younger collection runs are promoted, and enough
+    promotions start a full one), collecting nothing; that pause was the load's 99th percentile
+    (~72 ms against a median of ~5). Frozen, they stay where they are and a full collection walks
+    only what came later. The cost: a cycle among frozen objects that is dropped later (key sets
+    replaced by a rotation) is never collected; such objects are few and replaced rarely.
+
+    Only the young generations are collected first (a full collection here found nothing in
+    48.7 ms of start-up: imports run their own)."""
+    gc.collect(1)
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def thaw_start_up_objects() -> None:
+    """Give the frozen objects back to the collector (the app stopped: a test process starts many)."""
+    gc.unfreeze()
 
 
 def tune_malloc() -> None:
