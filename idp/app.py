@@ -46,7 +46,7 @@ from idp.http.boundary import ErrorBoundary
 from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
-from idp.runtime import TRIM_INTERVAL, freeze_start_up_objects, give_back_free_memory, thaw_start_up_objects
+from idp.runtime import TRIM_INTERVAL, give_back_free_memory, tune_collector, untune_collector
 from idp.store.engine import SQLITE_CHECKPOINT_INTERVAL
 
 
@@ -183,12 +183,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             )
         )
     provider.wake_outbox = worker.wake
+    collector = None
     try:
         async with provider.store.db.serving():
-            freeze_start_up_objects()
+            collector = tune_collector()
             yield
     finally:
-        thaw_start_up_objects()
+        if collector is not None:
+            untune_collector(collector)
         provider.wake_outbox = lambda: None
         stop.set()
         await task

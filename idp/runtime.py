@@ -99,29 +99,42 @@ def fix_thresholds(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = T
     )
 
 
-def freeze_start_up_objects() -> int:
-    """Keep what exists once the provider has started out of every later garbage collection; gives
-    how many objects that is.
+# The youngest generation's threshold while serving: Python's default (700 allocations) ran a
+# collection every ~8 requests, ~85 µs each (5% of a PostgreSQL userinfo's CPU).
+YOUNG_THRESHOLD = 7000
 
-    A started process holds ~100 k objects that live as long as it does (SQLAlchemy's and
+
+def tune_collector() -> tuple[int, int, int]:
+    """Tune Python's garbage collector for serving; gives the thresholds it replaced (for
+    `untune_collector`).
+
+    Freeze: a started process holds ~100 k objects that live as long as it does (SQLAlchemy's and
     SQLModel's classes and metadata, the routes, the templates' environment). Python's full
-    collection walks every one of them each time: 65-75 ms here, 11 times in a 5-second PostgreSQL
-    userinfo load (requests in flight when a younger collection runs are promoted, and enough
-    promotions start a full one), collecting nothing; that pause was the load's 99th percentile
-    (~72 ms against a median of ~5). Frozen, they stay where they are and a full collection walks
-    only what came later. The cost: a cycle among frozen objects that is dropped later (key sets
-    replaced by a rotation) is never collected; such objects are few and replaced rarely.
+    collection walked every one of them each time: 65-75 ms here, 11 times in a 5-second
+    PostgreSQL userinfo load (requests in flight when a younger collection runs are promoted, and
+    enough promotions start a full one), collecting nothing; that pause was the load's 99th
+    percentile (~72 ms against a median of ~5). Frozen, they stay where they are and a full
+    collection walks only what came later. The cost: a cycle among frozen objects that is dropped
+    later (key sets replaced by a rotation) is never collected; such objects are few and replaced
+    rarely. Only the young generations are collected first (a full collection at that point found
+    nothing in 48.7 ms of start-up: imports run their own).
 
-    Only the young generations are collected first (a full collection here found nothing in
-    48.7 ms of start-up: imports run their own)."""
+    Then the youngest generation is collected every `YOUNG_THRESHOLD` allocations instead of 700:
+    a request's own objects are mostly freed by reference counting before a collection sees them,
+    and the collector's time over a load fell from ~400 to ~60 ms (bench/run.py's code exchange
+    and userinfo on PostgreSQL); at most that many more container objects wait to be collected."""
+    previous = gc.get_threshold()
     gc.collect(1)
     gc.freeze()
-    return gc.get_freeze_count()
+    gc.set_threshold(YOUNG_THRESHOLD, previous[1], previous[2])
+    return previous
 
 
-def thaw_start_up_objects() -> None:
-    """Give the frozen objects back to the collector (the app stopped: a test process starts many)."""
+def untune_collector(previous: tuple[int, int, int]) -> None:
+    """Give the frozen objects back to the collector and its thresholds back (the app stopped: a
+    test process starts many)."""
     gc.unfreeze()
+    gc.set_threshold(*previous)
 
 
 def tune_malloc() -> None:

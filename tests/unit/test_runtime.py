@@ -12,7 +12,7 @@ import sys
 import anyio
 import pytest
 
-from idp.runtime import fix_thresholds, limit_malloc_arenas
+from idp.runtime import YOUNG_THRESHOLD, fix_thresholds, limit_malloc_arenas
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a glibc tuning")
 
@@ -122,7 +122,7 @@ def test_the_chore_gives_back_memory_freed_inside_the_heap():
     assert after < held - 30  # the freed half (47 MB) given back
 
 
-async def _gc_state_while_served(provider) -> tuple[int, bool, int]:
+async def _collector_while_served(provider) -> tuple[int, bool, tuple[int, int, int]]:
     from idp.app import create_app
 
     app = create_app(provider)
@@ -130,15 +130,20 @@ async def _gc_state_while_served(provider) -> tuple[int, bool, int]:
         frozen = gc.get_freeze_count()
         # An object made at start-up is out of the full collection's reach while the app serves.
         in_oldest = any(obj is app.router for obj in gc.get_objects(generation=2))
-    return frozen, in_oldest, gc.get_freeze_count()
+        threshold = gc.get_threshold()
+    return frozen, in_oldest, threshold
 
 
 def test_a_served_app_keeps_its_start_up_objects_out_of_full_collections_until_it_stops(provider):
     """A full collection walked every object of a started process (~100 k, 65-75 ms a time, the
-    PostgreSQL userinfo load's 99th percentile): the lifespan freezes them, and thaws them at its
-    end so a process that starts and stops apps does not keep them for good."""
+    PostgreSQL userinfo load's 99th percentile): the lifespan freezes them and collects the young
+    generation less often, and gives both back at its end so a process that starts and stops apps
+    does not keep its objects for good."""
+    before = gc.get_threshold()
     assert gc.get_freeze_count() == 0
-    frozen, in_oldest, after = anyio.run(_gc_state_while_served, provider)
+    frozen, in_oldest, threshold = anyio.run(_collector_while_served, provider)
     assert frozen > 10_000
     assert not in_oldest
-    assert after == 0
+    assert threshold[0] == YOUNG_THRESHOLD > before[0]
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
