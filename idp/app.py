@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
-from anyio import CapacityLimiter
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -44,6 +43,7 @@ from idp.http import (
 from idp.http.body_limit import BodyLimit
 from idp.http.boundary import ErrorBoundary
 from idp.http.headers import SCRIPT_PAGES, security_headers
+from idp.http.offload import PasswordSlots
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
 from idp.runtime import TRIM_INTERVAL, give_back_free_memory, tune_collector, untune_collector
@@ -197,6 +197,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for chore in chores:
             await chore
         worker.close()
+        app.state.password_slots.close()
         flush_logs()
 
 
@@ -204,7 +205,7 @@ def create_app(provider: Provider) -> Starlette:
     app = Starlette(routes=routes(), exception_handlers=ERROR_HANDLERS, lifespan=lifespan)
     app.state.provider = provider
     app.state.published = discovery.Published(provider)
-    app.state.password_limiter = CapacityLimiter(provider.settings.password_workers)
+    app.state.password_slots = PasswordSlots(provider.settings.password_workers)
     app.add_middleware(BodyLimit, max_bytes=provider.settings.max_body_bytes)  # before any parser, admin too
     app.add_middleware(ErrorBoundary, faults=provider.store.faults)  # inside Observability: ids, statuses
     app.add_middleware(SecurityHeaders, hsts=provider.settings.secure_cookies)
