@@ -143,6 +143,12 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Idle (idle + iowait) and all CPU ticks of the machine since boot, over every core."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[3] + values[4], sum(values[:8])
+
+
 def largest_rss_mb(pid: int) -> float:
     """The largest resident set in the tree: the supervisor's or one worker's (the target is per process)."""
     sizes = []
@@ -184,6 +190,7 @@ class Result:
     errors: int
     note: str = ""
     cpu_ms: float | None = None  # the server's CPU time per request served
+    idle: float | None = None  # the machine's idle share of its cores during the load (/proc/stat)
 
 
 @dataclass
@@ -207,6 +214,7 @@ class Run:
         env = dict(os.environ, BENCH_REQUESTS=str(path), BENCH_ONCE="1" if load.once else "0")
         conns = connections or self.connections
         cpu_before = cpu_seconds(self.server) if self.server else None
+        idle_before, all_before = machine_ticks()
         out = subprocess.run(
             ["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s", "-s", str(LUA), base],
             env=env,
@@ -215,6 +223,10 @@ class Run:
             timeout=self.duration + 60,
         )
         cpu_spent = cpu_seconds(self.server) - cpu_before if self.server and cpu_before is not None else None
+        idle_after, all_after = machine_ticks()
+        # Whether a server could have had more CPU: a share near 0 says every core was taken (by
+        # it, by a database server, by wrk), and another worker process could not add throughput.
+        idle = (idle_after - idle_before) / (all_after - all_before) if all_after > all_before else None
         match = re.search(r"BENCH_RESULT (\{.*\})", out.stdout)
         if not match:
             raise SystemExit(f"wrk gave no result for {target}/{scenario}: {out.stdout}\n{out.stderr}")
@@ -235,12 +247,14 @@ class Run:
             data["status_errors"] + data["socket_errors"],
             note,
             cpu_spent * 1000 / data["requests"] if cpu_spent is not None and data["requests"] else None,
+            idle,
         )
         self.results.append(result)
         print(
             f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
             f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
-            f"CPU {result.cpu_ms if result.cpu_ms is not None else float('nan'):.3f} ms/req",
+            f"CPU {result.cpu_ms if result.cpu_ms is not None else float('nan'):.3f} ms/req  "
+            f"idle {result.idle * 100 if result.idle is not None else float('nan'):.0f}%",
             flush=True,
         )
         return result
@@ -792,14 +806,15 @@ def report(run: Run, command: str) -> str:
         "",
         f"Machine: {machine()}",
         "",
-        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | CPU ms/req | note |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | CPU ms/req | machine idle | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in run.results:
         cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms is not None else ""
+        idle = f"{r.idle * 100:.0f}%" if r.idle is not None else ""
         lines.append(
             f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
-            f"| {r.errors} | {cpu} | {r.note} |"
+            f"| {r.errors} | {cpu} | {idle} | {r.note} |"
         )
     lines += [
         "",

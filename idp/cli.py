@@ -228,6 +228,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from idp.store.database import Database
     from idp.store.engine import make_engine
     from idp.store.housekeeping import Housekeeping
+    from idp.worker_sockets import run_workers
 
     # Before any thread allocates: this process (one worker) takes the limits now; spawned workers
     # read them from the environment when they start.
@@ -281,20 +282,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # outbox gauge needs the database alone, not a provider (keys, outbound clients) nor a `Store`.
     metrics_db = Database(make_engine(settings.effective_database_url)) if settings.metrics_address else None
     listener = start_listener(settings.metrics_address, Housekeeping(metrics_db).outbox_pending if metrics_db else None)
+    options = dict(
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_config=log_config(settings.log_format),
+        access_log=False,
+        # X-Forwarded-For is believed only from the proxies named in IDP_TRUSTED_PROXIES.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
     try:
-        uvicorn.run(
-            "idp.app:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=log_config(settings.log_format),
-            access_log=False,
-            # X-Forwarded-For is believed only from the proxies named in IDP_TRUSTED_PROXIES.
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=settings.trusted_proxies or None,
-            timeout_graceful_shutdown=settings.shutdown_timeout,
-        )
+        if args.workers > 1:
+            run_workers("idp.app:app_from_env", args.workers, **options)  # each on a socket of its own
+        else:
+            uvicorn.run("idp.app:app_from_env", **options)
     finally:
         if listener is not None:
             listener.close()
