@@ -183,14 +183,15 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             )
         )
     provider.wake_outbox = worker.wake
-    collector = None
+    tuned = False
     try:
         async with provider.store.db.serving():
-            collector = tune_collector()
+            tune_collector()
+            tuned = True
             yield
     finally:
-        if collector is not None:
-            untune_collector(collector)
+        if tuned:
+            untune_collector()
         provider.wake_outbox = lambda: None
         stop.set()
         await task

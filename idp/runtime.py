@@ -37,6 +37,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import threading
 from collections.abc import Callable
 from functools import cache
 
@@ -104,9 +105,20 @@ def fix_thresholds(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = T
 YOUNG_THRESHOLD = 7000
 
 
-def tune_collector() -> tuple[int, int, int]:
-    """Tune Python's garbage collector for serving; gives the thresholds it replaced (for
-    `untune_collector`).
+class _CollectorTuning:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.serving = 0
+        self.before = gc.get_threshold()
+
+
+_COLLECTOR = _CollectorTuning()
+
+
+def tune_collector() -> None:
+    """Tune Python's garbage collector for serving, from the first app that starts serving in this
+    process until the last one stops (`untune_collector`; a test process starts many, at times
+    two at once).
 
     Freeze: a started process holds ~100 k objects that live as long as it does (SQLAlchemy's and
     SQLModel's classes and metadata, the routes, the templates' environment). Python's full
@@ -123,18 +135,23 @@ def tune_collector() -> tuple[int, int, int]:
     a request's own objects are mostly freed by reference counting before a collection sees them,
     and the collector's time over a load fell from ~400 to ~60 ms (bench/run.py's code exchange
     and userinfo on PostgreSQL); at most that many more container objects wait to be collected."""
-    previous = gc.get_threshold()
-    gc.collect(1)
-    gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, previous[1], previous[2])
-    return previous
+    with _COLLECTOR.lock:
+        if _COLLECTOR.serving == 0:
+            _COLLECTOR.before = gc.get_threshold()
+            gc.collect(1)
+            gc.freeze()
+            gc.set_threshold(YOUNG_THRESHOLD, *_COLLECTOR.before[1:])
+        _COLLECTOR.serving += 1
 
 
-def untune_collector(previous: tuple[int, int, int]) -> None:
-    """Give the frozen objects back to the collector and its thresholds back (the app stopped: a
-    test process starts many)."""
-    gc.unfreeze()
-    gc.set_threshold(*previous)
+def untune_collector() -> None:
+    """Once the last serving app stops: the frozen objects back to the collector, and its thresholds
+    as they were."""
+    with _COLLECTOR.lock:
+        _COLLECTOR.serving -= 1
+        if _COLLECTOR.serving == 0:
+            gc.unfreeze()
+            gc.set_threshold(*_COLLECTOR.before)
 
 
 def tune_malloc() -> None:

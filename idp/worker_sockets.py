@@ -18,6 +18,7 @@ before any worker starts) and never listens, so it takes no connections.
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 from typing import Any
@@ -59,7 +60,11 @@ class SpreadConfig(uvicorn.Config):
         shared = super().bind_socket()  # uvicorn's checks, address family and "running on" line
         family, address = shared.family, shared.getsockname()
         shared.close()
-        return _bound(family, address, PortShare)
+        try:
+            return _bound(family, address, PortShare)
+        except OSError as exc:  # taken in between: refused as uvicorn refuses a port in use
+            logging.getLogger("uvicorn.error").error(exc)
+            sys.exit(1)
 
 
 def spreads_connections() -> bool:

@@ -147,3 +147,24 @@ def test_a_served_app_keeps_its_start_up_objects_out_of_full_collections_until_i
     assert threshold[0] == YOUNG_THRESHOLD > before[0]
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
+
+
+async def _two_apps_stopping_out_of_order(provider) -> tuple[int, int, tuple[int, int, int]]:
+    from idp.app import create_app
+
+    first, second = create_app(provider), create_app(provider)
+    first_life, second_life = first.router.lifespan_context(first), second.router.lifespan_context(second)
+    await first_life.__aenter__()
+    await second_life.__aenter__()
+    await first_life.__aexit__(None, None, None)
+    threshold_while_second_serves = gc.get_threshold()[0]
+    frozen_while_second_serves = gc.get_freeze_count()
+    await second_life.__aexit__(None, None, None)
+    return threshold_while_second_serves, frozen_while_second_serves, gc.get_threshold()
+
+
+def test_the_collector_stays_tuned_until_the_last_of_two_apps_stops(provider):
+    before = gc.get_threshold()
+    threshold, frozen, after = anyio.run(_two_apps_stopping_out_of_order, provider)
+    assert threshold == YOUNG_THRESHOLD and frozen > 10_000
+    assert after == before and gc.get_freeze_count() == 0
