@@ -50,6 +50,24 @@ def stop(process: subprocess.Popen[str]) -> None:
             process.wait(timeout=5)
 
 
+def served_env(tmp_path: Path, keys_dir: Path, issuer: str, database_url: str = "", **more: str) -> dict[str, str]:
+    """The environment of an `idp serve` of the tests: this process's, without IDP_ settings of its
+    own, on a copy of the session's keys, SQLite in `tmp_path` unless `database_url` is given, and no
+    metrics listener (the default port is one per machine; tests run side by side)."""
+    shutil.copytree(keys_dir, tmp_path / "keys", dirs_exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(
+        IDP_ISSUER=issuer,
+        IDP_DATA_DIR=str(tmp_path / "data"),
+        IDP_KEYS_DIR=str(tmp_path / "keys"),
+        IDP_DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'idp.sqlite3'}",
+        IDP_PASSWORD_PROFILE="tests",
+        IDP_METRICS_ADDRESS="",
+    )
+    env.update(more)
+    return env
+
+
 @dataclass
 class Cluster:
     """Provider processes sharing one issuer, database and keys folder, each on its own port."""
@@ -69,18 +87,7 @@ def cluster(tmp_path: Path, keys_dir: Path, database_url: str) -> Iterator[Clust
     # The issuer is the public name in front of every process (the proxy in production).
     issuer = f"http://127.0.0.1:{ports[0]}"
     shared_keys = tmp_path / "keys"
-    shutil.copytree(keys_dir, shared_keys)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        IDP_ISSUER=issuer,
-        IDP_DATA_DIR=str(tmp_path / "data"),
-        IDP_KEYS_DIR=str(shared_keys),
-        IDP_DATABASE_URL=database_url,
-        IDP_PASSWORD_PROFILE="tests",
-        IDP_KEYS_RESCAN_INTERVAL="1",
-        IDP_ACCESS_LOG="false",
-        IDP_METRICS_ADDRESS="",  # the default port is one per machine; tests run side by side
-    )
+    env = served_env(tmp_path, keys_dir, issuer, database_url, IDP_KEYS_RESCAN_INTERVAL="1", IDP_ACCESS_LOG="false")
     client_id, client_secret = seed_served(Settings.from_env(env), PASSWORD, REDIRECT_URI)
     found = Cluster(issuer, [f"http://127.0.0.1:{p}" for p in ports], client_id, client_secret, env, shared_keys)
     try:

@@ -107,27 +107,15 @@ def test_a_full_buffer_is_written_without_waiting_for_the_interval():
 
 
 def test_a_served_provider_writes_every_access_line_with_its_request_id_by_the_time_it_stops(tmp_path, keys_dir):
-    import os
-    import shutil
     import subprocess
 
     import httpx
 
     from tests.helpers import free_port
-    from tests.ops.conftest import IDP, idp, stop, wait_ready
+    from tests.ops.conftest import IDP, idp, served_env, stop, wait_ready
 
     port = free_port()
-    shutil.copytree(keys_dir, tmp_path / "keys")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(
-        IDP_ISSUER=f"http://127.0.0.1:{port}",
-        IDP_DATA_DIR=str(tmp_path / "data"),
-        IDP_KEYS_DIR=str(tmp_path / "keys"),
-        IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'idp.sqlite3'}",
-        IDP_PASSWORD_PROFILE="tests",
-        IDP_LOG_FORMAT="json",
-        IDP_METRICS_ADDRESS="",  # the default port is one per machine; tests run side by side
-    )
+    env = served_env(tmp_path, keys_dir, f"http://127.0.0.1:{port}", IDP_LOG_FORMAT="json")
     assert idp(env, "init").returncode == 0
     log = tmp_path / "serve.log"
     with open(log, "w") as out:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -262,19 +260,10 @@ def test_only_what_the_image_copies_is_sent_to_the_engine():
 
 def test_idp_serve_with_two_workers_answers_metrics_on_its_own_listener_for_both(tmp_path, keys_dir):
     from tests.helpers import free_port
-    from tests.ops.conftest import IDP, idp, stop, wait_ready
+    from tests.ops.conftest import IDP, idp, served_env, stop, wait_ready
 
     port, metrics_port = free_port(), free_port()
-    shutil.copytree(keys_dir, tmp_path / "keys")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        IDP_ISSUER=f"http://127.0.0.1:{port}",
-        IDP_DATA_DIR=str(tmp_path / "data"),
-        IDP_KEYS_DIR=str(tmp_path / "keys"),
-        IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'idp.sqlite3'}",
-        IDP_PASSWORD_PROFILE="tests",
-        IDP_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
-    )
+    env = served_env(tmp_path, keys_dir, f"http://127.0.0.1:{port}", IDP_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}")
     assert idp(env, "init").returncode == 0
     log = tmp_path / "serve.log"
     with open(log, "w") as out:

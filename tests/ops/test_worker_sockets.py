@@ -5,7 +5,6 @@ own (SO_REUSEPORT, `idp.worker_sockets`). On one shared socket, a burst of keep-
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -15,24 +14,11 @@ import pytest
 
 from idp.worker_sockets import spreads_connections
 from tests.helpers import free_port
-from tests.ops.conftest import IDP, idp, stop, wait_ready
+from tests.ops.conftest import IDP, idp, served_env, stop, wait_ready
 
 pytestmark = pytest.mark.skipif(not spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux only")
 
 BURST = 32  # all on one worker by chance: 2 in 2**32 starts
-
-
-def _env(tmp_path: Path, keys_dir: Path, port: int) -> dict[str, str]:
-    shutil.copytree(keys_dir, tmp_path / "keys", dirs_exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        IDP_ISSUER=f"http://127.0.0.1:{port}",
-        IDP_DATA_DIR=str(tmp_path / "data"),
-        IDP_KEYS_DIR=str(tmp_path / "keys"),
-        IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'idp.sqlite3'}",
-        IDP_PASSWORD_PROFILE="tests",
-    )
-    return env
 
 
 def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[str]:
@@ -86,7 +72,7 @@ def _held_by(pid: int, inodes: set[int]) -> int:
 
 def test_a_burst_of_keep_alive_connections_is_spread_over_both_workers(tmp_path, keys_dir):
     port = free_port()
-    env = _env(tmp_path, keys_dir, port)
+    env = served_env(tmp_path, keys_dir, f"http://127.0.0.1:{port}")
     assert idp(env, "init").returncode == 0
     process = _serve(env, port, tmp_path / "serve.log")
     connections: list[socket.socket] = []
@@ -116,7 +102,7 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_both_workers(tmp_path,
 
 def test_a_second_provider_on_the_same_port_is_refused_not_given_half_the_connections(tmp_path, keys_dir):
     port = free_port()
-    env = _env(tmp_path, keys_dir, port)
+    env = served_env(tmp_path, keys_dir, f"http://127.0.0.1:{port}")
     assert idp(env, "init").returncode == 0
     first = _serve(env, port, tmp_path / "first.log")
     try:
@@ -130,4 +116,6 @@ def test_a_second_provider_on_the_same_port_is_refused_not_given_half_the_connec
         stop(first)
 
     assert code != 0
-    assert "address already in use" in (tmp_path / "second.log").read_text().lower()
+    refusal = (tmp_path / "second.log").read_text().lower()
+    assert "address already in use" in refusal  # the only listener: no metrics port here (served_env)
+    assert "started server process" not in refusal  # refused by the supervisor, before any worker
