@@ -140,7 +140,8 @@ def tune_collector() -> None:
             _COLLECTOR.before = gc.get_threshold()
             gc.collect(1)
             gc.freeze()
-            gc.set_threshold(YOUNG_THRESHOLD, *_COLLECTOR.before[1:])
+            # Never lower: a process may already collect less often (mypy, run in-process, sets 200,000).
+            gc.set_threshold(max(YOUNG_THRESHOLD, _COLLECTOR.before[0]), *_COLLECTOR.before[1:])
         _COLLECTOR.serving += 1
 
 
