@@ -46,7 +46,7 @@ from idp.http.headers import SCRIPT_PAGES, security_headers
 from idp.http.offload import PasswordSlots
 from idp.http.render import ERROR_HANDLERS
 from idp.observability import Observability, counting_sender, flush_logs
-from idp.runtime import TRIM_INTERVAL, give_back_free_memory, tune_collector, untune_collector
+from idp.runtime import TRIM_INTERVAL, collector_tuned_for_serving, give_back_free_memory
 from idp.store.engine import SQLITE_CHECKPOINT_INTERVAL
 
 
@@ -183,15 +183,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             )
         )
     provider.wake_outbox = worker.wake
-    tuned = False
     try:
         async with provider.store.db.serving():
-            tune_collector()
-            tuned = True
-            yield
+            with collector_tuned_for_serving():
+                yield
     finally:
-        if tuned:
-            untune_collector()
         provider.wake_outbox = lambda: None
         stop.set()
         await task

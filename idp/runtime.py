@@ -38,7 +38,8 @@ import ctypes.util
 import gc
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 
 M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
@@ -115,10 +116,12 @@ class _CollectorTuning:
 _COLLECTOR = _CollectorTuning()
 
 
-def tune_collector() -> None:
-    """Tune Python's garbage collector for serving, from the first app that starts serving in this
-    process until the last one stops (`untune_collector`; a test process starts many, at times
-    two at once).
+@contextmanager
+def collector_tuned_for_serving() -> Iterator[None]:
+    """Python's garbage collector tuned for serving while the block runs, from the first app that
+    starts serving in this process until the last one stops (a test process starts many, at times
+    two at once); then the frozen objects go back to the collector and its thresholds are as they
+    were.
 
     Freeze: a started process holds ~100 k objects that live as long as it does (SQLAlchemy's and
     SQLModel's classes and metadata, the routes, the templates' environment). Python's full
@@ -143,16 +146,14 @@ def tune_collector() -> None:
             # Never lower: a process may already collect less often (mypy, run in-process, sets 200,000).
             gc.set_threshold(max(YOUNG_THRESHOLD, _COLLECTOR.before[0]), *_COLLECTOR.before[1:])
         _COLLECTOR.serving += 1
-
-
-def untune_collector() -> None:
-    """Once the last serving app stops: the frozen objects back to the collector, and its thresholds
-    as they were."""
-    with _COLLECTOR.lock:
-        _COLLECTOR.serving -= 1
-        if _COLLECTOR.serving == 0:
-            gc.unfreeze()
-            gc.set_threshold(*_COLLECTOR.before)
+    try:
+        yield
+    finally:
+        with _COLLECTOR.lock:
+            _COLLECTOR.serving -= 1
+            if _COLLECTOR.serving == 0:
+                gc.unfreeze()
+                gc.set_threshold(*_COLLECTOR.before)
 
 
 def tune_malloc() -> None:

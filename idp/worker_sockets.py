@@ -36,18 +36,13 @@ def _bound(family: int, address: Any, kind: type[socket.socket] = socket.socket)
     return sock
 
 
-def _own_socket(family: int, address: Any) -> socket.socket:
-    """In a worker: its own socket on the supervisor's address (uvicorn listens on it)."""
-    return _bound(family, address)
-
-
 class PortShare(socket.socket):
     """A socket bound with SO_REUSEPORT that, sent to a spawned worker, arrives as a new socket of
     the worker's own on the same address (multiprocessing pickles it; an exact `socket.socket`
     would arrive as a duplicate of the same one)."""
 
     def __reduce__(self) -> tuple[Any, tuple[int, Any]]:
-        return _own_socket, (int(self.family), self.getsockname())
+        return _bound, (int(self.family), self.getsockname())  # in the worker: its own, uvicorn listens on it
 
 
 class SpreadConfig(uvicorn.Config):
