@@ -143,6 +143,22 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def program_ticks(program: str) -> dict[int, int]:
+    """utime + stime of every process named `program` (a database or Redis server), by pid: what
+    the server the load's requests reach spends for them, which the provider's own figure leaves out."""
+    ticks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited in between
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if name == program:
+            fields = rest.split()
+            ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
 def machine_ticks() -> tuple[int, int]:
     """Idle (idle + iowait) and all CPU ticks of the machine since boot, over every core."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -191,6 +207,7 @@ class Result:
     note: str = ""
     cpu_ms: float | None = None  # the server's CPU time per request served
     idle: float | None = None  # the machine's idle share of its cores during the load (/proc/stat)
+    store_cpu_ms: float | None = None  # the store server's CPU time per request served (PostgreSQL, Redis)
 
 
 @dataclass
@@ -201,6 +218,7 @@ class Run:
     results: list[Result] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     server: int | None = None  # the pid whose process tree `load` charges CPU time to
+    store: str | None = None  # the program name of the server holding its data ("postgres", "redis-server")
     startup: dict[str, float] = field(default_factory=dict)
     rss: dict[str, float] = field(default_factory=dict)
     argon2: dict[str, tuple[float, float]] = field(default_factory=dict)  # verifications/s, CPU ms each
@@ -215,6 +233,7 @@ class Run:
         conns = connections or self.connections
         cpu_before = cpu_seconds(self.server) if self.server else None
         idle_before, all_before = machine_ticks()
+        store_before = program_ticks(self.store) if self.store else {}
         out = subprocess.run(
             ["wrk", "-t1", f"-c{conns}", f"-d{self.duration}s", "--timeout", "10s", "-s", str(LUA), base],
             env=env,
@@ -224,6 +243,13 @@ class Run:
         )
         cpu_spent = cpu_seconds(self.server) - cpu_before if self.server and cpu_before is not None else None
         idle_after, all_after = machine_ticks()
+        # A backend that connected during the load counts from 0; one that left is lost (the
+        # provider and the peers keep their connections open through a scenario).
+        store_spent = (
+            sum(t - store_before.get(pid, 0) for pid, t in program_ticks(self.store).items()) / os.sysconf("SC_CLK_TCK")
+            if self.store
+            else None
+        )
         # Whether a server could have had more CPU: a share near 0 says every core was taken (by
         # it, by a database server, by wrk), and another worker process could not add throughput.
         idle = (idle_after - idle_before) / (all_after - all_before) if all_after > all_before else None
@@ -248,13 +274,15 @@ class Run:
             note,
             cpu_spent * 1000 / data["requests"] if cpu_spent is not None and data["requests"] else None,
             idle,
+            store_spent * 1000 / data["requests"] if store_spent is not None and data["requests"] else None,
         )
         self.results.append(result)
         print(
             f"  {target:22} {scenario:26} {result.rps:9.0f} rps  p50 {result.p50_ms:7.2f} ms  "
             f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
             f"CPU {result.cpu_ms if result.cpu_ms is not None else float('nan'):.3f} ms/req  "
-            f"idle {result.idle * 100 if result.idle is not None else float('nan'):.0f}%",
+            f"idle {result.idle * 100 if result.idle is not None else float('nan'):.0f}%"
+            + (f"  store CPU {result.store_cpu_ms:.3f} ms/req" if result.store_cpu_ms is not None else ""),
             flush=True,
         )
         return result
@@ -469,6 +497,7 @@ def bench_provider(
     try:
         wait_for(f"{base}/readyz", proc)
         run.server = proc.pid
+        run.store = "postgres" if database_url.startswith("postgresql") else None
         (docs_dir / "discovery.json").write_bytes(httpx.get(f"{base}/.well-known/openid-configuration").content)
         (docs_dir / "jwks.json").write_bytes(httpx.get(f"{base}/jwks").content)
         auth = basic(str(seeded["client_id"]), str(seeded["secret"]))
@@ -520,7 +549,7 @@ def bench_provider(
             f"{at_end:.0f} MB as it ended)" + (" (the largest worker)" if workers > 1 else "")
         )
     finally:
-        run.server = None
+        run.server = run.store = None
         stop(proc, interrupt=profile is not None)
         log.close()
 
@@ -664,7 +693,7 @@ def bench_floor(run: Run, keys_dir: Path, docs_dir: Path, only: set[str]) -> Non
         if "jwks" in only:
             run.load("floor", "jwks", base, Load([("GET", "/jwks", {}, "")]))
     finally:
-        run.server = None
+        run.server = run.store = None
         stop(proc)
 
 
@@ -709,6 +738,7 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str], name: str, pg_
         wait_for(f"{base}/jwks", proc, timeout=600)
         print(f"  {name} seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
         run.server = proc.pid
+        run.store = {"postgresql": "postgres", "redis": "redis-server"}.get(store)
         seed = json.loads(seed_file.read_text())
         auth = basic(seed["client_id"], seed["client_secret"])
         run_common(
@@ -732,7 +762,7 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str], name: str, pg_
             f"{at_end:.0f} MB as it ended)"
         )
     finally:
-        run.server = None
+        run.server = run.store = None
         stop(proc)  # SIGTERM: the server drops its table or keys itself
         log.close()
         own = f"bench_oidc_provider_{proc.pid}"
@@ -806,21 +836,24 @@ def report(run: Run, command: str) -> str:
         "",
         f"Machine: {machine()}",
         "",
-        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | CPU ms/req | machine idle | note |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| target | scenario | req/s | p50 ms | p99 ms | requests | errors | CPU ms/req | store CPU ms/req "
+        "| machine idle | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in run.results:
         cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms is not None else ""
         idle = f"{r.idle * 100:.0f}%" if r.idle is not None else ""
+        store = f"{r.store_cpu_ms:.3f}" if r.store_cpu_ms is not None else ""
         lines.append(
             f"| {r.target} | {r.scenario} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests} "
-            f"| {r.errors} | {cpu} | {idle} | {r.note} |"
+            f"| {r.errors} | {cpu} | {store} | {idle} | {r.note} |"
         )
     lines += [
         "",
         "Targets (same run). Each ratio is by requests a second, then by CPU time per request (the server's",
         "process tree, utime + stime: robust when other work shares the machine; a database or Redis",
-        "server's own CPU is in neither side's figure):",
+        "server's own CPU is in neither side's figure), and where a side's store is a server of its own,",
+        "by CPU with that server's CPU added to its side (PostgreSQL's backends, Redis):",
         "",
     ]
 
@@ -841,6 +874,10 @@ def report(run: Run, command: str) -> str:
             text += f"; by CPU **{by_cpu:.2f}×**" + (f" ({verdict(by_cpu, target)})" if target else "")
         elif cpu_a and cpu_b:
             text += f"; CPU {cpu_a:.3f} vs {cpu_b:.3f} ms/req"
+        store_a, store_b = by[a].store_cpu_ms, by[b].store_cpu_ms
+        if cpu_a and cpu_b and (store_a or store_b) and not a[0].endswith("-2w"):
+            with_store = (cpu_b + (store_b or 0)) / (cpu_a + (store_a or 0))
+            text += f"; with its store's server **{with_store:.2f}×**"
         lines.append(text)
 
     code, refresh = "token: code + PKCE", "token: refresh (rotation)"
@@ -874,6 +911,9 @@ def report(run: Run, command: str) -> str:
             if by[login].cpu_ms:
                 by_cpu = alone_cpu / by[login].cpu_ms
                 text += f"; by CPU **{by_cpu:.2f}×** ({verdict(by_cpu, 0.9)})"
+                if by[login].store_cpu_ms:
+                    with_store = alone_cpu / (by[login].cpu_ms + by[login].store_cpu_ms)
+                    text += f"; with PostgreSQL's CPU added **{with_store:.2f}×**"
             lines.append(text)
         if db in run.rss:
             rss = run.rss[db]
