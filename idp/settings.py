@@ -201,6 +201,9 @@ def parse_issuer(raw: str) -> str:
 def _database_url(raw: str) -> str:
     scheme = raw.split(":", 1)[0]
     if scheme.startswith("postgres"):
+        from idp.store.engine import prepare_threshold
+
+        prepare_threshold(raw)  # ?prepare_threshold= is refused here, at start-up, not at the first connection
         return "postgresql+psycopg:" + raw.split(":", 1)[1] if "+" not in scheme else raw
     if scheme.startswith("sqlite"):
         return raw
@@ -229,7 +232,9 @@ class Settings:
         default="",
         metadata=_spec(
             "IDP_DATABASE_URL",
-            "SQLAlchemy URL; empty means SQLite (WAL) in the data folder. PostgreSQL in production.",
+            "SQLAlchemy URL; empty means SQLite (WAL) in the data folder. PostgreSQL in production: "
+            "a statement is prepared on the server once run five times; behind a pooler in transaction "
+            "mode that cannot keep them (PgBouncer before 1.21), add ?prepare_threshold=none.",
             _database_url,
         ),
     )

@@ -87,13 +87,38 @@ def make_loop_engine(engine: Engine) -> AsyncEngine | None:
     return loop_engine
 
 
+# A statement is prepared on the PostgreSQL server once it has run five times on a connection
+# (psycopg's own default), and runs from then on without the server parsing and planning it again.
+# Measured with bench/run.py --targets postgresql (its "store CPU" column: PostgreSQL's backends),
+# the server's CPU a userinfo 0.143 -> 0.040 ms, a code exchange 0.33 -> 0.13, a refresh
+# 0.39 -> 0.18, a login 2.9 -> 1.8 ms; the provider's own CPU unchanged. With two workers, which
+# the server's CPU had starved, userinfo went 3,378 -> 4,735 a second. (Off until 2026-11-30's
+# seventh stop, decided on the provider's CPU alone, which preparing does not change.) A pooler that
+# hands a transaction to any server connection (PgBouncer in transaction mode before 1.21, or with
+# max_prepared_statements = 0) loses them: `?prepare_threshold=none` on IDP_DATABASE_URL turns
+# preparing off.
+PREPARE_THRESHOLD = 5
+
+
+def prepare_threshold(url: str) -> int | None:
+    """The uses after which a statement is prepared on the server: `?prepare_threshold=N` of a
+    PostgreSQL URL (psycopg's meaning: prepared once run N times; 0 at the first use), `none` never; else
+    `PREPARE_THRESHOLD`. Raises ValueError for anything else."""
+    value = make_url(url).query.get("prepare_threshold")
+    if value is None:
+        return PREPARE_THRESHOLD
+    if isinstance(value, str) and value.lower() == "none":
+        return None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ValueError(f"prepare_threshold must be a number of uses or none, got {value!r}")
+
+
 def _postgresql_options(url: str) -> dict[str, Any]:
-    # No server-side prepared statements (psycopg prepares a statement on its fifth use): a pooler
-    # in transaction mode (PgBouncer) breaks them, and without them a code exchange took 6-25% less
-    # CPU in paired runs of bench/run.py --targets postgresql (the server's Parse/Describe round,
-    # not psycopg's own bookkeeping, which runs for every query either way).
+    # psycopg's `prepare_threshold` argument, given here as a number (or None): the URL's own query
+    # reaches psycopg as a string, which this replaces.
     psycopg = make_url(url).get_driver_name() == "psycopg"
-    connect_args = {"prepare_threshold": None} if psycopg else {}
+    connect_args = {"prepare_threshold": prepare_threshold(url)} if psycopg else {}
     return {"pool_size": 10, "max_overflow": 20, "connect_args": connect_args}
 
 

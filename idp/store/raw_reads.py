@@ -5,9 +5,10 @@ citizen). SQLAlchemy's work around every execution (the statement's cache key, t
 form's lookup, parameter processing, a result object and its rows) cost several times what the
 read itself costs on SQLite: a fifth of a code exchange. A `RawRead` compiles its statement once
 per database, as text, and runs it on the pooled connection's own cursor, inside the open unit
-when there is one (`Database.connect`); nothing is prepared on a PostgreSQL server
-(`engine.make_engine`). Values come back as the driver gives them, except booleans, which SQLite
-gives as 0 and 1 and which are turned into bool here.
+when there is one (`Database.connect`); PostgreSQL prepares it once it has run five times on a
+connection, as it does every statement (`engine.PREPARE_THRESHOLD`). Values come back as the
+driver gives them, except booleans, which SQLite gives as 0 and 1 and which are turned into bool
+here.
 """
 
 from __future__ import annotations

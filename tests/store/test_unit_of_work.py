@@ -157,20 +157,6 @@ def test_writes_after_reads_in_a_unit_are_committed_when_it_ends(provider):
     assert provider.store.grants.code_with_grant(CODE)[0].consumed_at == now
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_postgresql_statements_are_never_prepared_on_the_server(provider):
-    # A pooler in transaction mode (PgBouncer) hands each transaction another server connection,
-    # where a statement prepared on the first one does not exist.
-    with provider.store.unit_of_work():  # one connection for all of it
-        for _ in range(8):  # psycopg's own default prepares a statement on its fifth use
-            provider.store.grants.code_with_grant("d" * 64)
-            provider.store.clients.get("nobody")
-        with provider.store.db.connect() as conn:
-            prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
-
-    assert prepared == 0
-
-
 # ---- audit events recorded inside a unit: appended together as it commits -------------------
 
 
