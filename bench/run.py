@@ -875,7 +875,8 @@ def report(run: Run, command: str) -> str:
         elif cpu_a and cpu_b:
             text += f"; CPU {cpu_a:.3f} vs {cpu_b:.3f} ms/req"
         store_a, store_b = by[a].store_cpu_ms, by[b].store_cpu_ms
-        if cpu_a and cpu_b and (store_a or store_b) and not a[0].endswith("-2w"):
+        # A microsecond a request or more: a store the scenario used, not a tick of its background work.
+        if cpu_a and cpu_b and max(store_a or 0, store_b or 0) >= 0.001 and not a[0].endswith("-2w"):
             with_store = (cpu_b + (store_b or 0)) / (cpu_a + (store_a or 0))
             text += f"; with its store's server **{with_store:.2f}×**"
         lines.append(text)
