@@ -131,16 +131,28 @@ def settle(pid: int, quiet_ms: float = 5.0, window: float = 0.25, at_most: float
     return time.monotonic() - start
 
 
+def _name_and_ticks(stat: Path) -> tuple[str, int] | None:
+    """A process's name and utime + stime (fields 2, 14 and 15 of proc(5)) from its stat file;
+    None once it has exited."""
+    try:
+        text = stat.read_text()
+    except OSError:
+        return None
+    name, _, rest = text.partition(" (")[2].rpartition(") ")
+    fields = rest.split()
+    return name, int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of the process tree: what the server spent, whatever else shares the machine."""
-    ticks = 0
-    for current in _tree(pid):
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited in between
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    found = [_name_and_ticks(Path(f"/proc/{current}/stat")) for current in _tree(pid)]
+    return sum(ticks for _, ticks in filter(None, found)) / os.sysconf("SC_CLK_TCK")
+
+
+# The program whose processes hold a target's data, by the store's kind.
+STORE_PROGRAMS = {"postgresql": "postgres", "redis": "redis-server"}
+# Store CPU below a microsecond a request is a tick of the server's background work, not the scenario's.
+STORE_USED_MS = 0.001
 
 
 def program_ticks(program: str) -> dict[int, int]:
@@ -148,14 +160,9 @@ def program_ticks(program: str) -> dict[int, int]:
     the server the load's requests reach spends for them, which the provider's own figure leaves out."""
     ticks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # exited in between
-        name, _, rest = text.partition(" (")[2].rpartition(") ")
-        if name == program:
-            fields = rest.split()
-            ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+        found = _name_and_ticks(stat)
+        if found is not None and found[0] == program:
+            ticks[int(stat.parent.name)] = found[1]
     return ticks
 
 
@@ -497,7 +504,7 @@ def bench_provider(
     try:
         wait_for(f"{base}/readyz", proc)
         run.server = proc.pid
-        run.store = "postgres" if database_url.startswith("postgresql") else None
+        run.store = STORE_PROGRAMS.get(database_url.split(":", 1)[0].split("+", 1)[0])  # its scheme
         (docs_dir / "discovery.json").write_bytes(httpx.get(f"{base}/.well-known/openid-configuration").content)
         (docs_dir / "jwks.json").write_bytes(httpx.get(f"{base}/jwks").content)
         auth = basic(str(seeded["client_id"]), str(seeded["secret"]))
@@ -738,7 +745,7 @@ def bench_oidc_provider(run: Run, keys_dir: Path, only: set[str], name: str, pg_
         wait_for(f"{base}/jwks", proc, timeout=600)
         print(f"  {name} seeded and listening in {time.monotonic() - started:.1f}s", flush=True)
         run.server = proc.pid
-        run.store = {"postgresql": "postgres", "redis": "redis-server"}.get(store)
+        run.store = STORE_PROGRAMS.get(store)
         seed = json.loads(seed_file.read_text())
         auth = basic(seed["client_id"], seed["client_secret"])
         run_common(
@@ -875,8 +882,7 @@ def report(run: Run, command: str) -> str:
         elif cpu_a and cpu_b:
             text += f"; CPU {cpu_a:.3f} vs {cpu_b:.3f} ms/req"
         store_a, store_b = by[a].store_cpu_ms, by[b].store_cpu_ms
-        # A microsecond a request or more: a store the scenario used, not a tick of its background work.
-        if cpu_a and cpu_b and max(store_a or 0, store_b or 0) >= 0.001 and not a[0].endswith("-2w"):
+        if cpu_a and cpu_b and max(store_a or 0, store_b or 0) >= STORE_USED_MS and not a[0].endswith("-2w"):
             with_store = (cpu_b + (store_b or 0)) / (cpu_a + (store_a or 0))
             text += f"; with its store's server **{with_store:.2f}×**"
         lines.append(text)
@@ -912,7 +918,7 @@ def report(run: Run, command: str) -> str:
             if by[login].cpu_ms:
                 by_cpu = alone_cpu / by[login].cpu_ms
                 text += f"; by CPU **{by_cpu:.2f}×** ({verdict(by_cpu, 0.9)})"
-                if by[login].store_cpu_ms:
+                if (by[login].store_cpu_ms or 0) >= STORE_USED_MS:
                     with_store = alone_cpu / (by[login].cpu_ms + by[login].store_cpu_ms)
                     text += f"; with PostgreSQL's CPU added **{with_store:.2f}×**"
             lines.append(text)

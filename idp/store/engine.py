@@ -109,7 +109,7 @@ def prepare_threshold(url: str) -> int | None:
         return PREPARE_THRESHOLD
     if isinstance(value, str) and value.lower() == "none":
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # "²" is a digit int() refuses
         return int(value)
     raise ValueError(f"prepare_threshold must be a number of uses or none, got {value!r}")
 

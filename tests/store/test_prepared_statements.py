@@ -63,7 +63,7 @@ def test_prepare_threshold_none_prepares_nothing(provider, database_url, on_the_
     assert prepared == []
 
 
-@pytest.mark.parametrize("value", ["soon", "-1", "5&prepare_threshold=6"])
+@pytest.mark.parametrize("value", ["soon", "-1", "²", "5&prepare_threshold=6"])
 def test_a_prepare_threshold_that_is_not_a_count_or_none_is_refused_at_start_up(value):
     with pytest.raises(SettingsError, match="IDP_DATABASE_URL: prepare_threshold"):
         Settings.from_env({"IDP_DATABASE_URL": f"postgresql://idp@db/idp?prepare_threshold={value}"})
